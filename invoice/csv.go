@@ -1,0 +1,211 @@
+package invoice
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gocarina/gocsv"
+)
+
+// csvDecoder reads CSV with encoding/csv (for the physical line of each
+// record and RFC 4180 quoting) and hands the records to gocsv, which fills a
+// Values per record. gocsv pushes records into a channel from its own
+// goroutine; the row source below records each record's line and raw fields
+// in a second channel, in the same order, so Next can pair them.
+type csvDecoder struct {
+	opts   Options
+	tap    *tapReader
+	r      *csv.Reader
+	header []string // as read
+	fields []string // field of each column, "" when ignored
+
+	values chan Values
+	meta   chan csvMeta
+	errc   chan error
+	done   chan struct{}
+	closed bool
+}
+
+// csvMeta is what gocsv does not keep of a record.
+type csvMeta struct {
+	line int
+	raw  []string
+	err  error
+}
+
+var _ Decoder = (*csvDecoder)(nil)
+
+func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
+	tap := &tapReader{r: r}
+	cr := csv.NewReader(tap)
+	cr.FieldsPerRecord = -1 // a wrong field count rejects the record, not the file
+	cr.ReuseRecord = false  // raw fields are kept for the rejects file
+	if opts.Delimiter != 0 {
+		cr.Comma = opts.Delimiter
+	}
+	header, err := cr.Read()
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, &FatalError{Msg: "the file is empty: no header line"}
+	case err != nil:
+		var perr *csv.ParseError
+		if errors.As(err, &perr) {
+			return nil, &FatalError{Line: 1, Msg: fmt.Sprintf("header: CSV syntax: %v", perr.Err)}
+		}
+		return nil, err
+	}
+	fields, err := fieldNames(header, opts.Columns)
+	if err != nil {
+		if fe, ok := err.(*FatalError); ok {
+			fe.Line = 1
+		}
+		return nil, err
+	}
+	tap.discard(cr.InputOffset())
+	d := &csvDecoder{
+		opts: opts, tap: tap, r: cr, header: header, fields: fields,
+		values: make(chan Values),
+		meta:   make(chan csvMeta, 4),
+		errc:   make(chan error, 1),
+		done:   make(chan struct{}),
+	}
+	go func() {
+		d.errc <- gocsv.UnmarshalDecoderToChan(gocsv.NewSimpleDecoderFromCSVReader(&csvRows{d: d}), d.values)
+	}()
+	return d, nil
+}
+
+func (d *csvDecoder) Header() []string { return d.header }
+func (d *csvDecoder) Format() Format   { return CSV }
+func (d *csvDecoder) delimiter() rune  { return d.r.Comma }
+
+func (d *csvDecoder) Next() (*Record, error) {
+	v, ok := <-d.values
+	if !ok {
+		if err := <-d.errc; err != nil {
+			d.errc <- err
+			return nil, err
+		}
+		d.errc <- nil
+		return nil, io.EOF
+	}
+	m := <-d.meta
+	rec := &Record{Line: m.line, Raw: RawRecord{Fields: m.raw}, Err: m.err}
+	if rec.Err == nil {
+		rec.Valid, rec.Err = Validate(&v, d.opts.Account)
+	}
+	return rec, nil
+}
+
+func (d *csvDecoder) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	close(d.done)
+	for range d.values { // let gocsv's goroutine finish
+	}
+	return nil
+}
+
+// csvRows is the gocsv.CSVReader that feeds gocsv: the canonical field names
+// as header, then every record, aligned to the header's length.
+type csvRows struct {
+	d          *csvDecoder
+	sentHeader bool
+}
+
+func (s *csvRows) Read() ([]string, error) {
+	d := s.d
+	if !s.sentHeader {
+		s.sentHeader = true
+		return d.fields, nil
+	}
+	select {
+	case <-d.done:
+		return nil, io.EOF
+	default:
+	}
+	start := d.r.InputOffset()
+	rec, err := d.r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, io.EOF
+	}
+	var m csvMeta
+	var perr *csv.ParseError
+	switch {
+	case errors.As(err, &perr):
+		// The record cannot be split into fields; keep its text whole in the
+		// first column so that the rejects file loses nothing.
+		raw := strings.TrimRight(string(d.tap.slice(start, d.r.InputOffset())), "\r\n")
+		m = csvMeta{line: perr.StartLine, raw: []string{raw}, err: &SyntaxError{Msg: fmt.Sprintf("CSV syntax: %v (line %d, column %d)", perr.Err, perr.Line, perr.Column)}}
+		rec = nil
+	case err != nil:
+		return nil, err
+	default:
+		line, _ := d.r.FieldPos(0)
+		m = csvMeta{line: line, raw: rec}
+		if len(rec) != len(d.header) {
+			m.err = &SyntaxError{Msg: fmt.Sprintf("record has %d fields, the header has %d", len(rec), len(d.header))}
+		}
+	}
+	d.tap.discard(d.r.InputOffset())
+	d.meta <- m
+	return align(rec, len(d.header)), nil
+}
+
+func (s *csvRows) ReadAll() ([][]string, error) {
+	return nil, errors.New("csvRows: ReadAll is not supported; records are streamed")
+}
+
+// align pads or cuts a record to n fields, so gocsv maps columns by position.
+func align(rec []string, n int) []string {
+	if len(rec) == n {
+		return rec
+	}
+	out := make([]string, n)
+	copy(out, rec)
+	return out
+}
+
+// tapReader remembers the bytes read through it from a given offset on, so
+// the text of a record that is not valid CSV can still be written to the
+// rejects file.
+type tapReader struct {
+	r    io.Reader
+	buf  []byte
+	base int64 // offset of buf[0]
+}
+
+func (t *tapReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.buf = append(t.buf, p[:n]...)
+	return n, err
+}
+
+// slice returns the bytes at offsets [from, to).
+func (t *tapReader) slice(from, to int64) []byte {
+	if from < t.base {
+		from = t.base
+	}
+	end := to - t.base
+	if end > int64(len(t.buf)) {
+		end = int64(len(t.buf))
+	}
+	return t.buf[from-t.base : end]
+}
+
+// discard forgets the bytes before offset upto. It compacts only when the
+// forgotten prefix is large, so the cost per record stays small.
+func (t *tapReader) discard(upto int64) {
+	drop := upto - t.base
+	if drop < 256<<10 || drop > int64(len(t.buf)) {
+		return
+	}
+	n := copy(t.buf, t.buf[drop:])
+	t.buf = t.buf[:n]
+	t.base = upto
+}

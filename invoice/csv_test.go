@@ -1,0 +1,150 @@
+package invoice
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+const header = "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"
+
+func decodeAll(t *testing.T, input string, opts Options) []*Record {
+	t.Helper()
+	if opts.Format == "" {
+		opts.Format = CSV
+	}
+	d, err := NewDecoder(strings.NewReader(input), opts)
+	if err != nil {
+		t.Fatalf("NewDecoder: %v", err)
+	}
+	defer d.Close()
+	var out []*Record
+	for {
+		rec, err := d.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		out = append(out, rec)
+	}
+}
+
+func TestCSVLinesAndQuoting(t *testing.T) {
+	in := "\xef\xbb\xbf" + strings.ReplaceAll(header, "\n", "\r\n") +
+		"A,2026-01-02,V,S1,Milk,1,gal,2\r\n" +
+		"\r\n" +
+		"B,2026-01-02,V,S2,\"Cheese,\r\nshredded\",2,lb,3\r\n" +
+		"C,2026-01-02,V,S3,\"Say \"\"cheese\"\"\",3,lb,4\r\n"
+	recs := decodeAll(t, in, Options{})
+	if len(recs) != 3 {
+		t.Fatalf("got %d records, want 3", len(recs))
+	}
+	wantLines := []int{2, 4, 6}
+	for i, r := range recs {
+		if r.Err != nil {
+			t.Fatalf("record %d: %v", i, r.Err)
+		}
+		if r.Line != wantLines[i] {
+			t.Errorf("record %d line = %d, want %d", i, r.Line, wantLines[i])
+		}
+	}
+	if got := recs[1].Valid.Description; got != "Cheese,\nshredded" { // encoding/csv turns a quoted CRLF into LF
+		t.Errorf("multi-line description = %q", got)
+	}
+	if got := recs[2].Valid.Description; got != `Say "cheese"` {
+		t.Errorf("quoted description = %q", got)
+	}
+}
+
+func TestCSVHeaderMatching(t *testing.T) {
+	in := " Invoice_Number ,INVOICE_DATE,Vendor,Item Name,quantity,unit_price,extra\n" +
+		"A,2026-01-02,V,Milk,1,2,x\n"
+	recs := decodeAll(t, in, Options{Columns: ColumnMap{"item name": FieldDescription}})
+	if len(recs) != 1 || recs[0].Err != nil {
+		t.Fatalf("got %+v", recs)
+	}
+	if recs[0].Valid.Description != "Milk" {
+		t.Errorf("description = %q", recs[0].Valid.Description)
+	}
+	if got := recs[0].Raw.Fields; len(got) != 7 || got[6] != "x" {
+		t.Errorf("raw fields %q: unknown columns must be kept", got)
+	}
+}
+
+func TestCSVFatalHeaders(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"missing required", "invoice_number,invoice_date,vendor,quantity,unit_price\n", `"description" is missing`},
+		{"duplicated", "invoice_number,invoice_date,vendor,description,quantity,unit_price,Vendor\n", `header "Vendor" is duplicated`},
+		{"empty", "", "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewDecoder(strings.NewReader(tt.in), Options{Format: CSV})
+			var fe *FatalError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want a FatalError containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCSVRecordErrorsKeepGoing(t *testing.T) {
+	in := header +
+		"A,2026-01-02,V,S1,Milk,1,gal\n" + // one field short
+		"B,2026-01-02,V,S2,Milk \"2%\" bad,1,gal,2\n" + // bare quote
+		"C,2026-01-02,V,S3,Milk,1,gal,2,extra\n" + // one field long
+		"D,2026-01-02,V,S4,Milk,1,gal,2\n"
+	recs := decodeAll(t, in, Options{})
+	if len(recs) != 4 {
+		t.Fatalf("got %d records, want 4", len(recs))
+	}
+	for i, want := range []string{"7 fields, the header has 8", "CSV syntax", "9 fields, the header has 8", ""} {
+		r := recs[i]
+		if r.Line != i+2 {
+			t.Errorf("record %d: line %d, want %d", i, r.Line, i+2)
+		}
+		if want == "" {
+			if r.Err != nil {
+				t.Errorf("record %d: %v", i, r.Err)
+			}
+			continue
+		}
+		if r.Err == nil || !strings.Contains(r.Err.Error(), want) {
+			t.Errorf("record %d: err %v, want %q", i, r.Err, want)
+		}
+	}
+	if got := recs[1].Raw.Fields; len(got) != 1 || !strings.Contains(got[0], `Milk "2%" bad`) {
+		t.Errorf("bad-quote record raw = %q, want its text kept", got)
+	}
+}
+
+func TestCSVDelimiter(t *testing.T) {
+	in := strings.ReplaceAll(header, ",", ";") + "A;2026-01-02;V;S1;Milk, whole;1;gal;2\n"
+	recs := decodeAll(t, in, Options{Delimiter: ';'})
+	if len(recs) != 1 || recs[0].Err != nil || recs[0].Valid.Description != "Milk, whole" {
+		t.Fatalf("got %+v", recs[0])
+	}
+}
+
+func TestRejectsPath(t *testing.T) {
+	tests := []struct {
+		in   string
+		f    Format
+		want string
+	}{
+		{"in/may.2026.csv.gz", CSV, "in/may.2026.rejects.csv"},
+		{"in/may.csv", CSV, "in/may.rejects.csv"},
+		{"x.ndjson", NDJSON, "x.rejects.ndjson"},
+		{"x.json.gz", JSON, "x.rejects.ndjson"},
+		{"-", CSV, "stdin.rejects.csv"},
+		{"data", CSV, "data.rejects.csv"},
+	}
+	for _, tt := range tests {
+		if got := RejectsPath(tt.in, tt.f); got != tt.want {
+			t.Errorf("RejectsPath(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

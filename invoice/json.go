@@ -1,0 +1,720 @@
+package invoice
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// jsonDecoder is the Decoder of JSON arrays and NDJSON. A source splits the
+// input into elements (one per array element or non-blank line) and knows
+// the line each starts on; the decoder turns each element into a Record.
+type jsonDecoder struct {
+	format  Format
+	opts    Options
+	keys    *keyResolver
+	src     elementSource
+	members []member // of the record being decoded; reused
+	err     error    // sticky: io.EOF, a *FatalError or an I/O error
+}
+
+var _ Decoder = (*jsonDecoder)(nil)
+
+// element is one top-level item of the input, as read.
+type element struct {
+	line int    // 1-based line of its first byte
+	raw  []byte // its bytes exactly as in the input
+	bad  string // why it is not a record at all; "" for a JSON object
+}
+
+// elementSource yields the elements of an input in order, then io.EOF; any
+// other error ends the input.
+type elementSource interface {
+	next() (element, error)
+}
+
+// newJSONDecoder decodes a JSON array of objects (opts.Format JSON) or one
+// object per line (NDJSON), streaming: only the element being decoded is
+// held in memory. For JSON, the opening bracket is read here, so an empty
+// file or a top-level value that is not an array is reported before any
+// record, like a bad CSV header.
+func newJSONDecoder(r io.Reader, opts Options) (Decoder, error) {
+	d := &jsonDecoder{format: opts.Format, opts: opts, keys: newKeyResolver(opts.Columns)}
+	switch opts.Format {
+	case NDJSON:
+		// NewDecoder hands us a bufio.Reader already; NewReaderSize reuses it.
+		d.src = &ndjsonSource{br: bufio.NewReaderSize(r, 64<<10)}
+	case JSON:
+		src, err := newArraySource(r)
+		if err != nil {
+			return nil, err
+		}
+		d.src = src
+	default:
+		return nil, fmt.Errorf("newJSONDecoder: format %q is not JSON", opts.Format)
+	}
+	return d, nil
+}
+
+func (d *jsonDecoder) Header() []string { return nil }
+func (d *jsonDecoder) Format() Format   { return d.format }
+
+// Close marks the decoder done; it holds nothing that needs releasing.
+func (d *jsonDecoder) Close() error {
+	if d.err == nil {
+		d.err = io.EOF
+	}
+	return nil
+}
+
+func (d *jsonDecoder) Next() (*Record, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	el, err := d.src.next()
+	if err != nil {
+		d.err = err
+		return nil, err
+	}
+	return d.record(el), nil
+}
+
+// record turns an element into a Record: fields by key, then the same
+// validation as CSV.
+func (d *jsonDecoder) record(el element) *Record {
+	rec := &Record{Line: el.line, Raw: RawRecord{Object: el.raw}}
+	if el.bad != "" {
+		rec.Err = &SyntaxError{Msg: el.bad}
+		return rec
+	}
+	members, ok := objectMembers(el.raw, d.members[:0])
+	d.members = members
+	if !ok { // the sources check validity and kind first; this is a safety net
+		rec.Err = &SyntaxError{Msg: "not a JSON object"}
+		return rec
+	}
+	var v Values
+	if err := d.keys.fill(&v, members); err != nil {
+		rec.Err = err
+		return rec
+	}
+	rec.Valid, rec.Err = Validate(&v, d.opts.Account)
+	return rec
+}
+
+// ---- NDJSON ----
+
+// ndjsonSource reads one element per line. bufio.Reader.ReadBytes has no
+// line length limit, unlike bufio.Scanner's default 64 KiB.
+type ndjsonSource struct {
+	br   *bufio.Reader
+	line int // lines read so far, blank ones included
+	eof  bool
+}
+
+func (s *ndjsonSource) next() (element, error) {
+	for !s.eof {
+		b, err := s.br.ReadBytes('\n')
+		switch {
+		case errors.Is(err, io.EOF):
+			s.eof = true
+			if len(b) == 0 {
+				return element{}, io.EOF
+			}
+		case err != nil:
+			return element{}, readError(err)
+		}
+		s.line++
+		obj := bytes.Trim(b, jsonSpace)
+		if len(obj) == 0 {
+			continue // a blank line is no record
+		}
+		if err := checkJSON(obj); err != nil {
+			line := bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+			return element{line: s.line, raw: line, bad: err.Error()}, nil
+		}
+		el := element{line: s.line, raw: obj}
+		if obj[0] != '{' {
+			el.bad = "the line is " + kindOf(obj) + ", not a JSON object"
+		}
+		return el, nil
+	}
+	return element{}, io.EOF
+}
+
+// jsonSpace is the whitespace of RFC 8259. Other Unicode spaces make a line
+// malformed rather than blank, so no line is dropped silently.
+const jsonSpace = " \t\r\n"
+
+// checkJSON reports why b is not exactly one JSON value, with the byte
+// position in the line where the problem is.
+func checkJSON(b []byte) error {
+	if json.Valid(b) {
+		return nil
+	}
+	var raw json.RawMessage
+	err := json.Unmarshal(b, &raw)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("malformed JSON: %s (at byte %d of the line)", se.Error(), se.Offset)
+	}
+	return fmt.Errorf("malformed JSON: %v", err)
+}
+
+// ---- JSON array ----
+
+// arraySource reads the elements of a top-level JSON array with
+// encoding/json's streaming Decoder. Elements are decoded as
+// json.RawMessage, which keeps their bytes and, unlike decoding into any,
+// never turns a number into a float64.
+type arraySource struct {
+	dec   *json.Decoder
+	lines *lineCounter
+	n     int  // elements read so far
+	done  bool // the closing ] has been read
+}
+
+func newArraySource(r io.Reader) (*arraySource, error) {
+	lc := &lineCounter{r: r}
+	s := &arraySource{dec: json.NewDecoder(lc), lines: lc}
+	// Token decodes a top-level scalar into an any; a number must not become
+	// a float64 (nor fail to, when it is out of range).
+	s.dec.UseNumber()
+	s.dec.More() // skips leading whitespace, so InputOffset is the value's start
+	start := s.dec.InputOffset()
+	tok, err := s.dec.Token()
+	switch {
+	case lc.err != nil:
+		return nil, lc.err
+	case errors.Is(err, io.EOF):
+		return nil, &FatalError{Msg: "the file is empty: a JSON input must be an array of objects"}
+	case err != nil:
+		return nil, s.syntaxError(err, start)
+	case tok != json.Delim('['):
+		return nil, &FatalError{Line: lc.lineAt(start), Msg: "a JSON input must be an array of objects; use --format ndjson for one object per line"}
+	}
+	return s, nil
+}
+
+func (s *arraySource) next() (element, error) {
+	if s.done {
+		return element{}, io.EOF
+	}
+	if !s.dec.More() {
+		return element{}, s.end()
+	}
+	// The decoder would report a missing comma with a stream offset, but one
+	// that cannot be told apart from its other errors, so check it here.
+	if s.n > 0 {
+		if c := s.peekByte(); c != ',' {
+			return element{}, s.fatal(s.dec.InputOffset(), fmt.Sprintf("JSON syntax error: invalid character %s after array element (expected , or ])", quoteByte(c)))
+		}
+	}
+	var raw json.RawMessage
+	if err := s.dec.Decode(&raw); err != nil {
+		return element{}, s.syntaxError(err, -1)
+	}
+	s.n++
+	// The decoder stops right after the element, and raw holds its bytes
+	// without the whitespace before it, so it starts at end - len(raw).
+	begin := s.dec.InputOffset() - int64(len(raw))
+	el := element{line: s.lines.lineAt(begin), raw: raw}
+	if raw[0] != '{' {
+		el.bad = fmt.Sprintf("array element %d is %s, not a JSON object", s.n, kindOf(raw))
+	}
+	return el, nil
+}
+
+// end reads the closing bracket and makes sure nothing but whitespace
+// follows it.
+func (s *arraySource) end() error {
+	at := s.dec.InputOffset()
+	tok, err := s.dec.Token()
+	if err != nil {
+		return s.syntaxError(err, at)
+	}
+	if tok != json.Delim(']') { // More said no, so this cannot happen
+		return s.fatal(at, "JSON syntax error: expected ] to close the array")
+	}
+	s.done = true
+	s.dec.More() // peeks past whitespace, to the next byte if there is one
+	if rest, _ := io.ReadAll(s.dec.Buffered()); len(bytes.TrimLeft(rest, jsonSpace)) > 0 {
+		return s.fatal(s.dec.InputOffset(), "JSON syntax error: unexpected data after the closing ] of the array")
+	}
+	if s.lines.err != nil {
+		return s.lines.err
+	}
+	return io.EOF
+}
+
+// peekByte returns the next unread byte, which More has made sure is
+// buffered and not whitespace.
+func (s *arraySource) peekByte() byte {
+	var b [1]byte
+	_, _ = s.dec.Buffered().Read(b[:])
+	return b[0]
+}
+
+// syntaxError turns an error of the JSON decoder into a *FatalError naming
+// the line where the input stops being JSON. at is the offset of the
+// offending token when the caller knows it (errors of Token), or -1 after a
+// failed Decode of an element.
+func (s *arraySource) syntaxError(err error, at int64) error {
+	if s.lines.err != nil {
+		return s.lines.err // the reader failed (a broken gzip stream, say)
+	}
+	var se *json.SyntaxError
+	switch {
+	case at < 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+		start := s.lines.lineAt(s.elementStart())
+		return s.fatal(s.lines.read-1, fmt.Sprintf("JSON syntax error: unexpected end of input in the array element that starts on line %d", start))
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return s.fatal(s.lines.read-1, "JSON syntax error: unexpected end of input: the array is not closed with ]")
+	case !errors.As(err, &se):
+		return err
+	case at < 0:
+		at = s.errorOffset()
+	}
+	return s.fatal(at, "JSON syntax error: "+se.Error())
+}
+
+// errorOffset finds the stream offset of a syntax error in the element a
+// Decode failed on. encoding/json's SyntaxError.Offset cannot be used for
+// that: the Decoder counts only the bytes of the values it scanned, not the
+// separators it skipped. So the bytes it still holds, which start at the
+// failed element and reach as far as it read, are checked again on their own.
+func (s *arraySource) errorOffset() int64 {
+	base := s.dec.InputOffset()
+	rest, _ := io.ReadAll(s.dec.Buffered())
+	var raw json.RawMessage
+	var se *json.SyntaxError
+	if errors.As(json.Unmarshal(rest, &raw), &se) && se.Offset > 0 {
+		return base + se.Offset - 1 // Offset counts the offending byte
+	}
+	return base
+}
+
+// elementStart returns the offset of the first byte that is not whitespace
+// in what the decoder holds: after a failed Decode, the failed element.
+func (s *arraySource) elementStart() int64 {
+	rest, _ := io.ReadAll(s.dec.Buffered())
+	return s.dec.InputOffset() + int64(len(rest)-len(bytes.TrimLeft(rest, jsonSpace)))
+}
+
+func (s *arraySource) fatal(at int64, msg string) *FatalError {
+	if at < 0 {
+		at = 0
+	}
+	return &FatalError{Line: s.lines.lineAt(at), Msg: msg}
+}
+
+// lineCounter passes reads through and notes where the newlines are, so the
+// line of any stream offset the JSON decoder reports can be computed without
+// keeping the bytes. Only newlines the decoder has read but not yet passed
+// are kept: a buffer's worth.
+type lineCounter struct {
+	r    io.Reader
+	read int64   // bytes read so far
+	nl   []int64 // offsets of the newlines at or after the last lineAt
+	line int     // newlines before the offset of the last lineAt
+	err  error   // the first read error other than io.EOF
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i := 0; i < n; {
+		j := bytes.IndexByte(p[i:n], '\n')
+		if j < 0 {
+			break
+		}
+		c.nl = append(c.nl, c.read+int64(i+j))
+		i += j + 1
+	}
+	c.read += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) && c.err == nil {
+		c.err = readError(err)
+	}
+	return n, err
+}
+
+// lineAt returns the 1-based line of the byte at offset off. Offsets asked
+// for must never decrease; the newlines before off are forgotten.
+func (c *lineCounter) lineAt(off int64) int {
+	k := 0
+	for k < len(c.nl) && c.nl[k] < off {
+		k++
+	}
+	c.line += k
+	c.nl = c.nl[k:]
+	return c.line + 1
+}
+
+// readError says that an error comes from reading the input (a truncated
+// gzip stream, say), not from its contents; errors.Is still sees the cause.
+func readError(err error) error {
+	return fmt.Errorf("reading the input: %w", err)
+}
+
+// ---- keys to fields ----
+
+// keyResolver matches object keys to fields the way fieldNames matches CSV
+// headers: trimmed, any case, --column renames first, unknown keys ignored.
+// Unlike a CSV header, keys are matched per record, since every object may
+// have its own; a missing required key is an empty value for Validate.
+type keyResolver struct {
+	columns ColumnMap
+	cache   map[string]keyField // raw key bytes → its field
+	chosen  []chosenKey         // per record, by index in Fields; reused
+}
+
+// chosenKey is the member that gives a field its value in a record.
+type chosenKey struct {
+	member int // index in the members + 1; 0 = none
+	mapped bool
+}
+
+// keyField is what a key stands for: the index in Fields of its field (-1
+// for none), and whether it got there through --column.
+type keyField struct {
+	field  int
+	mapped bool
+}
+
+// maxCachedKeys bounds the cache, so a file of ever new keys cannot grow it
+// without limit.
+const maxCachedKeys = 1024
+
+func newKeyResolver(columns ColumnMap) *keyResolver {
+	return &keyResolver{columns: columns, cache: make(map[string]keyField), chosen: make([]chosenKey, len(Fields))}
+}
+
+// resolve returns the field of a key, given as its raw JSON string.
+func (k *keyResolver) resolve(rawKey []byte) keyField {
+	if f, ok := k.cache[string(rawKey)]; ok {
+		return f
+	}
+	name := strings.ToLower(strings.TrimSpace(unquote(rawKey)))
+	f := keyField{field: -1}
+	if field, ok := k.columns[name]; ok {
+		f = keyField{field: fieldIndex(field), mapped: true}
+	} else {
+		f.field = fieldIndex(name)
+	}
+	if len(k.cache) < maxCachedKeys {
+		k.cache[string(rawKey)] = f
+	}
+	return f
+}
+
+// fill sets v from an object's members. Two keys giving the same field are
+// an error, except that a key renamed by --column wins over a key that
+// merely carries the field's own name, as for CSV headers.
+func (k *keyResolver) fill(v *Values, members []member) error {
+	chosen := k.chosen
+	clear(chosen)
+	for i, m := range members {
+		kf := k.resolve(m.key)
+		if kf.field < 0 {
+			continue
+		}
+		c := &chosen[kf.field]
+		if c.member > 0 {
+			switch {
+			case c.mapped && !kf.mapped:
+				continue // a literal key shadowed by --column
+			case kf.mapped == c.mapped:
+				prev := unquote(members[c.member-1].key)
+				return &FieldError{Field: Fields[kf.field], Rule: fmt.Sprintf("is given twice, by keys %q and %q", prev, unquote(m.key))}
+			}
+		}
+		c.member, c.mapped = i+1, kf.mapped
+	}
+	for f, c := range chosen {
+		if c.member == 0 {
+			continue
+		}
+		s, err := scalar(Fields[f], members[c.member-1].value)
+		if err != nil {
+			return err
+		}
+		*valueOf(v, f) = s
+	}
+	return nil
+}
+
+// scalar is a field's value as text: a string's contents, a number's digits
+// exactly as written (never through float64), "" for null.
+func scalar(field string, raw []byte) (string, error) {
+	switch raw[0] {
+	case '"':
+		return unquote(raw), nil
+	case 'n':
+		return "", nil
+	case 't', 'f', '{', '[':
+		return "", &FieldError{Field: field, Rule: "must be a string or a number", Value: shorten(string(compact(raw)))}
+	}
+	return string(raw), nil
+}
+
+// fieldIndex is the index of name in Fields, or -1.
+func fieldIndex(name string) int {
+	for i, f := range Fields {
+		if f == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// valueOf returns the member of v that holds Fields[i].
+func valueOf(v *Values, i int) *string {
+	switch Fields[i] {
+	case FieldInvoiceNumber:
+		return &v.InvoiceNumber
+	case FieldInvoiceDate:
+		return &v.InvoiceDate
+	case FieldVendor:
+		return &v.Vendor
+	case FieldVendorSKU:
+		return &v.VendorSKU
+	case FieldDescription:
+		return &v.Description
+	case FieldQuantity:
+		return &v.Quantity
+	case FieldUnit:
+		return &v.Unit
+	case FieldUnitPrice:
+		return &v.UnitPrice
+	case FieldAccount:
+		return &v.Account
+	}
+	panic("invoice: no Values member for field " + Fields[i])
+}
+
+// unquote returns the text of a raw JSON string. Bytes that are not valid
+// UTF-8 are kept as they are, so that Validate rejects them as it does for
+// CSV; decoding would quietly turn them into U+FFFD.
+func unquote(raw []byte) string {
+	if len(raw) < 2 {
+		return ""
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 || !utf8.Valid(inner) {
+		return string(inner)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return string(inner)
+	}
+	return s
+}
+
+// ---- objects as ordered members ----
+
+// member is one key and value of a JSON object, both as raw JSON.
+type member struct {
+	key   []byte // the quoted key, escapes as written
+	value []byte
+}
+
+// objectMembers splits obj, which must already be known to be valid JSON,
+// into its members in input order, appending to dst. ok is false when obj
+// is not an object. Because validity is checked first, this needs only to
+// find where each key and value ends; it never reads past obj.
+func objectMembers(obj []byte, dst []member) (out []member, ok bool) {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return dst, false
+	}
+	i++
+	for {
+		i = skipSpace(obj, i)
+		if i >= len(obj) {
+			return dst, false
+		}
+		switch obj[i] {
+		case '}':
+			return dst, true
+		case ',':
+			i = skipSpace(obj, i+1)
+		}
+		keyEnd := stringEnd(obj, i)
+		if keyEnd < 0 {
+			return dst, false
+		}
+		colon := skipSpace(obj, keyEnd)
+		if colon >= len(obj) || obj[colon] != ':' {
+			return dst, false
+		}
+		start := skipSpace(obj, colon+1)
+		end := valueEnd(obj, start)
+		if end < 0 {
+			return dst, false
+		}
+		dst = append(dst, member{key: obj[i:keyEnd], value: obj[start:end]})
+		i = end
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// isSpace reports whether c is in jsonSpace.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n'
+}
+
+// stringEnd returns the offset just past the JSON string starting at b[i],
+// or -1.
+func stringEnd(b []byte, i int) int {
+	if i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// valueEnd returns the offset just past the JSON value starting at b[i], or
+// -1.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				e := stringEnd(b, j)
+				if e < 0 {
+					return -1
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i // a number, true, false or null: up to the next separator
+	for j < len(b) && !isSpace(b[j]) && b[j] != ',' && b[j] != '}' && b[j] != ']' {
+		j++
+	}
+	return j
+}
+
+// kindOf names the kind of the JSON value raw, for messages.
+func kindOf(raw []byte) string {
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// quoteByte quotes a byte for a message, the way encoding/json does.
+func quoteByte(c byte) string {
+	if c == '\'' {
+		return `'\''`
+	}
+	if c == '"' {
+		return `'"'`
+	}
+	q := strconv.QuoteToASCII(string([]byte{c})) // a lone byte ≥ 0x80 shows as \xNN
+	return "'" + q[1:len(q)-1] + "'"
+}
+
+// compact removes insignificant whitespace from valid JSON, so that a nested
+// value spanning lines fits on one NDJSON line.
+func compact(raw []byte) []byte {
+	if raw[0] != '{' && raw[0] != '[' {
+		return raw // a string, number or literal has no whitespace to remove
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return raw
+	}
+	return buf.Bytes()
+}
+
+// ---- rejects ----
+
+// jsonReject encodes a rejected JSON record as one NDJSON line: the original
+// object, its keys and values as written (nested values compacted onto one
+// line), with "_line" and "_error" added at the end. Earlier "_line" and
+// "_error" keys, from a rejects file imported again, are replaced. A record
+// that is not a JSON object (a malformed NDJSON line) is kept whole as the
+// string "_raw".
+func jsonReject(rec *Record, reason string) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	var members []member
+	ok := json.Valid(rec.Raw.Object)
+	if ok {
+		members, ok = objectMembers(rec.Raw.Object, nil)
+	}
+	if ok {
+		for _, m := range members {
+			switch strings.ToLower(strings.TrimSpace(unquote(m.key))) {
+			case ColumnLine, ColumnError:
+				continue
+			}
+			buf.Write(m.key)
+			buf.WriteByte(':')
+			buf.Write(compact(m.value))
+			buf.WriteByte(',')
+		}
+	} else {
+		buf.WriteString(`"_raw":`)
+		writeString(&buf, string(rec.Raw.Object))
+		buf.WriteByte(',')
+	}
+	buf.WriteString(`"` + ColumnLine + `":`)
+	buf.WriteString(strconv.Itoa(rec.Line))
+	buf.WriteString(`,"` + ColumnError + `":`)
+	writeString(&buf, reason)
+	buf.WriteString("}\n")
+	return buf.Bytes()
+}
+
+// writeString writes s as a JSON string, leaving <, > and & readable.
+func writeString(buf *bytes.Buffer, s string) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	// Encode ends the value with a newline, which has no place in the middle
+	// of a line.
+	buf.Truncate(buf.Len() - 1)
+}

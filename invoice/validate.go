@@ -1,0 +1,131 @@
+package invoice
+
+import (
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+)
+
+// Limits of the contract (SPEC §3).
+const (
+	maxInvoiceNumber = 64
+	maxVendor        = 200
+	maxVendorSKU     = 64
+	maxDescription   = 500
+	maxUnit          = 32
+	quantityScale    = 3
+	unitPriceScale   = 4
+)
+
+var (
+	quantityLimit  = decimal.New(1, 15) // |quantity| < 10^15
+	unitPriceLimit = decimal.New(1, 14) // unit_price < 10^14
+	// plainDecimal accepts what people and JSON encoders write for a number:
+	// an optional sign, digits with an optional fraction, an optional
+	// exponent. No thousands separators, no NaN or Infinity.
+	plainDecimal = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$`)
+)
+
+// Validate checks a record's values against the rules of the contract and
+// returns the valid line, or a *FieldError naming the first field that breaks
+// a rule. defaultAccount applies when the record has no account value.
+func Validate(v *Values, defaultAccount string) (Line, error) {
+	var l Line
+	var err error
+	text := func(field, value string, required bool, max int) string {
+		if err != nil {
+			return ""
+		}
+		value, err = checkText(field, value, required, max)
+		return value
+	}
+	l.InvoiceNumber = text(FieldInvoiceNumber, v.InvoiceNumber, true, maxInvoiceNumber)
+	date := text(FieldInvoiceDate, v.InvoiceDate, true, 0)
+	l.Vendor = text(FieldVendor, v.Vendor, true, maxVendor)
+	l.VendorSKU = text(FieldVendorSKU, v.VendorSKU, false, maxVendorSKU)
+	l.Description = text(FieldDescription, v.Description, true, maxDescription)
+	quantity := text(FieldQuantity, v.Quantity, true, 0)
+	l.Unit = text(FieldUnit, v.Unit, false, maxUnit)
+	price := text(FieldUnitPrice, v.UnitPrice, true, 0)
+	l.Account = text(FieldAccount, v.Account, false, 0)
+	if err != nil {
+		return Line{}, err
+	}
+	if l.Account == "" {
+		l.Account = defaultAccount
+	}
+	if _, perr := time.Parse(time.DateOnly, date); perr != nil || len(date) != len(time.DateOnly) {
+		return Line{}, &FieldError{Field: FieldInvoiceDate, Rule: "must be a real calendar date written YYYY-MM-DD", Value: shorten(date)}
+	}
+	l.InvoiceDate = date
+	if l.Quantity, err = checkDecimal(FieldQuantity, quantity, quantityScale); err != nil {
+		return Line{}, err
+	}
+	switch {
+	case l.Quantity.IsZero():
+		return Line{}, &FieldError{Field: FieldQuantity, Rule: "must not be zero (use a negative quantity for a credit or return)", Value: quantity}
+	case l.Quantity.Abs().Cmp(quantityLimit) >= 0:
+		return Line{}, &FieldError{Field: FieldQuantity, Rule: "absolute value must be below 10^15", Value: shorten(quantity)}
+	}
+	if l.UnitPrice, err = checkDecimal(FieldUnitPrice, price, unitPriceScale); err != nil {
+		return Line{}, err
+	}
+	switch {
+	case l.UnitPrice.IsNegative():
+		return Line{}, &FieldError{Field: FieldUnitPrice, Rule: "must be zero or more", Value: price}
+	case l.UnitPrice.Cmp(unitPriceLimit) >= 0:
+		return Line{}, &FieldError{Field: FieldUnitPrice, Rule: "must be below 10^14", Value: shorten(price)}
+	}
+	return l, nil
+}
+
+// checkText trims a text value and applies the rules every text field shares.
+// max is in characters; 0 means no limit.
+func checkText(field, value string, required bool, max int) (string, error) {
+	if !utf8.ValidString(value) {
+		return "", &FieldError{Field: field, Rule: "must be valid UTF-8", Value: shorten(strings.ToValidUTF8(value, "\uFFFD"))}
+	}
+	if strings.IndexByte(value, 0) >= 0 {
+		return "", &FieldError{Field: field, Rule: "must not contain a NUL character", Value: shorten(strings.ReplaceAll(value, "\x00", `\0`))}
+	}
+	value = strings.TrimSpace(value)
+	if value == "" && required {
+		return "", &FieldError{Field: field, Rule: "is required and must not be empty"}
+	}
+	if max > 0 && utf8.RuneCountInString(value) > max {
+		return "", &FieldError{Field: field, Rule: "must be at most " + itoa(max) + " characters", Value: shorten(value)}
+	}
+	return value, nil
+}
+
+// checkDecimal parses an exact decimal. A value with more fractional digits
+// than scale allows is rejected, never rounded; trailing zeros after the
+// point do not count, since dropping them changes nothing ("2.50000" is 2.5).
+func checkDecimal(field, value string, scale int32) (decimal.Decimal, error) {
+	if !plainDecimal.MatchString(value) {
+		return decimal.Decimal{}, &FieldError{Field: field, Rule: "must be a decimal number such as 12.5 or -3", Value: shorten(value)}
+	}
+	d, err := decimal.NewFromString(value)
+	if err != nil {
+		return decimal.Decimal{}, &FieldError{Field: field, Rule: "must be a decimal number such as 12.5 or -3", Value: shorten(value)}
+	}
+	if !d.Equal(d.Truncate(scale)) {
+		return decimal.Decimal{}, &FieldError{Field: field, Rule: "must have at most " + itoa(int(scale)) + " fractional digits (it is never rounded)", Value: shorten(value)}
+	}
+	return d.Truncate(scale), nil
+}
+
+func itoa(n int) string { return decimal.NewFromInt(int64(n)).String() }
+
+// shorten keeps error messages readable when a value is huge.
+func shorten(s string) string {
+	const max = 80
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max]) + "…"
+}

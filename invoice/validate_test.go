@@ -1,0 +1,98 @@
+package invoice
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func validValues() Values {
+	return Values{
+		InvoiceNumber: "INV-1", InvoiceDate: "2026-05-04", Vendor: "Sysco", VendorSKU: "SY-1",
+		Description: "Whole Milk", Quantity: "12", Unit: "gal", UnitPrice: "3.89",
+	}
+}
+
+func TestValidateRules(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(v *Values)
+		field  string // "" = valid
+		inRule string
+	}{
+		{"valid", func(v *Values) {}, "", ""},
+		{"trimmed", func(v *Values) { v.Vendor = "  Sysco \t" }, "", ""},
+		{"invoice number missing", func(v *Values) { v.InvoiceNumber = "  " }, FieldInvoiceNumber, "required"},
+		{"invoice number too long", func(v *Values) { v.InvoiceNumber = strings.Repeat("x", 65) }, FieldInvoiceNumber, "at most 64"},
+		{"invoice number 64 chars", func(v *Values) { v.InvoiceNumber = strings.Repeat("é", 64) }, "", ""},
+		{"date missing", func(v *Values) { v.InvoiceDate = "" }, FieldInvoiceDate, "required"},
+		{"date not a calendar date", func(v *Values) { v.InvoiceDate = "2026-02-30" }, FieldInvoiceDate, "calendar date"},
+		{"date leap day ok", func(v *Values) { v.InvoiceDate = "2028-02-29" }, "", ""},
+		{"date wrong form", func(v *Values) { v.InvoiceDate = "04/05/2026" }, FieldInvoiceDate, "YYYY-MM-DD"},
+		{"date single digit month", func(v *Values) { v.InvoiceDate = "2026-5-04" }, FieldInvoiceDate, "YYYY-MM-DD"},
+		{"date with time", func(v *Values) { v.InvoiceDate = "2026-05-04T10:00:00" }, FieldInvoiceDate, "YYYY-MM-DD"},
+		{"vendor missing", func(v *Values) { v.Vendor = "" }, FieldVendor, "required"},
+		{"vendor too long", func(v *Values) { v.Vendor = strings.Repeat("v", 201) }, FieldVendor, "at most 200"},
+		{"sku optional", func(v *Values) { v.VendorSKU = "" }, "", ""},
+		{"sku too long", func(v *Values) { v.VendorSKU = strings.Repeat("s", 65) }, FieldVendorSKU, "at most 64"},
+		{"description missing", func(v *Values) { v.Description = "" }, FieldDescription, "required"},
+		{"description too long", func(v *Values) { v.Description = strings.Repeat("d", 501) }, FieldDescription, "at most 500"},
+		{"quantity missing", func(v *Values) { v.Quantity = "" }, FieldQuantity, "required"},
+		{"quantity zero", func(v *Values) { v.Quantity = "0.000" }, FieldQuantity, "not be zero"},
+		{"quantity negative is a credit", func(v *Values) { v.Quantity = "-2.5" }, "", ""},
+		{"quantity 4 decimals", func(v *Values) { v.Quantity = "1.2345" }, FieldQuantity, "at most 3 fractional digits"},
+		{"quantity trailing zeros", func(v *Values) { v.Quantity = "1.2340" }, "", ""},
+		{"quantity not a number", func(v *Values) { v.Quantity = "twelve" }, FieldQuantity, "decimal number"},
+		{"quantity thousands separator", func(v *Values) { v.Quantity = "1,000" }, FieldQuantity, "decimal number"},
+		{"quantity NaN", func(v *Values) { v.Quantity = "NaN" }, FieldQuantity, "decimal number"},
+		{"quantity at limit", func(v *Values) { v.Quantity = "1000000000000000" }, FieldQuantity, "below 10^15"},
+		{"quantity below limit", func(v *Values) { v.Quantity = "-999999999999999.999" }, "", ""},
+		{"quantity exponent", func(v *Values) { v.Quantity = "1.5e2" }, "", ""},
+		{"price missing", func(v *Values) { v.UnitPrice = "" }, FieldUnitPrice, "required"},
+		{"price zero ok", func(v *Values) { v.UnitPrice = "0" }, "", ""},
+		{"price negative", func(v *Values) { v.UnitPrice = "-1" }, FieldUnitPrice, "zero or more"},
+		{"price 5 decimals", func(v *Values) { v.UnitPrice = "0.12345" }, FieldUnitPrice, "at most 4 fractional digits"},
+		{"price at limit", func(v *Values) { v.UnitPrice = "100000000000000" }, FieldUnitPrice, "below 10^14"},
+		{"unit too long", func(v *Values) { v.Unit = strings.Repeat("u", 33) }, FieldUnit, "at most 32"},
+		{"invalid UTF-8", func(v *Values) { v.Description = "caf\xe9" }, FieldDescription, "UTF-8"},
+		{"NUL", func(v *Values) { v.Vendor = "Sys\x00co" }, FieldVendor, "NUL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := validValues()
+			tt.edit(&v)
+			l, err := Validate(&v, "acme")
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				if l.Account != "acme" {
+					t.Errorf("account = %q, want the default", l.Account)
+				}
+				return
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("want a FieldError on %s, got %v", tt.field, err)
+			}
+			if fe.Field != tt.field || !strings.Contains(fe.Error(), tt.inRule) {
+				t.Errorf("got %q, want field %s and rule containing %q", fe.Error(), tt.field, tt.inRule)
+			}
+		})
+	}
+}
+
+func TestValidateExactDecimals(t *testing.T) {
+	v := validValues()
+	v.Quantity, v.UnitPrice, v.Account = " 0.1 ", "1234567890123.4567", " other "
+	l, err := Validate(&v, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Quantity.String() != "0.1" || l.UnitPrice.String() != "1234567890123.4567" {
+		t.Errorf("decimals not exact: %s %s", l.Quantity, l.UnitPrice)
+	}
+	if l.Account != "other" {
+		t.Errorf("account = %q, want the row's own", l.Account)
+	}
+}
