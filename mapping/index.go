@@ -1,0 +1,165 @@
+package mapping
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// index finds, among the items, the one whose normalized name has the highest
+// trigram similarity to a query, without scanning the catalogue.
+//
+// It is a prefix-filter index (the technique of set-similarity joins such as
+// AllPairs and PPJoin): fix a total order on trigrams, rarest first. Two
+// trigram sets of sizes nx and ny with similarity (Jaccard) s have
+// c >= s*max(nx, ny) trigrams in common, and the first k of those, in that
+// order, lie within the first n-ceil(s*n)+k trigrams of each set (k <= c).
+// So each item is indexed only under that prefix of its rarest trigrams (for
+// the resolver's threshold t); a look-up counts, over the query's own prefix,
+// how many trigrams each item shares there, and computes the similarity of
+// only the items that share k of them (k = shared, or fewer when the query is
+// so short that c may be smaller). Common trigrams ("  c", "en ") are seldom
+// in any item's prefix, so posting lists stay short, and an item that shares
+// a rare trigram or two with the query by chance (another brand with the same
+// syllable) costs counter increments, not a comparison. The look-up also
+// raises s from t to the best similarity found so far, which shortens the
+// query prefix as it goes. Each filter only skips items that cannot reach s,
+// so the result is exact.
+type index struct {
+	threshold float64
+	// df is the number of items holding each trigram when the index was
+	// built; it defines the global order (rarest first, then by value).
+	// Trigrams of items added later keep their build-time rank (0 when new):
+	// correctness needs only that the order never changes.
+	df       map[trigram]int32
+	grams    [][]trigram         // by item position: sorted trigram set
+	postings map[trigram][]int32 // item positions whose prefix holds the trigram
+
+	// Per look-up scratch space, by item position: seen[i] == epoch when
+	// item i was met by the current look-up (an epoch per look-up avoids
+	// clearing the slice), count[i] how many prefix trigrams it shares.
+	seen  []uint32
+	count []int32
+	epoch uint32
+
+	// comparisons counts the similarity computations of the last look-up, so
+	// that tests can check that look-ups stay far below a catalogue scan.
+	comparisons int
+}
+
+// newIndex indexes the trigram sets of items, in position order, for look-ups
+// with similarity at least threshold (> 0).
+func newIndex(sets [][]trigram, threshold float64) *index {
+	ix := &index{
+		threshold: threshold,
+		df:        make(map[trigram]int32),
+		postings:  make(map[trigram][]int32),
+	}
+	for _, s := range sets {
+		for _, g := range s {
+			ix.df[g]++
+		}
+	}
+	for _, s := range sets {
+		ix.add(s)
+	}
+	return ix
+}
+
+// add indexes the next item (its position is the number of items so far).
+func (ix *index) add(set []trigram) {
+	pos := int32(len(ix.grams))
+	ix.grams = append(ix.grams, set)
+	ix.seen = append(ix.seen, 0)
+	ix.count = append(ix.count, 0)
+	ordered := ix.inOrder(set)
+	for _, g := range ordered[:min(len(set), prefixLen(len(set), ix.threshold)+shared-1)] {
+		ix.postings[g] = append(ix.postings[g], pos)
+	}
+}
+
+// inOrder returns a copy of set sorted in the global order.
+func (ix *index) inOrder(set []trigram) []trigram {
+	out := slices.Clone(set)
+	slices.SortFunc(out, func(a, b trigram) int {
+		if c := cmp.Compare(ix.df[a], ix.df[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	return out
+}
+
+// shared is how many prefix trigrams an item must share with the query before
+// its similarity is computed. Each step up lengthens every prefix by one
+// trigram and makes chance candidates rarer. On the synthetic catalogue of
+// BenchmarkFuzzyLookup at 100k items, 2 made twice the comparisons of 3 and
+// took three times as long; 4 made fewer comparisons but was no faster.
+const shared = 3
+
+// minOverlap is the fewest trigrams that a set of n trigrams shares with any
+// set whose similarity to it is at least s (> 0): ceil(s*n), and at least 1.
+func minOverlap(n int, s float64) int {
+	// The small slack keeps rounding (0.6*5 = 3.0000000000000004) from
+	// raising the bound; a lower bound is always safe.
+	return max(int(math.Ceil(s*float64(n)-1e-9)), 1)
+}
+
+// prefixLen is how many of a set's n trigrams (in the global order) hold the
+// first common trigram with any set at least s similar to it.
+func prefixLen(n int, s float64) int {
+	return max(n-minOverlap(n, s)+1, 0)
+}
+
+// best returns the position of the item most similar to the query trigram set
+// q (sorted), with its similarity, among items whose similarity is at least
+// the index threshold; ties go to the lowest position. ok is false when no
+// item reaches the threshold.
+func (ix *index) best(q []trigram) (pos int, sim float64, ok bool) {
+	ix.comparisons = 0
+	nq := len(q)
+	if nq == 0 {
+		return 0, 0, false
+	}
+	ix.epoch++
+	if ix.epoch == 0 { // wrapped: forget every stale mark once
+		clear(ix.seen)
+		ix.epoch = 1
+	}
+
+	// Count, for each item met in the postings of the query's prefix
+	// (extended by shared-1), the trigrams it shares there, and compare the
+	// item once it shares need of them: an item at least s similar has its
+	// first need common trigrams within both extended prefixes. The query
+	// prefix shrinks as the best similarity found so far, s, grows; s never
+	// exceeds the similarity of the best item, so that item's first common
+	// trigrams always remain within it.
+	need := int32(min(minOverlap(nq, ix.threshold), shared))
+	ordered := ix.inOrder(q)
+	bestPos, bestSim := -1, ix.threshold
+	for i := 0; i < min(nq, prefixLen(nq, bestSim)+shared-1); i++ {
+		for _, p := range ix.postings[ordered[i]] {
+			if ix.seen[p] != ix.epoch {
+				ix.seen[p], ix.count[p] = ix.epoch, 0
+			}
+			ix.count[p]++
+			if ix.count[p] != need {
+				continue
+			}
+			nx := len(ix.grams[p])
+			// Length filter: similarity is at most min(nq,nx)/max(nq,nx).
+			if float64(nx) < bestSim*float64(nq)-1e-9 || float64(nq) < bestSim*float64(nx)-1e-9 {
+				continue
+			}
+			ix.comparisons++
+			s := jaccard(overlap(q, ix.grams[p]), nq, nx)
+			if s > bestSim || s == bestSim && (bestPos < 0 || int(p) < bestPos) {
+				bestPos, bestSim = int(p), s
+			}
+		}
+	}
+	if bestPos < 0 {
+		return 0, 0, false
+	}
+	return bestPos, bestSim, true
+}

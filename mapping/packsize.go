@@ -1,0 +1,135 @@
+package mapping
+
+// Step 3 of Normalize: pack sizes, units and packaging.
+
+// dropPackSizes removes sizes, units and packaging from the token stream and
+// returns the remaining words and numbers as plain strings.
+func dropPackSizes(toks []token) []string {
+	drop := make([]bool, len(toks))
+	isNum := func(i int) bool { return i >= 0 && i < len(toks) && toks[i].kind == tokNumber }
+	isSym := func(i int, s string) bool {
+		return i >= 0 && i < len(toks) && toks[i].kind == tokSymbol && toks[i].text == s
+	}
+	isWord := func(i int) bool { return i >= 0 && i < len(toks) && toks[i].kind == tokWord }
+	isTimes := func(i int) bool { return isWord(i) && toks[i].text == "x" }
+	// dropMultiplier removes what multiplies or prefixes a dropped size
+	// whose first token is at i: "12 x" in "12 x 500 ml", "4 /" in
+	// "4/1 gal", "2.5 -" in "2.5-3 lb", "1 1 /" in "1 1/2 gal" (a mixed
+	// fraction).
+	dropMultiplier := func(i int) {
+		for {
+			switch {
+			case (isSym(i-1, "/") || isSym(i-1, "-") || isTimes(i-1)) && isNum(i-2):
+				drop[i-1], drop[i-2] = true, true
+				i -= 2
+			case isNum(i-1) && isNum(i) && isSym(i+1, "/") && !isSym(i-2, "/") && !isSym(i-2, "-"):
+				drop[i-1] = true
+				i--
+			default:
+				return
+			}
+		}
+	}
+	// dropSize removes the two-token size at i, what multiplies it, and a
+	// container named right after it ("#10 can", "5 gal pail"): the size
+	// already says how the goods are packed. It returns the last index
+	// dropped.
+	dropSize := func(i int) int {
+		drop[i], drop[i+1] = true, true
+		dropMultiplier(i)
+		if isWord(i+2) && containerWords[toks[i+2].text] {
+			drop[i+2] = true
+			return i + 2
+		}
+		return i + 1
+	}
+	var pct []int // numbers followed by % or "percent": kept as "2pct"
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		switch {
+		case t.kind == tokNumber && (isSym(i+1, "%") || isWord(i+1) && percentWords[toks[i+1].text]):
+			pct = append(pct, i)
+			drop[i+1] = true
+			i++
+		case t.kind == tokNumber && isWord(i+1) && lengthUnits[toks[i+1].text]:
+			// A length names the item: keep the number, drop the unit.
+			drop[i+1] = true
+			i++
+		case t.kind == tokNumber && (isSym(i+1, "#") || isWord(i+1) && (measureUnits[toks[i+1].text] ||
+			shortUnits[toks[i+1].text] || packWords[toks[i+1].text] || countUnits[toks[i+1].text])):
+			// "25 lb", "5#", "24 ct", "16 cut": a quantity with its unit.
+			i = dropSize(i)
+		case isSym(i, "#") && isNum(i+1):
+			// "#10": a can size.
+			i = dropSize(i)
+		case isSym(i, "$") && isNum(i+1):
+			// "$12.99": a price ("/kg" after it goes as a price basis).
+			drop[i+1] = true
+			i++
+		case (isSym(i, "/") || t.kind == tokWord && t.text == "per") && isWord(i+1) &&
+			(measureUnits[toks[i+1].text] || shortUnits[toks[i+1].text] || packWords[toks[i+1].text]):
+			// "/lb", "per kg", "/cs": a price basis.
+			drop[i], drop[i+1] = true, true
+			i++
+		}
+	}
+	for _, i := range pct {
+		toks[i] = token{tokWord, toks[i].text + "pct"}
+		drop[i] = false
+	}
+	words := make([]string, 0, len(toks))
+	for i, t := range toks {
+		if drop[i] || t.kind == tokSymbol {
+			continue
+		}
+		// "x" between two numbers is a multiplication sign ("5x6" tomatoes,
+		// `18" x 500'` foil).
+		if isTimes(i) && (isNum(i-1) || isWord(i-1) && lengthUnits[toks[i-1].text] && isNum(i-2)) && isNum(i+1) {
+			continue
+		}
+		if t.kind == tokWord && (measureUnits[t.text] || packWords[t.text] || lengthUnits[t.text] && isNum(i-1)) {
+			continue
+		}
+		words = append(words, t.text)
+	}
+	return words
+}
+
+// measureUnits are units of weight and volume that are noise wherever they
+// appear ("lb", "per lb", "/lb", "25 lb").
+var measureUnits = set(
+	"lb", "lbs", "pound", "pounds", "oz", "ozs", "ounce", "ounces", "floz",
+	"kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "gram", "grams",
+	"gal", "gals", "gallon", "gallons", "qt", "qts", "quart", "quarts",
+	"pint", "pints", "ml", "mls", "milliliter", "milliliters", "millilitre", "millilitres",
+	"ltr", "ltrs", "liter", "liters", "litre", "litres",
+)
+
+// shortUnits are unit abbreviations that are also ordinary words or sizes
+// ("l" for large, "pt" for part): units only after a number, "/" or "per".
+var shortUnits = set("g", "gr", "grs", "gm", "gms", "mg", "l", "lt", "cl", "dl", "fl", "pt", "pts", "cc", "bu")
+
+// countUnits count portions after a number ("16 cut" cheesecake, "120
+// slices") but are ordinary words elsewhere ("crinkle cut").
+var countUnits = set("cut", "slice", "slices", "portion", "portions", "serving", "servings")
+
+// containerWords name packaging; they are dropped only right after a size
+// ("#10 can", "1 gal jug"), since elsewhere they can name the item ("can
+// liner", "tea bags").
+var containerWords = set("can", "cans", "jar", "jars", "jug", "jugs", "pail", "pails", "tub", "tubs",
+	"bottle", "bottles", "btl", "bag", "bags", "box", "boxes", "bx", "carton", "cartons", "ctn",
+	"tray", "trays", "bucket", "buckets", "tube", "tubes")
+
+// packWords count or package the goods; they never name the item.
+var packWords = set(
+	"cs", "case", "cases", "ea", "each", "pk", "pks", "pack", "packs", "pkg", "pkgs",
+	"ct", "cnt", "count", "dz", "doz", "dozen", "dozens", "pc", "pcs",
+	"bib", "jib", // bag-in-box, jug-in-box
+)
+
+// lengthUnits follow a number that names the item (a 12-inch tortilla): the
+// unit word goes, the number stays.
+var lengthUnits = set("in", "inch", "inches", "cm", "mm")
+
+// percentWords after a number make it a percentage, like "%".
+var percentWords = set("pct", "percent")
