@@ -1,0 +1,145 @@
+// Package store is everything batchimport says to PostgreSQL: the embedded
+// migrations, loading an account's catalogue, import runs and their
+// checkpoints, the per-source lock, and the transaction that writes a chunk.
+// Every statement filters or joins on account, so the tables can be
+// distributed by account on Citus.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DefaultSchema is the schema used when --schema is not given.
+const DefaultSchema = "batchimport"
+
+// Config says where the database is and which schema holds the tables.
+type Config struct {
+	// URL is a PostgreSQL connection string (URL or key=value). Empty means
+	// libpq's PG* environment variables and defaults.
+	URL    string
+	Schema string
+}
+
+// Store is one connection to the database, in the configured schema. It is
+// not safe for concurrent use; the importer holds one per run.
+type Store struct {
+	cfg    *pgx.ConnConfig
+	schema string
+	conn   *pgx.Conn
+	outer  pgx.Tx // set by BeginOuter: every statement runs inside it
+}
+
+// querier is what *pgx.Conn and pgx.Tx share: with an outer transaction,
+// a chunk's transaction becomes a savepoint inside it.
+type querier interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (s *Store) q() querier {
+	if s.outer != nil {
+		return s.outer
+	}
+	return s.conn
+}
+
+// BeginOuter starts a transaction that holds everything until EndOuter: a
+// dry run's READ ONLY transaction, or the transaction that --rollback
+// rolls back.
+func (s *Store) BeginOuter(ctx context.Context, readOnly bool) error {
+	if s.conn == nil {
+		return errNotConnected
+	}
+	mode := pgx.ReadWrite
+	if readOnly {
+		mode = pgx.ReadOnly
+	}
+	tx, err := s.conn.BeginTx(ctx, pgx.TxOptions{AccessMode: mode})
+	if err != nil {
+		return s.lost(err)
+	}
+	s.outer = tx
+	return nil
+}
+
+// RollbackOuter ends the outer transaction, undoing all it did.
+func (s *Store) RollbackOuter(ctx context.Context) error {
+	if s.outer == nil {
+		return nil
+	}
+	err := s.outer.Rollback(ctx)
+	s.outer = nil
+	return s.lost(err)
+}
+
+// Open connects. Errors never contain the password: pgx leaves it out of
+// connection errors, and the URL itself is never quoted.
+func Open(ctx context.Context, c Config) (*Store, error) {
+	cfg, err := pgx.ParseConfig(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
+	schema := c.Schema
+	if schema == "" {
+		schema = DefaultSchema
+	}
+	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
+		cfg.RuntimeParams["application_name"] = "batchimport"
+	}
+	// Unqualified table names resolve to the configured schema.
+	cfg.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
+	s := &Store{cfg: cfg, schema: schema}
+	if err := s.connect(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) connect(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, s.cfg)
+	if err != nil {
+		return fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	s.conn = conn
+	return nil
+}
+
+// Reconnect drops the current connection, if any, and opens a new one.
+func (s *Store) Reconnect(ctx context.Context) error {
+	if s.outer != nil {
+		return errors.New("the connection was lost inside a single transaction (dry run); nothing to resume")
+	}
+	if s.conn != nil {
+		_ = s.conn.Close(ctx)
+		s.conn = nil
+	}
+	return s.connect(ctx)
+}
+
+// Close closes the connection; locks held by it are released.
+func (s *Store) Close(ctx context.Context) error {
+	if s.conn == nil {
+		return nil
+	}
+	err := s.conn.Close(ctx)
+	s.conn = nil
+	return err
+}
+
+// Schema is the schema holding the tables.
+func (s *Store) Schema() string { return s.schema }
+
+// Conn is the underlying connection, for tests and diagnostics.
+func (s *Store) Conn() *pgx.Conn { return s.conn }
+
+func (s *Store) ident() string { return pgx.Identifier{s.schema}.Sanitize() }
+
+// errNotConnected is returned when a previous failure left no connection.
+var errNotConnected = errors.New("not connected to PostgreSQL")
