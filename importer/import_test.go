@@ -1,0 +1,221 @@
+package importer
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/batchimport/batchimport/internal/pgtest"
+	"github.com/batchimport/batchimport/internal/testgen"
+	"github.com/batchimport/batchimport/store"
+)
+
+func testOptions(cfg store.Config) Options {
+	return Options{DB: cfg, Account: "acme"}
+}
+
+func TestImport100kLinesWithBadRows(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	dir := t.TempDir()
+	g := testgen.CSV(t, dir, "gen.csv", testgen.Spec{Rows: 100_000, BadEvery: 97})
+
+	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
+	if sum.Status != StatusPartialSuccess {
+		t.Fatalf("status %s (error %v), want partial_success", sum.Status, sum.Error)
+	}
+	if sum.RowsRead != 100_000 || sum.RowsImported != int64(g.Good) || sum.RowsRejected != int64(len(g.Bad)) {
+		t.Errorf("summary read/imported/rejected = %d/%d/%d, want 100000/%d/%d",
+			sum.RowsRead, sum.RowsImported, sum.RowsRejected, g.Good, len(g.Bad))
+	}
+	if want := int64((g.Good + DefaultChunkSize - 1) / DefaultChunkSize); sum.Chunks < want {
+		t.Errorf("chunks = %d, want at least %d", sum.Chunks, want)
+	}
+	rejects := strings.TrimSuffix(g.Path, ".csv") + ".rejects.csv"
+	if sum.RejectsFile == nil || *sum.RejectsFile != rejects {
+		t.Errorf("rejects file = %v, want %s", sum.RejectsFile, rejects)
+	}
+
+	// The rejects file holds exactly the bad lines, each with its reason.
+	f, err := os.Open(rejects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	all, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(all[0], ","); got != "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price,_line,_error" {
+		t.Errorf("rejects header = %s", got)
+	}
+	seen := map[int]bool{}
+	for _, rec := range all[1:] {
+		line, _ := strconv.Atoi(rec[len(rec)-2])
+		reason := rec[len(rec)-1]
+		field, ok := g.Bad[line]
+		if !ok {
+			t.Errorf("line %d rejected (%s) but it is valid", line, reason)
+			continue
+		}
+		if !strings.Contains(reason, field) {
+			t.Errorf("line %d: _error %q does not name %s", line, reason, field)
+		}
+		seen[line] = true
+	}
+	if len(seen) != len(g.Bad) || len(all)-1 != len(g.Bad) {
+		t.Errorf("rejects file has %d rows (%d distinct bad lines), want %d", len(all)-1, len(seen), len(g.Bad))
+	}
+
+	conn := pgtest.Conn(t, cfg)
+	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, rejects)
+	// Every item's quantity is the exact sum of the valid lines' quantities.
+	rows, err := conn.Query(context.Background(), `SELECT name, quantity::text FROM inventory_items WHERE account = 'acme'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var name, qty string
+		if err := rows.Scan(&name, &qty); err != nil {
+			t.Fatal(err)
+		}
+		want, ok := g.SumQty[name]
+		got := decimal.RequireFromString(qty)
+		if !ok || !got.Equal(want) {
+			t.Errorf("item %q quantity %s, want %s", name, got, want)
+		}
+		n++
+	}
+	if n != len(g.SumQty) {
+		t.Errorf("%d items, want %d", n, len(g.SumQty))
+	}
+}
+
+func TestImportTwiceChangesNothing(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	g := testgen.CSV(t, t.TempDir(), "gen.csv", testgen.Spec{Rows: 1200, BadEvery: 97})
+	first := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
+	if first.Status != StatusPartialSuccess {
+		t.Fatalf("first import: %s %v", first.Status, first.Error)
+	}
+	second := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
+	if second.Status != StatusSkipped || second.RowsImported != 0 || *second.RunID != *first.RunID {
+		t.Fatalf("second import: %+v, want skipped with run %d", second, *first.RunID)
+	}
+	conn := pgtest.Conn(t, cfg)
+	pgtest.CheckInvariant(t, conn, first.SourceKey, g.Lines, *first.RejectsFile)
+
+	// --force imports it again as a new run.
+	opts := testOptions(cfg)
+	opts.Force = true
+	opts.RejectsPath = filepath.Join(t.TempDir(), "again.rejects.csv")
+	third := Import(context.Background(), Input{Name: g.Path}, opts)
+	if third.Status != StatusPartialSuccess || *third.RunID == *first.RunID || third.RowsImported != first.RowsImported {
+		t.Fatalf("forced import: %+v", third)
+	}
+	pgtest.CheckQuantities(t, conn)
+}
+
+func TestImportRefusesMissingSchema(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.EmptySchema(t)
+	g := testgen.CSV(t, t.TempDir(), "gen.csv", testgen.Spec{Rows: 10})
+	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
+	if sum.Status != StatusFailed || sum.Error == nil || !strings.Contains(*sum.Error, "batchimport migrate") {
+		t.Fatalf("got %s %v, want failed naming batchimport migrate", sum.Status, sum.Error)
+	}
+}
+
+func TestImportFatalHeaderWritesNothing(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	path := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(path, []byte("invoice_number,invoice_date,vendor,quantity,unit_price\nA,2026-01-01,V,1,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := Import(context.Background(), Input{Name: path}, testOptions(cfg))
+	if sum.Status != StatusFailed || sum.Error == nil || !strings.Contains(*sum.Error, `"description"`) {
+		t.Fatalf("got %s %v, want failed naming the description column", sum.Status, sum.Error)
+	}
+	conn := pgtest.Conn(t, cfg)
+	var n int
+	if err := conn.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM transactions) + (SELECT count(*) FROM inventory_items)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d rows written, want none", n)
+	}
+}
+
+func TestMaxRejectsStopsTheRun(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	g := testgen.CSV(t, t.TempDir(), "gen.csv", testgen.Spec{Rows: 5000, BadEvery: 10})
+	opts := testOptions(cfg)
+	opts.MaxRejects = 60
+	sum := Import(context.Background(), Input{Name: g.Path}, opts)
+	if sum.Status != StatusFailed || sum.Error == nil || !strings.Contains(*sum.Error, "--max-rejects 60") {
+		t.Fatalf("got %s %v, want failed naming --max-rejects", sum.Status, sum.Error)
+	}
+	if sum.RowsRejected <= 60 || sum.RowsRead >= 5000 {
+		t.Errorf("read %d, rejected %d: want it stopped soon after 60 rejects", sum.RowsRead, sum.RowsRejected)
+	}
+	// What was committed stays, and exactly once: lines up to the checkpoint.
+	conn := pgtest.Conn(t, cfg)
+	var checkpoint int
+	if err := conn.QueryRow(context.Background(), `SELECT checkpoint_line FROM import_runs WHERE id = $1`, *sum.RunID).Scan(&checkpoint); err != nil {
+		t.Fatal(err)
+	}
+	var done []int
+	for _, l := range g.Lines {
+		if l <= checkpoint {
+			done = append(done, l)
+		}
+	}
+	pgtest.CheckInvariant(t, conn, sum.SourceKey, done, *sum.RejectsFile)
+}
+
+func TestStdinWithoutSourceIDIsNeverSkipped(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	g := testgen.CSV(t, t.TempDir(), "gen.csv", testgen.Spec{Rows: 700})
+	opts := testOptions(cfg)
+	opts.Format = "csv"
+	opts.RejectsPath = filepath.Join(t.TempDir(), "stdin.rejects.csv")
+	var keys []string
+	for range 2 {
+		f, err := os.Open(g.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := Import(context.Background(), Input{Name: "-", Stdin: f}, opts)
+		f.Close()
+		if sum.Status != StatusSuccess || sum.RowsImported != 700 {
+			t.Fatalf("stdin import: %+v", sum)
+		}
+		keys = append(keys, sum.SourceKey)
+	}
+	if keys[0] == keys[1] || !strings.HasPrefix(keys[0], "stdin:") {
+		t.Errorf("stdin source keys %v: want two unique keys", keys)
+	}
+	// With --source-id, the second import of stdin is recognised.
+	opts.SourceID = "may-2026"
+	for i, want := range []string{StatusSuccess, StatusSkipped} {
+		f, _ := os.Open(g.Path)
+		sum := Import(context.Background(), Input{Name: "-", Stdin: f}, opts)
+		f.Close()
+		if sum.Status != want {
+			t.Errorf("import %d with --source-id: %s, want %s", i, sum.Status, want)
+		}
+	}
+}

@@ -1,0 +1,92 @@
+// Package importer runs an import: it reads an input's records, validates
+// and resolves them in file order, writes them in chunks with their inventory
+// changes and checkpoint, replays refused chunks row by row, retries
+// transient failures, resumes interrupted runs, and keeps the rejects file.
+// It knows nothing of cobra or terminals.
+package importer
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/batchimport/batchimport/invoice"
+	"github.com/batchimport/batchimport/mapping"
+	"github.com/batchimport/batchimport/store"
+)
+
+// Options are the knobs of one import, as an operator sets them.
+type Options struct {
+	DB             store.Config
+	Account        string
+	Format         invoice.Format // "" = by file name
+	ChunkSize      int            // accepted rows per chunk
+	RejectsPath    string         // "" = beside the input
+	MaxRejects     int64          // 0 = no limit
+	NoCreate       bool
+	FuzzyThreshold float64
+	MappingReport  string // "" = none
+	SourceID       string // "" = content hash
+	Force          bool
+	Columns        invoice.ColumnMap
+	Delimiter      rune
+	Retry          RetryPolicy
+	Progress       Progress
+	Log            *slog.Logger
+	DryRun         DryRun
+}
+
+// DryRun says whether, and how, an import only pretends to write.
+type DryRun string
+
+// The dry-run modes.
+const (
+	// Write is a real import.
+	Write DryRun = ""
+	// ReadOnly decodes, validates and resolves against the database inside a
+	// READ ONLY transaction, and writes nothing.
+	ReadOnly DryRun = "read_only"
+	// Rollback runs the whole import in one transaction and rolls it back,
+	// so that constraints and triggers are checked too.
+	Rollback DryRun = "rollback"
+	// Offline validates the file alone, without a database.
+	Offline DryRun = "offline"
+)
+
+// RetryPolicy bounds how a chunk is retried after a transient failure.
+type RetryPolicy struct {
+	Attempts   int           // retries of one chunk
+	MaxElapsed time.Duration // time spent retrying one chunk
+	Base       time.Duration // first backoff; it doubles up to Max
+	Max        time.Duration
+}
+
+// DefaultRetry survives a server restart of about a minute.
+var DefaultRetry = RetryPolicy{Attempts: 12, MaxElapsed: 2 * time.Minute, Base: 100 * time.Millisecond, Max: 10 * time.Second}
+
+// DefaultChunkSize is the number of rows per COPY chunk.
+const DefaultChunkSize = 500
+
+func (o *Options) defaults() {
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = DefaultChunkSize
+	}
+	if o.Account == "" {
+		o.Account = "default"
+	}
+	if o.Retry.Attempts == 0 {
+		o.Retry = DefaultRetry
+	}
+	if o.Progress == nil {
+		o.Progress = NoProgress{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Columns == nil {
+		o.Columns = invoice.ColumnMap{}
+	}
+}
+
+func (o *Options) resolverOptions() mapping.Options {
+	return mapping.Options{FuzzyThreshold: o.FuzzyThreshold, NoCreate: o.NoCreate}
+}

@@ -1,0 +1,117 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/batchimport/batchimport/internal/pgtest"
+	"github.com/batchimport/batchimport/internal/testgen"
+)
+
+// A trigger that refuses some rows: exactly those rows are rejected with the
+// trigger's message, and the rest of their chunks are imported.
+func TestTriggerRejectsOnlyItsRows(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	_, err := conn.Exec(context.Background(), `
+		CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.invoice_number LIKE 'POISON%' THEN
+				RAISE EXCEPTION 'invoice % is on hold', NEW.invoice_number;
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_poison BEFORE INSERT ON transactions
+			FOR EACH ROW EXECUTE FUNCTION refuse_poison();`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poisoned := map[int]bool{}
+	g := testgen.CSV(t, t.TempDir(), "poison.csv", testgen.Spec{Rows: 5000, Edit: func(i int, f []string) {
+		if i%701 == 3 || i == 4999 {
+			f[0] = fmt.Sprintf("POISON-%d", i)
+			poisoned[i] = true
+		}
+	}})
+	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
+	if sum.Status != StatusPartialSuccess {
+		t.Fatalf("status %s %v", sum.Status, sum.Error)
+	}
+	if sum.RowsRejected != int64(len(poisoned)) || sum.RowsImported != int64(5000-len(poisoned)) {
+		t.Errorf("imported/rejected %d/%d, want %d/%d", sum.RowsImported, sum.RowsRejected, 5000-len(poisoned), len(poisoned))
+	}
+	chunks := map[int]bool{} // the file has no invalid rows, so chunk k holds records 500k..500k+499
+	for i := range poisoned {
+		chunks[i/DefaultChunkSize] = true
+	}
+	if sum.ChunksReplayed != int64(len(chunks)) {
+		t.Errorf("chunks replayed = %d, want %d", sum.ChunksReplayed, len(chunks))
+	}
+	var want []int
+	for i := range 5000 {
+		if poisoned[i] {
+			want = append(want, g.Lines[i])
+		}
+	}
+	if got := pgtest.RejectedLines(t, *sum.RejectsFile); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rejected lines %v, want the poisoned %v", got, want)
+	}
+	b, err := os.ReadFile(*sum.RejectsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if strings.Count(text, "SQLSTATE P0001: invoice POISON-") != len(poisoned) {
+		t.Errorf("rejects do not carry the trigger's SQLSTATE and message:\n%s", text)
+	}
+	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
+}
+
+// Inventory that would overflow numeric(18,3): the aggregated update fails
+// for the chunk, and the replay rejects only the row that overflows.
+func TestInventoryOverflowRejectsOneRow(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	g := testgen.CSV(t, t.TempDir(), "big.csv", testgen.Spec{Rows: 800, Edit: func(i int, f []string) {
+		if i == 10 || i == 260 { // the same product, twice 9e14
+			f[5] = "900000000000000"
+		}
+	}})
+	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
+	if sum.Status != StatusPartialSuccess || sum.RowsRejected != 1 || sum.ChunksReplayed != 1 {
+		t.Fatalf("summary %+v, want one row rejected in one replayed chunk", sum)
+	}
+	if got := pgtest.RejectedLines(t, *sum.RejectsFile); len(got) != 1 || got[0] != g.Lines[260] {
+		t.Errorf("rejected lines %v, want [%d]", got, g.Lines[260])
+	}
+	b, _ := os.ReadFile(*sum.RejectsFile)
+	if !strings.Contains(string(b), "SQLSTATE 22003") {
+		t.Errorf("rejects file lacks the overflow's SQLSTATE:\n%s", b)
+	}
+	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
+}
+
+// A check constraint an operator added (class 23) is a data error too.
+func TestConstraintViolationRejectsRows(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	if _, err := conn.Exec(context.Background(), `ALTER TABLE transactions ADD CONSTRAINT small_orders CHECK (quantity < 17)`); err != nil {
+		t.Fatal(err)
+	}
+	g := testgen.CSV(t, t.TempDir(), "c.csv", testgen.Spec{Rows: 2000})
+	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
+	if sum.Status != StatusPartialSuccess || sum.RowsRejected == 0 || sum.RowsImported == 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	b, _ := os.ReadFile(*sum.RejectsFile)
+	if !strings.Contains(string(b), "SQLSTATE 23514") || !strings.Contains(string(b), "small_orders") {
+		t.Errorf("rejects lack SQLSTATE 23514 and the constraint name:\n%.500s", b)
+	}
+	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
+}

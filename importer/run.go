@@ -1,0 +1,332 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/batchimport/batchimport/invoice"
+	"github.com/batchimport/batchimport/mapping"
+	"github.com/batchimport/batchimport/store"
+)
+
+// ErrMaxRejects ends a run that rejected more rows than --max-rejects.
+var ErrMaxRejects = errors.New("too many rejected rows")
+
+// Import imports one input as one run and returns its summary. It never
+// returns an error: a failure is a summary with status failed and its error.
+func Import(ctx context.Context, in Input, opts Options) Summary {
+	opts.defaults()
+	start := time.Now()
+	sum := Summary{Source: in.Name, DryRun: opts.DryRun}
+	if err := importInput(ctx, in, &opts, &sum); err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			sum.Status = StatusInterrupted
+		} else {
+			sum.fail(err)
+		}
+	}
+	sum.DurationSeconds = time.Since(start).Seconds()
+	return sum
+}
+
+func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) error {
+	format := opts.Format
+	if format == "" {
+		f, ok := invoice.FormatOf(in.Name)
+		if !ok {
+			return fmt.Errorf("%s: cannot tell the format from the name; use --format csv|json|ndjson", in.Name)
+		}
+		format = f
+	}
+	key, unique, err := sourceKey(in, opts.SourceID)
+	if err != nil {
+		return err
+	}
+	sum.SourceKey = key
+	if unique && opts.DryRun == Write {
+		opts.Log.Warn("standard input without --source-id: this import cannot be resumed or recognised as a repeat", "source_key", key)
+	}
+	if opts.DryRun == Offline {
+		return offline(ctx, in, opts, sum, format)
+	}
+
+	db, err := store.Open(ctx, opts.DB)
+	if err != nil {
+		if opts.DryRun == ReadOnly && store.IsTransient(err) && ctx.Err() == nil {
+			opts.Log.Warn("no database reachable: validating the file alone", "error", err)
+			sum.DryRun = Offline
+			return offline(ctx, in, opts, sum, format)
+		}
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	if err := db.CheckSchema(ctx); err != nil {
+		return err
+	}
+	if opts.DryRun != ReadOnly {
+		// A read-only dry run takes no lock: it changes nothing.
+		if err := db.LockSource(ctx, key); err != nil {
+			return err
+		}
+	}
+	if opts.DryRun != Write {
+		if err := db.BeginOuter(ctx, opts.DryRun == ReadOnly); err != nil {
+			return err
+		}
+		defer func() { _ = db.RollbackOuter(context.WithoutCancel(ctx)) }()
+	}
+	run, skipped, err := startRun(ctx, db, in, opts, key, format)
+	if err != nil {
+		return err
+	}
+	if run.ID != 0 && opts.DryRun == Write {
+		sum.RunID = &run.ID
+	}
+	if skipped {
+		// The counts of a skipped source are this invocation's: nothing.
+		sum.Status = StatusSkipped
+		sum.AlreadyImported = true
+		opts.Log.Info("source already imported; skipping (use --force to import it again)", "source", in.Name, "run_id", run.ID)
+		return nil
+	}
+	if run.Progress.Record > 0 {
+		line := run.Progress.Line
+		sum.ResumedFromLine = &line
+		opts.Log.Info("resuming an unfinished run", "run_id", run.ID, "after_line", line)
+	}
+
+	w := newWriter(opts, db, run)
+	err = w.importRecords(ctx, in, format)
+	return w.end(ctx, err, sum)
+}
+
+// offline validates the file without a database.
+func offline(ctx context.Context, in Input, opts *Options, sum *Summary, format invoice.Format) error {
+	w := newWriter(opts, nil, store.Run{})
+	err := w.importRecords(ctx, in, format)
+	return w.end(ctx, err, sum)
+}
+
+func newWriter(opts *Options, db *store.Store, run store.Run) *writer {
+	rejects := run.RejectsFile
+	if opts.DryRun != Write {
+		rejects = opts.RejectsPath // "" = count, write nowhere
+		if rejects != "" {
+			rejects = absPath(rejects)
+		}
+	}
+	w := &writer{opts: opts, db: db, run: run, committed: run.Progress, rejects: &rejectsFile{path: rejects}}
+	if opts.DryRun != Write {
+		w.committed.RejectsBytes = 0 // a dry run's rejects file starts afresh
+	}
+	return w
+}
+
+// end decides the run's status from how it ended, records it, and fills the
+// summary.
+func (w *writer) end(ctx context.Context, err error, sum *Summary) error {
+	defer w.rejects.close()
+	status := StatusSuccess
+	if w.committed.RowsRejected > 0 {
+		status = StatusPartialSuccess
+	}
+	switch {
+	case err == nil && ctx.Err() != nil:
+		err = ctx.Err()
+		status = StatusInterrupted
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		status = StatusInterrupted
+	case err != nil:
+		status = StatusFailed
+	}
+	// Whatever an unfinished chunk left in the rejects file is not part of
+	// the run.
+	if _, terr := w.rejects.write(w.committed.RejectsBytes, nil); terr != nil && err == nil {
+		err, status = terr, StatusFailed
+	}
+	msg := ""
+	if err != nil && status == StatusFailed {
+		msg = err.Error()
+	}
+	if w.db != nil && w.opts.DryRun != ReadOnly {
+		if ferr := w.finish(context.WithoutCancel(ctx), status, msg); ferr != nil {
+			w.opts.Log.Warn("could not record the run's end; the next run will resume it", "run_id", w.run.ID, "error", ferr)
+		}
+	}
+	fillCounts(sum, w.committed, w.rejects)
+	sum.Status = status
+	if status == StatusFailed {
+		return err
+	}
+	if w.opts.MappingReport != "" && w.report != nil {
+		if rerr := w.report.write(w.opts.MappingReport); rerr != nil {
+			return rerr
+		}
+		p := w.opts.MappingReport
+		sum.MappingReport = &p
+	}
+	return err
+}
+
+// startRun finds what to do with a source: skip it (already imported),
+// resume its unfinished run, or start a new run. A read-only dry run only
+// looks.
+func startRun(ctx context.Context, db *store.Store, in Input, opts *Options, key string, format invoice.Format) (store.Run, bool, error) {
+	last, ok, err := db.LastRun(ctx, key)
+	if err != nil {
+		return store.Run{}, false, err
+	}
+	if ok {
+		switch last.Status {
+		case store.StatusSuccess, store.StatusPartialSuccess:
+			if !opts.Force {
+				return last, true, nil
+			}
+		default:
+			if opts.DryRun == ReadOnly {
+				return store.Run{ID: last.ID, Progress: last.Progress, RejectsFile: last.RejectsFile}, false, nil
+			}
+			r, err := db.ResumeRun(ctx, last.ID)
+			return r, false, err
+		}
+	}
+	if opts.DryRun == ReadOnly {
+		return store.Run{}, false, nil
+	}
+	rejects := opts.RejectsPath
+	if rejects == "" {
+		rejects = invoice.RejectsPath(in.Name, format)
+	}
+	name := in.Name
+	if !in.IsStdin() {
+		name = absPath(in.Name)
+	}
+	r, err := db.CreateRun(ctx, key, name, opts.Account, absPath(rejects))
+	return r, false, err
+}
+
+func fillCounts(sum *Summary, p store.Progress, rejects *rejectsFile) {
+	sum.RowsRead, sum.RowsImported, sum.RowsRejected = p.RowsRead, p.RowsImported, p.RowsRejected
+	sum.ItemsCreated, sum.FuzzyMatches = p.ItemsCreated, p.FuzzyMatches
+	sum.Chunks, sum.ChunksReplayed = p.Chunks, p.ChunksReplayed
+	if p.RejectsBytes > 0 && rejects.path != "" {
+		f := rejects.path
+		sum.RejectsFile = &f
+	}
+}
+
+// finish records the run's end, reconnecting once if the connection is gone.
+func (w *writer) finish(ctx context.Context, status, msg string) error {
+	err := w.db.FinishRun(ctx, w.run.ID, status, msg)
+	if err != nil && store.IsTransient(err) {
+		if rerr := w.db.Reconnect(ctx); rerr == nil {
+			err = w.db.FinishRun(ctx, w.run.ID, status, msg)
+		}
+	}
+	return err
+}
+
+// importRecords streams the input through the producer into chunks and
+// commits them in order.
+func (w *writer) importRecords(ctx context.Context, in Input, format invoice.Format) error {
+	rc, size, err := in.open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	counter := &countingReader{r: rc}
+	dec, err := invoice.NewDecoder(counter, invoice.Options{
+		Format: format, Delimiter: w.opts.Delimiter, Columns: w.opts.Columns, Account: w.opts.Account,
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", in.Name, err)
+	}
+	defer dec.Close()
+	w.rejects.enc = invoice.NewRejectEncoder(dec)
+	if err := w.rejects.resume(w.committed.RejectsBytes); err != nil {
+		return err
+	}
+	if w.opts.MappingReport != "" && w.db != nil {
+		w.report = newMappingReport()
+	}
+	p := &producer{
+		opts: w.opts, dec: dec, counter: counter, skipUpTo: w.committed.Record,
+		resolvers: map[string]*mapping.Resolver{}, ids: map[*mapping.Item]*int64{}, report: w.report,
+	}
+	switch {
+	case w.db == nil: // offline: validation only
+	case w.opts.DryRun == Write:
+		p.load = w.loadResolver
+	default:
+		// Inside the dry run's single transaction, and the writer does not
+		// use the connection while the producer runs.
+		p.load = w.loadResolverFrom(w.db)
+	}
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	chunks := make(chan *chunk, 1)
+	go p.run(pctx, chunks)
+
+	w.opts.Progress.Start(in.Name, size)
+	defer w.opts.Progress.Finish()
+	for c := range chunks {
+		if c.read > 0 {
+			if err := w.commit(ctx, c); err != nil {
+				return err
+			}
+			w.opts.Progress.Update(c.bytes, w.committed.RowsRead, w.committed.RowsRejected)
+		}
+		if c.err != nil {
+			return fmt.Errorf("%s: %w", in.Name, c.err)
+		}
+		if w.opts.MaxRejects > 0 && w.committed.RowsRejected > w.opts.MaxRejects {
+			return fmt.Errorf("%w: %d rejected, more than --max-rejects %d; stopped after line %d",
+				ErrMaxRejects, w.committed.RowsRejected, w.opts.MaxRejects, w.committed.Line)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return ctx.Err()
+}
+
+// loadResolver loads an account's catalogue on a connection of its own (the
+// run's connection may be busy with a chunk) and builds its resolver.
+func (w *writer) loadResolver(ctx context.Context, account string) (*mapping.Resolver, error) {
+	var r *mapping.Resolver
+	var err error
+	for attempt := 0; attempt <= 3; attempt++ {
+		var db *store.Store
+		if db, err = store.Open(ctx, w.opts.DB); err == nil {
+			r, err = w.loadResolverFrom(db)(ctx, account)
+			db.Close(context.WithoutCancel(ctx))
+		}
+		if err == nil || !store.IsTransient(err) {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+	}
+	return r, err
+}
+
+// loadResolverFrom loads catalogues through db.
+func (w *writer) loadResolverFrom(db *store.Store) func(context.Context, string) (*mapping.Resolver, error) {
+	return func(ctx context.Context, account string) (*mapping.Resolver, error) {
+		items, maps, err := db.LoadCatalogue(ctx, account)
+		if err != nil {
+			return nil, err
+		}
+		mitems := make([]mapping.Item, len(items))
+		for i, it := range items {
+			mitems[i] = mapping.Item{ID: it.ID, Name: it.Name, Normalized: it.Normalized, Unit: it.Unit}
+		}
+		mmaps := make([]mapping.StoredMapping, len(maps))
+		for i, m := range maps {
+			mmaps[i] = mapping.StoredMapping{Vendor: m.Vendor, KeyKind: mapping.KeyKind(m.KeyKind), Key: m.Key,
+				ItemID: m.ItemID, Method: mapping.Method(m.Method), Score: m.Score}
+		}
+		return mapping.NewResolver(mitems, mmaps, w.opts.resolverOptions()), nil
+	}
+}

@@ -1,0 +1,123 @@
+package pgtest
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// RejectedLines reads the _line column of a CSV rejects file; a missing
+// file has none.
+func RejectedLines(t testing.TB, path string) []int {
+	t.Helper()
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		t.Fatalf("rejects file %s: %v", path, err)
+	}
+	col := -1
+	for i, h := range header {
+		if h == "_line" {
+			col = i
+		}
+	}
+	if col < 0 {
+		t.Fatalf("rejects file %s has no _line column: %v", path, header)
+	}
+	var lines []int
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return lines
+		}
+		if err != nil {
+			t.Fatalf("rejects file %s: %v", path, err)
+		}
+		// _line is the second last column: records with extra fields keep
+		// them before _line and _error.
+		n, err := strconv.Atoi(rec[len(rec)-2])
+		if err != nil {
+			t.Fatalf("rejects file %s: bad _line %q", path, rec[len(rec)-2])
+		}
+		lines = append(lines, n)
+	}
+}
+
+// CheckInvariant asserts the import invariant for one source whose records
+// start at the given lines: each line is exactly once either a transaction
+// of the source's runs or a line of the rejects file, and every item's
+// quantity equals the sum of its transactions' quantities.
+func CheckInvariant(t testing.TB, conn *pgx.Conn, sourceKey string, lines []int, rejectsPath string) {
+	t.Helper()
+	ctx := context.Background()
+	seen := map[int]int{}
+	rows, err := conn.Query(ctx, `SELECT t.line_no FROM transactions t JOIN import_runs r ON r.id = t.run_id WHERE r.source_key = $1`, sourceKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported := 0
+	for rows.Next() {
+		var l int
+		if err := rows.Scan(&l); err != nil {
+			t.Fatal(err)
+		}
+		seen[l]++
+		imported++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rejected := RejectedLines(t, rejectsPath)
+	for _, l := range rejected {
+		seen[l]++
+	}
+	want := map[int]bool{}
+	for _, l := range lines {
+		want[l] = true
+		if seen[l] != 1 {
+			t.Errorf("line %d is %d times in transactions+rejects, want exactly once", l, seen[l])
+		}
+	}
+	for l, n := range seen {
+		if !want[l] {
+			t.Errorf("line %d (%d times) is not a record of the input", l, n)
+		}
+	}
+	CheckQuantities(t, conn)
+	t.Logf("invariant holds: %d records = %d imported + %d rejected", len(lines), imported, len(rejected))
+}
+
+// CheckQuantities asserts that every item's quantity equals the exact sum of
+// its transactions.
+func CheckQuantities(t testing.TB, conn *pgx.Conn) {
+	t.Helper()
+	var bad int
+	var example string
+	err := conn.QueryRow(context.Background(), `
+		SELECT count(*), coalesce(min(i.name || ': ' || i.quantity || ' <> ' || coalesce(s.sum, 0)), '')
+		FROM inventory_items i
+		LEFT JOIN (SELECT account, item_id, sum(quantity) AS sum FROM transactions GROUP BY 1, 2) s
+		  ON s.account = i.account AND s.item_id = i.id
+		WHERE i.quantity <> coalesce(s.sum, 0)`).Scan(&bad, &example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad > 0 {
+		t.Errorf("%d items whose quantity is not the sum of their transactions, e.g. %s", bad, example)
+	}
+}
