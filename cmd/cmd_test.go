@@ -1,0 +1,265 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/batchimport/batchimport/internal/pgtest"
+	"github.com/batchimport/batchimport/store"
+)
+
+// cli runs the command line in-process with test streams.
+type cli struct {
+	t   *testing.T
+	cfg store.Config
+	tty bool
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (c cli) run(ctx context.Context, stdin string, args ...string) result {
+	c.t.Helper()
+	var out, errOut bytes.Buffer
+	streams := IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut, ErrTTY: c.tty,
+		Getenv: func(k string) string {
+			if k == "BATCHIMPORT_DATABASE_URL" {
+				return c.cfg.URL
+			}
+			return ""
+		}}
+	full := append([]string{args[0], "--schema", c.cfg.Schema}, args[1:]...)
+	code := run(ctx, full, streams, Build{Version: "1.2.3", Commit: "abc", Date: "2026-11-28"})
+	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+func newCLI(t *testing.T) cli {
+	return cli{t: t, cfg: pgtest.Schema(t)}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const csvHeader = "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"
+
+const goodCSV = csvHeader +
+	"A1,2026-05-04,Sysco,SY-1,Whole Milk,12,gal,3.89\n" +
+	"A1,2026-05-04,Sysco,SY-2,Large Eggs,2,case,41.25\n"
+
+const mixedCSV = csvHeader +
+	"A1,2026-05-04,Sysco,SY-1,Whole Milk,12,gal,3.89\n" +
+	"A1,2026-02-30,Sysco,SY-2,Large Eggs,2,case,41.25\n" +
+	"A1,2026-05-04,Sysco,SY-3,Roma Tomatoes,1.2345,lb,1.49\n" +
+	"A1,2026-05-04,Sysco,SY-1,Whole Milk,-1,gal,3.89\n"
+
+func decodeSummaries(t *testing.T, stdout string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("summary line %q is not JSON: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	good := writeFile(t, "good.csv", goodCSV)
+	mixed := writeFile(t, "mixed.csv", mixedCSV)
+	noDesc := writeFile(t, "nodesc.csv", "invoice_number,invoice_date,vendor,quantity,unit_price\nA,2026-01-01,V,1,1\n")
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	unmigrated := cli{t: t, cfg: pgtest.EmptySchema(t)}
+
+	tests := []struct {
+		name   string
+		cli    cli
+		ctx    context.Context
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"success", c, context.Background(), []string{"import", good}, ExitOK, ""},
+		{"skipped is success", c, context.Background(), []string{"import", good}, ExitOK, "skipping"},
+		{"partial success", c, context.Background(), []string{"import", mixed}, ExitPartial, ""},
+		{"fatal header", c, context.Background(), []string{"import", noDesc}, ExitFailure, ""},
+		{"missing file", c, context.Background(), []string{"import", filepath.Join(t.TempDir(), "nope.csv")}, ExitFailure, ""},
+		{"schema not migrated", unmigrated, context.Background(), []string{"import", good}, ExitFailure, ""},
+		{"failure wins over partial", c, context.Background(), []string{"import", "--force", mixed, noDesc}, ExitFailure, ""},
+		{"unknown flag", c, context.Background(), []string{"import", "--bogus", good}, ExitUsage, "unknown flag"},
+		{"no file", c, context.Background(), []string{"import"}, ExitUsage, "requires at least 1 arg"},
+		{"bad output", c, context.Background(), []string{"import", "--output", "xml", good}, ExitUsage, "--output"},
+		{"stdin without format", c, context.Background(), []string{"import", "-"}, ExitUsage, "--format"},
+		{"bad column", c, context.Background(), []string{"import", "--column", "nosuch=x", good}, ExitUsage, "unknown field"},
+		{"bad threshold", c, context.Background(), []string{"import", "--fuzzy-threshold", "2", good}, ExitUsage, "fuzzy-threshold"},
+		{"interrupted", c, cancelled, []string{"import", "--force", good}, ExitInterrupted, ""},
+		{"migrate is idempotent", c, context.Background(), []string{"migrate"}, ExitOK, ""},
+	}
+	for _, tt := range tests {
+		r := tt.cli.run(tt.ctx, "", tt.args...)
+		if r.code != tt.code {
+			t.Errorf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", tt.name, r.code, tt.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, tt.stderr) {
+			t.Errorf("%s: stderr %q does not contain %q", tt.name, r.stderr, tt.stderr)
+		}
+	}
+}
+
+func TestSchemaMessageNamesMigrate(t *testing.T) {
+	t.Parallel()
+	c := cli{t: t, cfg: pgtest.EmptySchema(t)}
+	r := c.run(context.Background(), "", "import", "--output", "json", writeFile(t, "g.csv", goodCSV))
+	s := decodeSummaries(t, r.stdout)[0]
+	if r.code != ExitFailure || !strings.Contains(s["error"].(string), "batchimport migrate") {
+		t.Fatalf("exit %d, summary %v: want 1 and an error naming batchimport migrate", r.code, s)
+	}
+}
+
+func TestJSONSummary(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	mixed := writeFile(t, "mixed.csv", mixedCSV)
+	r := c.run(context.Background(), "", "import", "--output", "json", mixed)
+	if r.code != ExitPartial {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	sums := decodeSummaries(t, r.stdout)
+	if len(sums) != 1 {
+		t.Fatalf("%d summaries, want 1", len(sums))
+	}
+	s := sums[0]
+	for _, k := range []string{"status", "source", "source_key", "run_id", "rows_read", "rows_imported", "rows_rejected",
+		"items_created", "fuzzy_matches", "chunks", "chunks_replayed", "rejects_file", "duration_seconds", "error"} {
+		if _, ok := s[k]; !ok {
+			t.Errorf("summary has no %q: %v", k, s)
+		}
+	}
+	want := map[string]any{"status": "partial_success", "source": mixed, "rows_read": 4.0, "rows_imported": 2.0,
+		"rows_rejected": 2.0, "items_created": 1.0, "chunks": 1.0, "chunks_replayed": 0.0, "error": nil,
+		"rejects_file": strings.TrimSuffix(mixed, ".csv") + ".rejects.csv"}
+	for k, v := range want {
+		if s[k] != v {
+			t.Errorf("%s = %v, want %v", k, s[k], v)
+		}
+	}
+	if !strings.HasPrefix(s["source_key"].(string), "sha256:") {
+		t.Errorf("source_key = %v", s["source_key"])
+	}
+	// Logs and progress never reach stdout: it is one JSON object per file.
+	if strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("stdout has more than the summary: %q", r.stdout)
+	}
+}
+
+func TestProgressOnlyOnTerminal(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	path := writeFile(t, "g.csv", goodCSV)
+	r := c.run(context.Background(), "", "import", path)
+	if strings.Contains(r.stderr, "rows (") {
+		t.Errorf("progress bar drawn without a terminal: %q", r.stderr)
+	}
+	c.tty = true
+	r = c.run(context.Background(), "", "import", "--force", path)
+	if r.code != ExitOK || !strings.Contains(r.stderr, "rows (") {
+		t.Errorf("no progress bar on a terminal (exit %d): %q", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout, "rows (") {
+		t.Errorf("progress bar on stdout: %q", r.stdout)
+	}
+}
+
+// The operator's loop: import, read the rejects, fix them by hand, import
+// the fixed rejects file as it is.
+func TestFixRejectsAndReimport(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "may.csv")
+	if err := os.WriteFile(in, []byte(
+		"invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price,note\n"+
+			"A1,2026-05-04,Sysco,SY-1,Whole Milk,12,gal,3.89,ok\n"+
+			"A1,2026-02-30,Sysco,SY-2,Large Eggs,2,case,41.25,date typo\n"+
+			"A1,2026-05-04,Sysco,SY-3,Roma Tomatoes,1.2345,lb,1.49,too precise\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := c.run(context.Background(), "", "import", in)
+	if r.code != ExitPartial {
+		t.Fatalf("first import: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	rejects := filepath.Join(dir, "may.rejects.csv")
+	b, err := os.ReadFile(rejects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{"note,_line,_error", "date typo,3,", "invoice_date", "too precise,4,", "quantity"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("rejects file lacks %q:\n%s", want, text)
+		}
+	}
+	// Fix both rows by hand; leave _line and _error as they are.
+	fixed := strings.NewReplacer("2026-02-30", "2026-02-28", "1.2345", "1.235").Replace(text)
+	if err := os.WriteFile(rejects, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = c.run(context.Background(), "", "import", "--output", "json", rejects)
+	if r.code != ExitOK {
+		t.Fatalf("fixed rejects import: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	s := decodeSummaries(t, r.stdout)[0]
+	if s["rows_imported"] != 2.0 || s["rows_rejected"] != 0.0 || s["rejects_file"] != nil {
+		t.Errorf("fixed import summary: %v", s)
+	}
+	conn := pgtest.Conn(t, c.cfg)
+	var n int
+	var qty string
+	if err := conn.QueryRow(context.Background(), `SELECT count(*), sum(quantity)::text FROM transactions`).Scan(&n, &qty); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || qty != "15.235" {
+		t.Errorf("transactions: %d rows summing %s, want 3 rows summing 15.235", n, qty)
+	}
+	pgtest.CheckQuantities(t, conn)
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	code := run(context.Background(), []string{"version"}, IOStreams{Out: &out, ErrOut: &out}, Build{Version: "1.2.3", Commit: "abc", Date: "2026-11-28"})
+	if code != 0 || !strings.Contains(out.String(), "1.2.3") || !strings.Contains(out.String(), "abc") {
+		t.Errorf("version: exit %d, %q", code, out.String())
+	}
+}
+
+func TestPasswordNeverPrinted(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	url := "postgres://alice:s3cretpw@127.0.0.1:1/nodb?connect_timeout=2"
+	code := run(context.Background(), []string{"import", "--database-url", url, "--output", "json", writeFile(t, "g.csv", goodCSV)},
+		IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Build{})
+	if code != ExitFailure {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if strings.Contains(out.String()+errOut.String(), "s3cretpw") {
+		t.Errorf("password printed:\n%s\n%s", out.String(), errOut.String())
+	}
+}

@@ -1,0 +1,199 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/batchimport/batchimport/importer"
+	"github.com/batchimport/batchimport/invoice"
+	"github.com/batchimport/batchimport/mapping"
+)
+
+// importOptions are the flags of import (and dryrun).
+type importOptions struct {
+	account        string
+	format         string
+	chunkSize      int
+	rejects        string
+	maxRejects     int64
+	noCreate       bool
+	fuzzyThreshold float64
+	mappingReport  string
+	sourceID       string
+	force          bool
+	output         string
+	quiet          bool
+	noProgress     bool
+	columns        []string
+	delimiter      string
+}
+
+func newImportCmd(g *globalOptions) *cobra.Command {
+	o := &importOptions{}
+	c := &cobra.Command{
+		Use:   "import FILE...",
+		Short: "Import invoice files (- is standard input), each as its own run",
+		Long: `Import each FILE as its own run. Lines are validated and resolved to
+inventory items in file order, written in COPY chunks together with their
+inventory changes, and rejected lines go to a rejects file that can be fixed
+and imported again. An interrupted run resumes where it stopped; a file that
+was already imported is skipped unless --force.`,
+		Example: `  batchimport import invoices.csv
+  batchimport import --account acme --output json in/*.csv.gz
+  zcat may.ndjson.gz | batchimport import --format ndjson --source-id may-2026 -`,
+		Args: minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts, err := o.importerOptions(g)
+			if err != nil {
+				return err
+			}
+			return runImport(c.Context(), g, o, opts, args)
+		},
+	}
+	o.addFlags(c)
+	return c
+}
+
+func (o *importOptions) addFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVar(&o.account, "account", "default", "account (tenant) of rows without an account value")
+	f.StringVar(&o.format, "format", "", "input format: csv, json or ndjson (default: by extension; required for stdin)")
+	f.IntVar(&o.chunkSize, "chunk-size", importer.DefaultChunkSize, "rows per COPY chunk")
+	f.StringVar(&o.rejects, "rejects", "", "rejects file (default: beside the input, NAME.rejects.csv or NAME.rejects.ndjson)")
+	f.Int64Var(&o.maxRejects, "max-rejects", 0, "stop the run (failed) once more than N rows were rejected; 0 = no limit")
+	f.BoolVar(&o.noCreate, "no-create", false, "reject lines whose item cannot be resolved instead of creating an item")
+	f.Float64Var(&o.fuzzyThreshold, "fuzzy-threshold", mapping.DefaultFuzzyThreshold, "minimum trigram similarity in [0,1] for a fuzzy match; 0 disables fuzzy matching")
+	f.StringVar(&o.mappingReport, "mapping-report", "", "write a CSV of each distinct vendor key resolved in the run")
+	f.StringVar(&o.sourceID, "source-id", "", "idempotency key of the input (default: sha256 of the file)")
+	f.BoolVar(&o.force, "force", false, "import again a source that already completed")
+	f.StringVar(&o.output, "output", "text", "summary format on stdout: text or json")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and only warnings in the log")
+	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar (it only shows when stderr is a terminal)")
+	f.StringArrayVar(&o.columns, "column", nil, "map an input column to a field, FIELD=HEADER (repeatable)")
+	f.StringVar(&o.delimiter, "delimiter", ",", "CSV delimiter, one character")
+}
+
+// importerOptions checks the flags and turns them into importer options.
+func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, error) {
+	opts := importer.Options{
+		DB: g.dbConfig(), Account: o.account, ChunkSize: o.chunkSize, RejectsPath: o.rejects,
+		MaxRejects: o.maxRejects, NoCreate: o.noCreate, FuzzyThreshold: o.fuzzyThreshold,
+		MappingReport: o.mappingReport, SourceID: o.sourceID, Force: o.force,
+		Columns: invoice.ColumnMap{}, Log: g.log,
+	}
+	if o.format != "" {
+		f, err := invoice.ParseFormat(o.format)
+		if err != nil {
+			return opts, usagef("--format: %v", err)
+		}
+		opts.Format = f
+	}
+	if o.chunkSize < 1 {
+		return opts, usagef("--chunk-size must be at least 1")
+	}
+	if o.maxRejects < 0 {
+		return opts, usagef("--max-rejects must not be negative")
+	}
+	if o.fuzzyThreshold < 0 || o.fuzzyThreshold > 1 {
+		return opts, usagef("--fuzzy-threshold must be in [0,1]")
+	}
+	if o.output != "text" && o.output != "json" {
+		return opts, usagef("--output %q: want text or json", o.output)
+	}
+	if o.account == "" {
+		return opts, usagef("--account must not be empty")
+	}
+	for _, spec := range o.columns {
+		if err := opts.Columns.Parse(spec); err != nil {
+			return opts, &usageError{err: err}
+		}
+	}
+	d := o.delimiter
+	if d == `\t` || d == "tab" {
+		d = "\t"
+	}
+	if utf8.RuneCountInString(d) != 1 || d == "\n" || d == "\r" || d == `"` {
+		return opts, usagef("--delimiter %q: want one character other than a quote or newline", o.delimiter)
+	}
+	opts.Delimiter, _ = utf8.DecodeRuneInString(d)
+	if o.quiet {
+		opts.Log = slog.New(levelHandler{slog.LevelWarn, g.log.Handler()})
+	}
+	return opts, nil
+}
+
+// runImport imports each file in turn, prints a summary per file, and
+// decides the exit code from them all.
+func runImport(ctx context.Context, g *globalOptions, o *importOptions, opts importer.Options, files []string) error {
+	stdin := 0
+	for _, f := range files {
+		if f == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return usagef("standard input (-) can be given only once")
+	}
+	if stdin == 1 && opts.Format == "" {
+		return usagef("reading standard input needs --format csv|json|ndjson")
+	}
+	if o.sourceID != "" && len(files) > 1 {
+		return usagef("--source-id names one input; give one file with it")
+	}
+	if o.rejects != "" && len(files) > 1 {
+		return usagef("--rejects names one file; give one input with it, or use the default beside each input")
+	}
+	showBar := g.io.ErrTTY && !o.quiet && !o.noProgress
+	var sums []importer.Summary
+	for _, f := range files {
+		opts := opts
+		opts.Progress = newProgressBar(g.io.ErrOut, showBar)
+		sum := importer.Import(ctx, importer.Input{Name: f, Stdin: g.io.In}, opts)
+		if err := printSummary(g.io.Out, o.output, &sum); err != nil {
+			return err
+		}
+		sums = append(sums, sum)
+		if sum.Status == importer.StatusInterrupted || ctx.Err() != nil {
+			break
+		}
+	}
+	if code := summaryExitCode(sums); code != ExitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// summaryExitCode: 130 if interrupted, else 1 if any failed, else 3 if any
+// partial_success, else 0.
+func summaryExitCode(sums []importer.Summary) int {
+	code := ExitOK
+	for _, s := range sums {
+		switch s.Status {
+		case importer.StatusInterrupted:
+			return ExitInterrupted
+		case importer.StatusFailed:
+			code = ExitFailure
+		case importer.StatusPartialSuccess:
+			if code == ExitOK {
+				code = ExitPartial
+			}
+		}
+	}
+	return code
+}
+
+// levelHandler drops records below a level (for --quiet).
+type levelHandler struct {
+	min slog.Level
+	slog.Handler
+}
+
+func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,50 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/batchimport/batchimport/importer"
+)
+
+// printSummary writes one input's summary: a JSON object on one line, or a
+// few lines of text.
+func printSummary(w io.Writer, format string, s *importer.Summary) error {
+	if format == "json" {
+		b, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	var b strings.Builder
+	run := ""
+	if s.RunID != nil {
+		run = fmt.Sprintf(" (run %d)", *s.RunID)
+	}
+	fmt.Fprintf(&b, "%s: %s%s\n", s.Source, s.Status, run)
+	if s.ResumedFromLine != nil {
+		fmt.Fprintf(&b, "  resumed after line %d\n", *s.ResumedFromLine)
+	}
+	fmt.Fprintf(&b, "  rows read       %d\n", s.RowsRead)
+	fmt.Fprintf(&b, "  rows imported   %d\n", s.RowsImported)
+	fmt.Fprintf(&b, "  rows rejected   %d\n", s.RowsRejected)
+	if s.RejectsFile != nil {
+		fmt.Fprintf(&b, "  rejects file    %s\n", *s.RejectsFile)
+	}
+	fmt.Fprintf(&b, "  items created   %d\n", s.ItemsCreated)
+	fmt.Fprintf(&b, "  fuzzy matches   %d\n", s.FuzzyMatches)
+	fmt.Fprintf(&b, "  chunks          %d (%d replayed row by row)\n", s.Chunks, s.ChunksReplayed)
+	if s.MappingReport != nil {
+		fmt.Fprintf(&b, "  mapping report  %s\n", *s.MappingReport)
+	}
+	fmt.Fprintf(&b, "  duration        %.2fs\n", s.DurationSeconds)
+	if s.Error != nil {
+		fmt.Fprintf(&b, "  error           %s\n", *s.Error)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

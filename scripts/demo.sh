@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# demo.sh BINARY — the main job, on the database in the environment: migrate,
+# import the sample invoices, show the summary, the rejects and the stock.
+# Run through `make demo`, which provides a throwaway PostgreSQL.
+set -euo pipefail
+bin=$(realpath "$1")
+work=$(mktemp -d "${TMPDIR:-/tmp}/batchimport-demo.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cp testdata/demo/invoices.csv "$work/"
+cd "$work"
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+step batchimport migrate
+"$bin" migrate
+
+step batchimport import invoices.csv
+status=0
+"$bin" import --no-progress invoices.csv || status=$?
+echo "(exit status $status: 3 means imported with some rows rejected)"
+
+step cat invoices.rejects.csv
+cat invoices.rejects.csv
+
+step "batchimport import invoices.csv   # again: nothing changes"
+"$bin" import --no-progress --output json invoices.csv || true
+
+step "psql: inventory by item"
+psql -X -q -c "SELECT id, name, unit, quantity FROM batchimport.inventory_items ORDER BY id"
