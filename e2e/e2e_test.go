@@ -1,0 +1,143 @@
+// Package e2e runs the built batchimport binary as an operator would, and
+// provokes the faults it must survive: kill -9, SIGTERM, connections
+// terminated by the server, concurrent imports.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batchimport/batchimport/store"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "batchimport-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "batchimport")
+	build := exec.Command("go", "build", "-o", binary, "github.com/batchimport/batchimport")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "build batchimport: %v\n", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running batchimport.
+type proc struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	done           chan struct{} // closed when the process has exited
+	code           int
+}
+
+func start(t *testing.T, cfg store.Config, args ...string) *proc {
+	t.Helper()
+	p := &proc{done: make(chan struct{})}
+	full := append([]string{args[0], "--schema", cfg.Schema}, args[1:]...)
+	p.cmd = exec.Command(binary, full...)
+	p.cmd.Env = append(os.Environ(), "BATCHIMPORT_DATABASE_URL="+cfg.URL)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		p.code = p.cmd.ProcessState.ExitCode()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait returns the exit code (-1 when killed by a signal).
+func (p *proc) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(5 * time.Minute):
+		t.Fatalf("batchimport did not end within 5 minutes: %s", p.stderr.String())
+		return 0
+	}
+}
+
+func runBin(t *testing.T, cfg store.Config, args ...string) (*proc, int) {
+	t.Helper()
+	p := start(t, cfg, args...)
+	return p, p.wait(t)
+}
+
+func (p *proc) summary(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(p.stdout.Bytes()), &m); err != nil {
+		t.Fatalf("summary %q: %v (stderr %s)", p.stdout.String(), err, p.stderr.String())
+	}
+	return m
+}
+
+// waitForCheckpoint polls until the latest run has committed a chunk past
+// line after, and returns its id.
+func waitForCheckpoint(t *testing.T, conn *pgx.Conn, p *proc, after int64) int64 {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var id, line int64
+		err := conn.QueryRow(context.Background(), `SELECT id, checkpoint_line FROM import_runs ORDER BY id DESC LIMIT 1`).Scan(&id, &line)
+		if err == nil && line > after {
+			return id
+		}
+		if p.exited() {
+			t.Fatalf("batchimport ended before its first checkpoint: %s", p.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("no checkpoint within 60s")
+	return 0
+}
+
+func runStatus(t *testing.T, conn *pgx.Conn, id int64) string {
+	t.Helper()
+	var s string
+	if err := conn.QueryRow(context.Background(), `SELECT status FROM import_runs WHERE id = $1`, id).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func checkpointOf(t *testing.T, conn *pgx.Conn, id int64) int64 {
+	t.Helper()
+	var line int64
+	if err := conn.QueryRow(context.Background(), `SELECT checkpoint_line FROM import_runs WHERE id = $1`, id).Scan(&line); err != nil {
+		t.Fatal(err)
+	}
+	return line
+}

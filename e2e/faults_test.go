@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/batchimport/batchimport/internal/pgtest"
+	"github.com/batchimport/batchimport/internal/testgen"
+)
+
+const bigRows = 300_000
+
+func TestKill9ThenResume(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	g := testgen.CSV(t, t.TempDir(), "big.csv", testgen.Spec{Rows: bigRows, BadEvery: 97})
+	rejects := strings.TrimSuffix(g.Path, ".csv") + ".rejects.csv"
+
+	// Kill it three times, each time after it has committed more.
+	var runID, after int64
+	for i := 0; i < 3; i++ {
+		p := start(t, cfg, "import", "--output", "json", g.Path)
+		runID = waitForCheckpoint(t, conn, p, after)
+		time.Sleep(time.Duration(i*37) * time.Millisecond)
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.wait(t); code != -1 {
+			t.Fatalf("kill %d: exit %d, want death by signal (the run ended too soon: %s)", i, code, p.stdout.String())
+		}
+		after = checkpointOf(t, conn, runID)
+		if s := runStatus(t, conn, runID); s != "running" {
+			t.Fatalf("after kill -9 the run is %q, want running", s)
+		}
+	}
+	p, code := runBin(t, cfg, "import", "--output", "json", g.Path)
+	if code != 3 {
+		t.Fatalf("resume: exit %d, want 3\n%s\n%s", code, p.stdout.String(), p.stderr.String())
+	}
+	s := p.summary(t)
+	if s["run_id"] != float64(runID) || s["resumed_from_line"] == nil {
+		t.Errorf("resume summary %v: want run %d resumed", s, runID)
+	}
+	if s["rows_read"] != float64(bigRows) || s["rows_rejected"] != float64(len(g.Bad)) {
+		t.Errorf("resume summary %v: want %d read, %d rejected", s, bigRows, len(g.Bad))
+	}
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), g.Lines, rejects)
+}
+
+func TestSIGTERMThenResume(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	g := testgen.CSV(t, t.TempDir(), "big.csv", testgen.Spec{Rows: bigRows, BadEvery: 97})
+	rejects := strings.TrimSuffix(g.Path, ".csv") + ".rejects.csv"
+
+	p := start(t, cfg, "import", "--output", "json", g.Path)
+	runID := waitForCheckpoint(t, conn, p, 0)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != 130 {
+		t.Fatalf("SIGTERM: exit %d, want 130\n%s\n%s", code, p.stdout.String(), p.stderr.String())
+	}
+	s := p.summary(t)
+	if s["status"] != "interrupted" || runStatus(t, conn, runID) != "interrupted" {
+		t.Fatalf("after SIGTERM: summary %v, run %s; want interrupted", s, runStatus(t, conn, runID))
+	}
+	if got := int64(s["rows_read"].(float64)); got == 0 || got >= bigRows {
+		t.Errorf("interrupted summary read %d rows, want some but not all", got)
+	}
+	p, code := runBin(t, cfg, "import", "--output", "json", g.Path)
+	if code != 3 {
+		t.Fatalf("resume: exit %d, want 3\n%s\n%s", code, p.stdout.String(), p.stderr.String())
+	}
+	if s := p.summary(t); s["run_id"] != float64(runID) || s["rows_read"] != float64(bigRows) {
+		t.Errorf("resume summary %v", s)
+	}
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), g.Lines, rejects)
+}
+
+func TestServerTerminatesConnections(t *testing.T) {
+	t.Parallel()
+	app := fmt.Sprintf("batchimport_e2e_%d", time.Now().UnixNano())
+	cfg := pgtest.WithAppName(pgtest.Schema(t), app)
+	conn := pgtest.Conn(t, cfg)
+	g := testgen.CSV(t, t.TempDir(), "clean.csv", testgen.Spec{Rows: bigRows})
+
+	p := start(t, cfg, "import", "--output", "json", g.Path)
+	runID := waitForCheckpoint(t, conn, p, 0)
+	terminated := 0
+	for i := 0; i < 4 && !p.exited(); i++ {
+		var n int
+		err := conn.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE application_name = $1 AND pid <> pg_backend_pid()`, app).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		terminated += n
+		waitForCheckpoint(t, conn, p, checkpointOf(t, conn, runID))
+	}
+	if terminated == 0 {
+		t.Fatal("no connection of batchimport was terminated; the test proved nothing")
+	}
+	code := p.wait(t)
+	if code != 0 {
+		t.Fatalf("exit %d after %d terminated connections, want 0\n%s\n%s", code, terminated, p.stdout.String(), p.stderr.String())
+	}
+	s := p.summary(t)
+	if s["run_id"] != float64(runID) || s["status"] != "success" || s["rows_imported"] != float64(bigRows) {
+		t.Errorf("summary %v: want run %d, success, all rows", s, runID)
+	}
+	var runs int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM import_runs`).Scan(&runs); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 1 {
+		t.Errorf("%d runs, want the same one throughout", runs)
+	}
+	t.Logf("%d connections terminated; stderr:\n%s", terminated, p.stderr.String())
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), g.Lines, "")
+}
+
+func TestSameFileTwiceAtOnce(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	g := testgen.CSV(t, t.TempDir(), "big.csv", testgen.Spec{Rows: bigRows, BadEvery: 97})
+
+	first := start(t, cfg, "import", "--output", "json", g.Path)
+	runID := waitForCheckpoint(t, conn, first, 0)
+	began := time.Now()
+	second, code := runBin(t, cfg, "import", "--output", "json", g.Path)
+	if code != 1 {
+		t.Fatalf("second process: exit %d, want 1\n%s", code, second.stdout.String())
+	}
+	if msg, _ := second.summary(t)["error"].(string); !strings.Contains(msg, fmt.Sprintf("run %d", runID)) {
+		t.Errorf("second process error %q does not name the holder's run %d", msg, runID)
+	}
+	if d := time.Since(began); d > 10*time.Second {
+		t.Errorf("second process took %s to give up, want at once", d)
+	}
+	if code := first.wait(t); code != 3 {
+		t.Fatalf("first process: exit %d, want 3\n%s", code, first.stderr.String())
+	}
+	s := first.summary(t)
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), g.Lines, strings.TrimSuffix(g.Path, ".csv")+".rejects.csv")
+}
+
+func TestTwoFilesOneAccountAtOnce(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	const rows = 100_000
+	files := []*testgen.File{
+		testgen.CSV(t, dir, "a.csv", testgen.Spec{Rows: rows, BadEvery: 97, Variant: 1}),
+		testgen.CSV(t, dir, "b.csv", testgen.Spec{Rows: rows, BadEvery: 89, Variant: 2}),
+	}
+	procs := []*proc{
+		start(t, cfg, "import", "--account", "shared", "--output", "json", files[0].Path),
+		start(t, cfg, "import", "--account", "shared", "--output", "json", files[1].Path),
+	}
+	var want decimal.Decimal
+	for i, p := range procs {
+		if code := p.wait(t); code != 3 {
+			t.Fatalf("import %d: exit %d, want 3\n%s\n%s", i, code, p.stdout.String(), p.stderr.String())
+		}
+		s := p.summary(t)
+		f := files[i]
+		pgtest.CheckInvariant(t, conn, s["source_key"].(string), f.Lines, strings.TrimSuffix(f.Path, ".csv")+".rejects.csv")
+		for _, q := range f.SumQty {
+			want = want.Add(q)
+		}
+	}
+	var total string
+	var items, names int
+	err := conn.QueryRow(context.Background(), `SELECT sum(quantity)::text, count(*), count(DISTINCT lower(name))
+		FROM inventory_items WHERE account = 'shared'`).Scan(&total, &items, &names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !decimal.RequireFromString(total).Equal(want) {
+		t.Errorf("total inventory %s, want %s: an update was lost", total, want)
+	}
+	if items != names {
+		t.Errorf("%d items for %d distinct names: duplicates were created", items, names)
+	}
+	_ = filepath.Join
+}
