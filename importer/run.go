@@ -243,7 +243,6 @@ func (w *writer) importRecords(ctx context.Context, in Input, format invoice.For
 	if err != nil {
 		return fmt.Errorf("%s: %w", in.Name, err)
 	}
-	defer dec.Close()
 	w.rejects.enc = invoice.NewRejectEncoder(dec)
 	if err := w.rejects.resume(w.committed.RejectsBytes); err != nil {
 		return err
@@ -265,9 +264,23 @@ func (w *writer) importRecords(ctx context.Context, in Input, format invoice.For
 		p.load = w.loadResolverFrom(w.db)
 	}
 	pctx, stop := context.WithCancel(ctx)
-	defer stop()
 	chunks := make(chan *chunk, 1)
-	go p.run(pctx, chunks)
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		p.run(pctx, chunks)
+	}()
+	defer func() {
+		// The decoder is the producer's until it has stopped. A producer
+		// blocked reading standard input cannot be stopped; the process is
+		// about to end then, so it is left behind.
+		stop()
+		select {
+		case <-produced:
+			_ = dec.Close()
+		case <-time.After(2 * time.Second):
+		}
+	}()
 
 	w.opts.Progress.Start(in.Name, size)
 	defer w.opts.Progress.Finish()
