@@ -116,7 +116,7 @@ func waitForCheckpoint(t *testing.T, conn *pgx.Conn, p *proc, after int64) int64
 			return id
 		}
 		if p.exited() {
-			t.Fatalf("batchimport ended before its first checkpoint: %s", p.stderr.String())
+			t.Fatalf("batchimport ended (exit %d) before a checkpoint past line %d:\n%s\n%s", p.code, after, p.stdout.String(), p.stderr.String())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

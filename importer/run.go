@@ -67,7 +67,7 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 	}
 	if opts.DryRun != ReadOnly {
 		// A read-only dry run takes no lock: it changes nothing.
-		if err := db.LockSource(ctx, key); err != nil {
+		if err := lockSource(ctx, db, key); err != nil {
 			return err
 		}
 	}
@@ -341,5 +341,27 @@ func (w *writer) loadResolverFrom(db *store.Store) func(context.Context, string)
 				ItemID: m.ItemID, Method: mapping.Method(m.Method), Score: m.Score}
 		}
 		return mapping.NewResolver(mitems, mmaps, w.opts.resolverOptions()), nil
+	}
+}
+
+// lockWait is how long a held source lock is waited for: long enough for the
+// server to notice a holder that was just killed, short enough to be "at
+// once" for a holder that is alive.
+const lockWait = 1500 * time.Millisecond
+
+// lockSource takes the source's lock, or fails with *store.LockedError.
+func lockSource(ctx context.Context, db *store.Store, key string) error {
+	deadline := time.Now().Add(lockWait)
+	for {
+		err := db.LockSource(ctx, key)
+		var locked *store.LockedError
+		if !errors.As(err, &locked) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
