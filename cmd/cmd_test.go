@@ -263,3 +263,14 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		t.Errorf("password printed:\n%s\n%s", out.String(), errOut.String())
 	}
 }
+
+func TestRejectsFileMustNotBeTheInput(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	mixed := writeFile(t, "mixed.csv", mixedCSV)
+	r := c.run(context.Background(), "", "import", "--rejects", mixed, mixed)
+	after, _ := os.ReadFile(mixed)
+	if r.code != ExitFailure || !strings.Contains(r.stderr+r.stdout, "is the input itself") || string(after) != mixedCSV {
+		t.Errorf("exit %d, input intact %v:\n%s%s", r.code, string(after) == mixedCSV, r.stdout, r.stderr)
+	}
+}

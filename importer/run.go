@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/batchimport/batchimport/invoice"
@@ -63,6 +64,9 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
 	if err := db.CheckSchema(ctx); err != nil {
+		return err
+	}
+	if err := checkRejectsPath(in, opts, format); err != nil {
 		return err
 	}
 	if opts.DryRun != ReadOnly {
@@ -364,4 +368,22 @@ func lockSource(ctx context.Context, db *store.Store, key string) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// checkRejectsPath refuses a rejects file that is the input itself: it is
+// truncated when the run's first reject is written.
+func checkRejectsPath(in Input, opts *Options, format invoice.Format) error {
+	if in.IsStdin() {
+		return nil
+	}
+	rejects := opts.RejectsPath
+	if rejects == "" {
+		rejects = invoice.RejectsPath(in.Name, format)
+	}
+	a, errA := os.Stat(in.Name)
+	b, errB := os.Stat(rejects)
+	if errA == nil && errB == nil && os.SameFile(a, b) {
+		return fmt.Errorf("the rejects file %s is the input itself; choose another --rejects", rejects)
+	}
+	return nil
 }
