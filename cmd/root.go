@@ -30,6 +30,9 @@ type globalOptions struct {
 	schema      string
 	logFormat   string
 	log         *slog.Logger
+	cpuProfile  string
+	memProfile  string
+	profileFile *os.File
 }
 
 // Main runs the command line with args and returns the exit code.
@@ -54,6 +57,9 @@ func run(ctx context.Context, args []string, streams IOStreams, build Build) int
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if perr := g.stopProfiles(); perr != nil && err == nil {
+		err = perr
+	}
 	code := exitCode(err)
 	if err != nil {
 		if _, reported := err.(*exitError); !reported {
@@ -92,6 +98,11 @@ else libpq's PG* variables and defaults.`,
 	pf.StringVar(&g.databaseURL, "database-url", "", "PostgreSQL connection string (env BATCHIMPORT_DATABASE_URL, DATABASE_URL, PG*)")
 	pf.StringVar(&g.schema, "schema", store.DefaultSchema, "PostgreSQL schema holding batchimport's tables")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
+	// Profiles for performance work; not part of the operator's interface.
+	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
+	pf.StringVar(&g.memProfile, "memprofile", "", "write an allocation profile to this file at exit")
+	_ = pf.MarkHidden("cpuprofile")
+	_ = pf.MarkHidden("memprofile")
 	root.AddCommand(
 		newImportCmd(g),
 		newDryrunCmd(g),
@@ -120,6 +131,9 @@ func (g *globalOptions) setUp() error {
 		return usagef("--log-format %q: want text or json", g.logFormat)
 	}
 	g.log = slog.New(h)
+	if err := g.startProfiles(); err != nil {
+		return err
+	}
 	if strings.TrimSpace(g.schema) == "" {
 		return usagef("--schema must not be empty")
 	}

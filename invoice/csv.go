@@ -29,6 +29,9 @@ type csvDecoder struct {
 	closed bool
 }
 
+// csvAhead is how many records gocsv may decode ahead of Next.
+const csvAhead = 128
+
 // csvMeta is what gocsv does not keep of a record.
 type csvMeta struct {
 	line int
@@ -67,8 +70,11 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 	tap.discard(cr.InputOffset())
 	d := &csvDecoder{
 		opts: opts, tap: tap, r: cr, header: header, fields: fields,
-		values: make(chan Values),
-		meta:   make(chan csvMeta, 4),
+		// Buffered, so that gocsv's goroutine runs ahead instead of handing
+		// over one record at a time. meta holds what values holds, plus the
+		// record gocsv is decoding and the one it is trying to send.
+		values: make(chan Values, csvAhead),
+		meta:   make(chan csvMeta, csvAhead+2),
 		errc:   make(chan error, 1),
 		done:   make(chan struct{}),
 	}
@@ -106,9 +112,15 @@ func (d *csvDecoder) Close() error {
 	}
 	d.closed = true
 	close(d.done)
-	for range d.values { // let gocsv's goroutine finish
+	for { // let gocsv's goroutine finish
+		select {
+		case _, ok := <-d.values:
+			if !ok {
+				return nil
+			}
+		case <-d.meta:
+		}
 	}
-	return nil
 }
 
 // csvRows is the gocsv.CSVReader that feeds gocsv: the canonical field names
@@ -153,7 +165,11 @@ func (s *csvRows) Read() ([]string, error) {
 		}
 	}
 	d.tap.discard(d.r.InputOffset())
-	d.meta <- m
+	select {
+	case d.meta <- m:
+	case <-d.done:
+		return nil, io.EOF
+	}
 	return align(rec, len(d.header)), nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 const header = "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"
@@ -146,5 +147,30 @@ func TestRejectsPath(t *testing.T) {
 		if got := RejectsPath(tt.in, tt.f); got != tt.want {
 			t.Errorf("RejectsPath(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// Closing a decoder part way through a long file returns promptly.
+func TestCSVCloseEarly(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(header)
+	for i := range 5000 {
+		b.WriteString("A" + strings.Repeat("x", i%5) + ",2026-01-02,V,S1,Milk,1,gal,2\n")
+	}
+	d, err := NewDecoder(strings.NewReader(b.String()), Options{Format: CSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := d.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { d.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hung")
 	}
 }

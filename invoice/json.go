@@ -474,27 +474,11 @@ func fieldIndex(name string) int {
 
 // valueOf returns the member of v that holds Fields[i].
 func valueOf(v *Values, i int) *string {
-	switch Fields[i] {
-	case FieldInvoiceNumber:
-		return &v.InvoiceNumber
-	case FieldInvoiceDate:
-		return &v.InvoiceDate
-	case FieldVendor:
-		return &v.Vendor
-	case FieldVendorSKU:
-		return &v.VendorSKU
-	case FieldDescription:
-		return &v.Description
-	case FieldQuantity:
-		return &v.Quantity
-	case FieldUnit:
-		return &v.Unit
-	case FieldUnitPrice:
-		return &v.UnitPrice
-	case FieldAccount:
-		return &v.Account
+	p := v.field(Fields[i])
+	if p == nil {
+		panic("invoice: no Values member for field " + Fields[i])
 	}
-	panic("invoice: no Values member for field " + Fields[i])
+	return p
 }
 
 // unquote returns the text of a raw JSON string. Bytes that are not valid

@@ -96,3 +96,15 @@ func TestValidateExactDecimals(t *testing.T) {
 		t.Errorf("account = %q, want the row's own", l.Account)
 	}
 }
+
+func TestIsPlainDecimal(t *testing.T) {
+	for s, want := range map[string]bool{
+		"0": true, "12": true, "-3": true, "+4.5": true, "1.": true, ".5": true, "1.5e2": true, "1E-3": true,
+		"": false, "-": false, ".": false, "1e": false, "1e1234": false, "1,000": false, "NaN": false,
+		"Infinity": false, "1.2.3": false, " 1": false, "0x10": false, "1_000": false, "--1": false, "e5": false,
+	} {
+		if got := isPlainDecimal(s); got != want {
+			t.Errorf("isPlainDecimal(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -132,6 +132,31 @@ type Resolver struct {
 	sku, desc map[mappingKey]*Item
 	// fuzzy is nil when fuzzy matching is off.
 	fuzzy *index
+	// vendors and descriptions remember normalizations: invoices repeat the
+	// same few thousand strings, and normalizing is most of a look-up's cost.
+	vendors, descriptions memo
+}
+
+// memo caches a normalization. It forgets everything when full, so its
+// memory is bounded whatever the file's size.
+type memo struct {
+	norm func(string) string
+	m    map[string]string
+}
+
+// memoLimit bounds a memo; a catalogue's worth of distinct strings fits.
+const memoLimit = 1 << 17
+
+func (c *memo) get(s string) string {
+	if v, ok := c.m[s]; ok {
+		return v
+	}
+	if c.m == nil || len(c.m) >= memoLimit {
+		c.m = make(map[string]string)
+	}
+	v := c.norm(s)
+	c.m[s] = v
+	return v
 }
 
 type mappingKey struct{ vendor, key string }
@@ -153,6 +178,9 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 		exact: make(map[string]int, len(items)),
 		sku:   make(map[mappingKey]*Item),
 		desc:  make(map[mappingKey]*Item),
+
+		vendors:      memo{norm: NormalizeVendor},
+		descriptions: memo{norm: Normalize},
 	}
 	for i := range items {
 		it := items[i]
@@ -213,15 +241,14 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 // Resolve resolves one line, in file order; later lines see items and mappings
 // created by earlier ones. Its error is ErrUnresolved, only with NoCreate.
 func (r *Resolver) Resolve(l Line) (Result, error) {
-	vendor := NormalizeVendor(l.Vendor)
+	vendor := r.vendors.get(l.Vendor)
 	skuKey := mappingKey{vendor, l.VendorSKU}
-	descKey := mappingKey{vendor, Normalize(l.Description)}
-
 	if l.VendorSKU != "" {
 		if it, ok := r.sku[skuKey]; ok {
 			return Result{Item: it, Method: MethodStored, Score: 1}, nil
 		}
 	}
+	descKey := mappingKey{vendor, r.descriptions.get(l.Description)}
 	if it, ok := r.desc[descKey]; ok {
 		return Result{Item: it, Method: MethodStored, Score: 1}, nil
 	}
