@@ -8,7 +8,7 @@ PKGS    := ./...
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 GORELEASER    := github.com/goreleaser/goreleaser/v2@v2.15.1
 
-.PHONY: build demo test lint release-check clean
+.PHONY: build demo test bench lint release-check clean
 
 build:
 	$(GO) build -o $(BIN) .
@@ -18,6 +18,14 @@ demo: build
 
 test:
 	PG_FAST=1 scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# The performance benchmark (SPEC §10) on a throwaway PostgreSQL with default
+# settings (never PG_FAST); about 7 minutes on 2 cores. Flags pass through
+# BENCHFLAGS, e.g. make bench BENCHFLAGS='-rows 100000 -trials 1'.
+BENCHFLAGS ?=
+
+bench: build
+	scripts/with-postgres.sh $(GO) run ./bench -bin $(BIN) $(BENCHFLAGS)
 
 lint:
 	$(GO) run $(GOLANGCI_LINT) run ./...

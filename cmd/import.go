@@ -18,6 +18,7 @@ type importOptions struct {
 	account        string
 	format         string
 	chunkSize      int
+	perCommit      int
 	rejects        string
 	maxRejects     int64
 	noCreate       bool
@@ -63,6 +64,7 @@ func (o *importOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.account, "account", "default", "account (tenant) of rows without an account value")
 	f.StringVar(&o.format, "format", "", "input format: csv, json or ndjson (default: by extension; required for stdin)")
 	f.IntVar(&o.chunkSize, "chunk-size", importer.DefaultChunkSize, "rows per COPY chunk")
+	f.IntVar(&o.perCommit, "chunks-per-commit", importer.DefaultChunksPerCommit, "most chunks one transaction carries when they are ready (1 = a commit per chunk)")
 	f.StringVar(&o.rejects, "rejects", "", "rejects file (default: beside the input, NAME.rejects.csv or NAME.rejects.ndjson)")
 	f.Int64Var(&o.maxRejects, "max-rejects", 0, "stop the run (failed) once more than N rows were rejected; 0 = no limit")
 	f.BoolVar(&o.noCreate, "no-create", false, "reject lines whose item cannot be resolved instead of creating an item")
@@ -80,7 +82,7 @@ func (o *importOptions) addFlags(c *cobra.Command) {
 // importerOptions checks the flags and turns them into importer options.
 func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, error) {
 	opts := importer.Options{
-		DB: g.dbConfig(), Account: o.account, ChunkSize: o.chunkSize, RejectsPath: o.rejects,
+		DB: g.dbConfig(), Account: o.account, ChunkSize: o.chunkSize, ChunksPerCommit: o.perCommit, RejectsPath: o.rejects,
 		MaxRejects: o.maxRejects, NoCreate: o.noCreate, FuzzyThreshold: o.fuzzyThreshold,
 		MappingReport: o.mappingReport, SourceID: o.sourceID, Force: o.force,
 		Columns: invoice.ColumnMap{}, Log: g.log,
@@ -94,6 +96,9 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 	}
 	if o.chunkSize < 1 {
 		return opts, usagef("--chunk-size must be at least 1")
+	}
+	if o.perCommit < 1 {
+		return opts, usagef("--chunks-per-commit must be at least 1")
 	}
 	if o.maxRejects < 0 {
 		return opts, usagef("--max-rejects must not be negative")

@@ -144,6 +144,7 @@ func TestOneLineJSONArrayResumes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	opts := testOptions(cfg)
 	opts.Progress = cancelAfter{cancel: cancel, rows: 1000}
+	opts.ChunksPerCommit = 1 // commit each chunk, so the interruption comes between commits
 	first := Import(ctx, Input{Name: paths["oneline.json"]}, opts)
 	if first.Status != StatusInterrupted || first.RowsRead >= 2100 {
 		t.Fatalf("first run: %s after %d rows, want interrupted part way", first.Status, first.RowsRead)

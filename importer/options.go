@@ -16,23 +16,26 @@ import (
 
 // Options are the knobs of one import, as an operator sets them.
 type Options struct {
-	DB             store.Config
-	Account        string
-	Format         invoice.Format // "" = by file name
-	ChunkSize      int            // accepted rows per chunk
-	RejectsPath    string         // "" = beside the input
-	MaxRejects     int64          // 0 = no limit
-	NoCreate       bool
-	FuzzyThreshold float64
-	MappingReport  string // "" = none
-	SourceID       string // "" = content hash
-	Force          bool
-	Columns        invoice.ColumnMap
-	Delimiter      rune
-	Retry          RetryPolicy
-	Progress       Progress
-	Log            *slog.Logger
-	DryRun         DryRun
+	DB        store.Config
+	Account   string
+	Format    invoice.Format // "" = by file name
+	ChunkSize int            // accepted rows per chunk
+	// ChunksPerCommit lets one transaction carry up to this many chunks
+	// when they are ready, each in its own COPY and savepoint.
+	ChunksPerCommit int
+	RejectsPath     string // "" = beside the input
+	MaxRejects      int64  // 0 = no limit
+	NoCreate        bool
+	FuzzyThreshold  float64
+	MappingReport   string // "" = none
+	SourceID        string // "" = content hash
+	Force           bool
+	Columns         invoice.ColumnMap
+	Delimiter       rune
+	Retry           RetryPolicy
+	Progress        Progress
+	Log             *slog.Logger
+	DryRun          DryRun
 }
 
 // DryRun says whether, and how, an import only pretends to write.
@@ -66,9 +69,15 @@ var DefaultRetry = RetryPolicy{Attempts: 12, MaxElapsed: 2 * time.Minute, Base: 
 // DefaultChunkSize is the number of rows per COPY chunk.
 const DefaultChunkSize = 500
 
+// DefaultChunksPerCommit is how many ready chunks one transaction may carry.
+const DefaultChunksPerCommit = 8
+
 func (o *Options) defaults() {
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = DefaultChunkSize
+	}
+	if o.ChunksPerCommit <= 0 {
+		o.ChunksPerCommit = DefaultChunksPerCommit
 	}
 	if o.Account == "" {
 		o.Account = "default"

@@ -26,6 +26,28 @@ type chunk struct {
 	mappings []store.NewMapping
 	rejects  []reject
 	err      error // a fatal input error after the chunk's records
+	ends     []int // when chunks are joined into one commit: where each one's rows end
+}
+
+// join appends the next chunk to c, for one transaction that sends each
+// chunk's rows in a COPY of its own.
+func (c *chunk) join(next *chunk) {
+	if c.ends == nil {
+		c.ends = []int{len(c.rows)}
+	}
+	c.rows = append(c.rows, next.rows...)
+	c.ends = append(c.ends, len(c.rows))
+	c.recs = append(c.recs, next.recs...)
+	c.items = append(c.items, next.items...)
+	c.mappings = append(c.mappings, next.mappings...)
+	c.rejects = append(c.rejects, next.rejects...)
+	c.read += next.read
+	c.fuzzy += next.fuzzy
+	if next.read > 0 {
+		c.last, c.lastSeq = next.last, next.lastSeq
+	}
+	c.bytes = next.bytes
+	c.err = next.err
 }
 
 // rejectsPerChunkFactor cuts a chunk early when a file is mostly bad, so the

@@ -268,7 +268,8 @@ func (w *writer) importRecords(ctx context.Context, in Input, format invoice.For
 		p.load = w.loadResolverFrom(w.db)
 	}
 	pctx, stop := context.WithCancel(ctx)
-	chunks := make(chan *chunk, 1)
+	// The producer may run a commit's worth of chunks ahead.
+	chunks := make(chan *chunk, w.opts.ChunksPerCommit)
 	produced := make(chan struct{})
 	go func() {
 		defer close(produced)
@@ -289,6 +290,15 @@ func (w *writer) importRecords(ctx context.Context, in Input, format invoice.For
 	w.opts.Progress.Start(in.Name, size)
 	defer w.opts.Progress.Finish()
 	for c := range chunks {
+		// Join the chunks that are ready, up to a commit's worth: fewer,
+		// larger transactions update each item's stock once for all.
+		for max(len(c.ends), 1) < w.opts.ChunksPerCommit && c.err == nil && !w.overRejects(c) {
+			next, ok := tryReceive(chunks)
+			if !ok {
+				break
+			}
+			c.join(next)
+		}
 		if c.read > 0 {
 			if err := w.commit(ctx, c); err != nil {
 				return err
@@ -386,4 +396,20 @@ func checkRejectsPath(in Input, opts *Options, format invoice.Format) error {
 		return fmt.Errorf("the rejects file %s is the input itself; choose another --rejects", rejects)
 	}
 	return nil
+}
+
+// tryReceive takes a chunk if one is ready.
+func tryReceive(chunks <-chan *chunk) (*chunk, bool) {
+	select {
+	case c, ok := <-chunks:
+		return c, ok
+	default:
+		return nil, false
+	}
+}
+
+// overRejects says whether committing c would pass --max-rejects, so that
+// no more chunks are joined to it.
+func (w *writer) overRejects(c *chunk) bool {
+	return w.opts.MaxRejects > 0 && w.committed.RowsRejected+int64(len(c.rejects)) > w.opts.MaxRejects
 }

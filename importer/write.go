@@ -79,7 +79,7 @@ func (w *writer) commit(ctx context.Context, c *chunk) error {
 
 // try makes one attempt at the chunk's transaction.
 func (w *writer) try(ctx context.Context, c *chunk, replay bool) error {
-	sc := &store.Chunk{RunID: w.run.ID, From: w.committed.Record, Items: c.items, Mappings: c.mappings, Rows: c.rows}
+	sc := &store.Chunk{RunID: w.run.ID, From: w.committed.Record, Items: c.items, Mappings: c.mappings, Rows: c.rows, Ends: c.ends}
 	var next store.Progress
 	before := func(out store.Outcome) (store.Progress, error) {
 		rejects := slices.Clone(c.rejects)
@@ -98,10 +98,8 @@ func (w *writer) try(ctx context.Context, c *chunk, replay bool) error {
 		next.RowsRejected += int64(len(rejects))
 		next.ItemsCreated += int64(out.ItemsCreated)
 		next.FuzzyMatches += c.fuzzy
-		next.Chunks++
-		if replay {
-			next.ChunksReplayed++
-		}
+		next.Chunks += int64(max(len(c.ends), 1))
+		next.ChunksReplayed += int64(out.Replayed)
 		next.RejectsBytes = size
 		return next, nil
 	}

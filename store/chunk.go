@@ -49,13 +49,24 @@ type Row struct {
 	UnitCost      decimal.Decimal
 }
 
-// Chunk is what one transaction writes.
+// Chunk is what one transaction writes: one or more COPY chunks (parts),
+// with the items and mappings they need.
 type Chunk struct {
 	RunID    int64
 	From     int64 // the run's checkpoint (Progress.Record) before this chunk
 	Items    []NewItem
 	Mappings []NewMapping
 	Rows     []Row
+	// Ends splits Rows into parts, each sent in a COPY of its own: part i
+	// ends before Rows[Ends[i]]. Empty means one part.
+	Ends []int
+}
+
+func (c *Chunk) parts() []int {
+	if len(c.Ends) == 0 {
+		return []int{len(c.Rows)}
+	}
+	return c.Ends
 }
 
 // RowError is a row the database refused during a replay.
@@ -68,6 +79,7 @@ type RowError struct {
 type Outcome struct {
 	ItemsCreated int        // items this chunk inserted (not found already there)
 	Rejected     []RowError // rows refused during a replay, in row order
+	Replayed     int        // parts replayed row by row
 }
 
 // BeforeCommit runs inside a chunk's transaction just before COMMIT. It
@@ -81,22 +93,62 @@ type BeforeCommit func(Outcome) (Progress, error)
 var ErrCheckpointMoved = errors.New("the run's checkpoint moved under this chunk")
 
 // WriteChunk writes a chunk in one transaction: its new items and mappings,
-// one COPY of its rows, one statement applying the inventory deltas
-// aggregated per item, and the checkpoint. A data error (IsDataError) rolls
-// everything back and is returned as is, for the caller to replay the chunk.
+// one COPY per part, each in a savepoint, one statement applying the
+// inventory deltas aggregated per item, and the checkpoint. A part whose
+// COPY the database refuses (IsDataError) is rolled back to its savepoint
+// and replayed row by row, each row in a savepoint of its own; the rows
+// refused then are left out and reported. A data error anywhere else (the
+// inventory update overflowing, say) rolls everything back and is returned,
+// for the caller to ReplayChunk.
 func (s *Store) WriteChunk(ctx context.Context, c *Chunk, before BeforeCommit) (Outcome, error) {
 	return s.chunkTx(ctx, c, before, func(tx pgx.Tx, out *Outcome) error {
-		if err := s.copyRows(ctx, tx, c.RunID, c.Rows); err != nil {
-			return err
+		start := 0
+		for _, end := range c.parts() {
+			err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { // a savepoint
+				return s.copyRows(ctx, sp, c.RunID, c.Rows[start:end])
+			})
+			if err != nil {
+				if !IsDataError(err) {
+					return err
+				}
+				out.Replayed++
+				if err := s.insertRowByRow(ctx, tx, c, start, end, out); err != nil {
+					return err
+				}
+			}
+			start = end
 		}
-		return s.applyDeltas(ctx, tx, c.Rows)
+		refused := make(map[int]bool, len(out.Rejected))
+		for _, re := range out.Rejected {
+			refused[re.Index] = true
+		}
+		return s.applyDeltas(ctx, tx, c.Rows, refused)
 	})
 }
 
+// insertRowByRow inserts rows [start, end) each in its own savepoint.
+func (s *Store) insertRowByRow(ctx context.Context, tx pgx.Tx, c *Chunk, start, end int, out *Outcome) error {
+	for i := start; i < end; i++ {
+		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+			_, err := sp.Exec(ctx, insertRowSQL, rowArgs(c.RunID, &c.Rows[i])...)
+			return err
+		})
+		if err != nil {
+			if !IsDataError(err) {
+				return err
+			}
+			out.Rejected = append(out.Rejected, RowError{Index: i, Err: err})
+		}
+	}
+	return nil
+}
+
 // ReplayChunk writes a chunk row by row, each row and its inventory change
-// in a savepoint, so that a row the database refuses costs only itself.
+// in a savepoint, so that a row the database refuses costs only itself, even
+// when what the database refuses is the row's inventory change.
 func (s *Store) ReplayChunk(ctx context.Context, c *Chunk, before BeforeCommit) (Outcome, error) {
 	return s.chunkTx(ctx, c, before, func(tx pgx.Tx, out *Outcome) error {
+		out.Replayed = len(c.parts())
 		for i := range c.Rows {
 			r := &c.Rows[i]
 			err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { // a savepoint

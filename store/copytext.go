@@ -75,16 +75,20 @@ func copyText(buf *bytes.Buffer, s string) {
 	buf.WriteString(s[start:])
 }
 
-// applyDeltas adds the rows' quantities to their items in one statement,
+// applyDeltas adds the rows' quantities (but those of the rows to skip) to
+// their items in one statement,
 // aggregated per item and sorted by (account, id), so that concurrent
 // imports lock items in the same order.
-func (s *Store) applyDeltas(ctx context.Context, tx pgx.Tx, rows []Row) error {
+func (s *Store) applyDeltas(ctx context.Context, tx pgx.Tx, rows []Row, skip map[int]bool) error {
 	type key struct {
 		account string
 		id      int64
 	}
 	sums := make(map[key]decimal.Decimal)
 	for i := range rows {
+		if skip[i] {
+			continue
+		}
 		k := key{rows[i].Account, *rows[i].ItemID}
 		sums[k] = sums[k].Add(rows[i].Quantity)
 	}

@@ -1,0 +1,58 @@
+package importer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batchimport/batchimport/internal/pgtest"
+	"github.com/batchimport/batchimport/internal/testgen"
+)
+
+// The README's least-privilege grants are enough for an import, a resume,
+// a dry run and a replay: run them as a role that has nothing else.
+func TestImportWithReadmeGrants(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	admin := pgtest.Conn(t, cfg)
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	role := "importer_" + hex.EncodeToString(b[:])
+	schema := pgx.Identifier{cfg.Schema}.Sanitize()
+	grants := strings.NewReplacer("importer", role, "batchimport.", schema+".", "batchimport ", schema+" ").Replace(`
+		CREATE ROLE importer LOGIN;
+		GRANT USAGE ON SCHEMA batchimport TO importer;
+		GRANT SELECT ON batchimport.schema_migrations TO importer;
+		GRANT SELECT, INSERT, UPDATE ON batchimport.inventory_items TO importer;
+		GRANT SELECT, INSERT ON batchimport.item_mappings TO importer;
+		GRANT SELECT, INSERT ON batchimport.transactions TO importer;
+		GRANT SELECT, INSERT, UPDATE ON batchimport.import_runs TO importer;`)
+	if _, err := admin.Exec(context.Background(), grants); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), `DROP OWNED BY `+role+`; DROP ROLE `+role)
+	})
+	// A trigger that refuses one row makes the run replay a chunk too.
+	if _, err := admin.Exec(context.Background(), `ALTER TABLE transactions ADD CONSTRAINT no_big CHECK (quantity < 17)`); err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions(cfg)
+	opts.DB.URL += " user=" + role
+	g := testgen.CSV(t, t.TempDir(), "g.csv", testgen.Spec{Rows: 3000, BadEvery: 101})
+
+	dry := opts
+	dry.DryRun = ReadOnly
+	if sum := Import(context.Background(), Input{Name: g.Path}, dry); sum.Status != StatusPartialSuccess {
+		t.Fatalf("dryrun as %s: %s %v", role, sum.Status, sum.Error)
+	}
+	sum := Import(context.Background(), Input{Name: g.Path}, opts)
+	if sum.Status != StatusPartialSuccess || sum.ChunksReplayed == 0 || sum.RowsImported == 0 {
+		t.Fatalf("import as %s: %+v (error %v)", role, sum, sum.Error)
+	}
+	pgtest.CheckInvariant(t, admin, sum.SourceKey, g.Lines, *sum.RejectsFile)
+}
