@@ -159,7 +159,7 @@ func checkRecord(t *testing.T, rec *Record) {
 	if rec.Err != nil {
 		var fe *FieldError
 		var se *SyntaxError
-		if rec.Err.Error() == "" || !(errors.As(rec.Err, &fe) || errors.As(rec.Err, &se)) {
+		if rec.Err.Error() == "" || (!errors.As(rec.Err, &fe) && !errors.As(rec.Err, &se)) {
 			t.Fatalf("line %d: error %q (%T), want a *FieldError or *SyntaxError with a message", rec.Line, rec.Err, rec.Err)
 		}
 		return
