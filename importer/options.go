@@ -20,8 +20,8 @@ type Options struct {
 	Account   string
 	Format    invoice.Format // "" = by file name
 	ChunkSize int            // accepted rows per chunk
-	// ChunksPerCommit lets one transaction carry up to this many chunks
-	// when they are ready, each in its own COPY and savepoint.
+	// ChunksPerCommit lets one transaction carry up to this many chunks,
+	// each in its own COPY and savepoint.
 	ChunksPerCommit int
 	RejectsPath     string // "" = beside the input
 	MaxRejects      int64  // 0 = no limit
@@ -69,8 +69,9 @@ var DefaultRetry = RetryPolicy{Attempts: 12, MaxElapsed: 2 * time.Minute, Base: 
 // DefaultChunkSize is the number of rows per COPY chunk.
 const DefaultChunkSize = 500
 
-// DefaultChunksPerCommit is how many ready chunks one transaction may carry.
-const DefaultChunksPerCommit = 8
+// DefaultChunksPerCommit is the most chunks one transaction carries; a
+// transaction also lasts at most a second.
+const DefaultChunksPerCommit = 200
 
 func (o *Options) defaults() {
 	if o.ChunkSize <= 0 {

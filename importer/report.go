@@ -13,8 +13,28 @@ import (
 // mappingReport collects each distinct vendor key resolved in a run, for
 // --mapping-report. Its size grows with distinct keys, not with the file.
 type mappingReport struct {
-	seen    map[reportKey]bool
-	entries []reportEntry
+	seen      map[reportKey]bool
+	entries   []reportEntry
+	committed int // entries whose lines are committed
+}
+
+// commit marks the entries so far as committed.
+func (r *mappingReport) commit() {
+	if r != nil {
+		r.committed = len(r.entries)
+	}
+}
+
+// rollback forgets the entries of lines whose transaction failed: they are
+// read and resolved again.
+func (r *mappingReport) rollback() {
+	if r == nil {
+		return
+	}
+	for _, e := range r.entries[r.committed:] {
+		delete(r.seen, e.reportKey)
+	}
+	r.entries = r.entries[:r.committed]
 }
 
 type reportKey struct{ account, vendor, kind, key string }

@@ -233,9 +233,84 @@ func (w *writer) finish(ctx context.Context, status, msg string) error {
 }
 
 // importRecords streams the input through the producer into chunks and
-// commits them in order.
+// commits them. A file is written in long transactions (stream) and, should
+// one fail, read again from the checkpoint; standard input, dry runs and
+// the careful mode after a refused stock update commit chunk by chunk,
+// keeping each chunk until it is committed (consume).
 func (w *writer) importRecords(ctx context.Context, in Input, format invoice.Format) error {
-	rc, size, err := in.open()
+	size := int64(-1)
+	if !in.IsStdin() {
+		if st, err := os.Stat(in.Name); err == nil {
+			size = st.Size()
+		}
+	}
+	w.opts.Progress.Start(in.Name, size)
+	defer w.opts.Progress.Finish()
+	if w.opts.MappingReport != "" && w.db != nil {
+		w.report = newMappingReport()
+	}
+	if w.db == nil || w.opts.DryRun != Write || in.IsStdin() {
+		return w.pipeline(ctx, in, format, w.consume)
+	}
+	started := time.Now()
+	backoff := w.opts.Retry.Base
+	for attempt := 0; ; attempt++ {
+		before := w.committed.Record
+		err := w.pipeline(ctx, in, format, w.stream)
+		var inputErr *inputError
+		if err == nil || ctx.Err() != nil || errors.As(err, &inputErr) {
+			return err
+		}
+		if _, terr := w.rejects.write(w.committed.RejectsBytes, nil); terr != nil {
+			return terr
+		}
+		w.report.rollback()
+		switch {
+		case store.IsDataError(err):
+			// The stock update of a long transaction was refused: go on chunk
+			// by chunk, where a refused chunk is replayed row by row.
+			w.opts.Log.Info("a transaction was refused by the database; going on chunk by chunk",
+				"after_record", w.committed.Record, "sqlstate", store.SQLState(err), "error", err)
+			return w.pipeline(ctx, in, format, w.consume)
+		case !store.IsTransient(err) && !errors.Is(err, store.ErrCheckpointMoved):
+			return err
+		}
+		if w.committed.Record > before {
+			attempt, started, backoff = 0, time.Now(), w.opts.Retry.Base
+		}
+		if attempt >= w.opts.Retry.Attempts || time.Since(started) > w.opts.Retry.MaxElapsed {
+			return fmt.Errorf("giving up after %d attempts over %s: %w", attempt+1, time.Since(started).Round(time.Second), err)
+		}
+		w.opts.Log.Warn("database connection failed; going on from the last checkpoint", "after_record", w.committed.Record,
+			"attempt", attempt+1, "backoff", backoff, "error", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		backoff = min(2*backoff, w.opts.Retry.Max)
+		dbctx := context.WithoutCancel(ctx)
+		if err := w.reconnect(dbctx); err != nil {
+			w.opts.Log.Warn("reconnect failed", "error", err)
+			continue
+		}
+		r, err := w.db.GetRun(dbctx, w.run.ID)
+		if err != nil {
+			continue
+		}
+		// A lost COMMIT may have happened after all: the database says
+		// where the run is.
+		w.committed = r.Progress
+		if _, err := w.rejects.write(w.committed.RejectsBytes, nil); err != nil {
+			return err
+		}
+	}
+}
+
+// pipeline opens the input, starts the producer from the checkpoint, and
+// hands the chunks to consume.
+func (w *writer) pipeline(ctx context.Context, in Input, format invoice.Format, consume func(context.Context, <-chan *chunk) error) error {
+	rc, _, err := in.open()
 	if err != nil {
 		return err
 	}
@@ -251,9 +326,6 @@ func (w *writer) importRecords(ctx context.Context, in Input, format invoice.For
 	if err := w.rejects.resume(w.committed.RejectsBytes); err != nil {
 		return err
 	}
-	if w.opts.MappingReport != "" && w.db != nil {
-		w.report = newMappingReport()
-	}
 	p := &producer{
 		opts: w.opts, dec: dec, counter: counter, skipUpTo: w.committed.Record,
 		resolvers: map[string]*mapping.Resolver{}, ids: map[*mapping.Item]*int64{}, report: w.report,
@@ -268,8 +340,7 @@ func (w *writer) importRecords(ctx context.Context, in Input, format invoice.For
 		p.load = w.loadResolverFrom(w.db)
 	}
 	pctx, stop := context.WithCancel(ctx)
-	// The producer may run a commit's worth of chunks ahead.
-	chunks := make(chan *chunk, w.opts.ChunksPerCommit)
+	chunks := make(chan *chunk, chunksAhead)
 	produced := make(chan struct{})
 	go func() {
 		defer close(produced)
@@ -286,13 +357,24 @@ func (w *writer) importRecords(ctx context.Context, in Input, format invoice.For
 		case <-time.After(2 * time.Second):
 		}
 	}()
+	if err := consume(ctx, chunks); err != nil {
+		if ie, ok := err.(*inputError); ok {
+			return &inputError{err: fmt.Errorf("%s: %w", in.Name, ie.err)}
+		}
+		return err
+	}
+	return ctx.Err()
+}
 
-	w.opts.Progress.Start(in.Name, size)
-	defer w.opts.Progress.Finish()
+// chunksAhead is how many chunks the producer may prepare ahead of the
+// writer: enough to keep the database busy, few enough to bound memory.
+const chunksAhead = 8
+
+// consume commits chunks in order, joining those that are ready into one
+// transaction, up to ChunksPerCommit.
+func (w *writer) consume(ctx context.Context, chunks <-chan *chunk) error {
 	for c := range chunks {
-		// Join the chunks that are ready, up to a commit's worth: fewer,
-		// larger transactions update each item's stock once for all.
-		for max(len(c.ends), 1) < w.opts.ChunksPerCommit && c.err == nil && !w.overRejects(c) {
+		for max(len(c.ends), 1) < min(w.opts.ChunksPerCommit, chunksAhead) && c.err == nil && !w.overRejects(c) {
 			next, ok := tryReceive(chunks)
 			if !ok {
 				break
@@ -305,19 +387,30 @@ func (w *writer) importRecords(ctx context.Context, in Input, format invoice.For
 			}
 			w.opts.Progress.Update(c.bytes, w.committed.RowsRead, w.committed.RowsRejected)
 		}
-		if c.err != nil {
-			return fmt.Errorf("%s: %w", in.Name, c.err)
+		if err := w.afterChunk(ctx, c); err != nil {
+			return err
 		}
-		if w.opts.MaxRejects > 0 && w.committed.RowsRejected > w.opts.MaxRejects {
-			return fmt.Errorf("%w: %d rejected, more than --max-rejects %d; stopped after line %d",
-				ErrMaxRejects, w.committed.RowsRejected, w.opts.MaxRejects, w.committed.Line)
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	}
+	return nil
+}
+
+// afterChunk decides whether the run goes on after a chunk.
+func (w *writer) afterChunk(ctx context.Context, c *chunk) error {
+	if c.err != nil {
+		return &inputError{err: c.err}
+	}
+	if w.opts.MaxRejects > 0 && w.committed.RowsRejected > w.opts.MaxRejects {
+		return fmt.Errorf("%w: %d rejected, more than --max-rejects %d; stopped after line %d",
+			ErrMaxRejects, w.committed.RowsRejected, w.opts.MaxRejects, w.committed.Line)
 	}
 	return ctx.Err()
 }
+
+// inputError is an input that cannot be read further: never retried.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
 
 // loadResolver loads an account's catalogue on a connection of its own (the
 // run's connection may be busy with a chunk) and builds its resolver.

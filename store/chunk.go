@@ -101,29 +101,48 @@ var ErrCheckpointMoved = errors.New("the run's checkpoint moved under this chunk
 // inventory update overflowing, say) rolls everything back and is returned,
 // for the caller to ReplayChunk.
 func (s *Store) WriteChunk(ctx context.Context, c *Chunk, before BeforeCommit) (Outcome, error) {
-	return s.chunkTx(ctx, c, before, func(tx pgx.Tx, out *Outcome) error {
-		start := 0
-		for _, end := range c.parts() {
-			err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { // a savepoint
-				return s.copyRows(ctx, sp, c.RunID, c.Rows[start:end])
-			})
-			if err != nil {
-				if !IsDataError(err) {
-					return err
-				}
-				out.Replayed++
-				if err := s.insertRowByRow(ctx, tx, c, start, end, out); err != nil {
-					return err
-				}
+	g, err := s.BeginGroup(ctx, c.RunID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out, err := g.Write(ctx, c)
+	if err == nil {
+		var p Progress
+		if p, err = before(out); err == nil {
+			err = g.Commit(ctx, c.From, p)
+		}
+	}
+	if err != nil {
+		g.Rollback(context.WithoutCancel(ctx))
+	}
+	return out, s.lost(err)
+}
+
+// copyParts sends each part of the chunk in a COPY of its own, in a
+// savepoint, replaying a refused part row by row. It returns the rows
+// refused.
+func (s *Store) copyParts(ctx context.Context, tx pgx.Tx, c *Chunk, out *Outcome) (map[int]bool, error) {
+	start := 0
+	for _, end := range c.parts() {
+		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { // a savepoint
+			return s.copyRows(ctx, sp, c.RunID, c.Rows[start:end])
+		})
+		if err != nil {
+			if !IsDataError(err) {
+				return nil, err
 			}
-			start = end
+			out.Replayed++
+			if err := s.insertRowByRow(ctx, tx, c, start, end, out); err != nil {
+				return nil, err
+			}
 		}
-		refused := make(map[int]bool, len(out.Rejected))
-		for _, re := range out.Rejected {
-			refused[re.Index] = true
-		}
-		return s.applyDeltas(ctx, tx, c.Rows, refused)
-	})
+		start = end
+	}
+	refused := make(map[int]bool, len(out.Rejected))
+	for _, re := range out.Rejected {
+		refused[re.Index] = true
+	}
+	return refused, nil
 }
 
 // insertRowByRow inserts rows [start, end) each in its own savepoint.

@@ -75,38 +75,24 @@ func copyText(buf *bytes.Buffer, s string) {
 	buf.WriteString(s[start:])
 }
 
-// applyDeltas adds the rows' quantities (but those of the rows to skip) to
-// their items in one statement,
-// aggregated per item and sorted by (account, id), so that concurrent
-// imports lock items in the same order.
-func (s *Store) applyDeltas(ctx context.Context, tx pgx.Tx, rows []Row, skip map[int]bool) error {
-	type key struct {
-		account string
-		id      int64
+// updateStock adds the deltas to their items in one statement, sorted by
+// (account, id), so that concurrent imports lock items in the same order.
+func (s *Store) updateStock(ctx context.Context, tx pgx.Tx, deltas map[deltaKey]decimal.Decimal) error {
+	if len(deltas) == 0 {
+		return nil
 	}
-	sums := make(map[key]decimal.Decimal)
-	for i := range rows {
-		if skip[i] {
-			continue
-		}
-		k := key{rows[i].Account, *rows[i].ItemID}
-		sums[k] = sums[k].Add(rows[i].Quantity)
-	}
-	keys := make([]key, 0, len(sums))
-	for k := range sums {
+	keys := make([]deltaKey, 0, len(deltas))
+	for k := range deltas {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.id, b.id)) })
-	accounts, ids, deltas := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys))
+	slices.SortFunc(keys, func(a, b deltaKey) int { return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.id, b.id)) })
+	accounts, ids, sums := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
-		accounts[i], ids[i], deltas[i] = k.account, k.id, sums[k].String()
-	}
-	if len(keys) == 0 {
-		return nil
+		accounts[i], ids[i], sums[i] = k.account, k.id, deltas[k].String()
 	}
 	_, err := tx.Exec(ctx, `UPDATE inventory_items AS i SET quantity = i.quantity + d.delta
 		FROM (SELECT * FROM unnest($1::text[], $2::bigint[], $3::numeric[]) AS u(account, id, delta) ORDER BY account, id) AS d
-		WHERE i.account = d.account AND i.id = d.id`, accounts, ids, deltas)
+		WHERE i.account = d.account AND i.id = d.id`, accounts, ids, sums)
 	return err
 }
 
