@@ -141,3 +141,17 @@ func checkpointOf(t *testing.T, conn *pgx.Conn, id int64) int64 {
 	}
 	return line
 }
+
+// waitForProgress waits until the latest run's checkpoint passes line
+// after, or the process ends.
+func waitForProgress(conn *pgx.Conn, p *proc, after int64) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) && !p.exited() {
+		var line int64
+		err := conn.QueryRow(context.Background(), `SELECT checkpoint_line FROM import_runs ORDER BY id DESC LIMIT 1`).Scan(&line)
+		if err == nil && line > after {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

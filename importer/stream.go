@@ -3,6 +3,7 @@ package importer
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -14,83 +15,223 @@ import (
 // long for a stock row.
 const maxGroupAge = time.Second
 
-// stream writes chunks in long transactions: each chunk's rows in a COPY of
-// their own, inside a transaction that takes chunks as they come and commits
-// every second (or every ChunksPerCommit chunks, at the end of the input, on
-// a signal, or when --max-rejects is passed). Each item's stock is then
-// updated once per transaction, not once per chunk, which is most of what
-// the database does besides the COPY. Chunks are not kept once written: if
-// the transaction fails, the caller reads the input again from the
-// checkpoint. Rejected records are appended to the rejects file as they
-// come and made durable before each chunk's COPY result counts.
+// stream writes chunks in long transactions: a transaction takes chunks as
+// they come and commits every second (or every ChunksPerCommit chunks, at
+// the end of the input, on a signal, or when --max-rejects is passed). Each
+// item's stock is then updated once per transaction, not once per chunk,
+// and consecutive chunks that need nothing else (no new items or mappings)
+// go in one COPY: together these spare the server most of what it did
+// besides the COPY itself. Chunks are not kept once sent: if the
+// transaction fails, the caller reads the input again from the checkpoint.
+// Rejected records are appended to the rejects file as they come, and made
+// durable before the checkpoint that counts them.
 func (w *writer) stream(ctx context.Context, chunks <-chan *chunk) error {
-	dbctx := context.WithoutCancel(ctx)
-	var g *store.Group
-	var opened time.Time
-	inGroup := 0
-	pending := w.committed // progress including the open transaction
-	commit := func() error {
-		if g == nil {
-			return nil
+	s := &streamer{w: w, ctx: ctx, dbctx: context.WithoutCancel(ctx), chunks: chunks, pending: w.committed}
+	err := s.run()
+	if err != nil && s.g != nil {
+		s.g.Rollback(s.dbctx)
+	}
+	return err
+}
+
+// streamer is the state of stream.
+type streamer struct {
+	w          *writer
+	ctx, dbctx context.Context
+	chunks     <-chan *chunk
+	held       *chunk // received but not yet written
+	closed     bool   // chunks is closed
+	g          *store.Group
+	opened     time.Time
+	inGroup    int
+	pending    store.Progress // progress including the open transaction
+}
+
+func (s *streamer) run() error {
+	for {
+		c := s.receive(true)
+		if c == nil {
+			return s.commit()
 		}
-		err := g.Commit(dbctx, w.committed.Record, pending)
-		g, inGroup = nil, 0
-		if err != nil {
+		if err := s.begin(); err != nil {
 			return err
 		}
-		w.committed = pending
-		w.report.commit()
-		return nil
-	}
-	fail := func(err error) error {
-		if g != nil {
-			g.Rollback(dbctx)
-		}
-		return err
-	}
-	for c := range chunks {
 		if c.read > 0 {
-			if g == nil {
-				var err error
-				if g, err = w.db.BeginGroup(dbctx, w.run.ID); err != nil {
+			if len(c.items) > 0 || len(c.mappings) > 0 || c.err != nil {
+				// Items and mappings go in before the rows that use them.
+				out, err := s.g.Write(s.dbctx, &store.Chunk{RunID: s.w.run.ID, Items: c.items, Mappings: c.mappings, Rows: c.rows})
+				if err != nil {
+					return s.refused(err, c)
+				}
+				if err := s.account(c, out); err != nil {
 					return err
 				}
-				opened = time.Now()
-			}
-			out, err := g.Write(dbctx, &store.Chunk{RunID: w.run.ID, Items: c.items, Mappings: c.mappings, Rows: c.rows})
-			if err != nil {
-				return fail(err)
-			}
-			rejects := slices.Clone(c.rejects)
-			for _, re := range out.Rejected {
-				rejects = append(rejects, reject{rec: c.recs[re.Index], reason: dbReason(re.Err)})
-			}
-			slices.SortFunc(rejects, func(a, b reject) int { return cmp.Compare(a.rec.Seq, b.rec.Seq) })
-			size, err := w.rejects.write(pending.RejectsBytes, rejects)
-			if err != nil {
-				return fail(err)
-			}
-			pending.Line, pending.Record = c.last, c.lastSeq
-			pending.RowsRead += c.read
-			pending.RowsImported += int64(len(c.rows) - len(out.Rejected))
-			pending.RowsRejected += int64(len(rejects))
-			pending.ItemsCreated += int64(out.ItemsCreated)
-			pending.FuzzyMatches += c.fuzzy
-			pending.Chunks++
-			pending.ChunksReplayed += int64(out.Replayed)
-			pending.RejectsBytes = size
-			inGroup++
-			w.opts.Progress.Update(c.bytes, pending.RowsRead, pending.RowsRejected)
-		}
-		over := w.opts.MaxRejects > 0 && pending.RowsRejected > w.opts.MaxRejects
-		if c.err != nil || over || ctx.Err() != nil || inGroup >= w.opts.ChunksPerCommit || time.Since(opened) >= maxGroupAge {
-			if err := commit(); err != nil {
-				return fail(err)
+			} else if err := s.streamFrom(c); err != nil {
+				return err
 			}
 		}
-		if err := w.afterChunk(ctx, c); err != nil {
-			return fail(err)
+		if c.err != nil || s.full() {
+			if err := s.commit(); err != nil {
+				return err
+			}
+		}
+		// Past --max-rejects or a signal, full() committed above; stop.
+		if err := s.w.afterChunk(s.ctx, c); err != nil {
+			return err
 		}
 	}
-	return fail(commit())
 }
+
+// streamFrom sends c and the chunks that follow it in one COPY, as long as
+// they need nothing else and the transaction is not full. Each chunk is
+// counted as its rows are handed over, and then let go, so memory does not
+// grow with the transaction.
+func (s *streamer) streamFrom(first *chunk) error {
+	last, sent := first, 0
+	var acctErr error
+	next := func() ([]store.Row, bool) {
+		c := first
+		if sent > 0 {
+			if acctErr != nil || s.full() || s.inGroup >= s.w.opts.ChunksPerCommit {
+				return nil, false
+			}
+			if c = s.receive(false); c == nil {
+				return nil, false
+			}
+			if c.read == 0 || len(c.items) > 0 || len(c.mappings) > 0 || c.err != nil {
+				s.held = c
+				return nil, false
+			}
+		}
+		sent++
+		last = c
+		if acctErr = s.account(c, store.Outcome{}); acctErr != nil {
+			return nil, false
+		}
+		return c.rows, true
+	}
+	if err := s.g.Stream(s.dbctx, next); err != nil {
+		return s.refused(err, last)
+	}
+	return acctErr
+}
+
+// receive returns the next chunk: the one held back, else one from the
+// producer, waiting for it only if wait. It returns nil at the end.
+func (s *streamer) receive(wait bool) *chunk {
+	if c := s.held; c != nil {
+		s.held = nil
+		return c
+	}
+	if s.closed {
+		return nil
+	}
+	if !wait {
+		// Inside a COPY: wait for the producer, but not past the
+		// transaction's second, nor past a signal.
+		select {
+		case c, ok := <-s.chunks:
+			if !ok {
+				s.closed = true
+				return nil
+			}
+			return c
+		case <-time.After(time.Until(s.opened.Add(maxGroupAge))):
+			return nil
+		case <-s.ctx.Done():
+			return nil
+		}
+	}
+	c, ok := <-s.chunks
+	if !ok {
+		s.closed = true
+		return nil
+	}
+	return c
+}
+
+func (s *streamer) begin() error {
+	if s.g != nil {
+		return nil
+	}
+	g, err := s.w.db.BeginGroup(s.dbctx, s.w.run.ID)
+	if err != nil {
+		return err
+	}
+	s.g, s.opened, s.inGroup = g, time.Now(), 0
+	return nil
+}
+
+// full says the open transaction should commit now.
+func (s *streamer) full() bool {
+	return s.g != nil && (s.inGroup >= s.w.opts.ChunksPerCommit || time.Since(s.opened) >= maxGroupAge ||
+		s.ctx.Err() != nil || s.pendingOverRejects())
+}
+
+func (s *streamer) pendingOverRejects() bool {
+	return s.w.opts.MaxRejects > 0 && s.pending.RowsRejected > s.w.opts.MaxRejects
+}
+
+// account counts a written chunk and appends its rejects to the file.
+func (s *streamer) account(c *chunk, out store.Outcome) error {
+	rejects := slices.Clone(c.rejects)
+	for _, re := range out.Rejected {
+		rejects = append(rejects, reject{rec: c.recs[re.Index], reason: dbReason(re.Err)})
+	}
+	slices.SortFunc(rejects, func(a, b reject) int { return cmp.Compare(a.rec.Seq, b.rec.Seq) })
+	size, err := s.w.rejects.write(s.pending.RejectsBytes, rejects)
+	if err != nil {
+		return err
+	}
+	p := &s.pending
+	p.Line, p.Record = c.last, c.lastSeq
+	p.RowsRead += c.read
+	p.RowsImported += int64(len(c.rows) - len(out.Rejected))
+	p.RowsRejected += int64(len(rejects))
+	p.ItemsCreated += int64(out.ItemsCreated)
+	p.FuzzyMatches += c.fuzzy
+	p.Chunks++
+	p.ChunksReplayed += int64(out.Replayed)
+	p.RejectsBytes = size
+	s.inGroup++
+	s.w.opts.Progress.Update(c.bytes, p.RowsRead, p.RowsRejected)
+	return nil
+}
+
+// commit commits the open transaction, if any.
+func (s *streamer) commit() error {
+	if s.g == nil {
+		return nil
+	}
+	g := s.g
+	s.g = nil
+	if err := g.Commit(s.dbctx, s.w.committed.Record, s.pending); err != nil {
+		return err
+	}
+	s.w.committed = s.pending
+	s.w.report.commit()
+	return nil
+}
+
+// refused turns a data error of the transaction into a refusedError: the
+// records up to c are written again chunk by chunk.
+func (s *streamer) refused(err error, c *chunk) error {
+	if store.IsDataError(err) {
+		return &refusedError{err: err, through: c.lastSeq}
+	}
+	return err
+}
+
+// refusedError says the database refused a row of a long transaction, at
+// or before record through: those records are written again chunk by
+// chunk, where a refused chunk is replayed row by row.
+type refusedError struct {
+	err     error
+	through int64
+}
+
+func (e *refusedError) Error() string { return e.err.Error() }
+func (e *refusedError) Unwrap() error { return e.err }
+
+// errCaughtUp ends the chunk-by-chunk stretch after a refusedError.
+var errCaughtUp = errors.New("past the refused records")

@@ -105,7 +105,8 @@ func (s *Store) WriteChunk(ctx context.Context, c *Chunk, before BeforeCommit) (
 	if err != nil {
 		return Outcome{}, err
 	}
-	out, err := g.Write(ctx, c)
+	var out Outcome
+	err = g.writeParts(ctx, c, &out)
 	if err == nil {
 		var p Progress
 		if p, err = before(out); err == nil {
