@@ -23,6 +23,9 @@ type Config struct {
 	// libpq's PG* environment variables and defaults.
 	URL    string
 	Schema string
+	// Tracer, when set, hears every statement sent (COPY excepted): for
+	// tests and diagnostics.
+	Tracer pgx.QueryTracer
 }
 
 // Store is one connection to the database, in the configured schema. It is
@@ -95,6 +98,9 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	}
 	// Unqualified table names resolve to the configured schema.
 	cfg.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
+	if c.Tracer != nil {
+		cfg.Tracer = c.Tracer
+	}
 	s := &Store{cfg: cfg, schema: schema}
 	if err := s.connect(ctx); err != nil {
 		return nil, err
