@@ -265,25 +265,13 @@ func (w *writer) importRecords(ctx context.Context, in Input, format invoice.For
 			return terr
 		}
 		w.report.rollback()
-		var refused *refusedError
 		switch {
-		case errors.As(err, &refused):
-			// Write the refused transaction's records chunk by chunk, each
-			// refused chunk replayed row by row; then stream again.
-			w.opts.Log.Info("a row was refused by the database; replaying its chunk row by row",
-				"after_record", w.committed.Record, "sqlstate", store.SQLState(err))
-			w.until = refused.through
-			err := w.pipeline(ctx, in, format, w.consume)
-			w.until = 0
-			if !errors.Is(err, errCaughtUp) {
-				return err
-			}
-			attempt = -1
-			continue
 		case store.IsDataError(err):
-			// The stock update of a long transaction was refused: go on chunk
-			// by chunk, where a refused chunk is replayed row by row.
-			w.opts.Log.Info("a transaction was refused by the database; going on chunk by chunk",
+			// The database refused a row, or a stock update: the rest of the
+			// run goes chunk by chunk, where a refused chunk is replayed row
+			// by row. (Going back to long transactions would mean reading the
+			// file again from the start after every refused row.)
+			w.opts.Log.Info("the database refused a row; going on chunk by chunk, replaying refused chunks row by row",
 				"after_record", w.committed.Record, "sqlstate", store.SQLState(err), "error", err)
 			return w.pipeline(ctx, in, format, w.consume)
 		case !store.IsTransient(err) && !errors.Is(err, store.ErrCheckpointMoved):
@@ -403,9 +391,6 @@ func (w *writer) consume(ctx context.Context, chunks <-chan *chunk) error {
 		}
 		if err := w.afterChunk(ctx, c); err != nil {
 			return err
-		}
-		if w.until > 0 && w.committed.Record >= w.until {
-			return errCaughtUp
 		}
 	}
 	return nil

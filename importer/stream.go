@@ -3,7 +3,6 @@ package importer
 import (
 	"cmp"
 	"context"
-	"errors"
 	"slices"
 	"time"
 
@@ -61,7 +60,7 @@ func (s *streamer) run() error {
 				// Items and mappings go in before the rows that use them.
 				out, err := s.g.Write(s.dbctx, &store.Chunk{RunID: s.w.run.ID, Items: c.items, Mappings: c.mappings, Rows: c.rows})
 				if err != nil {
-					return s.refused(err, c)
+					return err
 				}
 				if err := s.account(c, out); err != nil {
 					return err
@@ -87,7 +86,7 @@ func (s *streamer) run() error {
 // counted as its rows are handed over, and then let go, so memory does not
 // grow with the transaction.
 func (s *streamer) streamFrom(first *chunk) error {
-	last, sent := first, 0
+	sent := 0
 	var acctErr error
 	next := func() ([]store.Row, bool) {
 		c := first
@@ -104,14 +103,13 @@ func (s *streamer) streamFrom(first *chunk) error {
 			}
 		}
 		sent++
-		last = c
 		if acctErr = s.account(c, store.Outcome{}); acctErr != nil {
 			return nil, false
 		}
 		return c.rows, true
 	}
 	if err := s.g.Stream(s.dbctx, next); err != nil {
-		return s.refused(err, last)
+		return err
 	}
 	return acctErr
 }
@@ -212,26 +210,3 @@ func (s *streamer) commit() error {
 	s.w.report.commit()
 	return nil
 }
-
-// refused turns a data error of the transaction into a refusedError: the
-// records up to c are written again chunk by chunk.
-func (s *streamer) refused(err error, c *chunk) error {
-	if store.IsDataError(err) {
-		return &refusedError{err: err, through: c.lastSeq}
-	}
-	return err
-}
-
-// refusedError says the database refused a row of a long transaction, at
-// or before record through: those records are written again chunk by
-// chunk, where a refused chunk is replayed row by row.
-type refusedError struct {
-	err     error
-	through int64
-}
-
-func (e *refusedError) Error() string { return e.err.Error() }
-func (e *refusedError) Unwrap() error { return e.err }
-
-// errCaughtUp ends the chunk-by-chunk stretch after a refusedError.
-var errCaughtUp = errors.New("past the refused records")

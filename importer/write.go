@@ -19,7 +19,6 @@ type writer struct {
 	committed store.Progress // what the database holds for the run
 	rejects   *rejectsFile
 	report    *mappingReport
-	until     int64 // > 0: consume stops once the checkpoint reaches this record
 }
 
 // commit writes one chunk, replaying it row by row if the database refuses
