@@ -6,7 +6,7 @@ set -euo pipefail
 bin=$(realpath "$1")
 work=$(mktemp -d "${TMPDIR:-/tmp}/batchimport-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cp testdata/demo/invoices.csv "$work/"
+cp testdata/demo/invoices.csv testdata/demo/invoices-june.ndjson "$work/"
 cd "$work"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
@@ -24,6 +24,18 @@ cat invoices.rejects.csv
 
 step "batchimport import invoices.csv   # again: nothing changes"
 "$bin" import --no-progress --output json invoices.csv || true
+
+step "batchimport dryrun invoices-june.ndjson   # what would happen, nothing written"
+"$bin" dryrun --no-progress invoices-june.ndjson || true
+
+step batchimport import --mapping-report june-mapping.csv invoices-june.ndjson
+"$bin" import --no-progress --mapping-report june-mapping.csv invoices-june.ndjson || true
+
+step cat june-mapping.csv invoices-june.rejects.ndjson
+cat june-mapping.csv invoices-june.rejects.ndjson
+
+step batchimport status
+"$bin" status
 
 step "psql: inventory by item"
 psql -X -q -c "SELECT id, name, unit, quantity FROM batchimport.inventory_items ORDER BY id"
