@@ -252,9 +252,8 @@ func (w *writer) importRecords(ctx context.Context, in Input, format invoice.For
 	if w.db == nil || w.opts.DryRun != Write || in.IsStdin() {
 		return w.pipeline(ctx, in, format, w.consume)
 	}
-	started := time.Now()
-	backoff := w.opts.Retry.Base
-	for attempt := 0; ; attempt++ {
+	retry := &retrier{policy: w.opts.Retry}
+	for {
 		before := w.committed.Record
 		err := w.pipeline(ctx, in, format, w.stream)
 		var inputErr *inputError
@@ -278,19 +277,11 @@ func (w *writer) importRecords(ctx context.Context, in Input, format invoice.For
 			return err
 		}
 		if w.committed.Record > before {
-			attempt, started, backoff = 0, time.Now(), w.opts.Retry.Base
+			retry.reset()
 		}
-		if attempt >= w.opts.Retry.Attempts || time.Since(started) > w.opts.Retry.MaxElapsed {
-			return fmt.Errorf("giving up after %d attempts over %s: %w", attempt+1, time.Since(started).Round(time.Second), err)
+		if err := retry.wait(ctx, w.opts, err, "going on from the last checkpoint", "after_record", w.committed.Record); err != nil {
+			return err
 		}
-		w.opts.Log.Warn("database connection failed; going on from the last checkpoint", "after_record", w.committed.Record,
-			"attempt", attempt+1, "backoff", backoff, "error", err)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		backoff = min(2*backoff, w.opts.Retry.Max)
 		dbctx := context.WithoutCancel(ctx)
 		if err := w.reconnect(dbctx); err != nil {
 			w.opts.Log.Warn("reconnect failed", "error", err)

@@ -1,9 +1,7 @@
 package importer
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"time"
 
 	"github.com/batchimport/batchimport/store"
@@ -172,25 +170,11 @@ func (s *streamer) pendingOverRejects() bool {
 
 // account counts a written chunk and appends its rejects to the file.
 func (s *streamer) account(c *chunk, out store.Outcome) error {
-	rejects := slices.Clone(c.rejects)
-	for _, re := range out.Rejected {
-		rejects = append(rejects, reject{rec: c.recs[re.Index], reason: dbReason(re.Err)})
-	}
-	slices.SortFunc(rejects, func(a, b reject) int { return cmp.Compare(a.rec.Seq, b.rec.Seq) })
-	size, err := s.w.rejects.write(s.pending.RejectsBytes, rejects)
+	p, err := s.w.record(s.pending, c, out)
 	if err != nil {
 		return err
 	}
-	p := &s.pending
-	p.Line, p.Record = c.last, c.lastSeq
-	p.RowsRead += c.read
-	p.RowsImported += int64(len(c.rows) - len(out.Rejected))
-	p.RowsRejected += int64(len(rejects))
-	p.ItemsCreated += int64(out.ItemsCreated)
-	p.FuzzyMatches += c.fuzzy
-	p.Chunks++
-	p.ChunksReplayed += int64(out.Replayed)
-	p.RejectsBytes = size
+	s.pending = p
 	s.inGroup++
 	s.w.opts.Progress.Update(c.bytes, p.RowsRead, p.RowsRejected)
 	return nil

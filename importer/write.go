@@ -31,9 +31,8 @@ func (w *writer) commit(ctx context.Context, c *chunk) error {
 	// only the waits between retries listen to ctx.
 	dbctx := context.WithoutCancel(ctx)
 	replay := false
-	started := time.Now()
-	backoff := w.opts.Retry.Base
-	for attempt := 0; ; attempt++ {
+	retry := &retrier{policy: w.opts.Retry}
+	for {
 		err := w.try(dbctx, c, replay)
 		switch {
 		case err == nil:
@@ -42,7 +41,6 @@ func (w *writer) commit(ctx context.Context, c *chunk) error {
 			w.opts.Log.Info("chunk refused by the database; replaying it row by row",
 				"through_line", c.last, "sqlstate", store.SQLState(err), "error", err)
 			replay = true
-			attempt--
 			continue
 		case errors.Is(err, store.ErrCheckpointMoved):
 			return w.recover(dbctx, c, err)
@@ -50,17 +48,9 @@ func (w *writer) commit(ctx context.Context, c *chunk) error {
 			// A dry run's single transaction cannot be retried.
 			return err
 		}
-		if attempt >= w.opts.Retry.Attempts || time.Since(started) > w.opts.Retry.MaxElapsed {
-			return fmt.Errorf("giving up after %d attempts over %s: %w", attempt+1, time.Since(started).Round(time.Second), err)
+		if err := retry.wait(ctx, w.opts, err, "retrying the chunk", "through_line", c.last); err != nil {
+			return err
 		}
-		w.opts.Log.Warn("database connection failed; retrying the chunk", "through_line", c.last,
-			"attempt", attempt+1, "backoff", backoff, "error", err)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		backoff = min(2*backoff, w.opts.Retry.Max)
 		if err := w.reconnect(dbctx); err != nil {
 			w.opts.Log.Warn("reconnect failed", "error", err)
 			continue
@@ -77,31 +67,47 @@ func (w *writer) commit(ctx context.Context, c *chunk) error {
 	}
 }
 
+// retrier paces the attempts after transient failures: exponential
+// backoff, bounded in attempts and in time.
+type retrier struct {
+	policy  RetryPolicy
+	attempt int
+	started time.Time
+	backoff time.Duration
+}
+
+// wait sleeps before the next attempt after err, or returns the error that
+// ends the run when the attempts or the time are used up, or ctx is done.
+func (r *retrier) wait(ctx context.Context, opts *Options, err error, what string, attrs ...any) error {
+	if r.attempt == 0 {
+		r.started, r.backoff = time.Now(), r.policy.Base
+	}
+	r.attempt++
+	if r.attempt > r.policy.Attempts || time.Since(r.started) > r.policy.MaxElapsed {
+		return fmt.Errorf("giving up after %d attempts over %s: %w", r.attempt, time.Since(r.started).Round(time.Second), err)
+	}
+	opts.Log.Warn("database connection failed; "+what,
+		append(attrs, "attempt", r.attempt, "backoff", r.backoff, "error", err)...)
+	select {
+	case <-time.After(r.backoff):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	r.backoff = min(2*r.backoff, r.policy.Max)
+	return nil
+}
+
+// reset starts counting afresh, after progress.
+func (r *retrier) reset() { r.attempt = 0 }
+
 // try makes one attempt at the chunk's transaction.
 func (w *writer) try(ctx context.Context, c *chunk, replay bool) error {
 	sc := &store.Chunk{RunID: w.run.ID, From: w.committed.Record, Items: c.items, Mappings: c.mappings, Rows: c.rows, Ends: c.ends}
 	var next store.Progress
 	before := func(out store.Outcome) (store.Progress, error) {
-		rejects := slices.Clone(c.rejects)
-		for _, re := range out.Rejected {
-			rejects = append(rejects, reject{rec: c.recs[re.Index], reason: dbReason(re.Err)})
-		}
-		slices.SortFunc(rejects, func(a, b reject) int { return cmp.Compare(a.rec.Seq, b.rec.Seq) })
-		size, err := w.rejects.write(w.committed.RejectsBytes, rejects)
-		if err != nil {
-			return store.Progress{}, err
-		}
-		next = w.committed
-		next.Line, next.Record = c.last, c.lastSeq
-		next.RowsRead += c.read
-		next.RowsImported += int64(len(c.rows) - len(out.Rejected))
-		next.RowsRejected += int64(len(rejects))
-		next.ItemsCreated += int64(out.ItemsCreated)
-		next.FuzzyMatches += c.fuzzy
-		next.Chunks += int64(max(len(c.ends), 1))
-		next.ChunksReplayed += int64(out.Replayed)
-		next.RejectsBytes = size
-		return next, nil
+		var err error
+		next, err = w.record(w.committed, c, out)
+		return next, err
 	}
 	var err error
 	switch {
@@ -118,6 +124,31 @@ func (w *writer) try(ctx context.Context, c *chunk, replay bool) error {
 	}
 	w.committed = next
 	return nil
+}
+
+// record appends a written chunk's rejects (its invalid records and the
+// rows the database refused) to the rejects file after what p counts, and
+// returns p with the chunk counted.
+func (w *writer) record(p store.Progress, c *chunk, out store.Outcome) (store.Progress, error) {
+	rejects := slices.Clone(c.rejects)
+	for _, re := range out.Rejected {
+		rejects = append(rejects, reject{rec: c.recs[re.Index], reason: dbReason(re.Err)})
+	}
+	slices.SortFunc(rejects, func(a, b reject) int { return cmp.Compare(a.rec.Seq, b.rec.Seq) })
+	size, err := w.rejects.write(p.RejectsBytes, rejects)
+	if err != nil {
+		return p, err
+	}
+	p.Line, p.Record = c.last, c.lastSeq
+	p.RowsRead += c.read
+	p.RowsImported += int64(len(c.rows) - len(out.Rejected))
+	p.RowsRejected += int64(len(rejects))
+	p.ItemsCreated += int64(out.ItemsCreated)
+	p.FuzzyMatches += c.fuzzy
+	p.Chunks += int64(max(len(c.ends), 1))
+	p.ChunksReplayed += int64(out.Replayed)
+	p.RejectsBytes = size
+	return p, nil
 }
 
 // dbReason is the _error of a row the database refused.

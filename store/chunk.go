@@ -133,7 +133,7 @@ func (s *Store) copyParts(ctx context.Context, tx pgx.Tx, c *Chunk, out *Outcome
 				return nil, err
 			}
 			out.Replayed++
-			if err := s.insertRowByRow(ctx, tx, c, start, end, out); err != nil {
+			if err := s.insertRowByRow(ctx, tx, c, start, end, false, out); err != nil {
 				return nil, err
 			}
 		}
@@ -146,11 +146,17 @@ func (s *Store) copyParts(ctx context.Context, tx pgx.Tx, c *Chunk, out *Outcome
 	return refused, nil
 }
 
-// insertRowByRow inserts rows [start, end) each in its own savepoint.
-func (s *Store) insertRowByRow(ctx context.Context, tx pgx.Tx, c *Chunk, start, end int, out *Outcome) error {
+// insertRowByRow inserts rows [start, end) each in its own savepoint, and
+// with its stock change when stock is set.
+func (s *Store) insertRowByRow(ctx context.Context, tx pgx.Tx, c *Chunk, start, end int, stock bool, out *Outcome) error {
 	for i := start; i < end; i++ {
+		r := &c.Rows[i]
 		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
-			_, err := sp.Exec(ctx, insertRowSQL, rowArgs(c.RunID, &c.Rows[i])...)
+			if _, err := sp.Exec(ctx, insertRowSQL, rowArgs(c.RunID, r)...); err != nil || !stock {
+				return err
+			}
+			_, err := sp.Exec(ctx, `UPDATE inventory_items SET quantity = quantity + $3::numeric
+				WHERE account = $1 AND id = $2`, r.Account, *r.ItemID, r.Quantity.String())
 			return err
 		})
 		if err != nil {
@@ -169,24 +175,7 @@ func (s *Store) insertRowByRow(ctx context.Context, tx pgx.Tx, c *Chunk, start, 
 func (s *Store) ReplayChunk(ctx context.Context, c *Chunk, before BeforeCommit) (Outcome, error) {
 	return s.chunkTx(ctx, c, before, func(tx pgx.Tx, out *Outcome) error {
 		out.Replayed = len(c.parts())
-		for i := range c.Rows {
-			r := &c.Rows[i]
-			err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { // a savepoint
-				if _, err := sp.Exec(ctx, insertRowSQL, rowArgs(c.RunID, r)...); err != nil {
-					return err
-				}
-				_, err := sp.Exec(ctx, `UPDATE inventory_items SET quantity = quantity + $3::numeric
-					WHERE account = $1 AND id = $2`, r.Account, *r.ItemID, r.Quantity.String())
-				return err
-			})
-			if err != nil {
-				if !IsDataError(err) {
-					return err
-				}
-				out.Rejected = append(out.Rejected, RowError{Index: i, Err: err})
-			}
-		}
-		return nil
+		return s.insertRowByRow(ctx, tx, c, 0, len(c.Rows), true, out)
 	})
 }
 
