@@ -137,7 +137,7 @@ func (p *producer) resolve(ctx context.Context, c *chunk, rec *invoice.Record) e
 	if !ok {
 		var err error
 		if r, err = p.load(ctx, l.Account); err != nil {
-			return fmt.Errorf("load the catalogue of account %q: %w", l.Account, err)
+			return &catalogueError{account: l.Account, err: err}
 		}
 		p.resolvers[l.Account] = r
 	}
@@ -182,3 +182,15 @@ func (p *producer) idSlot(it *mapping.Item) *int64 {
 	p.ids[it] = s
 	return s
 }
+
+// catalogueError is a failure to load an account's catalogue: a database
+// problem, retried like one, not a problem of the input.
+type catalogueError struct {
+	account string
+	err     error
+}
+
+func (e *catalogueError) Error() string {
+	return fmt.Sprintf("load the catalogue of account %q: %v", e.account, e.err)
+}
+func (e *catalogueError) Unwrap() error { return e.err }

@@ -389,6 +389,10 @@ func (w *writer) consume(ctx context.Context, chunks <-chan *chunk) error {
 
 // afterChunk decides whether the run goes on after a chunk.
 func (w *writer) afterChunk(ctx context.Context, c *chunk) error {
+	var ce *catalogueError
+	if errors.As(c.err, &ce) {
+		return ce
+	}
 	if c.err != nil {
 		return &inputError{err: c.err}
 	}
