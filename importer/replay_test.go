@@ -83,8 +83,10 @@ func TestInventoryOverflowRejectsOneRow(t *testing.T) {
 		}
 	}})
 	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
-	if sum.Status != StatusPartialSuccess || sum.RowsRejected != 1 || sum.ChunksReplayed != 1 {
-		t.Fatalf("summary %+v, want one row rejected in one replayed chunk", sum)
+	// The transaction replayed holds the first chunk, and the second too
+	// when it was ready to join it.
+	if sum.Status != StatusPartialSuccess || sum.RowsRejected != 1 || sum.ChunksReplayed < 1 || sum.ChunksReplayed > 2 {
+		t.Fatalf("summary %+v, want one row rejected in a replayed transaction", sum)
 	}
 	if got := pgtest.RejectedLines(t, *sum.RejectsFile); len(got) != 1 || got[0] != g.Lines[260] {
 		t.Errorf("rejected lines %v, want [%d]", got, g.Lines[260])
