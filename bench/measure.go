@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/batchimport/batchimport/importer"
 )
 
 // sample is one timed trial of a method.
@@ -106,21 +108,8 @@ func quoteLiteral(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-// importSummary is the part of batchimport's JSON summary the benchmark
-// checks.
-type importSummary struct {
-	Status          string  `json:"status"`
-	RunID           *int64  `json:"run_id"`
-	RowsRead        int64   `json:"rows_read"`
-	RowsImported    int64   `json:"rows_imported"`
-	RowsRejected    int64   `json:"rows_rejected"`
-	ItemsCreated    int64   `json:"items_created"`
-	FuzzyMatches    int64   `json:"fuzzy_matches"`
-	Chunks          int64   `json:"chunks"`
-	ChunksReplayed  int64   `json:"chunks_replayed"`
-	DurationSeconds float64 `json:"duration_seconds"`
-	Error           *string `json:"error"`
-}
+// importSummary is batchimport's JSON summary, as the command prints it.
+type importSummary = importer.Summary
 
 // runImport runs batchimport import on one file and insists on a clean
 // result: a benchmark of an import that rejected or skipped rows would
