@@ -105,23 +105,39 @@ func (p *proc) summary(t *testing.T) map[string]any {
 }
 
 // waitForCheckpoint polls until the latest run has committed a chunk past
-// line after, and returns its id.
+// line after, and returns its id; it fails the test if batchimport ends
+// first.
 func waitForCheckpoint(t *testing.T, conn *pgx.Conn, p *proc, after int64) int64 {
 	t.Helper()
+	id, ok := pollCheckpoint(conn, p, after)
+	if !ok {
+		t.Fatalf("batchimport ended (exit %d) or stalled before a checkpoint past line %d:\n%s\n%s", p.code, after, p.stdout.String(), p.stderr.String())
+	}
+	return id
+}
+
+// waitForProgress is waitForCheckpoint for when batchimport may well have
+// finished meanwhile.
+func waitForProgress(conn *pgx.Conn, p *proc, after int64) {
+	pollCheckpoint(conn, p, after)
+}
+
+// pollCheckpoint waits up to a minute for the latest run's checkpoint to
+// pass line after; ok is false when batchimport ended first or time ran out.
+func pollCheckpoint(conn *pgx.Conn, p *proc, after int64) (id int64, ok bool) {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		var id, line int64
+		var line int64
 		err := conn.QueryRow(context.Background(), `SELECT id, checkpoint_line FROM import_runs ORDER BY id DESC LIMIT 1`).Scan(&id, &line)
 		if err == nil && line > after {
-			return id
+			return id, true
 		}
 		if p.exited() {
-			t.Fatalf("batchimport ended (exit %d) before a checkpoint past line %d:\n%s\n%s", p.code, after, p.stdout.String(), p.stderr.String())
+			return 0, false
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatal("no checkpoint within 60s")
-	return 0
+	return 0, false
 }
 
 func runStatus(t *testing.T, conn *pgx.Conn, id int64) string {
@@ -140,18 +156,4 @@ func checkpointOf(t *testing.T, conn *pgx.Conn, id int64) int64 {
 		t.Fatal(err)
 	}
 	return line
-}
-
-// waitForProgress waits until the latest run's checkpoint passes line
-// after, or the process ends.
-func waitForProgress(conn *pgx.Conn, p *proc, after int64) {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) && !p.exited() {
-		var line int64
-		err := conn.QueryRow(context.Background(), `SELECT checkpoint_line FROM import_runs ORDER BY id DESC LIMIT 1`).Scan(&line)
-		if err == nil && line > after {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -98,15 +98,6 @@ func (s *Store) LockSource(ctx context.Context, sourceKey string) error {
 	return e
 }
 
-// UnlockSource releases the lock taken by LockSource.
-func (s *Store) UnlockSource(ctx context.Context, sourceKey string) error {
-	if s.conn == nil {
-		return nil
-	}
-	_, err := s.q().Exec(ctx, `SELECT pg_advisory_unlock(hashtext('batchimport source ' || $1), hashtext($2))`, s.schema, sourceKey)
-	return s.lost(err)
-}
-
 // LastRun returns the latest run of a source, or ok false when there is none.
 func (s *Store) LastRun(ctx context.Context, sourceKey string) (r Run, ok bool, err error) {
 	if s.conn == nil {
