@@ -2,8 +2,8 @@ package cmd
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -11,6 +11,7 @@ import (
 	"github.com/batchimport/batchimport/importer"
 	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/mapping"
+	"github.com/batchimport/batchimport/store"
 )
 
 // importOptions are the flags of import (and dryrun).
@@ -25,6 +26,7 @@ type importOptions struct {
 	fuzzyThreshold float64
 	mappingReport  string
 	sourceID       string
+	minAge         time.Duration
 	force          bool
 	output         string
 	quiet          bool
@@ -72,6 +74,7 @@ func (o *importOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.mappingReport, "mapping-report", "", "write a CSV of each distinct vendor key resolved in the run")
 	f.StringVar(&o.sourceID, "source-id", "", "idempotency key of the input (default: sha256 of the file)")
 	f.BoolVar(&o.force, "force", false, "import again a source that already completed")
+	f.DurationVar(&o.minAge, "min-age", 0, "leave a file modified more recently than this for later (status deferred), e.g. 2m: an upload may be in progress")
 	f.StringVar(&o.output, "output", "text", "summary format on stdout: text or json")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and only warnings in the log")
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar (it only shows when stderr is a terminal)")
@@ -84,7 +87,7 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 	opts := importer.Options{
 		DB: g.dbConfig(), Account: o.account, ChunkSize: o.chunkSize, ChunksPerCommit: o.perCommit, RejectsPath: o.rejects,
 		MaxRejects: o.maxRejects, NoCreate: o.noCreate, FuzzyThreshold: o.fuzzyThreshold,
-		MappingReport: o.mappingReport, SourceID: o.sourceID, Force: o.force,
+		MappingReport: o.mappingReport, SourceID: o.sourceID, Force: o.force, MinAge: o.minAge,
 		Columns: invoice.ColumnMap{}, Log: g.log,
 	}
 	if o.format != "" {
@@ -109,8 +112,11 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 	if o.output != "text" && o.output != "json" {
 		return opts, usagef("--output %q: want text or json", o.output)
 	}
-	if o.account == "" {
-		return opts, usagef("--account must not be empty")
+	if o.account == "" || utf8.RuneCountInString(o.account) > invoice.MaxAccount {
+		return opts, usagef("--account must be 1 to %d characters", invoice.MaxAccount)
+	}
+	if o.minAge < 0 {
+		return opts, usagef("--min-age must not be negative")
 	}
 	for _, spec := range o.columns {
 		if err := opts.Columns.Parse(spec); err != nil {
@@ -161,8 +167,12 @@ func runImport(ctx context.Context, g *globalOptions, o *importOptions, opts imp
 		if err := printSummary(g.io.Out, o.output, &sum); err != nil {
 			return err
 		}
+		if sum.Error != nil {
+			// Cron keeps stderr: a failure is said there too.
+			g.log.Error("import failed", "source", sum.Source, "status", sum.Status, "error", *sum.Error)
+		}
 		sums = append(sums, sum)
-		if sum.Status == importer.StatusInterrupted || ctx.Err() != nil {
+		if sum.Status == store.StatusInterrupted || ctx.Err() != nil {
 			break
 		}
 	}
@@ -172,17 +182,17 @@ func runImport(ctx context.Context, g *globalOptions, o *importOptions, opts imp
 	return nil
 }
 
-// summaryExitCode: 130 if interrupted, else 1 if any failed, else 3 if any
-// partial_success, else 0.
+// summaryExitCode: 130 if interrupted, else 1 if any failed or rejected,
+// else 3 if any partial_success, else 0 (success, skipped, deferred).
 func summaryExitCode(sums []importer.Summary) int {
 	code := ExitOK
 	for _, s := range sums {
 		switch s.Status {
-		case importer.StatusInterrupted:
+		case store.StatusInterrupted:
 			return ExitInterrupted
-		case importer.StatusFailed:
+		case store.StatusFailed, store.StatusRejected:
 			code = ExitFailure
-		case importer.StatusPartialSuccess:
+		case store.StatusPartialSuccess:
 			if code == ExitOK {
 				code = ExitPartial
 			}
@@ -200,5 +210,3 @@ type levelHandler struct {
 func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
-
-var _ = fmt.Sprint

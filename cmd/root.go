@@ -108,6 +108,7 @@ else libpq's PG* variables and defaults.`,
 		newDryrunCmd(g),
 		newMigrateCmd(g),
 		newStatusCmd(g),
+		newRejectsCmd(g),
 		newVersionCmd(g),
 	)
 	root.InitDefaultCompletionCmd()

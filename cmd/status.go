@@ -73,11 +73,11 @@ func runStatus(ctx context.Context, g *globalOptions, limit int, output string) 
 	if output == "json" {
 		enc := json.NewEncoder(g.io.Out)
 		for _, r := range runs {
-			j := runJSON{RunID: r.ID, Source: r.SourceName, SourceKey: r.SourceKey, Account: r.Account, Status: r.Status,
+			j := runJSON{RunID: r.ID, Source: r.SourceName, SourceKey: r.SourceKey, Account: r.Account, Status: string(r.Status),
 				StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, CheckpointLine: r.Progress.Line,
 				RowsRead: r.Progress.RowsRead, RowsImported: r.Progress.RowsImported, RowsRejected: r.Progress.RowsRejected,
 				ItemsCreated: r.Progress.ItemsCreated, FuzzyMatches: r.Progress.FuzzyMatches}
-			if r.Progress.RejectsBytes > 0 {
+			if r.Progress.RowsRejected > 0 && r.RejectsFile != "" {
 				j.RejectsFile = &r.RejectsFile
 			}
 			if r.Error != "" {

@@ -82,7 +82,7 @@ func TestDatabaseRestart(t *testing.T) {
 	if code != 3 {
 		t.Fatalf("exit %d, want 3 (some rows are invalid)\n%s\n%s", code, p.stdout.String(), p.stderr.String())
 	}
-	if !strings.Contains(p.stderr.String(), "going on from the last checkpoint") {
+	if !strings.Contains(p.stderr.String(), "database connection failed; retrying") {
 		t.Errorf("the restart went unnoticed; stderr:\n%s", p.stderr.String())
 	}
 	conn = pgtest.Conn(t, cfg) // the first connection died with the server

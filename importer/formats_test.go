@@ -120,7 +120,7 @@ func TestFormatsImportIdentically(t *testing.T) {
 			opts.RejectsPath = filepath.Join(t.TempDir(), "stdin.rejects.csv")
 		}
 		sum := Import(context.Background(), in, opts)
-		if sum.Status != StatusPartialSuccess || sum.RowsImported != 1233 || sum.RowsRejected != 1 {
+		if sum.Status != store.StatusPartialSuccess || sum.RowsImported != 1233 || sum.RowsRejected != 1 {
 			t.Fatalf("%s: %s imported %d rejected %d (%v)", name, sum.Status, sum.RowsImported, sum.RowsRejected, sum.Error)
 		}
 		got := importedRows(t, cfg)
@@ -146,11 +146,11 @@ func TestOneLineJSONArrayResumes(t *testing.T) {
 	opts.Progress = cancelAfter{cancel: cancel, rows: 1000}
 	opts.ChunksPerCommit = 1 // commit each chunk, so the interruption comes between commits
 	first := Import(ctx, Input{Name: paths["oneline.json"]}, opts)
-	if first.Status != StatusInterrupted || first.RowsRead >= 2100 {
+	if first.Status != store.StatusInterrupted || first.RowsRead >= 2100 {
 		t.Fatalf("first run: %s after %d rows, want interrupted part way", first.Status, first.RowsRead)
 	}
 	second := Import(context.Background(), Input{Name: paths["oneline.json"]}, testOptions(cfg))
-	if second.Status != StatusPartialSuccess || second.RowsImported != 2099 || second.RowsRejected != 1 || *second.RunID != *first.RunID {
+	if second.Status != store.StatusPartialSuccess || second.RowsImported != 2099 || second.RowsRejected != 1 || *second.RunID != *first.RunID {
 		t.Fatalf("resumed run: %+v", second)
 	}
 	conn := pgtest.Conn(t, cfg)

@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,7 +28,7 @@ func TestImport100kLinesWithBadRows(t *testing.T) {
 	g := testgen.CSV(t, dir, "gen.csv", testgen.Spec{Rows: 100_000, BadEvery: 97})
 
 	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
-	if sum.Status != StatusPartialSuccess {
+	if sum.Status != store.StatusPartialSuccess {
 		t.Fatalf("status %s (error %v), want partial_success", sum.Status, sum.Error)
 	}
 	if sum.RowsRead != 100_000 || sum.RowsImported != int64(g.Good) || sum.RowsRejected != int64(len(g.Bad)) {
@@ -105,11 +106,11 @@ func TestImportTwiceChangesNothing(t *testing.T) {
 	cfg := pgtest.Schema(t)
 	g := testgen.CSV(t, t.TempDir(), "gen.csv", testgen.Spec{Rows: 1200, BadEvery: 97})
 	first := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
-	if first.Status != StatusPartialSuccess {
+	if first.Status != store.StatusPartialSuccess {
 		t.Fatalf("first import: %s %v", first.Status, first.Error)
 	}
 	second := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
-	if second.Status != StatusSkipped || second.RowsImported != 0 || *second.RunID != *first.RunID {
+	if second.Status != store.StatusSkipped || second.RowsImported != 0 || *second.RunID != *first.RunID {
 		t.Fatalf("second import: %+v, want skipped with run %d", second, *first.RunID)
 	}
 	conn := pgtest.Conn(t, cfg)
@@ -120,7 +121,7 @@ func TestImportTwiceChangesNothing(t *testing.T) {
 	opts.Force = true
 	opts.RejectsPath = filepath.Join(t.TempDir(), "again.rejects.csv")
 	third := Import(context.Background(), Input{Name: g.Path}, opts)
-	if third.Status != StatusPartialSuccess || *third.RunID == *first.RunID || third.RowsImported != first.RowsImported {
+	if third.Status != store.StatusPartialSuccess || *third.RunID == *first.RunID || third.RowsImported != first.RowsImported {
 		t.Fatalf("forced import: %+v", third)
 	}
 	pgtest.CheckQuantities(t, conn)
@@ -131,7 +132,7 @@ func TestImportRefusesMissingSchema(t *testing.T) {
 	cfg := pgtest.EmptySchema(t)
 	g := testgen.CSV(t, t.TempDir(), "gen.csv", testgen.Spec{Rows: 10})
 	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
-	if sum.Status != StatusFailed || sum.Error == nil || !strings.Contains(*sum.Error, "batchimport migrate") {
+	if sum.Status != store.StatusFailed || sum.Error == nil || !strings.Contains(*sum.Error, "batchimport migrate") {
 		t.Fatalf("got %s %v, want failed naming batchimport migrate", sum.Status, sum.Error)
 	}
 }
@@ -144,7 +145,7 @@ func TestImportFatalHeaderWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := Import(context.Background(), Input{Name: path}, testOptions(cfg))
-	if sum.Status != StatusFailed || sum.Error == nil || !strings.Contains(*sum.Error, `"description"`) {
+	if sum.Status != store.StatusFailed || sum.Error == nil || !strings.Contains(*sum.Error, `"description"`) {
 		t.Fatalf("got %s %v, want failed naming the description column", sum.Status, sum.Error)
 	}
 	conn := pgtest.Conn(t, cfg)
@@ -157,32 +158,42 @@ func TestImportFatalHeaderWritesNothing(t *testing.T) {
 	}
 }
 
-func TestMaxRejectsStopsTheRun(t *testing.T) {
+func TestMaxRejectsRevertsTheRun(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
-	g := testgen.CSV(t, t.TempDir(), "gen.csv", testgen.Spec{Rows: 5000, BadEvery: 10})
+	g := testgen.CSV(t, t.TempDir(), "gen.csv", testgen.Spec{Rows: 30000, BadEvery: 10})
 	opts := testOptions(cfg)
 	opts.MaxRejects = 60
+	opts.ChunksPerCommit = 1
 	sum := Import(context.Background(), Input{Name: g.Path}, opts)
-	if sum.Status != StatusFailed || sum.Error == nil || !strings.Contains(*sum.Error, "--max-rejects 60") {
+	if sum.Status != store.StatusFailed || !errors.Is(sum.Err, ErrMaxRejects) || !strings.Contains(*sum.Error, "--max-rejects 60") {
 		t.Fatalf("got %s %v, want failed naming --max-rejects", sum.Status, sum.Error)
 	}
-	if sum.RowsRejected <= 60 || sum.RowsRead >= 5000 {
-		t.Errorf("read %d, rejected %d: want it stopped soon after 60 rejects", sum.RowsRead, sum.RowsRejected)
+	if !sum.Reverted || sum.RowsRejected <= 60 || sum.RowsRead >= 30000 {
+		t.Errorf("reverted %v, read %d, rejected %d: want it reverted soon after 60 rejects", sum.Reverted, sum.RowsRead, sum.RowsRejected)
 	}
-	// What was committed stays, and exactly once: lines up to the checkpoint.
+	// Nothing of the file stays but its rejects, which are all in the file.
 	conn := pgtest.Conn(t, cfg)
-	var checkpoint int
-	if err := conn.QueryRow(context.Background(), `SELECT checkpoint_line FROM import_runs WHERE id = $1`, *sum.RunID).Scan(&checkpoint); err != nil {
+	var rows, items, rejects int
+	var status string
+	err := conn.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM transactions), (SELECT count(*) FROM inventory_items),
+		(SELECT count(*) FROM rejects WHERE run_id = $1), (SELECT status FROM import_runs WHERE id = $1)`, *sum.RunID).Scan(&rows, &items, &rejects, &status)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var done []int
-	for _, l := range g.Lines {
-		if l <= checkpoint {
-			done = append(done, l)
-		}
+	if rows != 0 || items != 0 || status != "reverted" {
+		t.Errorf("after the revert: %d transactions, %d items, run %s; want none, none, reverted", rows, items, status)
 	}
-	pgtest.CheckInvariant(t, conn, sum.SourceKey, done, *sum.RejectsFile)
+	if got := pgtest.RejectedLines(t, *sum.RejectsFile); rejects != int(sum.RowsRejected) || len(got) != rejects {
+		t.Errorf("%d rejects stored, %d in the file, summary says %d", rejects, len(got), sum.RowsRejected)
+	}
+	// The source can be imported again, as a new run.
+	opts.MaxRejects = 0
+	again := Import(context.Background(), Input{Name: g.Path}, opts)
+	if again.Status != store.StatusPartialSuccess || *again.RunID == *sum.RunID || again.RowsRead != 30000 {
+		t.Fatalf("import after the revert: %s, run %v, read %d", again.Status, again.RunID, again.RowsRead)
+	}
+	pgtest.CheckInvariant(t, conn, again.SourceKey, g.Lines, *again.RejectsFile)
 }
 
 func TestStdinWithoutSourceIDIsNeverSkipped(t *testing.T) {
@@ -200,7 +211,7 @@ func TestStdinWithoutSourceIDIsNeverSkipped(t *testing.T) {
 		}
 		sum := Import(context.Background(), Input{Name: "-", Stdin: f}, opts)
 		f.Close()
-		if sum.Status != StatusSuccess || sum.RowsImported != 700 {
+		if sum.Status != store.StatusSuccess || sum.RowsImported != 700 {
 			t.Fatalf("stdin import: %+v", sum)
 		}
 		keys = append(keys, sum.SourceKey)
@@ -210,7 +221,7 @@ func TestStdinWithoutSourceIDIsNeverSkipped(t *testing.T) {
 	}
 	// With --source-id, the second import of stdin is recognised.
 	opts.SourceID = "may-2026"
-	for i, want := range []string{StatusSuccess, StatusSkipped} {
+	for i, want := range []store.Status{store.StatusSuccess, store.StatusSkipped} {
 		f, _ := os.Open(g.Path)
 		sum := Import(context.Background(), Input{Name: "-", Stdin: f}, opts)
 		f.Close()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/batchimport/batchimport/internal/pgtest"
+	"github.com/batchimport/batchimport/store"
 )
 
 // --no-create rejects what cannot be resolved; --mapping-report lists each
@@ -26,7 +27,7 @@ func TestNoCreateAndMappingReport(t *testing.T) {
 		return p
 	}
 	seed := write("seed.csv", "A,2026-05-01,Sysco,SY-1,Parmesan Cheese Grated,1,lb,9\nA,2026-05-01,Sysco,SY-2,Whole Milk,1,gal,3\n")
-	if sum := Import(context.Background(), Input{Name: seed}, testOptions(cfg)); sum.Status != StatusSuccess || sum.ItemsCreated != 2 {
+	if sum := Import(context.Background(), Input{Name: seed}, testOptions(cfg)); sum.Status != store.StatusSuccess || sum.ItemsCreated != 2 {
 		t.Fatalf("seed: %+v", sum)
 	}
 	in := write("june.csv", ""+
@@ -40,7 +41,7 @@ func TestNoCreateAndMappingReport(t *testing.T) {
 	opts.FuzzyThreshold = 0.85
 	opts.MappingReport = filepath.Join(dir, "report.csv")
 	sum := Import(context.Background(), Input{Name: in}, opts)
-	if sum.Status != StatusPartialSuccess || sum.RowsImported != 4 || sum.RowsRejected != 1 || sum.ItemsCreated != 0 || sum.FuzzyMatches != 1 { // the repeat resolves by the stored mapping
+	if sum.Status != store.StatusPartialSuccess || sum.RowsImported != 4 || sum.RowsRejected != 1 || sum.ItemsCreated != 0 || sum.FuzzyMatches != 1 { // the repeat resolves by the stored mapping
 		t.Fatalf("summary %+v", sum)
 	}
 	b, _ := os.ReadFile(*sum.RejectsFile)

@@ -1,8 +1,3 @@
-// Package importer runs an import: it reads an input's records, validates
-// and resolves them in file order, writes them in chunks with their inventory
-// changes and checkpoint, replays refused chunks row by row, retries
-// transient failures, resumes interrupted runs, and keeps the rejects file.
-// It knows nothing of cobra or terminals.
 package importer
 
 import (
@@ -20,15 +15,16 @@ type Options struct {
 	Account   string
 	Format    invoice.Format // "" = by file name
 	ChunkSize int            // accepted rows per chunk
-	// ChunksPerCommit lets one transaction carry up to this many chunks,
-	// each in its own COPY and savepoint.
+	// ChunksPerCommit is the most chunks one transaction (a batch) carries;
+	// a batch also waits at most a second for its chunks.
 	ChunksPerCommit int
 	RejectsPath     string // "" = beside the input
 	MaxRejects      int64  // 0 = no limit
 	NoCreate        bool
 	FuzzyThreshold  float64
-	MappingReport   string // "" = none
-	SourceID        string // "" = content hash
+	MappingReport   string        // "" = none
+	SourceID        string        // "" = content hash
+	MinAge          time.Duration // a file modified more recently is deferred
 	Force           bool
 	Columns         invoice.ColumnMap
 	Delimiter       rune
@@ -69,9 +65,10 @@ var DefaultRetry = RetryPolicy{Attempts: 12, MaxElapsed: 2 * time.Minute, Base: 
 // DefaultChunkSize is the number of rows per COPY chunk.
 const DefaultChunkSize = 500
 
-// DefaultChunksPerCommit is the most chunks one transaction carries; a
-// transaction also lasts at most a second.
-const DefaultChunksPerCommit = 200
+// DefaultChunksPerCommit is the most chunks one transaction carries: enough
+// to spare the server most per-transaction work, few enough that a batch
+// kept in memory until it commits stays small.
+const DefaultChunksPerCommit = 20
 
 func (o *Options) defaults() {
 	if o.ChunkSize <= 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
+	"github.com/batchimport/batchimport/store"
 )
 
 // The README's least-privilege grants are enough for an import, a resume,
@@ -23,14 +25,7 @@ func TestImportWithReadmeGrants(t *testing.T) {
 	_, _ = rand.Read(b[:])
 	role := "importer_" + hex.EncodeToString(b[:])
 	schema := pgx.Identifier{cfg.Schema}.Sanitize()
-	grants := strings.NewReplacer("importer", role, "batchimport.", schema+".", "batchimport ", schema+" ").Replace(`
-		CREATE ROLE importer LOGIN;
-		GRANT USAGE ON SCHEMA batchimport TO importer;
-		GRANT SELECT ON batchimport.schema_migrations TO importer;
-		GRANT SELECT, INSERT, UPDATE ON batchimport.inventory_items TO importer;
-		GRANT SELECT, INSERT ON batchimport.item_mappings TO importer;
-		GRANT SELECT, INSERT ON batchimport.transactions TO importer;
-		GRANT SELECT, INSERT, UPDATE ON batchimport.import_runs TO importer;`)
+	grants := strings.NewReplacer("importer", role, "batchimport.", schema+".", "batchimport ", schema+" ").Replace(readmeGrants(t))
 	if _, err := admin.Exec(context.Background(), grants); err != nil {
 		t.Fatal(err)
 	}
@@ -47,12 +42,27 @@ func TestImportWithReadmeGrants(t *testing.T) {
 
 	dry := opts
 	dry.DryRun = ReadOnly
-	if sum := Import(context.Background(), Input{Name: g.Path}, dry); sum.Status != StatusPartialSuccess {
+	if sum := Import(context.Background(), Input{Name: g.Path}, dry); sum.Status != store.StatusPartialSuccess {
 		t.Fatalf("dryrun as %s: %s %v", role, sum.Status, sum.Error)
 	}
 	sum := Import(context.Background(), Input{Name: g.Path}, opts)
-	if sum.Status != StatusPartialSuccess || sum.ChunksReplayed == 0 || sum.RowsImported == 0 {
+	if sum.Status != store.StatusPartialSuccess || sum.ChunksReplayed == 0 || sum.RowsImported == 0 {
 		t.Fatalf("import as %s: %+v (error %v)", role, sum, sum.Error)
 	}
 	pgtest.CheckInvariant(t, admin, sum.SourceKey, g.Lines, *sum.RejectsFile)
+}
+
+// readmeGrants is the README's block of SQL that creates the importer role.
+func readmeGrants(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(b), "```sql\nCREATE ROLE importer LOGIN;")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no ```sql block starting with CREATE ROLE importer LOGIN;")
+	}
+	return "CREATE ROLE importer LOGIN;" + block
 }

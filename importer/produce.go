@@ -3,76 +3,55 @@ package importer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/batchimport/batchimport/invoice"
-	"github.com/batchimport/batchimport/mapping"
 	"github.com/batchimport/batchimport/store"
 )
 
-// chunk is a run of consecutive records, ready for one transaction: the
-// accepted rows with their new items and mappings, and the records rejected
-// before reaching the database.
+// chunk is a run of consecutive records, decoded and resolved: the rows
+// for the database, and the records rejected before reaching it.
 type chunk struct {
+	rows     []store.Row
+	recs     []*invoice.Record // the record of each row
+	rejected []reject
+	report   []reportEntry // keys seen for the first time
+	read     int64         // records in the chunk
+	fuzzy    int64
 	last     int64 // line of the chunk's last record
 	lastSeq  int64 // and its position in the input
-	bytes    int64 // input bytes consumed when the chunk was cut
-	read     int64 // records in the chunk
-	fuzzy    int64
-	rows     []store.Row
-	recs     []*invoice.Record // the record of each row, for replay rejects
-	items    []store.NewItem
-	mappings []store.NewMapping
-	rejects  []reject
-	err      error // a fatal input error after the chunk's records
-	ends     []int // when chunks are joined into one commit: where each one's rows end
+	bytes    int64 // input bytes read when the chunk was cut
+	err      error // the input cannot be read after the chunk's records
 }
 
-// join appends the next chunk to c, for one transaction that sends each
-// chunk's rows in a COPY of its own.
-func (c *chunk) join(next *chunk) {
-	if c.ends == nil {
-		c.ends = []int{len(c.rows)}
-	}
-	c.rows = append(c.rows, next.rows...)
-	c.ends = append(c.ends, len(c.rows))
-	c.recs = append(c.recs, next.recs...)
-	c.items = append(c.items, next.items...)
-	c.mappings = append(c.mappings, next.mappings...)
-	c.rejects = append(c.rejects, next.rejects...)
-	c.read += next.read
-	c.fuzzy += next.fuzzy
-	if next.read > 0 {
-		c.last, c.lastSeq = next.last, next.lastSeq
-	}
-	c.bytes = next.bytes
-	c.err = next.err
+// reject is a record rejected before the database, and why.
+type reject struct {
+	rec *invoice.Record
+	err error
 }
 
-// rejectsPerChunkFactor cuts a chunk early when a file is mostly bad, so the
-// checkpoint keeps moving.
+// rejectsPerChunkFactor cuts a chunk early when a file is mostly bad, so
+// that the checkpoint keeps moving.
 const rejectsPerChunkFactor = 4
 
-// producer reads, validates and resolves records in file order and cuts
-// them into chunks. It runs in its own goroutine, one chunk ahead of the
-// writer, so parsing and mapping overlap the database work.
+// producer is the first stage: it decodes records in file order, resolves
+// each valid one to an item, and cuts them into chunks. It runs on a
+// goroutine of its own, ahead of the writer, and touches nothing but what it
+// sends.
 type producer struct {
-	opts      *Options
 	dec       invoice.Decoder
-	counter   *countingReader
+	in        io.Reader // what dec reads: read to its end after the last record, so that all of it is hashed
+	src       *source
 	skipUpTo  int64 // resume: the records up to this position are done
-	resolvers map[string]*mapping.Resolver
-	load      func(ctx context.Context, account string) (*mapping.Resolver, error)
-	ids       map[*mapping.Item]*int64 // id slots of items this run creates
-	report    *mappingReport
+	chunkSize int
+	resolver  *resolver // nil: validation only
 }
 
 func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 	defer close(out)
 	c := &chunk{}
 	send := func() bool {
-		c.bytes = p.counter.n.Load()
+		c.bytes = p.src.read.Load()
 		select {
 		case out <- c:
 			c = &chunk{}
@@ -81,39 +60,31 @@ func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 			return false
 		}
 	}
-	for {
-		if ctx.Err() != nil {
-			return
-		}
+	for ctx.Err() == nil {
 		rec, err := p.dec.Next()
 		if errors.Is(err, io.EOF) {
-			if c.read > 0 {
+			if _, err := io.Copy(io.Discard, p.in); err != nil {
+				c.err = &InputError{Name: p.src.in.Name, Err: err}
+			}
+			if c.read > 0 || c.err != nil {
 				send()
 			}
 			return
 		}
 		if err != nil {
-			c.err = err
+			c.err = &InputError{Name: p.src.in.Name, Err: err}
 			send()
 			return
 		}
 		if rec.Seq <= p.skipUpTo {
 			continue
 		}
-		c.read++
-		c.last, c.lastSeq = int64(rec.Line), rec.Seq
-		if rec.Err != nil {
-			c.rejects = append(c.rejects, reject{rec: rec, reason: rec.Err.Error()})
-		} else if err := p.resolve(ctx, c, rec); err != nil {
-			var unresolved *unresolvedError
-			if !errors.As(err, &unresolved) {
-				c.err = err
-				send()
-				return
-			}
-			c.rejects = append(c.rejects, reject{rec: rec, reason: err.Error()})
+		if err := p.add(ctx, c, rec); err != nil {
+			c.err = err
+			send()
+			return
 		}
-		if len(c.rows) >= p.opts.ChunkSize || len(c.rejects) >= rejectsPerChunkFactor*p.opts.ChunkSize {
+		if len(c.rows) >= p.chunkSize || len(c.rejected) >= rejectsPerChunkFactor*p.chunkSize {
 			if !send() {
 				return
 			}
@@ -121,76 +92,29 @@ func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 	}
 }
 
-type unresolvedError struct{ err error }
-
-func (e *unresolvedError) Error() string { return "description: " + e.err.Error() }
-
-// resolve maps a valid record to an item and adds it to the chunk.
-func (p *producer) resolve(ctx context.Context, c *chunk, rec *invoice.Record) error {
-	l := &rec.Valid
-	if p.load == nil { // offline: validation only, no item
-		c.rows = append(c.rows, store.Row{Line: int64(rec.Line), Record: rec.Seq})
-		c.recs = append(c.recs, rec)
+// add puts a record in the chunk, as a row or as a reject. Only a failure
+// to load a catalogue is returned.
+func (p *producer) add(ctx context.Context, c *chunk, rec *invoice.Record) error {
+	c.read++
+	c.last, c.lastSeq = int64(rec.Line), rec.Seq
+	if rec.Err != nil {
+		c.rejected = append(c.rejected, reject{rec: rec, err: rec.Err})
 		return nil
 	}
-	r, ok := p.resolvers[l.Account]
-	if !ok {
+	row := store.Row{Line: int64(rec.Line), Record: rec.Seq}
+	if p.resolver != nil {
 		var err error
-		if r, err = p.load(ctx, l.Account); err != nil {
-			return &catalogueError{account: l.Account, err: err}
+		row, err = p.resolver.resolve(ctx, rec, c)
+		var unresolved *unresolvedError
+		if errors.As(err, &unresolved) {
+			c.rejected = append(c.rejected, reject{rec: rec, err: err})
+			return nil
 		}
-		p.resolvers[l.Account] = r
+		if err != nil {
+			return err
+		}
 	}
-	res, err := r.Resolve(mapping.Line{Vendor: l.Vendor, VendorSKU: l.VendorSKU, Description: l.Description, Unit: l.Unit})
-	if errors.Is(err, mapping.ErrUnresolved) {
-		return &unresolvedError{err: err}
-	}
-	if err != nil {
-		return err
-	}
-	id := p.idSlot(res.Item)
-	if res.Created {
-		c.items = append(c.items, store.NewItem{Account: l.Account, Name: res.Item.Name, Normalized: res.Item.Normalized, Unit: res.Item.Unit, ID: id})
-	}
-	if res.Method == mapping.MethodFuzzy {
-		c.fuzzy++
-	}
-	for _, m := range res.NewMappings {
-		c.mappings = append(c.mappings, store.NewMapping{Account: l.Account, Vendor: m.Vendor, KeyKind: string(m.KeyKind),
-			Key: m.Key, ItemID: p.idSlot(m.Item), Method: string(m.Method), Score: m.Score})
-	}
-	p.report.add(l, res, id)
-	c.rows = append(c.rows, store.Row{
-		Line: int64(rec.Line), Record: rec.Seq, Account: l.Account, ItemID: id,
-		InvoiceNumber: l.InvoiceNumber, InvoiceDate: l.InvoiceDate, Vendor: l.Vendor, VendorSKU: l.VendorSKU,
-		Description: l.Description, Quantity: l.Quantity, Unit: l.Unit, UnitCost: l.UnitPrice,
-	})
+	c.rows = append(c.rows, row)
 	c.recs = append(c.recs, rec)
 	return nil
 }
-
-// idSlot returns where an item's database id lives. Items from the catalogue
-// have theirs; items created in this run get a slot that the writer fills
-// when it inserts them. The resolver's own Item.ID of a new item stays 0, so
-// that resolution never depends on the writer's timing.
-func (p *producer) idSlot(it *mapping.Item) *int64 {
-	if s, ok := p.ids[it]; ok {
-		return s
-	}
-	s := new(int64)
-	*s = it.ID
-	p.ids[it] = s
-	return s
-}
-
-// catalogueError is a failure to load an account's catalogue: a database
-// problem, retried like one, not a problem of the input.
-type catalogueError struct {
-	account string
-	err     error
-}
-
-func (e *catalogueError) Error() string {
-	return fmt.Sprintf("load the catalogue of account %q: %v", e.account, e.err)
-}
-func (e *catalogueError) Unwrap() error { return e.err }

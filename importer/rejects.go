@@ -1,123 +1,138 @@
 package importer
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/batchimport/batchimport/invoice"
+	"github.com/batchimport/batchimport/store"
 )
 
-// reject is a record that will not be imported, with the reason.
-type reject struct {
-	rec    *invoice.Record
-	reason string
-}
+// A run's rejects live in the database (store.Reject), stored with the
+// chunk they belong to. The rejects file is written from there at the end
+// of the run, and rebuilt at any time by WriteRejects: exactly once each,
+// whatever happened during the run.
 
-// rejectsFile is the run's rejects file. It is created on the first reject,
-// appended to on resume, and made durable (fsync) before the chunk that
-// wrote to it commits; the committed length is stored with the checkpoint,
-// and the file is cut back to it before anything else is written, so a
-// rejected record appears in it exactly once across crashes and retries.
-type rejectsFile struct {
+// outFile is a file the tool writes whole: created at the start in the
+// destination's directory under a temporary name (so that a directory that
+// cannot be written fails the run before it writes anything), filled,
+// synced, and renamed over the destination at the end. It never writes
+// through a symlink, and is readable by its owner only.
+type outFile struct {
 	path string
-	enc  *invoice.RejectEncoder
 	f    *os.File
+	w    *bufio.Writer
 }
 
-// AbsRejectsPath makes p absolute, so that a run resumed from another
-// directory appends to the same file.
-func absPath(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
-}
-
-// write cuts the file back to committed bytes, appends the rejects and syncs.
-// It returns the new length. Without a path (a dry run not asked for
-// rejects) it only counts.
-func (r *rejectsFile) write(committed int64, rejects []reject) (int64, error) {
-	if r.path == "" {
-		return committed + int64(len(rejects)), nil
-	}
-	if len(rejects) == 0 {
-		if r.f != nil {
-			if err := r.f.Truncate(committed); err != nil {
-				return 0, fmt.Errorf("rejects file %s: %w", r.path, err)
-			}
-		}
-		return committed, nil
-	}
-	if err := r.open(committed); err != nil {
-		return 0, err
-	}
-	buf := []byte(nil)
-	if committed == 0 {
-		buf = append(buf, r.enc.Header()...)
-	}
-	for _, rj := range rejects {
-		buf = append(buf, r.enc.Encode(rj.rec, rj.reason)...)
-	}
-	if _, err := r.f.WriteAt(buf, committed); err != nil {
-		return 0, fmt.Errorf("rejects file %s: %w", r.path, err)
-	}
-	size := committed + int64(len(buf))
-	if err := r.f.Truncate(size); err != nil {
-		return 0, fmt.Errorf("rejects file %s: %w", r.path, err)
-	}
-	if err := r.f.Sync(); err != nil {
-		return 0, fmt.Errorf("rejects file %s: fsync: %w", r.path, err)
-	}
-	return size, nil
-}
-
-// open opens the file for a run whose committed length is committed: a new
-// run (0) starts it afresh; a resumed run checks that what it wrote is still
-// there.
-func (r *rejectsFile) open(committed int64) error {
-	if r.f != nil {
-		return nil
-	}
-	flags := os.O_RDWR | os.O_CREATE
-	if committed == 0 {
-		flags |= os.O_TRUNC
-	}
-	f, err := os.OpenFile(r.path, flags, 0o644)
+func createOutFile(path string) (*outFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("rejects file: %w", err)
+		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	st, err := f.Stat()
+	return &outFile{path: path, f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+}
+
+// commit makes the file durable and puts it in place.
+func (o *outFile) commit() error {
+	err := o.w.Flush()
+	if err == nil {
+		err = o.f.Sync()
+	}
+	if cerr := o.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(o.f.Name(), o.path)
+	}
 	if err != nil {
-		f.Close()
-		return fmt.Errorf("rejects file: %w", err)
+		os.Remove(o.f.Name())
+		return fmt.Errorf("write %s: %w", o.path, err)
 	}
-	if st.Size() < committed {
-		f.Close()
-		return fmt.Errorf("rejects file %s holds %d bytes, but the run recorded %d: it was changed or replaced since; restore it or import with --force",
-			r.path, st.Size(), committed)
-	}
-	r.f = f
 	return nil
 }
 
-// resume checks the file of a resumed run and cuts off what an unfinished
-// chunk wrote.
-func (r *rejectsFile) resume(committed int64) error {
-	if committed == 0 || r.path == "" {
-		return nil
+// discard removes the unfinished file.
+func (o *outFile) discard() {
+	if o != nil {
+		o.f.Close()
+		os.Remove(o.f.Name())
 	}
-	if err := r.open(committed); err != nil {
-		return err
-	}
-	return r.f.Truncate(committed)
 }
 
-func (r *rejectsFile) close() error {
-	if r.f == nil {
-		return nil
+// rejectsWriter encodes rejects in the rejects-file format of their input.
+type rejectsWriter struct {
+	w      io.Writer
+	enc    *invoice.RejectEncoder
+	layout invoice.Layout
+	n      int64
+}
+
+func newRejectsWriter(w io.Writer, l invoice.Layout) *rejectsWriter {
+	return &rejectsWriter{w: w, enc: invoice.NewRejectEncoder(l), layout: l}
+}
+
+func (r *rejectsWriter) write(rj store.Reject) error {
+	raw, err := r.layout.ParseRaw(rj.Raw)
+	if err != nil {
+		return fmt.Errorf("reject of line %d: %w", rj.Line, err)
 	}
-	err := r.f.Close()
-	r.f = nil
+	if r.n == 0 {
+		if _, err := r.w.Write(r.enc.Header()); err != nil {
+			return err
+		}
+	}
+	r.n++
+	_, err = r.w.Write(r.enc.Encode(&invoice.Record{Line: int(rj.Line), Raw: raw}, rj.Reason))
 	return err
+}
+
+// writeRunRejects writes every reject of a run to w, and says how many.
+func writeRunRejects(ctx context.Context, db *store.Store, run store.Run, w io.Writer) (int64, error) {
+	l, err := invoice.ParseLayout(run.Input.Format, run.Input.Delimiter, run.Input.Header)
+	if err != nil {
+		return 0, fmt.Errorf("run %d: %w", run.ID, err)
+	}
+	rw := newRejectsWriter(w, l)
+	err = db.EachReject(ctx, run, rw.write)
+	return rw.n, err
+}
+
+// WriteRejects writes the rejects of a run, in its input's format and
+// ready to be fixed and imported again, to path, or to stdout when path is
+// empty. It says how many it wrote.
+func WriteRejects(ctx context.Context, cfg store.Config, runID int64, path string, stdout io.Writer) (int64, error) {
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	if err := db.CheckSchema(ctx); err != nil {
+		return 0, err
+	}
+	run, err := db.GetRun(ctx, runID)
+	if err != nil {
+		return 0, fmt.Errorf("run %d: %w", runID, err)
+	}
+	if path == "" {
+		bw := bufio.NewWriter(stdout)
+		n, err := writeRunRejects(ctx, db, run, bw)
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
+		}
+		return n, err
+	}
+	out, err := createOutFile(path)
+	if err != nil {
+		return 0, err
+	}
+	n, err := writeRunRejects(ctx, db, run, out.w)
+	if err != nil {
+		out.discard()
+		return n, err
+	}
+	return n, out.commit()
 }

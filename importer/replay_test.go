@@ -9,6 +9,7 @@ import (
 
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
+	"github.com/batchimport/batchimport/store"
 )
 
 // A trigger that refuses some rows: exactly those rows are rejected with the
@@ -38,7 +39,7 @@ func TestTriggerRejectsOnlyItsRows(t *testing.T) {
 		}
 	}})
 	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
-	if sum.Status != StatusPartialSuccess {
+	if sum.Status != store.StatusPartialSuccess {
 		t.Fatalf("status %s %v", sum.Status, sum.Error)
 	}
 	if sum.RowsRejected != int64(len(poisoned)) || sum.RowsImported != int64(5000-len(poisoned)) {
@@ -85,7 +86,7 @@ func TestInventoryOverflowRejectsOneRow(t *testing.T) {
 	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
 	// The transaction replayed holds the first chunk, and the second too
 	// when it was ready to join it.
-	if sum.Status != StatusPartialSuccess || sum.RowsRejected != 1 || sum.ChunksReplayed < 1 || sum.ChunksReplayed > 2 {
+	if sum.Status != store.StatusPartialSuccess || sum.RowsRejected != 1 || sum.ChunksReplayed < 1 || sum.ChunksReplayed > 2 {
 		t.Fatalf("summary %+v, want one row rejected in a replayed transaction", sum)
 	}
 	if got := pgtest.RejectedLines(t, *sum.RejectsFile); len(got) != 1 || got[0] != g.Lines[260] {
@@ -108,7 +109,7 @@ func TestConstraintViolationRejectsRows(t *testing.T) {
 	}
 	g := testgen.CSV(t, t.TempDir(), "c.csv", testgen.Spec{Rows: 2000})
 	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
-	if sum.Status != StatusPartialSuccess || sum.RowsRejected == 0 || sum.RowsImported == 0 {
+	if sum.Status != store.StatusPartialSuccess || sum.RowsRejected == 0 || sum.RowsImported == 0 {
 		t.Fatalf("summary %+v", sum)
 	}
 	b, _ := os.ReadFile(*sum.RejectsFile)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
+	"github.com/batchimport/batchimport/store"
 )
 
 // statementCounter counts the statements batchimport sends.
@@ -47,7 +48,7 @@ func TestNoRoundTripPerLine(t *testing.T) {
 		const lines = 20_000
 		g := testgen.CSV(t, t.TempDir(), "g.csv", testgen.Spec{Rows: lines})
 		sum := Import(context.Background(), Input{Name: g.Path}, opts)
-		if sum.Status != StatusSuccess {
+		if sum.Status != store.StatusSuccess {
 			t.Fatalf("import: %s %v", sum.Status, sum.Error)
 		}
 		// One account: its catalogue is read once, items and mappings once each.

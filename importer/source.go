@@ -5,9 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/batchimport/batchimport/store"
 )
 
 // Input is one file to import, or standard input.
@@ -21,60 +26,157 @@ type Input struct {
 // IsStdin says whether the input is standard input.
 func (in Input) IsStdin() bool { return in.Name == "-" }
 
-// sourceKey identifies an input for resume and deduplication: the
-// --source-id if given, else sha256: and the hex SHA-256 of the file's bytes.
-// Standard input without --source-id gets a key of its own (no resume, no
-// deduplication); unique is true then.
-func sourceKey(in Input, sourceID string) (key string, unique bool, err error) {
-	if sourceID != "" {
-		return sourceID, false, nil
-	}
-	if in.IsStdin() {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		return "stdin:" + hex.EncodeToString(b[:]), true, nil
-	}
-	f, err := os.Open(in.Name)
-	if err != nil {
-		return "", false, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", false, fmt.Errorf("read %s: %w", in.Name, err)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), false, nil
+// source is an input opened once for its run. A file is hashed first, and
+// then exactly the bytes hashed are read again, from the same open file,
+// through a hash that must come out the same; its size and modification
+// time are checked before every commit. So a run imports the bytes its
+// source key names, or fails naming the change.
+type source struct {
+	in      Input
+	f       *os.File // nil for standard input
+	stat    os.FileInfo
+	content store.Content // a file's, known before reading; stdin's, at its end
+
+	read   atomic.Int64 // bytes read so far, for progress
+	mu     sync.Mutex
+	digest string // hex SHA-256 of what was read, once all was read
 }
 
-// open returns the input's reader, its size (-1 when unknown) and a closer.
-func (in Input) open() (io.ReadCloser, int64, error) {
+// openSource opens the input. A file modified less than minAge ago is
+// refused with *deferredError.
+func openSource(in Input, minAge time.Duration) (*source, error) {
+	s := &source{in: in}
 	if in.IsStdin() {
-		return io.NopCloser(in.Stdin), -1, nil
+		return s, nil
 	}
 	f, err := os.Open(in.Name)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file", in.Name)
+	}
+	if err == nil && minAge > 0 {
+		if age := time.Since(st.ModTime()); age < minAge {
+			err = &deferredError{age: age, minAge: minAge}
+		}
+	}
 	if err != nil {
 		f.Close()
-		return nil, 0, err
+		return nil, err
 	}
-	if st.IsDir() {
-		f.Close()
-		return nil, 0, fmt.Errorf("%s is a directory", in.Name)
-	}
-	return f, st.Size(), nil
+	s.f, s.stat = f, st
+	return s, nil
 }
 
-// countingReader counts the bytes read through it, for progress.
-type countingReader struct {
+// hash reads the whole file and records its content.
+func (s *source) hash() error {
+	h := sha256.New()
+	n, err := io.Copy(h, io.NewSectionReader(s.f, 0, s.stat.Size()))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", s.in.Name, err)
+	}
+	if n != s.stat.Size() {
+		return &ChangedError{Path: s.in.Name, What: fmt.Sprintf("%d bytes instead of %d", n, s.stat.Size())}
+	}
+	s.content = store.Content{SHA256: hex.EncodeToString(h.Sum(nil)), Size: &n}
+	return nil
+}
+
+// key is the source key: the --source-id, or sha256: and the file's hash.
+// Standard input without --source-id gets a key of its own (no resume, no
+// deduplication); unique is true then.
+func (s *source) key(sourceID string) (key string, unique bool) {
+	switch {
+	case sourceID != "":
+		return sourceID, false
+	case s.f != nil:
+		return "sha256:" + s.content.SHA256, false
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "stdin:" + hex.EncodeToString(b[:]), true
+}
+
+// reader returns the bytes to import, from the start: a file's hashed
+// bytes, or standard input. It may be called again after a failed attempt.
+func (s *source) reader() io.Reader {
+	s.read.Store(0)
+	var r io.Reader = s.in.Stdin
+	if s.f != nil {
+		r = io.NewSectionReader(s.f, 0, s.stat.Size())
+	}
+	return &hashingReader{s: s, r: r, h: sha256.New()}
+}
+
+// size is the number of bytes to read, or -1 when unknown.
+func (s *source) size() int64 {
+	if s.f == nil {
+		return -1
+	}
+	return s.stat.Size()
+}
+
+// check fails with *ChangedError when the file is no longer what was
+// hashed: another size or modification time, or, once read to the end,
+// another hash.
+func (s *source) check() error {
+	if s.f == nil {
+		return nil
+	}
+	// The open file is what is read: a file renamed over its path later is
+	// another source, and leaves this one intact.
+	st, err := s.f.Stat()
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: %w", s.in.Name, err)
+	case st.Size() != s.stat.Size():
+		return &ChangedError{Path: s.in.Name, What: fmt.Sprintf("its size went from %d to %d bytes", s.stat.Size(), st.Size())}
+	case !st.ModTime().Equal(s.stat.ModTime()):
+		return &ChangedError{Path: s.in.Name, What: "it was modified at " + st.ModTime().Format(time.RFC3339Nano)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.digest != "" && s.digest != s.content.SHA256 {
+		return &ChangedError{Path: s.in.Name, What: "its bytes hash differently now"}
+	}
+	return nil
+}
+
+// readContent is the content of what was read, once all was read.
+func (s *source) readContent() store.Content {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.digest == "" {
+		return store.Content{}
+	}
+	n := s.read.Load()
+	return store.Content{SHA256: s.digest, Size: &n}
+}
+
+func (s *source) close() {
+	if s.f != nil {
+		s.f.Close()
+	}
+}
+
+// hashingReader hashes and counts what is read through it, and records the
+// digest at the end.
+type hashingReader struct {
+	s *source
 	r io.Reader
-	n atomic.Int64
+	h hash.Hash
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
+func (r *hashingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.h.Write(p[:n])
+	r.s.read.Add(int64(n))
+	if err == io.EOF {
+		r.s.mu.Lock()
+		r.s.digest = hex.EncodeToString(r.h.Sum(nil))
+		r.s.mu.Unlock()
+	}
 	return n, err
 }

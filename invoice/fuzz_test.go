@@ -95,7 +95,7 @@ func checkDecoder(t *testing.T, f Format, data []byte) {
 			t.Errorf("Close: %v", err)
 		}
 	}()
-	enc := NewRejectEncoder(d)
+	enc := NewRejectEncoder(LayoutOf(d))
 	var rejects bytes.Buffer // CSV: every record written as a reject
 	var recs []*Record
 	rejects.Write(enc.Header())

@@ -596,7 +596,7 @@ func TestRejectEncoderJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := NewRejectEncoder(d)
+	e := NewRejectEncoder(LayoutOf(d))
 	if e.Header() != nil {
 		t.Errorf("header = %q, want none", e.Header())
 	}

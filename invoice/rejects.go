@@ -3,9 +3,78 @@ package invoice
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
+
+// Layout is what it takes to write records in the format of their input:
+// the format, and for CSV the delimiter and the header as read.
+type Layout struct {
+	Format    Format
+	Delimiter rune     // CSV
+	Header    []string // CSV
+}
+
+// LayoutOf returns the layout of d's input.
+func LayoutOf(d Decoder) Layout {
+	l := Layout{Format: d.Format(), Delimiter: ',', Header: d.Header()}
+	if dd, ok := d.(interface{ delimiter() rune }); ok {
+		l.Delimiter = dd.delimiter()
+	}
+	return l
+}
+
+// Raw returns a record as read, for storing: for CSV its fields as one CSV
+// record (no line end) in the input's delimiter, for JSON the object.
+func (l Layout) Raw(r RawRecord) []byte {
+	if l.Format != CSV {
+		return r.Object
+	}
+	return bytes.TrimSuffix(csvLine(r.Fields, l.Delimiter), []byte("\n"))
+}
+
+// ParseRaw turns what Raw returned back into the record as read.
+func (l Layout) ParseRaw(raw []byte) (RawRecord, error) {
+	if l.Format != CSV {
+		return RawRecord{Object: raw}, nil
+	}
+	r := csv.NewReader(bytes.NewReader(raw))
+	r.Comma, r.FieldsPerRecord = l.Delimiter, -1
+	fields, err := r.Read()
+	if err != nil {
+		return RawRecord{}, fmt.Errorf("stored record: %w", err)
+	}
+	return RawRecord{Fields: fields}, nil
+}
+
+// EncodeHeader returns the CSV header as one CSV record, for storing; nil
+// for JSON.
+func (l Layout) EncodeHeader() []byte {
+	if l.Format != CSV {
+		return nil
+	}
+	return l.Raw(RawRecord{Fields: l.Header})
+}
+
+// ParseLayout rebuilds a stored layout.
+func ParseLayout(format, delimiter string, header []byte) (Layout, error) {
+	f, err := ParseFormat(format)
+	if err != nil {
+		return Layout{}, err
+	}
+	l := Layout{Format: f}
+	l.Delimiter, _ = utf8.DecodeRuneInString(delimiter)
+	if f == CSV {
+		h, err := l.ParseRaw(header)
+		if err != nil {
+			return Layout{}, err
+		}
+		l.Header = h.Fields
+	}
+	return l, nil
+}
 
 // RejectEncoder writes rejected records in the rejects-file format of their
 // input: for CSV input, the input's columns plus _line and _error; for JSON
@@ -13,23 +82,18 @@ import (
 // as input yields the same records (its _line and _error are ignored), and
 // rejecting them again replaces those two columns instead of adding more.
 type RejectEncoder struct {
-	format Format
+	layout Layout
 	keep   []int    // CSV: input columns to copy, all but old _line/_error
 	header []string // CSV: header of the rejects file
-	width  int      // CSV: number of input columns
-	comma  rune     // CSV: the input's delimiter, so the same command line reads the rejects
 }
 
-// NewRejectEncoder returns the encoder for the rejects of d.
-func NewRejectEncoder(d Decoder) *RejectEncoder {
-	e := &RejectEncoder{format: d.Format(), width: len(d.Header()), comma: ','}
-	if dd, ok := d.(interface{ delimiter() rune }); ok {
-		e.comma = dd.delimiter()
-	}
-	if e.format != CSV {
+// NewRejectEncoder returns the encoder for the rejects of an input.
+func NewRejectEncoder(l Layout) *RejectEncoder {
+	e := &RejectEncoder{layout: l}
+	if l.Format != CSV {
 		return e
 	}
-	for i, h := range d.Header() {
+	for i, h := range l.Header {
 		switch strings.ToLower(strings.TrimSpace(h)) {
 		case ColumnLine, ColumnError:
 			continue
@@ -43,15 +107,15 @@ func NewRejectEncoder(d Decoder) *RejectEncoder {
 
 // Header returns the bytes a new rejects file starts with (nil for NDJSON).
 func (e *RejectEncoder) Header() []byte {
-	if e.format != CSV {
+	if e.layout.Format != CSV {
 		return nil
 	}
-	return csvLine(e.header, e.comma)
+	return csvLine(e.header, e.layout.Delimiter)
 }
 
 // Encode returns one rejected record, with the reason it was rejected.
 func (e *RejectEncoder) Encode(rec *Record, reason string) []byte {
-	if e.format != CSV {
+	if e.layout.Format != CSV {
 		return jsonReject(rec, reason)
 	}
 	row := make([]string, 0, len(e.header)+len(rec.Raw.Fields))
@@ -63,11 +127,11 @@ func (e *RejectEncoder) Encode(rec *Record, reason string) []byte {
 		}
 	}
 	// Fields beyond the header's count are kept too, so nothing is lost.
-	if len(rec.Raw.Fields) > e.width {
-		row = append(row, rec.Raw.Fields[e.width:]...)
+	if width := len(e.layout.Header); len(rec.Raw.Fields) > width {
+		row = append(row, rec.Raw.Fields[width:]...)
 	}
 	row = append(row, strconv.Itoa(rec.Line), reason)
-	return csvLine(row, e.comma)
+	return csvLine(row, e.layout.Delimiter)
 }
 
 func csvLine(fields []string, comma rune) []byte {

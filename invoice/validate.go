@@ -15,8 +15,10 @@ const (
 	maxVendorSKU     = 64
 	maxDescription   = 500
 	maxUnit          = 32
-	quantityScale    = 3
-	unitPriceScale   = 4
+	// MaxAccount bounds an account name (SPEC §16): accounts lead every key.
+	MaxAccount     = 64
+	quantityScale  = 3
+	unitPriceScale = 4
 )
 
 var (
@@ -87,7 +89,7 @@ func Validate(v *Values, defaultAccount string) (Line, error) {
 	quantity := text(FieldQuantity, v.Quantity, true, 0)
 	l.Unit = text(FieldUnit, v.Unit, false, maxUnit)
 	price := text(FieldUnitPrice, v.UnitPrice, true, 0)
-	l.Account = text(FieldAccount, v.Account, false, 0)
+	l.Account = text(FieldAccount, v.Account, false, MaxAccount)
 	if err != nil {
 		return Line{}, err
 	}

@@ -75,41 +75,61 @@ func copyText(buf *bytes.Buffer, s string) {
 	buf.WriteString(s[start:])
 }
 
-// updateStock adds the deltas to their items in one statement, sorted by
-// (account, id), so that concurrent imports lock items in the same order.
-func (s *Store) updateStock(ctx context.Context, tx pgx.Tx, deltas map[deltaKey]decimal.Decimal) error {
-	if len(deltas) == 0 {
+// transactionColumns is the column list of every COPY into transactions.
+const transactionColumns = `run_id, line_no, record_no, account, item_id, invoice_number, invoice_date,
+	vendor, vendor_sku, description, quantity, unit, unit_cost`
+
+// copyRows sends the rows in one COPY, in PostgreSQL's text format, which
+// costs the client far less than the binary encoding of numerics. The rows
+// are encoded before the COPY starts: pgconn reads its source on a
+// goroutine of its own, which may outlive a failed CopyFrom, so the source
+// is a buffer that nothing else touches.
+func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Row) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	keys := make([]deltaKey, 0, len(deltas))
-	for k := range deltas {
-		keys = append(keys, k)
+	var buf bytes.Buffer
+	buf.Grow(len(rows) * 192)
+	for _, r := range rows {
+		appendCopyRow(&buf, runID, r)
 	}
-	slices.SortFunc(keys, func(a, b deltaKey) int { return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.id, b.id)) })
-	accounts, ids, sums := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		accounts[i], ids[i], sums[i] = k.account, k.id, deltas[k].String()
-	}
-	_, err := tx.Exec(ctx, `UPDATE inventory_items AS i SET quantity = i.quantity + d.delta
-		FROM (SELECT * FROM unnest($1::text[], $2::bigint[], $3::numeric[]) AS u(account, id, delta) ORDER BY account, id) AS d
-		WHERE i.account = d.account AND i.id = d.id`, accounts, ids, sums)
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, &buf, `COPY transactions (`+transactionColumns+`) FROM STDIN`)
 	return err
 }
 
-// checkpoint records the run's progress, only if the checkpoint is still
-// where this chunk started (compare and set).
-func (s *Store) checkpoint(ctx context.Context, tx pgx.Tx, runID, from int64, p Progress) error {
-	tag, err := tx.Exec(ctx, `UPDATE import_runs SET checkpoint_line = $3, rows_read = $4, rows_imported = $5,
-		rows_rejected = $6, items_created = $7, fuzzy_matches = $8, chunks = $9, chunks_replayed = $10, rejects_bytes = $11,
-		checkpoint_record = $12
-		WHERE id = $1 AND checkpoint_record = $2`,
-		runID, from, p.Line, p.RowsRead, p.RowsImported, p.RowsRejected, p.ItemsCreated, p.FuzzyMatches,
-		p.Chunks, p.ChunksReplayed, p.RejectsBytes, p.Record)
-	if err != nil {
-		return err
+// addStock adds the rows' quantities to their items in one statement,
+// aggregated per item and sorted by (account, id), so that concurrent
+// imports lock items in the same order.
+func (s *Store) addStock(ctx context.Context, tx pgx.Tx, rows []*Row) error {
+	type key struct {
+		account string
+		id      int64
 	}
-	if tag.RowsAffected() != 1 {
-		return ErrCheckpointMoved
+	sums := map[key]decimal.Decimal{}
+	for _, r := range rows {
+		k := key{r.Account, *r.ItemID}
+		sums[k] = sums[k].Add(r.Quantity)
 	}
-	return nil
+	if len(sums) == 0 {
+		return nil
+	}
+	keys := make([]key, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.id, b.id)) })
+	accounts, ids, deltas := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		accounts[i], ids[i], deltas[i] = k.account, k.id, sums[k].String()
+	}
+	return s.applyStock(ctx, tx, accounts, ids, deltas)
+}
+
+// applyStock adds each delta to its item's quantity; the items are given in
+// (account, id) order.
+func (s *Store) applyStock(ctx context.Context, tx pgx.Tx, accounts []string, ids []int64, deltas []string) error {
+	_, err := tx.Exec(ctx, `UPDATE inventory_items AS i SET quantity = i.quantity + d.delta
+		FROM (SELECT * FROM unnest($1::text[], $2::bigint[], $3::numeric[]) AS u(account, id, delta) ORDER BY account, id) AS d
+		WHERE i.account = d.account AND i.id = d.id`, accounts, ids, deltas)
+	return err
 }

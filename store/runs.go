@@ -9,17 +9,36 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Run statuses, as stored in import_runs.status.
+// Status is how a run, or one invocation for one input, ended. It is the
+// one home of these names: import_runs.status holds the first seven, and a
+// summary may also say skipped or deferred, which are never stored.
+type Status string
+
+// The statuses.
 const (
-	StatusRunning        = "running"
-	StatusSuccess        = "success"
-	StatusPartialSuccess = "partial_success"
-	StatusFailed         = "failed"
-	StatusInterrupted    = "interrupted"
+	StatusRunning        Status = "running"
+	StatusSuccess        Status = "success"
+	StatusPartialSuccess Status = "partial_success"
+	StatusFailed         Status = "failed"
+	StatusInterrupted    Status = "interrupted"
+	StatusRejected       Status = "rejected" // every record was rejected
+	StatusReverted       Status = "reverted" // nothing of the run stays but its rejects
+	StatusSkipped        Status = "skipped"  // the source was already imported
+	StatusDeferred       Status = "deferred" // the file is too new (--min-age)
 )
 
-// Progress is what a run has done so far; it is stored with every chunk's
-// commit, so that a resumed run goes on from exactly there.
+// Done says whether a source whose last run ended so is not imported again
+// without --force.
+func (s Status) Done() bool { return s == StatusSuccess || s == StatusPartialSuccess }
+
+// Resumable says whether the next import of the source goes on with this
+// run rather than starting a new one.
+func (s Status) Resumable() bool {
+	return s == StatusRunning || s == StatusFailed || s == StatusInterrupted
+}
+
+// Progress is what a run has done so far; it is stored with every commit,
+// so that a resumed run goes on from exactly there.
 type Progress struct {
 	Record         int64 // records done, in input order; resume starts after
 	Line           int64 // line of the last record done
@@ -30,7 +49,6 @@ type Progress struct {
 	FuzzyMatches   int64
 	Chunks         int64
 	ChunksReplayed int64
-	RejectsBytes   int64 // length of the rejects file that goes with Line
 }
 
 // Run is a row of import_runs.
@@ -39,43 +57,78 @@ type Run struct {
 	SourceKey   string
 	SourceName  string
 	Account     string
-	Status      string
+	Status      Status
 	StartedAt   time.Time
 	FinishedAt  *time.Time
 	RejectsFile string
 	Error       string
+	Owner       string
+	Content     Content
+	Input       InputLayout
 	Progress    Progress
 }
 
+// Content identifies the bytes of a source: their SHA-256 (hex) and size.
+// Both are empty for standard input until its run has read it all.
+type Content struct {
+	SHA256 string
+	Size   *int64
+}
+
+// InputLayout is what it takes to write a run's rejects in its input's
+// format: the format, the CSV delimiter, and the CSV header as read
+// (CSV-encoded).
+type InputLayout struct {
+	Format    string
+	Delimiter string
+	Header    []byte
+}
+
 const runColumns = `id, source_key, source_name, account, status, started_at, finished_at,
-	coalesce(rejects_file, ''), coalesce(error, ''), checkpoint_record, checkpoint_line, rows_read, rows_imported,
-	rows_rejected, items_created, fuzzy_matches, chunks, chunks_replayed, rejects_bytes`
+	coalesce(rejects_file, ''), coalesce(error, ''), coalesce(owner, ''), coalesce(content_sha256, ''), content_size,
+	input_format, input_delimiter, input_header, checkpoint_record, checkpoint_line, rows_read, rows_imported,
+	rows_rejected, items_created, fuzzy_matches, chunks, chunks_replayed`
 
 func scanRun(row pgx.Row) (Run, error) {
 	var r Run
 	p := &r.Progress
 	err := row.Scan(&r.ID, &r.SourceKey, &r.SourceName, &r.Account, &r.Status, &r.StartedAt, &r.FinishedAt,
-		&r.RejectsFile, &r.Error, &p.Record, &p.Line, &p.RowsRead, &p.RowsImported,
-		&p.RowsRejected, &p.ItemsCreated, &p.FuzzyMatches, &p.Chunks, &p.ChunksReplayed, &p.RejectsBytes)
+		&r.RejectsFile, &r.Error, &r.Owner, &r.Content.SHA256, &r.Content.Size,
+		&r.Input.Format, &r.Input.Delimiter, &r.Input.Header, &p.Record, &p.Line, &p.RowsRead, &p.RowsImported,
+		&p.RowsRejected, &p.ItemsCreated, &p.FuzzyMatches, &p.Chunks, &p.ChunksReplayed)
 	return r, err
 }
 
 // LockedError says another process holds a source.
 type LockedError struct {
 	SourceKey string
-	RunID     int64 // the holder's run, 0 when it has none recorded yet
+	RunID     int64  // the holder's run, 0 when it has none recorded yet
+	Owner     string // the holder's owner token, when known
 }
 
 func (e *LockedError) Error() string {
 	if e.RunID == 0 {
 		return fmt.Sprintf("source %s is being imported by another process", e.SourceKey)
 	}
-	return fmt.Sprintf("source %s is being imported by another process (run %d)", e.SourceKey, e.RunID)
+	return fmt.Sprintf("source %s is being imported by another process (run %d, %s)", e.SourceKey, e.RunID, e.Owner)
+}
+
+// FencedError says a run was taken over by another process: this one lost
+// its lock (its connection dropped, or it was paused) and must not write
+// again.
+type FencedError struct {
+	RunID int64
+	Owner string // the process that holds the run now
+}
+
+func (e *FencedError) Error() string {
+	return fmt.Sprintf("run %d was taken over by another process (%s); this process stopped writing", e.RunID, e.Owner)
 }
 
 // LockSource takes the session-level advisory lock of a source, so that two
 // processes never import it at once. It fails at once with *LockedError when
-// another session holds it. The lock lasts as long as the connection.
+// another session holds it. The lock lasts as long as the connection; the
+// run's owner token (checked by every commit) is what makes it safe.
 func (s *Store) LockSource(ctx context.Context, sourceKey string) error {
 	if s.conn == nil {
 		return errNotConnected
@@ -90,8 +143,8 @@ func (s *Store) LockSource(ctx context.Context, sourceKey string) error {
 		return nil
 	}
 	e := &LockedError{SourceKey: sourceKey}
-	err = s.q().QueryRow(ctx, `SELECT id FROM import_runs WHERE source_key = $1 AND status = 'running' ORDER BY id DESC LIMIT 1`,
-		sourceKey).Scan(&e.RunID)
+	err = s.q().QueryRow(ctx, `SELECT id, coalesce(owner, '') FROM import_runs WHERE source_key = $1 AND status = 'running'
+		ORDER BY id DESC LIMIT 1`, sourceKey).Scan(&e.RunID, &e.Owner)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return s.lost(err)
 	}
@@ -110,6 +163,19 @@ func (s *Store) LastRun(ctx context.Context, sourceKey string) (r Run, ok bool, 
 	return r, err == nil, s.lost(err)
 }
 
+// ContentOf returns the content recorded for a source key by any of its
+// runs, or a zero Content when none recorded one.
+func (s *Store) ContentOf(ctx context.Context, sourceKey string) (Content, int64, error) {
+	var c Content
+	var runID int64
+	err := s.q().QueryRow(ctx, `SELECT id, content_sha256, content_size FROM import_runs
+		WHERE source_key = $1 AND content_sha256 IS NOT NULL ORDER BY id DESC LIMIT 1`, sourceKey).Scan(&runID, &c.SHA256, &c.Size)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Content{}, 0, nil
+	}
+	return c, runID, s.lost(err)
+}
+
 // GetRun reads one run.
 func (s *Store) GetRun(ctx context.Context, id int64) (Run, error) {
 	if s.conn == nil {
@@ -125,44 +191,95 @@ func (s *Store) RecentRuns(ctx context.Context, limit int) ([]Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Run, error) { return scanRun(row) })
 }
 
-// CreateRun records a new run of a source.
-func (s *Store) CreateRun(ctx context.Context, sourceKey, sourceName, account, rejectsFile string) (Run, error) {
+// NewRun is a run about to start.
+type NewRun struct {
+	SourceKey, SourceName, Account, RejectsFile, Owner string
+	Content                                            Content
+	Input                                              InputLayout
+}
+
+// CreateRun records a new run of a source, owned by n.Owner.
+func (s *Store) CreateRun(ctx context.Context, n NewRun) (Run, error) {
 	if s.conn == nil {
 		return Run{}, errNotConnected
 	}
-	r, err := scanRun(s.q().QueryRow(ctx, `INSERT INTO import_runs (source_key, source_name, account, status, rejects_file)
-		VALUES ($1, $2, $3, 'running', $4) RETURNING `+runColumns, sourceKey, sourceName, account, rejectsFile))
+	r, err := scanRun(s.q().QueryRow(ctx, `INSERT INTO import_runs (source_key, source_name, account, status, rejects_file,
+		owner, content_sha256, content_size, input_format, input_delimiter, input_header)
+		VALUES ($1, $2, $3, 'running', $4, $5, nullif($6, ''), $7, $8, $9, $10) RETURNING `+runColumns,
+		n.SourceKey, n.SourceName, n.Account, n.RejectsFile, n.Owner, n.Content.SHA256, n.Content.Size,
+		n.Input.Format, n.Input.Delimiter, n.Input.Header))
 	return r, s.lost(err)
 }
 
-// ResumeRun marks an unfinished run running again.
-func (s *Store) ResumeRun(ctx context.Context, id int64) (Run, error) {
+// ResumeRun takes an unfinished run for owner and marks it running again,
+// reading its input as in describes. From now on only owner's commits
+// count.
+func (s *Store) ResumeRun(ctx context.Context, id int64, owner string, in InputLayout) (Run, error) {
 	if s.conn == nil {
 		return Run{}, errNotConnected
 	}
-	r, err := scanRun(s.q().QueryRow(ctx, `UPDATE import_runs SET status = 'running', finished_at = NULL, error = NULL
-		WHERE id = $1 RETURNING `+runColumns, id))
+	r, err := scanRun(s.q().QueryRow(ctx, `UPDATE import_runs SET status = 'running', finished_at = NULL, error = NULL, owner = $2,
+		input_format = $3, input_delimiter = $4, input_header = $5
+		WHERE id = $1 RETURNING `+runColumns, id, owner, in.Format, in.Delimiter, in.Header))
 	return r, s.lost(err)
 }
 
-// FinishRun records how a run ended.
-func (s *Store) FinishRun(ctx context.Context, id int64, status, errMsg string) error {
+// FinishRun records how a run ended, if owner still holds it; else it
+// returns *FencedError and changes nothing. A content hash, when given, is
+// recorded too (standard input learns it only at the end).
+func (s *Store) FinishRun(ctx context.Context, id int64, owner string, status Status, errMsg string, c Content) error {
 	if s.conn == nil {
 		return errNotConnected
 	}
-	_, err := s.q().Exec(ctx, `UPDATE import_runs SET status = $2, finished_at = now(), error = nullif($3, '') WHERE id = $1`,
-		id, status, errMsg)
-	return s.lost(err)
+	tag, err := s.q().Exec(ctx, `UPDATE import_runs SET status = $3, finished_at = now(), error = nullif($4, ''),
+		content_sha256 = coalesce(content_sha256, nullif($5, '')), content_size = coalesce(content_size, $6)
+		WHERE id = $1 AND owner = $2`, id, owner, status, errMsg, c.SHA256, c.Size)
+	if err != nil {
+		return s.lost(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.fenced(ctx, s.q(), id)
+	}
+	return nil
 }
+
+// fenced builds the error of a commit refused because the run has another
+// owner now.
+func (s *Store) fenced(ctx context.Context, q querier, id int64) error {
+	e := &FencedError{RunID: id}
+	if err := q.QueryRow(ctx, `SELECT coalesce(owner, '') FROM import_runs WHERE id = $1`, id).Scan(&e.Owner); err != nil {
+		return s.lost(err)
+	}
+	return e
+}
+
+// checkpoint records the run's progress in tx, only if owner still holds
+// the run (else *FencedError) and its checkpoint is still where this batch
+// started (else ErrCheckpointMoved: an earlier attempt whose COMMIT reply
+// was lost did commit).
+func (s *Store) checkpoint(ctx context.Context, tx pgx.Tx, b *Batch, p Progress, accounts []string) error {
+	tag, err := tx.Exec(ctx, `UPDATE import_runs SET checkpoint_record = $4, checkpoint_line = $5, rows_read = $6,
+		rows_imported = $7, rows_rejected = $8, items_created = $9, fuzzy_matches = $10, chunks = $11, chunks_replayed = $12,
+		accounts = ARRAY(SELECT DISTINCT a FROM unnest(accounts || $13::text[]) AS a ORDER BY 1)
+		WHERE id = $1 AND owner = $2 AND checkpoint_record = $3`,
+		b.RunID, b.Owner, b.From, p.Record, p.Line, p.RowsRead, p.RowsImported, p.RowsRejected, p.ItemsCreated,
+		p.FuzzyMatches, p.Chunks, p.ChunksReplayed, accounts)
+	if err != nil || tag.RowsAffected() == 1 {
+		return err
+	}
+	var owner string
+	if err := tx.QueryRow(ctx, `SELECT coalesce(owner, '') FROM import_runs WHERE id = $1`, b.RunID).Scan(&owner); err != nil {
+		return err
+	}
+	if owner != b.Owner {
+		return &FencedError{RunID: b.RunID, Owner: owner}
+	}
+	return ErrCheckpointMoved
+}
+
+// ErrCheckpointMoved says the run's checkpoint was not where a batch
+// expected: an earlier attempt whose COMMIT reply was lost did commit.
+var ErrCheckpointMoved = errors.New("the run's checkpoint moved under this batch")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -60,30 +61,24 @@ func RejectedLines(t testing.TB, path string) []int {
 
 // CheckInvariant asserts the import invariant for one source whose records
 // start at the given lines: each line is exactly once either a transaction
-// of the source's runs or a line of the rejects file, and every item's
-// quantity equals the sum of its transactions' quantities.
+// of the source's runs or a reject of them, as stored in the database and
+// as written in the rejects file (when rejectsPath is not empty: the file
+// must hold exactly the stored rejects), and every item's quantity equals
+// the sum of its transactions' quantities.
 func CheckInvariant(t testing.TB, conn *pgx.Conn, sourceKey string, lines []int, rejectsPath string) {
 	t.Helper()
-	ctx := context.Background()
-	seen := map[int]int{}
-	rows, err := conn.Query(ctx, `SELECT t.line_no FROM transactions t JOIN import_runs r ON r.id = t.run_id WHERE r.source_key = $1`, sourceKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	imported := 0
-	for rows.Next() {
-		var l int
-		if err := rows.Scan(&l); err != nil {
-			t.Fatal(err)
+	imported := linesOf(t, conn, `SELECT t.line_no FROM transactions t JOIN import_runs r ON r.id = t.run_id WHERE r.source_key = $1`, sourceKey)
+	stored := linesOf(t, conn, `SELECT j.line_no FROM rejects j JOIN import_runs r ON r.id = j.run_id
+		WHERE r.source_key = $1 AND r.status <> 'reverted'`, sourceKey)
+	if rejectsPath != "" {
+		inFile := RejectedLines(t, rejectsPath)
+		slices.Sort(inFile)
+		if !slices.Equal(inFile, stored) {
+			t.Errorf("the rejects file %s holds %d rejects, the database %d: they differ", rejectsPath, len(inFile), len(stored))
 		}
-		seen[l]++
-		imported++
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	rejected := RejectedLines(t, rejectsPath)
-	for _, l := range rejected {
+	seen := map[int]int{}
+	for _, l := range slices.Concat(imported, stored) {
 		seen[l]++
 	}
 	want := map[int]bool{}
@@ -99,7 +94,22 @@ func CheckInvariant(t testing.TB, conn *pgx.Conn, sourceKey string, lines []int,
 		}
 	}
 	CheckQuantities(t, conn)
-	t.Logf("invariant holds: %d records = %d imported + %d rejected", len(lines), imported, len(rejected))
+	t.Logf("invariant holds: %d records = %d imported + %d rejected", len(lines), len(imported), len(stored))
+}
+
+// linesOf runs a query of line numbers, and returns them sorted.
+func linesOf(t testing.TB, conn *pgx.Conn, sql string, args ...any) []int {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), sql, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(lines)
+	return lines
 }
 
 // CheckQuantities asserts that every item's quantity equals the exact sum of

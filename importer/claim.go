@@ -1,0 +1,144 @@
+package importer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/batchimport/batchimport/invoice"
+	"github.com/batchimport/batchimport/store"
+)
+
+// claim decides what to do with the source, under its lock (except in a
+// read-only dry run, which changes nothing): skip it (already imported),
+// refuse it (its --source-id named other content), resume its unfinished
+// run, or start a new one (r.run stays zero until start). It returns true
+// when there is nothing to import.
+func (r *runner) claim(ctx context.Context) (done bool, err error) {
+	if r.opts.DryRun != ReadOnly {
+		if err := lockSource(ctx, r.db, r.key); err != nil {
+			return false, err
+		}
+	}
+	if err := r.checkContent(ctx); err != nil {
+		return false, err
+	}
+	last, ok, err := r.db.LastRun(ctx, r.key)
+	switch {
+	case err != nil:
+		return false, err
+	case !ok:
+		return false, nil
+	case last.Status.Done() && !r.opts.Force:
+		if r.src.f == nil && r.opts.SourceID != "" {
+			// Standard input is read whole to know it is the same.
+			if _, err := io.Copy(io.Discard, r.src.reader()); err != nil {
+				return false, fmt.Errorf("read standard input: %w", err)
+			}
+			r.src.content = r.src.readContent()
+			if err := r.checkContent(ctx); err != nil {
+				return false, err
+			}
+		}
+		// The counts of a skipped source are this invocation's: nothing.
+		r.sum.Status, r.sum.AlreadyImported = store.StatusSkipped, true
+		r.sum.RunID = &last.ID
+		r.opts.Log.Info("source already imported; skipping (use --force to import it again)", "source", r.src.in.Name, "run_id", last.ID)
+		return true, nil
+	case last.Status.Resumable():
+		r.run = last
+		r.run.Owner = "" // taken in start
+		if line := last.Progress.Line; last.Progress.Record > 0 {
+			r.sum.ResumedFromLine = &line
+			r.opts.Log.Info("resuming an unfinished run", "run_id", last.ID, "after_line", line)
+		}
+		if r.opts.DryRun != Write {
+			r.sum.RunID = nil
+		}
+	}
+	return false, nil
+}
+
+// checkContent refuses a --source-id that an earlier run used for other
+// bytes.
+func (r *runner) checkContent(ctx context.Context) error {
+	if r.opts.SourceID == "" || r.src.content.SHA256 == "" {
+		return nil
+	}
+	was, runID, err := r.db.ContentOf(ctx, r.key)
+	if err != nil || was.SHA256 == "" || was.SHA256 == r.src.content.SHA256 {
+		return err
+	}
+	return &ReusedSourceError{SourceID: r.opts.SourceID, RunID: runID, Was: describe(was), Now: describe(r.src.content)}
+}
+
+func describe(c store.Content) string {
+	if c.Size == nil {
+		return "sha256 " + c.SHA256[:12]
+	}
+	return fmt.Sprintf("%d bytes, sha256 %s", *c.Size, c.SHA256[:12])
+}
+
+// start takes the run claimed, or records a new one, as this process's: from
+// now on only this process's commits count for it. A read-only dry run
+// takes nothing.
+func (r *runner) start(ctx context.Context, layout invoice.Layout) error {
+	if r.db == nil || r.opts.DryRun == ReadOnly {
+		return nil
+	}
+	in := store.InputLayout{Format: string(layout.Format), Delimiter: string(layout.Delimiter), Header: layout.EncodeHeader()}
+	var err error
+	if r.run.ID != 0 {
+		r.run, err = r.db.ResumeRun(ctx, r.run.ID, ownerToken(), in)
+	} else {
+		r.run, err = r.db.CreateRun(ctx, store.NewRun{SourceKey: r.key, SourceName: r.sourceName(), Account: r.opts.Account,
+			RejectsFile: r.rejectsPath(), Owner: ownerToken(), Content: r.src.content, Input: in})
+	}
+	if err == nil && r.opts.DryRun == Write {
+		r.sum.RunID = &r.run.ID
+	}
+	return err
+}
+
+// ownerToken names this process, uniquely: a run's owner.
+func ownerToken() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("pid %d on %s, %s", os.Getpid(), host, hex.EncodeToString(b[:]))
+}
+
+func (r *runner) sourceName() string {
+	if r.src.in.IsStdin() {
+		return "-"
+	}
+	return absPath(r.src.in.Name)
+}
+
+// rejectsPath is where the run's rejects file goes: --rejects, else where
+// the run recorded it, else beside the input. Dry runs write one only when
+// asked to.
+func (r *runner) rejectsPath() string {
+	switch {
+	case r.opts.RejectsPath != "":
+		return absPath(r.opts.RejectsPath)
+	case r.opts.DryRun != Write:
+		return ""
+	case r.run.RejectsFile != "":
+		return r.run.RejectsFile
+	}
+	return absPath(invoice.RejectsPath(r.src.in.Name, r.format))
+}
+
+// absPath makes p absolute, so that a run resumed from another directory
+// writes the same file.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

@@ -1,0 +1,208 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/batchimport/batchimport/invoice"
+	"github.com/batchimport/batchimport/store"
+)
+
+// Import imports one input as one run and returns its summary. It never
+// returns an error: a failure is a summary with status failed and its
+// error, typed, in Summary.Err.
+func Import(ctx context.Context, in Input, opts Options) Summary {
+	opts.defaults()
+	start := time.Now()
+	sum := Summary{Source: in.Name, DryRun: opts.DryRun}
+	err := importInput(ctx, in, &opts, &sum)
+	sum.end(ctx, err)
+	sum.DurationSeconds = time.Since(start).Seconds()
+	return sum
+}
+
+// runner is one run of one input, from its claim to its end.
+type runner struct {
+	opts   *Options
+	src    *source
+	format invoice.Format
+	key    string
+	db     *store.Store // nil: offline
+	mu     sync.Mutex   // a dry run's stages share its connection
+	run    store.Run    // ID 0: no run (offline, or a read-only dry run of a new source)
+	sum    *Summary
+}
+
+func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) error {
+	format := opts.Format
+	if format == "" {
+		f, ok := invoice.FormatOf(in.Name)
+		if !ok {
+			return fmt.Errorf("%s: cannot tell the format from the name; use --format csv|json|ndjson", in.Name)
+		}
+		format = f
+	}
+	src, err := openSource(in, opts.MinAge)
+	if err != nil {
+		if _, ok := err.(*deferredError); ok {
+			opts.Log.Info("not importing now", "source", in.Name, "reason", err)
+		}
+		return err
+	}
+	defer src.close()
+	if src.f != nil {
+		if err := src.hash(); err != nil {
+			return err
+		}
+	}
+	key, unique := src.key(opts.SourceID)
+	sum.SourceKey = key
+	if unique && opts.DryRun == Write {
+		opts.Log.Warn("standard input without --source-id: this import cannot be resumed or recognised as a repeat", "source_key", key)
+	}
+	r := &runner{opts: opts, src: src, format: format, key: key, sum: sum}
+	if opts.DryRun == Offline {
+		return r.importRecords(ctx)
+	}
+	db, err := store.Open(ctx, opts.DB)
+	if err != nil {
+		if opts.DryRun == ReadOnly && store.IsTransient(err) && ctx.Err() == nil {
+			opts.Log.Warn("no database reachable: validating the file alone", "error", err)
+			sum.DryRun = Offline
+			return r.importRecords(ctx)
+		}
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	r.db = db
+	if err := db.CheckSchema(ctx); err != nil {
+		return err
+	}
+	if opts.DryRun != Write {
+		if err := db.BeginOuter(ctx, opts.DryRun == ReadOnly); err != nil {
+			return err
+		}
+		defer func() { _ = db.RollbackOuter(context.WithoutCancel(ctx)) }()
+	}
+	if done, err := r.claim(ctx); done || err != nil {
+		return err
+	}
+	return r.importRecords(ctx)
+}
+
+// importRecords runs the stages: the producer decodes and resolves on a
+// goroutine of its own; the writer commits through the sink chosen here.
+func (r *runner) importRecords(ctx context.Context) error {
+	var out *outFile
+	if path := r.rejectsPath(); path != "" {
+		if err := r.notTheInput(path); err != nil {
+			return err
+		}
+		var err error
+		if out, err = createOutFile(path); err != nil {
+			return err
+		}
+		defer out.discard()
+	}
+	in := r.src.reader()
+	dec, err := invoice.NewDecoder(in, invoice.Options{
+		Format: r.format, Delimiter: r.opts.Delimiter, Columns: r.opts.Columns, Account: r.opts.Account,
+	})
+	if err != nil {
+		return &InputError{Name: r.src.in.Name, Err: err}
+	}
+	layout := invoice.LayoutOf(dec)
+	if err := r.start(ctx, layout); err != nil {
+		dec.Close()
+		return err
+	}
+	w := &writer{src: r.src, layout: layout, run: r.run, committed: r.run.Progress, perBatch: r.opts.ChunksPerCommit,
+		maxRejects: r.opts.MaxRejects, progress: r.opts.Progress}
+	p := &producer{dec: dec, in: in, src: r.src, skipUpTo: r.run.Progress.Record, chunkSize: r.opts.ChunkSize}
+	switch {
+	case r.db == nil:
+		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout)}
+	case r.opts.DryRun == Write:
+		w.sink = &dbSink{db: r.db, key: r.key, policy: r.opts.Retry, log: r.opts.Log}
+		p.resolver = newResolver(r.loadFresh, r.opts.resolverOptions(), r.opts.MappingReport != "")
+	case r.opts.DryRun == Rollback:
+		w.sink = &rollbackSink{db: r.db, mu: &r.mu}
+		p.resolver = newResolver(r.loadShared, r.opts.resolverOptions(), r.opts.MappingReport != "")
+	default:
+		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout)}
+		p.resolver = newResolver(r.loadShared, r.opts.resolverOptions(), r.opts.MappingReport != "")
+	}
+	r.opts.Progress.Start(r.src.in.Name, r.src.size())
+	err = r.pipeline(ctx, p, w)
+	r.opts.Progress.Finish()
+	return r.finish(ctx, w, out, err)
+}
+
+// pipeline runs the producer and the writer until the writer stops.
+func (r *runner) pipeline(ctx context.Context, p *producer, w *writer) error {
+	pctx, stop := context.WithCancel(ctx)
+	chunks := make(chan *chunk, r.opts.ChunksPerCommit)
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		p.run(pctx, chunks)
+	}()
+	err := w.write(ctx, chunks)
+	// The decoder is the producer's until it has stopped. A producer
+	// blocked reading standard input cannot be stopped; the process is
+	// about to end then, so it is left behind.
+	stop()
+	select {
+	case <-produced:
+		_ = p.dec.Close()
+	case <-time.After(2 * time.Second):
+	}
+	return err
+}
+
+// rejectsTo is where a dry run writes its rejects as they come: nowhere
+// unless a rejects file was asked for.
+func (r *runner) rejectsTo(out *outFile, l invoice.Layout) *rejectsWriter {
+	if out == nil {
+		return nil
+	}
+	return newRejectsWriter(out.w, l)
+}
+
+// notTheInput refuses a rejects file that is the input itself.
+func (r *runner) notTheInput(path string) error {
+	if r.src.f == nil {
+		return nil
+	}
+	if st, err := os.Stat(path); err == nil && os.SameFile(st, r.src.stat) {
+		return fmt.Errorf("the rejects file %s is the input itself; choose another --rejects", path)
+	}
+	return nil
+}
+
+// loadFresh loads a catalogue on a connection of its own (the run's may be
+// busy with a batch), retrying transient failures a few times.
+func (r *runner) loadFresh(ctx context.Context, account string) (items []store.Item, maps []store.Mapping, err error) {
+	for attempt := 0; attempt <= 3; attempt++ {
+		var db *store.Store
+		if db, err = store.Open(ctx, r.opts.DB); err == nil {
+			items, maps, err = db.LoadCatalogue(ctx, account)
+			db.Close(context.WithoutCancel(ctx))
+		}
+		if err == nil || !store.IsTransient(err) {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+	}
+	return items, maps, err
+}
+
+// loadShared loads a catalogue inside a dry run's transaction.
+func (r *runner) loadShared(ctx context.Context, account string) ([]store.Item, []store.Mapping, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.db.LoadCatalogue(ctx, account)
+}

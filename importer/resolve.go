@@ -1,0 +1,149 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/batchimport/batchimport/invoice"
+	"github.com/batchimport/batchimport/mapping"
+	"github.com/batchimport/batchimport/store"
+)
+
+// loader loads an account's catalogue: its items and mappings.
+type loader func(ctx context.Context, account string) ([]store.Item, []store.Mapping, error)
+
+// resolver is the resolving stage: each valid line, in file order, to an
+// item of its account, whose catalogue is loaded on first use.
+type resolver struct {
+	opts      mapping.Options
+	load      loader
+	byAccount map[string]*mapping.Resolver
+	ids       map[*mapping.Item]*int64 // id slots of items
+	report    map[reportKey]bool       // keys reported so far; nil: no report
+}
+
+func newResolver(load loader, opts mapping.Options, report bool) *resolver {
+	r := &resolver{opts: opts, load: load, byAccount: map[string]*mapping.Resolver{}, ids: map[*mapping.Item]*int64{}}
+	if report {
+		r.report = map[reportKey]bool{}
+	}
+	return r
+}
+
+// unresolvedError is a line that cannot be given an item: a reject.
+type unresolvedError struct{ err error }
+
+func (e *unresolvedError) Error() string { return e.err.Error() }
+func (e *unresolvedError) Unwrap() error { return e.err }
+
+// catalogueError is a failure to load an account's catalogue.
+type catalogueError struct {
+	account string
+	err     error
+}
+
+func (e *catalogueError) Error() string {
+	return fmt.Sprintf("load the catalogue of account %q: %v", e.account, e.err)
+}
+func (e *catalogueError) Unwrap() error { return e.err }
+
+// maxKeyBytes bounds account, vendor and key together once normalized:
+// PostgreSQL refuses an index entry over about 2,700 bytes (SQLSTATE
+// 54000), and a line is better rejected here, with its field named, than
+// by the database.
+const maxKeyBytes = 2400
+
+// resolve maps a valid record to an item and returns its row, with the
+// items and mappings it is the first to need; c gets its report entry and
+// fuzzy count.
+func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (store.Row, error) {
+	l := &rec.Valid
+	res, err := r.lookup(ctx, l)
+	if err != nil {
+		return store.Row{}, err
+	}
+	id := r.idSlot(res.Item)
+	row := store.Row{
+		Line: int64(rec.Line), Record: rec.Seq, Account: l.Account, ItemID: id,
+		InvoiceNumber: l.InvoiceNumber, InvoiceDate: l.InvoiceDate, Vendor: l.Vendor, VendorSKU: l.VendorSKU,
+		Description: l.Description, Quantity: l.Quantity, Unit: l.Unit, UnitCost: l.UnitPrice,
+	}
+	if res.Created {
+		row.NewItems = []store.NewItem{{Account: l.Account, Name: res.Item.Name, Normalized: res.Item.Normalized, Unit: res.Item.Unit, ID: id}}
+	}
+	for _, m := range res.NewMappings {
+		row.NewMappings = append(row.NewMappings, store.NewMapping{Account: l.Account, Vendor: m.Vendor, KeyKind: string(m.KeyKind),
+			Key: m.Key, ItemID: r.idSlot(m.Item), Method: string(m.Method), Score: m.Score})
+	}
+	if res.Method == mapping.MethodFuzzy {
+		c.fuzzy++
+	}
+	if e, ok := r.reportEntry(l, res, id); ok {
+		c.report = append(c.report, e)
+	}
+	return row, nil
+}
+
+// lookup resolves the line in its account's catalogue, after checking that
+// its keys fit in the database's indexes.
+func (r *resolver) lookup(ctx context.Context, l *invoice.Line) (mapping.Result, error) {
+	if n := len(l.Account) + len(l.Vendor) + len(l.Description) + len(l.VendorSKU); n > maxKeyBytes/8 {
+		// Normalization can lengthen text (NFKC), so long lines are
+		// measured as they will be stored.
+		vendor := len(l.Account) + len(mapping.NormalizeVendor(l.Vendor))
+		if n := vendor + len(mapping.Normalize(l.Description)); n > maxKeyBytes {
+			return mapping.Result{}, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldDescription,
+				Rule: fmt.Sprintf("with the vendor and account, must fit in a key of %d bytes once normalized", maxKeyBytes), Value: fmt.Sprintf("%d bytes", n)}}
+		}
+		if n := vendor + len(l.VendorSKU); n > maxKeyBytes {
+			return mapping.Result{}, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldVendor,
+				Rule: fmt.Sprintf("with the SKU and account, must fit in a key of %d bytes once normalized", maxKeyBytes), Value: fmt.Sprintf("%d bytes", n)}}
+		}
+	}
+	mr, ok := r.byAccount[l.Account]
+	if !ok {
+		items, maps, err := r.load(ctx, l.Account)
+		if err != nil {
+			return mapping.Result{}, &catalogueError{account: l.Account, err: err}
+		}
+		mr = mapping.NewResolver(mappingItems(items), mappingMappings(maps), r.opts)
+		r.byAccount[l.Account] = mr
+	}
+	res, err := mr.Resolve(mapping.Line{Vendor: l.Vendor, VendorSKU: l.VendorSKU, Description: l.Description, Unit: l.Unit})
+	if errors.Is(err, mapping.ErrUnresolved) {
+		return res, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldDescription, Rule: err.Error()}}
+	}
+	return res, err
+}
+
+// idSlot returns where an item's database id lives. Items from the catalogue
+// have theirs; items created in this run get a slot that the writer fills
+// when it inserts them. The resolver's own Item.ID of a new item stays 0, so
+// that resolution never depends on the writer's timing.
+func (r *resolver) idSlot(it *mapping.Item) *int64 {
+	if s, ok := r.ids[it]; ok {
+		return s
+	}
+	s := new(int64)
+	*s = it.ID
+	r.ids[it] = s
+	return s
+}
+
+func mappingItems(items []store.Item) []mapping.Item {
+	out := make([]mapping.Item, len(items))
+	for i, it := range items {
+		out[i] = mapping.Item{ID: it.ID, Name: it.Name, Normalized: it.Normalized, Unit: it.Unit}
+	}
+	return out
+}
+
+func mappingMappings(maps []store.Mapping) []mapping.StoredMapping {
+	out := make([]mapping.StoredMapping, len(maps))
+	for i, m := range maps {
+		out[i] = mapping.StoredMapping{Vendor: m.Vendor, KeyKind: mapping.KeyKind(m.KeyKind), Key: m.Key,
+			ItemID: m.ItemID, Method: mapping.Method(m.Method), Score: m.Score}
+	}
+	return out
+}

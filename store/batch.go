@@ -1,0 +1,262 @@
+package store
+
+import (
+	"context"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+)
+
+// Row is one transaction row: one valid, resolved invoice line, with the
+// items and mappings it is the first to need.
+type Row struct {
+	Line          int64 // physical line where the record starts
+	Record        int64 // the record's position in the input
+	Account       string
+	ItemID        *int64
+	InvoiceNumber string
+	InvoiceDate   string
+	Vendor        string
+	VendorSKU     string
+	Description   string
+	Quantity      decimal.Decimal
+	Unit          string
+	UnitCost      decimal.Decimal
+	NewItems      []NewItem    // created for this row, before it
+	NewMappings   []NewMapping // stored for this row, before it
+}
+
+// Batch is what one transaction writes: consecutive records of a run, as
+// rows and as records rejected before reaching the database, and the
+// progress the run reaches with them.
+type Batch struct {
+	RunID   int64
+	Account string // the run's account, which keys its rejects
+	Owner   string // the run's owner token: the commit is refused without it
+	From    int64  // the run's checkpoint (Progress.Record) before the batch
+	Rows    []Row
+	Rejects []Reject // records rejected before the database
+	// Raw returns the record of Rows[i] as read, for when the database
+	// refuses that row.
+	Raw func(i int) []byte
+	// Progress is where the run stands after the batch if the database
+	// takes every row; WriteBatch adds the items created, and moves the
+	// rows refused to the rejected.
+	Progress Progress
+	// Ends marks where each chunk's rows end (Rows[:Ends[0]] is the first
+	// chunk's): a chunk with a row refused counts as replayed.
+	Ends []int
+}
+
+// Outcome is what a batch's transaction did.
+type Outcome struct {
+	Progress     Progress   // as committed
+	ItemsCreated int        // items inserted (not found already there)
+	Refused      []RowError // rows the database refused, in row order
+	Replayed     bool       // the batch was written again row range by row range
+}
+
+// RowError is a row the database refused.
+type RowError struct {
+	Index int // into Batch.Rows
+	Err   error
+}
+
+// WriteBatch writes a batch in one transaction: the new items and mappings,
+// one COPY of the rows, one statement adding their stock per item, the
+// rejects, and the checkpoint, which is refused (*FencedError) unless the
+// batch's owner still holds the run. No savepoints on the way: they cost the
+// server dearly. When the database refuses a row (IsRowError), the
+// transaction is rolled back and the batch written again with savepoints,
+// halving refused row ranges until each refused row stands alone; it is
+// then a reject, with its SQLSTATE, and every other row commits.
+func (s *Store) WriteBatch(ctx context.Context, b *Batch) (Outcome, error) {
+	out, err := s.writeBatch(ctx, b, false)
+	if IsRowError(err) {
+		out, err = s.writeBatch(ctx, b, true)
+	}
+	return out, s.lost(err)
+}
+
+func (s *Store) writeBatch(ctx context.Context, b *Batch, careful bool) (Outcome, error) {
+	if s.conn == nil {
+		return Outcome{}, errNotConnected
+	}
+	w := &batchWriter{s: s, b: b, failed: map[*int64]error{}, refused: map[int]error{}}
+	var out Outcome
+	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
+		var err error
+		if careful {
+			err = w.bisect(ctx, tx, 0, len(b.Rows))
+		} else {
+			err = w.write(ctx, tx, 0, len(b.Rows))
+		}
+		if err != nil {
+			return err
+		}
+		out = w.outcome(careful)
+		if err := s.insertRejects(ctx, tx, w.rejects()); err != nil {
+			return err
+		}
+		return s.checkpoint(ctx, tx, b, out.Progress, w.accounts())
+	})
+	return out, err
+}
+
+// batchWriter is one attempt at a batch's transaction.
+type batchWriter struct {
+	s       *Store
+	b       *Batch
+	created int
+	failed  map[*int64]error // items whose creation was refused
+	refused map[int]error    // rows refused, by index
+}
+
+// write sends rows [lo, hi) with the items and mappings they need and
+// their stock, leaving out rows already refused.
+func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
+	var items []NewItem
+	var maps []NewMapping
+	rows := make([]*Row, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		r := &w.b.Rows[i]
+		if err, ok := w.failed[r.ItemID]; ok {
+			w.refused[i] = err
+			continue
+		}
+		if w.refused[i] == nil {
+			items = append(items, r.NewItems...)
+			maps = append(maps, r.NewMappings...)
+			rows = append(rows, r)
+		}
+	}
+	created, err := w.catalogue(ctx, tx, items, maps)
+	if err != nil {
+		return err
+	}
+	if err := w.s.copyRows(ctx, tx, w.b.RunID, rows); err != nil {
+		return err
+	}
+	if err := w.s.addStock(ctx, tx, rows); err != nil {
+		return err
+	}
+	w.created += created
+	return nil
+}
+
+// catalogue inserts new items and mappings, and says how many items it
+// created.
+func (w *batchWriter) catalogue(ctx context.Context, tx pgx.Tx, items []NewItem, maps []NewMapping) (int, error) {
+	created, err := w.s.insertItems(ctx, tx, w.b.RunID, items)
+	if err != nil {
+		return 0, err
+	}
+	return created, w.s.insertMappings(ctx, tx, w.b.RunID, maps)
+}
+
+// bisect writes rows [lo, hi) in a savepoint; should the database refuse a
+// row, it writes each half the same way, down to single rows, which are
+// then refused.
+func (w *batchWriter) bisect(ctx context.Context, tx pgx.Tx, lo, hi int) error {
+	if lo >= hi {
+		return nil
+	}
+	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return w.write(ctx, sp, lo, hi) })
+	switch {
+	case err == nil || !IsRowError(err):
+		return err
+	case hi-lo == 1:
+		w.refused[lo] = err
+		return w.keepCatalogue(ctx, tx, &w.b.Rows[lo])
+	}
+	mid := lo + (hi-lo)/2
+	if err := w.bisect(ctx, tx, lo, mid); err != nil {
+		return err
+	}
+	return w.bisect(ctx, tx, mid, hi)
+}
+
+// keepCatalogue inserts the items and mappings of a refused row without
+// it, since later rows need them too. Should they be refused themselves,
+// the rows that need them are refused with the same error.
+func (w *batchWriter) keepCatalogue(ctx context.Context, tx pgx.Tx, r *Row) error {
+	if len(r.NewItems) == 0 && len(r.NewMappings) == 0 {
+		return nil
+	}
+	var created int
+	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+		var err error
+		created, err = w.catalogue(ctx, sp, r.NewItems, r.NewMappings)
+		return err
+	})
+	if !IsRowError(err) {
+		w.created += created
+		return err
+	}
+	for _, it := range r.NewItems {
+		w.failed[it.ID] = err
+	}
+	return nil
+}
+
+// outcome is what the attempt did, with the batch's progress corrected.
+func (w *batchWriter) outcome(careful bool) Outcome {
+	out := Outcome{ItemsCreated: w.created, Replayed: careful, Progress: w.b.Progress}
+	for i, err := range w.refused {
+		out.Refused = append(out.Refused, RowError{Index: i, Err: err})
+	}
+	slices.SortFunc(out.Refused, func(a, b RowError) int { return a.Index - b.Index })
+	p := &out.Progress
+	p.RowsImported -= int64(len(out.Refused))
+	p.RowsRejected += int64(len(out.Refused))
+	p.ItemsCreated += int64(w.created)
+	chunk := -1
+	for _, re := range out.Refused {
+		if re.Index >= w.chunkEnd(chunk) {
+			chunk++
+			for re.Index >= w.chunkEnd(chunk) {
+				chunk++
+			}
+			p.ChunksReplayed++
+		}
+	}
+	return out
+}
+
+// chunkEnd is where chunk i of the batch ends.
+func (w *batchWriter) chunkEnd(i int) int {
+	if i < 0 {
+		return 0
+	}
+	if i >= len(w.b.Ends) {
+		return len(w.b.Rows)
+	}
+	return w.b.Ends[i]
+}
+
+// rejects are the batch's rejects and the rows refused, in record order.
+func (w *batchWriter) rejects() []Reject {
+	rs := slices.Clone(w.b.Rejects)
+	for i, err := range w.refused {
+		r := &w.b.Rows[i]
+		rs = append(rs, RowReject(r.Record, r.Line, w.b.Raw(i), err))
+	}
+	for i := range rs {
+		rs[i].Account, rs[i].RunID = w.b.Account, w.b.RunID
+	}
+	slices.SortFunc(rs, func(a, b Reject) int { return int(a.Record - b.Record) })
+	return rs
+}
+
+// accounts lists the accounts of the batch's rows.
+func (w *batchWriter) accounts() []string {
+	var as []string
+	for i := range w.b.Rows {
+		if a := w.b.Rows[i].Account; len(as) == 0 || as[len(as)-1] != a {
+			as = append(as, a)
+		}
+	}
+	slices.Sort(as)
+	return slices.Compact(as)
+}

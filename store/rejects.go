@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Reject is a record a run did not import: a row of rejects.
+type Reject struct {
+	Account  string // the run's account
+	RunID    int64
+	Record   int64 // the record's position in the input
+	Line     int64 // physical line where it starts
+	Raw      []byte
+	Reason   string // field and rule, or SQLSTATE and message
+	Rule     string // Reason less the offending value
+	SQLState string
+}
+
+// RowReject is the reject of a row the database refused with err.
+func RowReject(record, line int64, raw []byte, err error) Reject {
+	r := Reject{Record: record, Line: line, Raw: raw, Reason: "database refused the row: " + err.Error(), Rule: err.Error()}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		r.SQLState = pgErr.Code
+		r.Rule = "SQLSTATE " + pgErr.Code + ": " + pgErr.Message
+		r.Reason = "database refused the row: " + r.Rule
+		if pgErr.Detail != "" {
+			r.Reason += " (" + pgErr.Detail + ")"
+		}
+	}
+	return r
+}
+
+// text makes s storable as text: valid UTF-8, no NUL.
+func text(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+var rejectColumns = []string{"account", "run_id", "record_no", "line_no", "raw", "reason", "rule", "sqlstate"}
+
+// insertRejects stores rejects in one COPY.
+func (s *Store) insertRejects(ctx context.Context, tx pgx.Tx, rs []Reject) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"rejects"}, rejectColumns, pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
+		r := &rs[i]
+		return []any{r.Account, r.RunID, r.Record, r.Line, r.Raw, text(r.Reason), text(r.Rule), nullable(r.SQLState)}, nil
+	}))
+	return err
+}
+
+// EachReject calls fn with each reject of a run, in record order, streaming
+// them so that memory does not grow with their number.
+func (s *Store) EachReject(ctx context.Context, run Run, fn func(Reject) error) error {
+	rows, err := s.q().Query(ctx, `SELECT record_no, line_no, raw, reason, rule, coalesce(sqlstate, '')
+		FROM rejects WHERE account = $1 AND run_id = $2 ORDER BY record_no`, run.Account, run.ID)
+	if err != nil {
+		return s.lost(err)
+	}
+	defer rows.Close()
+	r := Reject{Account: run.Account, RunID: run.ID}
+	for rows.Next() {
+		if err := rows.Scan(&r.Record, &r.Line, &r.Raw, &r.Reason, &r.Rule, &r.SQLState); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return s.lost(rows.Err())
+}
+
+// CommonestRule returns the rule most of a run's rejects break, and how
+// many do.
+func (s *Store) CommonestRule(ctx context.Context, run Run) (string, int64, error) {
+	var rule string
+	var n int64
+	err := s.q().QueryRow(ctx, `SELECT rule, count(*) FROM rejects WHERE account = $1 AND run_id = $2
+		GROUP BY rule ORDER BY count(*) DESC, rule LIMIT 1`, run.Account, run.ID).Scan(&rule, &n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", 0, nil
+	}
+	return rule, n, s.lost(err)
+}
