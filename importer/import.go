@@ -122,6 +122,8 @@ func (r *runner) importRecords(ctx context.Context) error {
 	w := &writer{src: r.src, layout: layout, run: r.run, committed: r.run.Progress, perBatch: r.opts.ChunksPerCommit,
 		maxRejects: r.opts.MaxRejects, progress: r.opts.Progress}
 	p := &producer{dec: dec, in: in, src: r.src, skipUpTo: r.run.Progress.Record, chunkSize: r.opts.ChunkSize}
+	in.expect(r.run.Progress.Bytes, r.run.Progress.Digest, &ReusedSourceError{SourceID: r.key, RunID: r.run.ID,
+		Was: fmt.Sprintf("its first %d bytes", r.run.Progress.Bytes), Now: "other bytes"})
 	switch {
 	case r.db == nil:
 		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout)}
@@ -184,20 +186,27 @@ func (r *runner) notTheInput(path string) error {
 }
 
 // loadFresh loads a catalogue on a connection of its own (the run's may be
-// busy with a batch), retrying transient failures a few times.
-func (r *runner) loadFresh(ctx context.Context, account string) (items []store.Item, maps []store.Mapping, err error) {
-	for attempt := 0; attempt <= 3; attempt++ {
-		var db *store.Store
-		if db, err = store.Open(ctx, r.opts.DB); err == nil {
+// busy with a batch), retrying transient failures like a batch.
+func (r *runner) loadFresh(ctx context.Context, account string) ([]store.Item, []store.Mapping, error) {
+	rt := retrier{policy: r.opts.Retry, log: r.opts.Log}
+	for {
+		db, err := store.Open(ctx, r.opts.DB)
+		if err == nil {
+			var items []store.Item
+			var maps []store.Mapping
 			items, maps, err = db.LoadCatalogue(ctx, account)
 			db.Close(context.WithoutCancel(ctx))
+			if err == nil {
+				return items, maps, nil
+			}
 		}
-		if err == nil || !store.IsTransient(err) {
-			break
+		if !store.IsTransient(err) {
+			return nil, nil, err
 		}
-		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+		if err := rt.wait(ctx, err, "loading the catalogue of account", account); err != nil {
+			return nil, nil, err
+		}
 	}
-	return items, maps, err
 }
 
 // loadShared loads a catalogue inside a dry run's transaction.

@@ -18,10 +18,11 @@ type chunk struct {
 	report   []reportEntry // keys seen for the first time
 	read     int64         // records in the chunk
 	fuzzy    int64
-	last     int64 // line of the chunk's last record
-	lastSeq  int64 // and its position in the input
-	bytes    int64 // input bytes read when the chunk was cut
-	err      error // the input cannot be read after the chunk's records
+	last     int64  // line of the chunk's last record
+	lastSeq  int64  // and its position in the input
+	bytes    int64  // input bytes read when the chunk was cut
+	digest   string // and their SHA-256
+	err      error  // the input cannot be read after the chunk's records
 }
 
 // reject is a record rejected before the database, and why.
@@ -40,7 +41,7 @@ const rejectsPerChunkFactor = 4
 // sends.
 type producer struct {
 	dec       invoice.Decoder
-	in        io.Reader // what dec reads: read to its end after the last record, so that all of it is hashed
+	in        *hashingReader // what dec reads: read to its end after the last record, so that all of it is hashed
 	src       *source
 	skipUpTo  int64 // resume: the records up to this position are done
 	chunkSize int
@@ -51,7 +52,7 @@ func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 	defer close(out)
 	c := &chunk{}
 	send := func() bool {
-		c.bytes = p.src.read.Load()
+		c.bytes, c.digest = p.in.digest()
 		select {
 		case out <- c:
 			c = &chunk{}
@@ -65,6 +66,8 @@ func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 		if errors.Is(err, io.EOF) {
 			if _, err := io.Copy(io.Discard, p.in); err != nil {
 				c.err = &InputError{Name: p.src.in.Name, Err: err}
+			} else if p.in.prefix != prefixNone {
+				c = &chunk{err: p.in.differs}
 			}
 			if c.read > 0 || c.err != nil {
 				send()
@@ -81,6 +84,14 @@ func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 		}
 		if err := p.add(ctx, c, rec); err != nil {
 			c.err = err
+			send()
+			return
+		}
+		switch p.in.prefix {
+		case prefixPending:
+			continue // a resumed input's records wait until its start is checked
+		case prefixDiffers:
+			c = &chunk{err: p.in.differs}
 			send()
 			return
 		}

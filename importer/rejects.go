@@ -115,7 +115,7 @@ func WriteRejects(ctx context.Context, cfg store.Config, runID int64, path strin
 	}
 	run, err := db.GetRun(ctx, runID)
 	if err != nil {
-		return 0, fmt.Errorf("run %d: %w", runID, err)
+		return 0, err
 	}
 	if path == "" {
 		bw := bufio.NewWriter(stdout)

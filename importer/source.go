@@ -101,7 +101,7 @@ func (s *source) key(sourceID string) (key string, unique bool) {
 
 // reader returns the bytes to import, from the start: a file's hashed
 // bytes, or standard input. It may be called again after a failed attempt.
-func (s *source) reader() io.Reader {
+func (s *source) reader() *hashingReader {
 	s.read.Store(0)
 	var r io.Reader = s.in.Stdin
 	if s.f != nil {
@@ -161,21 +161,64 @@ func (s *source) close() {
 	}
 }
 
-// hashingReader hashes and counts what is read through it, and records the
-// digest at the end.
+// hashingReader hashes and counts what is read through it, records the
+// digest at the end, and can check that the input starts as an earlier
+// run's did (expect).
 type hashingReader struct {
 	s *source
 	r io.Reader
 	h hash.Hash
+	n int64 // bytes read
+
+	wantN      int64  // the first wantN bytes
+	wantDigest string // must hash to this,
+	prefix     prefixState
+	differs    error // else this is the error
+}
+
+// prefixState is how far the check of a resumed input's start is.
+type prefixState int
+
+const (
+	prefixNone    prefixState = iota // nothing to check, or checked
+	prefixPending                    // not yet read that far
+	prefixDiffers
+)
+
+// expect makes the reader check that the input's first n bytes hash to
+// digest, as they did for the run being resumed, else the check fails with
+// differs.
+func (r *hashingReader) expect(n int64, digest string, differs error) {
+	if n > 0 && digest != "" {
+		r.wantN, r.wantDigest, r.prefix, r.differs = n, digest, prefixPending, differs
+	}
+}
+
+// digest is what was read so far: how many bytes, and their hash.
+func (r *hashingReader) digest() (int64, string) {
+	return r.n, hex.EncodeToString(r.h.Sum(nil))
 }
 
 func (r *hashingReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
-	r.h.Write(p[:n])
+	b := p[:n]
+	if r.prefix == prefixPending && r.n+int64(n) >= r.wantN {
+		k := r.wantN - r.n
+		r.h.Write(b[:k])
+		r.n, b = r.wantN, b[k:]
+		if _, d := r.digest(); d == r.wantDigest {
+			r.prefix = prefixNone
+		} else {
+			r.prefix = prefixDiffers
+		}
+	}
+	r.h.Write(b)
+	r.n += int64(len(b))
 	r.s.read.Add(int64(n))
 	if err == io.EOF {
+		_, d := r.digest()
 		r.s.mu.Lock()
-		r.s.digest = hex.EncodeToString(r.h.Sum(nil))
+		r.s.digest = d
 		r.s.mu.Unlock()
 	}
 	return n, err

@@ -120,7 +120,7 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 			b.Rejects = append(b.Rejects, store.Reject{Record: rj.rec.Seq, Line: int64(rj.rec.Line),
 				Raw: w.layout.Raw(rj.rec.Raw), Reason: rj.err.Error(), Rule: ruleOf(rj.err)})
 		}
-		p.Record, p.Line = c.lastSeq, c.last
+		p.Record, p.Line, p.Bytes, p.Digest = c.lastSeq, c.last, c.bytes, c.digest
 		p.RowsRead += c.read
 		p.RowsImported += int64(len(c.rows))
 		p.RowsRejected += int64(len(c.rejected))

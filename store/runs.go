@@ -49,6 +49,10 @@ type Progress struct {
 	FuzzyMatches   int64
 	Chunks         int64
 	ChunksReplayed int64
+	// Bytes of input had been read when the checkpoint was taken, and
+	// Digest is their SHA-256 (hex).
+	Bytes  int64
+	Digest string
 }
 
 // Run is a row of import_runs.
@@ -87,7 +91,7 @@ type InputLayout struct {
 const runColumns = `id, source_key, source_name, account, status, started_at, finished_at,
 	coalesce(rejects_file, ''), coalesce(error, ''), coalesce(owner, ''), coalesce(content_sha256, ''), content_size,
 	input_format, input_delimiter, input_header, checkpoint_record, checkpoint_line, rows_read, rows_imported,
-	rows_rejected, items_created, fuzzy_matches, chunks, chunks_replayed`
+	rows_rejected, items_created, fuzzy_matches, chunks, chunks_replayed, checkpoint_bytes, coalesce(checkpoint_sha256, '')`
 
 func scanRun(row pgx.Row) (Run, error) {
 	var r Run
@@ -95,7 +99,7 @@ func scanRun(row pgx.Row) (Run, error) {
 	err := row.Scan(&r.ID, &r.SourceKey, &r.SourceName, &r.Account, &r.Status, &r.StartedAt, &r.FinishedAt,
 		&r.RejectsFile, &r.Error, &r.Owner, &r.Content.SHA256, &r.Content.Size,
 		&r.Input.Format, &r.Input.Delimiter, &r.Input.Header, &p.Record, &p.Line, &p.RowsRead, &p.RowsImported,
-		&p.RowsRejected, &p.ItemsCreated, &p.FuzzyMatches, &p.Chunks, &p.ChunksReplayed)
+		&p.RowsRejected, &p.ItemsCreated, &p.FuzzyMatches, &p.Chunks, &p.ChunksReplayed, &p.Bytes, &p.Digest)
 	return r, err
 }
 
@@ -163,13 +167,15 @@ func (s *Store) LastRun(ctx context.Context, sourceKey string) (r Run, ok bool, 
 	return r, err == nil, s.lost(err)
 }
 
-// ContentOf returns the content recorded for a source key by any of its
-// runs, or a zero Content when none recorded one.
+// ContentOf returns the content recorded for a source key by its latest
+// run that recorded one and of which something stays (not reverted or
+// rejected), and that run's id; a zero Content when there is none.
 func (s *Store) ContentOf(ctx context.Context, sourceKey string) (Content, int64, error) {
 	var c Content
 	var runID int64
 	err := s.q().QueryRow(ctx, `SELECT id, content_sha256, content_size FROM import_runs
-		WHERE source_key = $1 AND content_sha256 IS NOT NULL ORDER BY id DESC LIMIT 1`, sourceKey).Scan(&runID, &c.SHA256, &c.Size)
+		WHERE source_key = $1 AND content_sha256 IS NOT NULL AND status NOT IN ('reverted', 'rejected')
+		ORDER BY id DESC LIMIT 1`, sourceKey).Scan(&runID, &c.SHA256, &c.Size)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Content{}, 0, nil
 	}
@@ -182,6 +188,9 @@ func (s *Store) GetRun(ctx context.Context, id int64) (Run, error) {
 		return Run{}, errNotConnected
 	}
 	r, err := scanRun(s.q().QueryRow(ctx, `SELECT `+runColumns+` FROM import_runs WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("run %d: %w", id, ErrNoRun)
+	}
 	return r, s.lost(err)
 }
 
@@ -263,10 +272,11 @@ func (s *Store) fenced(ctx context.Context, q querier, id int64) error {
 func (s *Store) checkpoint(ctx context.Context, tx pgx.Tx, b *Batch, p Progress, accounts []string) error {
 	tag, err := tx.Exec(ctx, `UPDATE import_runs SET checkpoint_record = $4, checkpoint_line = $5, rows_read = $6,
 		rows_imported = $7, rows_rejected = $8, items_created = $9, fuzzy_matches = $10, chunks = $11, chunks_replayed = $12,
-		accounts = ARRAY(SELECT DISTINCT a FROM unnest(accounts || $13::text[]) AS a ORDER BY 1)
+		accounts = ARRAY(SELECT DISTINCT a FROM unnest(accounts || $13::text[]) AS a ORDER BY 1),
+		checkpoint_bytes = $14, checkpoint_sha256 = nullif($15, '')
 		WHERE id = $1 AND owner = $2 AND checkpoint_record = $3`,
 		b.RunID, b.Owner, b.From, p.Record, p.Line, p.RowsRead, p.RowsImported, p.RowsRejected, p.ItemsCreated,
-		p.FuzzyMatches, p.Chunks, p.ChunksReplayed, accounts)
+		p.FuzzyMatches, p.Chunks, p.ChunksReplayed, accounts, p.Bytes, p.Digest)
 	if err != nil || tag.RowsAffected() == 1 {
 		return err
 	}
@@ -279,6 +289,9 @@ func (s *Store) checkpoint(ctx context.Context, tx pgx.Tx, b *Batch, p Progress,
 	}
 	return ErrCheckpointMoved
 }
+
+// ErrNoRun says a run does not exist.
+var ErrNoRun = errors.New("no such run")
 
 // ErrCheckpointMoved says the run's checkpoint was not where a batch
 // expected: an earlier attempt whose COMMIT reply was lost did commit.

@@ -16,6 +16,11 @@ ALTER TABLE import_runs
     ADD COLUMN input_delimiter text NOT NULL DEFAULT ',',
     ADD COLUMN input_header    bytea,
     ADD COLUMN accounts        text[] NOT NULL DEFAULT '{}',
+    -- The input read when the checkpoint was taken: its first
+    -- checkpoint_bytes bytes hash to checkpoint_sha256. A resumed run of
+    -- standard input (which cannot be hashed before it is read) checks it.
+    ADD COLUMN checkpoint_bytes  bigint NOT NULL DEFAULT 0,
+    ADD COLUMN checkpoint_sha256 text,
     DROP COLUMN rejects_bytes,
     DROP CONSTRAINT import_runs_status_check,
     ADD CONSTRAINT import_runs_status_check CHECK (status IN
