@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/store"
@@ -131,7 +132,24 @@ func (r *runner) rejectsPath() string {
 	case r.run.RejectsFile != "":
 		return r.run.RejectsFile
 	}
-	return absPath(invoice.RejectsPath(r.src.in.Name, r.format))
+	name := r.src.in.Name
+	if r.src.in.IsStdin() {
+		// Each standard input is a source of its own, and so gets its own
+		// rejects file: stdin.KEY.rejects.csv.
+		name = "stdin." + fileSafe(strings.TrimPrefix(r.key, "stdin:")) + "." + string(r.format)
+	}
+	return absPath(invoice.RejectsPath(name, r.format))
+}
+
+// fileSafe makes a source key usable in a file name.
+func fileSafe(key string) string {
+	b := []byte(key)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b[:min(len(b), 64)])
 }
 
 // absPath makes p absolute, so that a run resumed from another directory

@@ -22,6 +22,10 @@ echo "(exit status $status: 3 means imported with some rows rejected)"
 step cat invoices.rejects.csv
 cat invoices.rejects.csv
 
+step "rm invoices.rejects.csv; batchimport rejects 1 | head -3   # rebuilt from the database at any time"
+rm invoices.rejects.csv
+"$bin" rejects 1 | head -3
+
 step "batchimport import invoices.csv   # again: nothing changes"
 "$bin" import --no-progress --output json invoices.csv || true
 
