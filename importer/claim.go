@@ -50,6 +50,8 @@ func (r *runner) claim(ctx context.Context) (done bool, err error) {
 		r.sum.RunID = &last.ID
 		r.opts.Log.Info("source already imported; skipping (use --force to import it again)", "source", r.src.in.Name, "run_id", last.ID)
 		return true, nil
+	case last.Status == store.StatusRejected && r.opts.DryRun != ReadOnly:
+		r.supersede = last.ID
 	case last.Status.Resumable():
 		r.run = last
 		r.run.Owner = "" // taken in start
@@ -93,9 +95,15 @@ func (r *runner) start(ctx context.Context, layout invoice.Layout) error {
 	}
 	in := store.InputLayout{Format: string(layout.Format), Delimiter: string(layout.Delimiter), Header: layout.EncodeHeader()}
 	var err error
-	if r.run.ID != 0 {
+	switch {
+	case r.run.ID != 0:
 		r.run, err = r.db.ResumeRun(ctx, r.run.ID, ownerToken(), in)
-	} else {
+	case r.supersede != 0:
+		if err = r.db.SupersedeRun(ctx, r.supersede); err != nil {
+			return err
+		}
+		fallthrough
+	default:
 		r.run, err = r.db.CreateRun(ctx, store.NewRun{SourceKey: r.key, SourceName: r.sourceName(), Account: r.opts.Account,
 			RejectsFile: r.rejectsPath(), Owner: ownerToken(), Content: r.src.content, Input: in})
 	}

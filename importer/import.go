@@ -33,7 +33,10 @@ type runner struct {
 	db     *store.Store // nil: offline
 	mu     sync.Mutex   // a dry run's stages share its connection
 	run    store.Run    // ID 0: no run (offline, or a read-only dry run of a new source)
-	sum    *Summary
+	// supersede is the source's last run, all of whose records were
+	// rejected: the new run takes its place.
+	supersede int64
+	sum       *Summary
 }
 
 func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) error {

@@ -230,3 +230,35 @@ func TestStdinWithoutSourceIDIsNeverSkipped(t *testing.T) {
 		}
 	}
 }
+
+// A file of which every record is rejected ends rejected, naming the
+// commonest reason; imported again, its new run takes the old one's place,
+// so each record stays in the rejects of one run.
+func TestEveryRecordRejected(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	g := testgen.CSV(t, t.TempDir(), "us-dates.csv", testgen.Spec{Rows: 1200, Edit: func(i int, f []string) {
+		f[1] = "11/28/2026" // MM/DD/YYYY: every row breaks the date rule
+	}})
+	var runs []int64
+	for range 2 {
+		sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
+		var all *AllRejectedError
+		if sum.Status != store.StatusRejected || !errors.As(sum.Err, &all) {
+			t.Fatalf("status %s, error %v; want rejected", sum.Status, sum.Err)
+		}
+		if all.Rule != "invoice_date: must be a real calendar date written YYYY-MM-DD" || all.Count != 1200 || all.Rejected != 1200 {
+			t.Errorf("commonest reason %q for %d of %d, want the date rule for all 1200", all.Rule, all.Count, all.Rejected)
+		}
+		runs = append(runs, *sum.RunID)
+		pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
+	}
+	var first string
+	if err := conn.QueryRow(context.Background(), `SELECT status FROM import_runs WHERE id = $1`, runs[0]).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	if runs[0] == runs[1] || first != "reverted" {
+		t.Errorf("runs %v, the first one %s: want a new run superseding the first", runs, first)
+	}
+}

@@ -223,6 +223,16 @@ func (s *Store) CreateRun(ctx context.Context, n NewRun) (Run, error) {
 	return r, s.lost(err)
 }
 
+// SupersedeRun marks a run of which every record was rejected reverted,
+// for a new run of its source is about to import the same records: each
+// record then stays in the rejects of one run only. The caller holds the
+// source's lock.
+func (s *Store) SupersedeRun(ctx context.Context, id int64) error {
+	_, err := s.q().Exec(ctx, `UPDATE import_runs SET status = 'reverted',
+		error = coalesce(error || '; ', '') || 'superseded by a new import of its source' WHERE id = $1 AND status = 'rejected'`, id)
+	return s.lost(err)
+}
+
 // ResumeRun takes an unfinished run for owner and marks it running again,
 // reading its input as in describes. From now on only owner's commits
 // count.
