@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,6 +49,9 @@ func (r *runner) claim(ctx context.Context) (done bool, err error) {
 		// The counts of a skipped source are this invocation's: nothing.
 		r.sum.Status, r.sum.AlreadyImported = store.StatusSkipped, true
 		r.sum.RunID = &last.ID
+		if err := r.restoreRejects(ctx, last); err != nil {
+			return true, err
+		}
 		r.opts.Log.Info("source already imported; skipping (use --force to import it again)", "source", r.src.in.Name, "run_id", last.ID)
 		return true, nil
 	case last.Status == store.StatusRejected && r.opts.DryRun != ReadOnly:
@@ -64,6 +68,23 @@ func (r *runner) claim(ctx context.Context) (done bool, err error) {
 		}
 	}
 	return false, nil
+}
+
+// restoreRejects writes the rejects file of a finished run again when it is
+// missing (it could not be written, or was deleted): the rejects are in the
+// database.
+func (r *runner) restoreRejects(ctx context.Context, run store.Run) error {
+	if r.opts.DryRun != Write || run.Progress.RowsRejected == 0 || run.RejectsFile == "" {
+		return nil
+	}
+	if _, err := os.Lstat(run.RejectsFile); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	r.opts.Log.Info("writing the missing rejects file of the run", "run_id", run.ID, "path", run.RejectsFile)
+	return writeFile(run.RejectsFile, func(o *outFile) error {
+		_, err := writeRunRejects(ctx, r.db, run, o.w)
+		return err
+	})
 }
 
 // checkContent refuses a --source-id that an earlier run used for other

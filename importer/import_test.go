@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -109,9 +110,20 @@ func TestImportTwiceChangesNothing(t *testing.T) {
 	if first.Status != store.StatusPartialSuccess {
 		t.Fatalf("first import: %s %v", first.Status, first.Error)
 	}
+	// A lost rejects file is written again from the database.
+	written, err := os.ReadFile(*first.RejectsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(*first.RejectsFile); err != nil {
+		t.Fatal(err)
+	}
 	second := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
 	if second.Status != store.StatusSkipped || second.RowsImported != 0 || *second.RunID != *first.RunID {
 		t.Fatalf("second import: %+v, want skipped with run %d", second, *first.RunID)
+	}
+	if restored, err := os.ReadFile(*first.RejectsFile); err != nil || !bytes.Equal(restored, written) {
+		t.Errorf("the rejects file was not restored as it was (%v)", err)
 	}
 	conn := pgtest.Conn(t, cfg)
 	pgtest.CheckInvariant(t, conn, first.SourceKey, g.Lines, *first.RejectsFile)
