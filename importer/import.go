@@ -111,6 +111,8 @@ func (r *runner) importRecords(ctx context.Context) error {
 		defer out.discard()
 	}
 	in := r.src.reader()
+	in.expect(r.run.Progress.Bytes, r.run.Progress.Digest, &ReusedSourceError{SourceID: r.key, RunID: r.run.ID,
+		Was: fmt.Sprintf("its first %d bytes", r.run.Progress.Bytes), Now: "other bytes"})
 	dec, err := invoice.NewDecoder(in, invoice.Options{
 		Format: r.format, Delimiter: r.opts.Delimiter, Columns: r.opts.Columns, Account: r.opts.Account,
 	})
@@ -122,11 +124,9 @@ func (r *runner) importRecords(ctx context.Context) error {
 		dec.Close()
 		return err
 	}
-	w := &writer{src: r.src, layout: layout, run: r.run, committed: r.run.Progress, perBatch: r.opts.ChunksPerCommit,
+	w := &writer{src: r.src, layout: layout, run: r.run, committed: r.run.Progress, perBatch: r.opts.chunksPerBatch(),
 		maxRejects: r.opts.MaxRejects, progress: r.opts.Progress}
 	p := &producer{dec: dec, in: in, src: r.src, skipUpTo: r.run.Progress.Record, chunkSize: r.opts.ChunkSize}
-	in.expect(r.run.Progress.Bytes, r.run.Progress.Digest, &ReusedSourceError{SourceID: r.key, RunID: r.run.ID,
-		Was: fmt.Sprintf("its first %d bytes", r.run.Progress.Bytes), Now: "other bytes"})
 	switch {
 	case r.db == nil:
 		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout)}
@@ -149,7 +149,7 @@ func (r *runner) importRecords(ctx context.Context) error {
 // pipeline runs the producer and the writer until the writer stops.
 func (r *runner) pipeline(ctx context.Context, p *producer, w *writer) error {
 	pctx, stop := context.WithCancel(ctx)
-	chunks := make(chan *chunk, r.opts.ChunksPerCommit)
+	chunks := make(chan *chunk, r.opts.chunksPerBatch())
 	produced := make(chan struct{})
 	go func() {
 		defer close(produced)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -272,5 +273,31 @@ func TestEveryRecordRejected(t *testing.T) {
 	}
 	if runs[0] == runs[1] || first != "reverted" {
 		t.Errorf("runs %v, the first one %s: want a new run superseding the first", runs, first)
+	}
+}
+
+// A file modified less than --min-age ago is left for later: nothing is
+// written, and an older one is imported.
+func TestMinAgeDefersNewFiles(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	g := testgen.CSV(t, t.TempDir(), "upload.csv", testgen.Spec{Rows: 300})
+	opts := testOptions(cfg)
+	opts.MinAge = time.Hour
+	before := pgtest.Snapshot(t, conn)
+	sum := Import(context.Background(), Input{Name: g.Path}, opts)
+	if sum.Status != store.StatusDeferred || sum.Error != nil || sum.RunID != nil {
+		t.Fatalf("a new file: %s %v, want deferred", sum.Status, sum.Err)
+	}
+	if after := pgtest.Snapshot(t, conn); after != before {
+		t.Errorf("a deferred file wrote:\n%s\nwant\n%s", after, before)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(g.Path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if sum := Import(context.Background(), Input{Name: g.Path}, opts); sum.Status != store.StatusSuccess || sum.RowsImported != 300 {
+		t.Fatalf("an old file: %s %v", sum.Status, sum.Err)
 	}
 }

@@ -15,8 +15,8 @@ type Options struct {
 	Account   string
 	Format    invoice.Format // "" = by file name
 	ChunkSize int            // accepted rows per chunk
-	// ChunksPerCommit is the most chunks one transaction (a batch) carries;
-	// a batch also waits at most a second for its chunks.
+	// ChunksPerCommit is the most chunks one transaction (a batch) carries,
+	// within MaxBatchRows; a batch also waits at most a second for them.
 	ChunksPerCommit int
 	RejectsPath     string // "" = beside the input
 	MaxRejects      int64  // 0 = no limit
@@ -68,7 +68,16 @@ const DefaultChunkSize = 500
 // DefaultChunksPerCommit is the most chunks one transaction carries: enough
 // to spare the server most per-transaction work, few enough that a batch
 // kept in memory until it commits stays small.
-const DefaultChunksPerCommit = 20
+const DefaultChunksPerCommit = 30
+
+// MaxBatchRows bounds the rows of a batch, whatever the chunk size: a batch
+// stays in memory until it commits.
+const MaxBatchRows = 15_000
+
+// chunksPerBatch is how many chunks a batch carries.
+func (o *Options) chunksPerBatch() int {
+	return max(1, min(o.ChunksPerCommit, MaxBatchRows/o.ChunkSize))
+}
 
 func (o *Options) defaults() {
 	if o.ChunkSize <= 0 {

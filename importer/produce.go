@@ -13,7 +13,7 @@ import (
 // for the database, and the records rejected before reaching it.
 type chunk struct {
 	rows     []store.Row
-	recs     []*invoice.Record // the record of each row
+	raws     []invoice.RawRecord // each row's record as read, should the database refuse it
 	rejected []reject
 	report   []reportEntry // keys seen for the first time
 	read     int64         // records in the chunk
@@ -66,7 +66,7 @@ func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 		if errors.Is(err, io.EOF) {
 			if _, err := io.Copy(io.Discard, p.in); err != nil {
 				c.err = &InputError{Name: p.src.in.Name, Err: err}
-			} else if p.in.prefix != prefixNone {
+			} else if p.in.check() != prefixNone {
 				c = &chunk{err: p.in.differs}
 			}
 			if c.read > 0 || c.err != nil {
@@ -87,7 +87,7 @@ func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 			send()
 			return
 		}
-		switch p.in.prefix {
+		switch p.in.check() {
 		case prefixPending:
 			continue // a resumed input's records wait until its start is checked
 		case prefixDiffers:
@@ -126,6 +126,6 @@ func (p *producer) add(ctx context.Context, c *chunk, rec *invoice.Record) error
 		}
 	}
 	c.rows = append(c.rows, row)
-	c.recs = append(c.recs, rec)
+	c.raws = append(c.raws, rec.Raw)
 	return nil
 }

@@ -163,12 +163,15 @@ func (s *source) close() {
 
 // hashingReader hashes and counts what is read through it, records the
 // digest at the end, and can check that the input starts as an earlier
-// run's did (expect).
+// run's did (expect). A decoder may read it on a goroutine of its own (the
+// CSV decoder's gocsv does) while the producer asks where it stands, hence
+// the lock.
 type hashingReader struct {
-	s *source
-	r io.Reader
-	h hash.Hash
-	n int64 // bytes read
+	s  *source
+	r  io.Reader
+	mu sync.Mutex
+	h  hash.Hash
+	n  int64 // bytes read
 
 	wantN      int64  // the first wantN bytes
 	wantDigest string // must hash to this,
@@ -189,6 +192,8 @@ const (
 // digest, as they did for the run being resumed, else the check fails with
 // differs.
 func (r *hashingReader) expect(n int64, digest string, differs error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if n > 0 && digest != "" {
 		r.wantN, r.wantDigest, r.prefix, r.differs = n, digest, prefixPending, differs
 	}
@@ -196,17 +201,32 @@ func (r *hashingReader) expect(n int64, digest string, differs error) {
 
 // digest is what was read so far: how many bytes, and their hash.
 func (r *hashingReader) digest() (int64, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sum()
+}
+
+func (r *hashingReader) sum() (int64, string) {
 	return r.n, hex.EncodeToString(r.h.Sum(nil))
+}
+
+// check is how far the check of the input's start is.
+func (r *hashingReader) check() prefixState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.prefix
 }
 
 func (r *hashingReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	b := p[:n]
 	if r.prefix == prefixPending && r.n+int64(n) >= r.wantN {
 		k := r.wantN - r.n
 		r.h.Write(b[:k])
 		r.n, b = r.wantN, b[k:]
-		if _, d := r.digest(); d == r.wantDigest {
+		if _, d := r.sum(); d == r.wantDigest {
 			r.prefix = prefixNone
 		} else {
 			r.prefix = prefixDiffers
@@ -216,7 +236,7 @@ func (r *hashingReader) Read(p []byte) (int, error) {
 	r.n += int64(len(b))
 	r.s.read.Add(int64(n))
 	if err == io.EOF {
-		_, d := r.digest()
+		_, d := r.sum()
 		r.s.mu.Lock()
 		r.s.digest = d
 		r.s.mu.Unlock()

@@ -50,7 +50,7 @@ func TestResumedStdinMustStartAsBefore(t *testing.T) {
 	opts.Format, opts.SourceID, opts.ChunkSize, opts.ChunksPerCommit = "csv", "may-stdin", 100, 1
 	opts.RejectsPath = dir + "/stdin.rejects.csv"
 
-	first := Import(context.Background(), Input{Name: "-", Stdin: &brokenReader{r: bytes.NewReader(data), n: len(data) * 3 / 5}}, opts)
+	first := Import(context.Background(), Input{Name: "-", Stdin: &brokenReader{r: bytes.NewReader(data), n: len(data) / 10}}, opts)
 	var ie *InputError
 	if first.Status != store.StatusFailed || !errors.As(first.Err, &ie) || first.RowsRead == 0 {
 		t.Fatalf("broken stdin: %s, read %d, error %v; want failed after some rows", first.Status, first.RowsRead, first.Err)

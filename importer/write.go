@@ -109,13 +109,18 @@ func (w *writer) commit(ctx context.Context, cs []*chunk) error {
 func (w *writer) batch(cs []*chunk) *store.Batch {
 	b := &store.Batch{RunID: w.run.ID, Account: w.run.Account, Owner: w.run.Owner, From: w.committed.Record}
 	p := w.committed
-	var recs []*invoice.Record
+	n := 0
+	for _, c := range cs {
+		n += len(c.rows)
+	}
+	b.Rows = make([]store.Row, 0, n)
+	raws := make([]invoice.RawRecord, 0, n)
 	for _, c := range cs {
 		if c.read == 0 {
 			continue
 		}
 		b.Rows = append(b.Rows, c.rows...)
-		recs = append(recs, c.recs...)
+		raws = append(raws, c.raws...)
 		for _, rj := range c.rejected {
 			b.Rejects = append(b.Rejects, store.Reject{Record: rj.rec.Seq, Line: int64(rj.rec.Line),
 				Raw: w.layout.Raw(rj.rec.Raw), Reason: rj.err.Error(), Rule: ruleOf(rj.err)})
@@ -128,7 +133,7 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 		p.Chunks++
 		b.Ends = append(b.Ends, len(b.Rows))
 	}
-	b.Raw = func(i int) []byte { return w.layout.Raw(recs[i].Raw) }
+	b.Raw = func(i int) []byte { return w.layout.Raw(raws[i]) }
 	b.Progress = p
 	return b
 }

@@ -83,17 +83,25 @@ const transactionColumns = `run_id, line_no, record_no, account, item_id, invoic
 // costs the client far less than the binary encoding of numerics. The rows
 // are encoded before the COPY starts: pgconn reads its source on a
 // goroutine of its own, which may outlive a failed CopyFrom, so the source
-// is a buffer that nothing else touches.
+// is a buffer that nothing else touches until a COPY from it succeeded.
 func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(rows) * 192)
-	for _, r := range rows {
-		appendCopyRow(&buf, runID, r)
+	buf := s.copyBuf
+	if buf == nil {
+		buf = new(bytes.Buffer)
 	}
-	_, err := tx.Conn().PgConn().CopyFrom(ctx, &buf, `COPY transactions (`+transactionColumns+`) FROM STDIN`)
+	buf.Reset()
+	for _, r := range rows {
+		appendCopyRow(buf, runID, r)
+	}
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf.Bytes()), `COPY transactions (`+transactionColumns+`) FROM STDIN`)
+	// The buffer is used again only when the COPY's reader is known done.
+	s.copyBuf = nil
+	if err == nil {
+		s.copyBuf = buf
+	}
 	return err
 }
 

@@ -6,6 +6,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,8 @@ type Store struct {
 	schema string
 	conn   *pgx.Conn
 	outer  pgx.Tx // set by BeginOuter: every statement runs inside it
+	// copyBuf is the last COPY's buffer, kept for the next one.
+	copyBuf *bytes.Buffer
 }
 
 // querier is what *pgx.Conn and pgx.Tx share: with an outer transaction,
