@@ -60,10 +60,10 @@ const goodCSV = csvHeader +
 	"A1,2026-05-04,Sysco,SY-2,Large Eggs,2,case,41.25\n"
 
 const mixedCSV = csvHeader +
-	"A1,2026-05-04,Sysco,SY-1,Whole Milk,12,gal,3.89\n" +
-	"A1,2026-02-30,Sysco,SY-2,Large Eggs,2,case,41.25\n" +
-	"A1,2026-05-04,Sysco,SY-3,Roma Tomatoes,1.2345,lb,1.49\n" +
-	"A1,2026-05-04,Sysco,SY-1,Whole Milk,-1,gal,3.89\n"
+	"M1,2026-05-04,Sysco,SY-1,Whole Milk,12,gal,3.89\n" +
+	"M1,2026-02-30,Sysco,SY-2,Large Eggs,2,case,41.25\n" +
+	"M1,2026-05-04,Sysco,SY-3,Roma Tomatoes,1.2345,lb,1.49\n" +
+	"M1,2026-05-04,Sysco,SY-1,Whole Milk,-1,gal,3.89\n"
 
 func decodeSummaries(t *testing.T, stdout string) []map[string]any {
 	t.Helper()
@@ -188,7 +188,9 @@ func TestProgressOnlyOnTerminal(t *testing.T) {
 }
 
 // The operator's loop: import, read the rejects, fix them by hand, import
-// the fixed rejects file as it is.
+// the fixed rejects file as it is. The fixed records go back to their
+// invoice (not duplicates of it), and only once: the same rejects fixed
+// again import nothing twice.
 func TestFixRejectsAndReimport(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
@@ -211,12 +213,12 @@ func TestFixRejectsAndReimport(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(b)
-	for _, want := range []string{"note,_line,_error", "date typo,3,", "invoice_date", "too precise,4,", "quantity"} {
+	for _, want := range []string{"note,_run,_record,_line,_error", "date typo,1,2,3,", "invoice_date", "too precise,1,3,4,", "quantity"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("rejects file lacks %q:\n%s", want, text)
 		}
 	}
-	// Fix both rows by hand; leave _line and _error as they are.
+	// Fix both rows by hand; leave _run, _record, _line and _error as they are.
 	fixed := strings.NewReplacer("2026-02-30", "2026-02-28", "1.2345", "1.235").Replace(text)
 	if err := os.WriteFile(rejects, []byte(fixed), 0o644); err != nil {
 		t.Fatal(err)
@@ -237,6 +239,24 @@ func TestFixRejectsAndReimport(t *testing.T) {
 	}
 	if n != 3 || qty != "15.235" {
 		t.Errorf("transactions: %d rows summing %s, want 3 rows summing 15.235", n, qty)
+	}
+	// Fixed again, a little differently, the same rejects come home no more.
+	again := filepath.Join(dir, "may.fixed-again.csv")
+	if err := os.WriteFile(again, []byte(strings.ReplaceAll(fixed, "date typo", "date typo fixed")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = c.run(context.Background(), "", "import", "--output", "json", again)
+	if r.code != ExitFailure || !strings.Contains(r.stdout, "already taken back") {
+		t.Fatalf("the same rejects fixed again: exit %d, want 1, every record already taken back\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "may.fixed-again.rejects.csv")); err != nil || !strings.Contains(string(b), "was already taken back, by run 2") {
+		t.Errorf("the rejects of the second fix do not name run 2 (%v):\n%s", err, b)
+	}
+	if err := conn.QueryRow(context.Background(), `SELECT count(*), sum(quantity)::text FROM transactions`).Scan(&n, &qty); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || qty != "15.235" {
+		t.Errorf("after the second fix: %d rows summing %s, want still 3 summing 15.235", n, qty)
 	}
 	pgtest.CheckQuantities(t, conn)
 }

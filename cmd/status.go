@@ -51,6 +51,7 @@ type runJSON struct {
 	RowsRead       int64      `json:"rows_read"`
 	RowsImported   int64      `json:"rows_imported"`
 	RowsRejected   int64      `json:"rows_rejected"`
+	Unresolved     int64      `json:"rejects_unresolved"`
 	ItemsCreated   int64      `json:"items_created"`
 	FuzzyMatches   int64      `json:"fuzzy_matches"`
 	RejectsFile    *string    `json:"rejects_file"`
@@ -75,7 +76,7 @@ func runStatus(ctx context.Context, g *globalOptions, limit int, output string) 
 		for _, r := range runs {
 			j := runJSON{RunID: r.ID, Source: r.SourceName, SourceKey: r.SourceKey, Account: r.Account, Status: string(r.Status),
 				StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, CheckpointLine: r.Progress.Line,
-				RowsRead: r.Progress.RowsRead, RowsImported: r.Progress.RowsImported, RowsRejected: r.Progress.RowsRejected,
+				RowsRead: r.Progress.RowsRead, RowsImported: r.Progress.RowsImported, RowsRejected: r.Progress.RowsRejected, Unresolved: r.Unresolved,
 				ItemsCreated: r.Progress.ItemsCreated, FuzzyMatches: r.Progress.FuzzyMatches}
 			if r.Progress.RowsRejected > 0 && r.RejectsFile != "" {
 				j.RejectsFile = &r.RejectsFile

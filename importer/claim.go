@@ -82,7 +82,7 @@ func (r *runner) restoreRejects(ctx context.Context, run store.Run) error {
 	}
 	r.opts.Log.Info("writing the missing rejects file of the run", "run_id", run.ID, "path", run.RejectsFile)
 	return writeFile(run.RejectsFile, func(o *outFile) error {
-		_, err := writeRunRejects(ctx, r.db, run, o.w)
+		_, err := writeRunRejects(ctx, r.db, run, false, o.w)
 		return err
 	})
 }

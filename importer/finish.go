@@ -116,7 +116,7 @@ func (r *runner) writeRejects(ctx context.Context, out *outFile) error {
 				return err
 			}
 			out.w.Reset(out.f)
-			_, err := writeRunRejects(ctx, r.db, r.run, out.w)
+			_, err := writeRunRejects(ctx, r.db, r.run, r.opts.DryRun != Write, out.w)
 			return err
 		})
 		if err != nil {

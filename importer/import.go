@@ -125,7 +125,7 @@ func (r *runner) importRecords(ctx context.Context) error {
 		return err
 	}
 	w := &writer{src: r.src, layout: layout, run: r.run, committed: r.run.Progress, perBatch: r.opts.chunksPerBatch(),
-		maxRejects: r.opts.MaxRejects, progress: r.opts.Progress}
+		maxRejects: r.opts.MaxRejects, force: r.opts.Force, progress: r.opts.Progress}
 	p := &producer{dec: dec, in: in, src: r.src, skipUpTo: r.run.Progress.Record, chunkSize: r.opts.ChunkSize}
 	switch {
 	case r.db == nil:
@@ -174,7 +174,7 @@ func (r *runner) rejectsTo(out *outFile, l invoice.Layout) *rejectsWriter {
 	if out == nil {
 		return nil
 	}
-	return newRejectsWriter(out.w, l)
+	return newRejectsWriter(out.w, l, 0)
 }
 
 // notTheInput refuses a rejects file that is the input itself.

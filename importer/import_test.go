@@ -57,7 +57,7 @@ func TestImport100kLinesWithBadRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(all[0], ","); got != "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price,_line,_error" {
+	if got := strings.Join(all[0], ","); got != "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price,_run,_record,_line,_error" {
 		t.Errorf("rejects header = %s", got)
 	}
 	seen := map[int]bool{}
@@ -209,23 +209,29 @@ func TestMaxRejectsRevertsTheRun(t *testing.T) {
 	pgtest.CheckInvariant(t, conn, again.SourceKey, g.Lines, *again.RejectsFile)
 }
 
+// Standard input without --source-id is never recognised as a repeat: its
+// invoices are, line by line.
 func TestStdinWithoutSourceIDIsNeverSkipped(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
-	g := testgen.CSV(t, t.TempDir(), "gen.csv", testgen.Spec{Rows: 700})
+	dir := t.TempDir()
+	g := testgen.CSV(t, dir, "gen.csv", testgen.Spec{Rows: 700})
 	opts := testOptions(cfg)
 	opts.Format = "csv"
 	opts.RejectsPath = filepath.Join(t.TempDir(), "stdin.rejects.csv")
 	var keys []string
-	for range 2 {
+	for i, want := range []store.Status{store.StatusSuccess, store.StatusRejected} {
 		f, err := os.Open(g.Path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sum := Import(context.Background(), Input{Name: "-", Stdin: f}, opts)
 		f.Close()
-		if sum.Status != store.StatusSuccess || sum.RowsImported != 700 {
-			t.Fatalf("stdin import: %+v", sum)
+		if sum.Status != want || sum.RowsRead != 700 {
+			t.Fatalf("stdin import %d: %+v, want %s", i, sum, want)
+		}
+		if i == 1 && !strings.Contains(*sum.Error, "duplicate invoice") {
+			t.Errorf("stdin import again: %s, want every line a duplicate invoice", *sum.Error)
 		}
 		keys = append(keys, sum.SourceKey)
 	}
@@ -234,8 +240,9 @@ func TestStdinWithoutSourceIDIsNeverSkipped(t *testing.T) {
 	}
 	// With --source-id, the second import of stdin is recognised.
 	opts.SourceID = "may-2026"
+	other := testgen.CSV(t, dir, "other.csv", testgen.Spec{Rows: 700, Variant: 1})
 	for i, want := range []store.Status{store.StatusSuccess, store.StatusSkipped} {
-		f, _ := os.Open(g.Path)
+		f, _ := os.Open(other.Path)
 		sum := Import(context.Background(), Input{Name: "-", Stdin: f}, opts)
 		f.Close()
 		if sum.Status != want {

@@ -112,7 +112,7 @@ func (p *producer) add(ctx context.Context, c *chunk, rec *invoice.Record) error
 		c.rejected = append(c.rejected, reject{rec: rec, err: rec.Err})
 		return nil
 	}
-	row := store.Row{Line: int64(rec.Line), Record: rec.Seq}
+	row := store.Row{Line: int64(rec.Line), Record: rec.Seq, Origin: store.Origin(rec.Origin)}
 	if p.resolver != nil {
 		var err error
 		row, err = p.resolver.resolve(ctx, rec, c)

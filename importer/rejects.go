@@ -68,11 +68,12 @@ type rejectsWriter struct {
 	w      io.Writer
 	enc    *invoice.RejectEncoder
 	layout invoice.Layout
+	run    int64 // 0 for a dry run's rejects, which belong to no run
 	n      int64
 }
 
-func newRejectsWriter(w io.Writer, l invoice.Layout) *rejectsWriter {
-	return &rejectsWriter{w: w, enc: invoice.NewRejectEncoder(l), layout: l}
+func newRejectsWriter(w io.Writer, l invoice.Layout, run int64) *rejectsWriter {
+	return &rejectsWriter{w: w, enc: invoice.NewRejectEncoder(l), layout: l, run: run}
 }
 
 func (r *rejectsWriter) write(rj store.Reject) error {
@@ -86,17 +87,22 @@ func (r *rejectsWriter) write(rj store.Reject) error {
 		}
 	}
 	r.n++
-	_, err = r.w.Write(r.enc.Encode(&invoice.Record{Line: int(rj.Line), Raw: raw}, rj.Reason))
+	_, err = r.w.Write(r.enc.Encode(&invoice.Record{Line: int(rj.Line), Seq: rj.Record, Raw: raw}, r.run, rj.Reason))
 	return err
 }
 
 // writeRunRejects writes every reject of a run to w, and says how many.
-func writeRunRejects(ctx context.Context, db *store.Store, run store.Run, w io.Writer) (int64, error) {
+// They name their run, unless it is a dry run's, which will be rolled back.
+func writeRunRejects(ctx context.Context, db *store.Store, run store.Run, dryRun bool, w io.Writer) (int64, error) {
 	l, err := invoice.ParseLayout(run.Input.Format, run.Input.Delimiter, run.Input.Header)
 	if err != nil {
 		return 0, fmt.Errorf("run %d: %w", run.ID, err)
 	}
-	rw := newRejectsWriter(w, l)
+	named := run.ID
+	if dryRun {
+		named = 0
+	}
+	rw := newRejectsWriter(w, l, named)
 	err = db.EachReject(ctx, run, rw.write)
 	return rw.n, err
 }
@@ -119,7 +125,7 @@ func WriteRejects(ctx context.Context, cfg store.Config, runID int64, path strin
 	}
 	if path == "" {
 		bw := bufio.NewWriter(stdout)
-		n, err := writeRunRejects(ctx, db, run, bw)
+		n, err := writeRunRejects(ctx, db, run, false, bw)
 		if ferr := bw.Flush(); err == nil {
 			err = ferr
 		}
@@ -129,7 +135,7 @@ func WriteRejects(ctx context.Context, cfg store.Config, runID int64, path strin
 	if err != nil {
 		return 0, err
 	}
-	n, err := writeRunRejects(ctx, db, run, out.w)
+	n, err := writeRunRejects(ctx, db, run, false, out.w)
 	if err != nil {
 		out.discard()
 		return n, err

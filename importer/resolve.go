@@ -68,6 +68,7 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 		Line: int64(rec.Line), Record: rec.Seq, Account: l.Account, ItemID: id,
 		InvoiceNumber: l.InvoiceNumber, InvoiceDate: l.InvoiceDate, Vendor: l.Vendor, VendorSKU: l.VendorSKU,
 		Description: l.Description, Quantity: l.Quantity, Unit: l.Unit, UnitCost: l.UnitPrice,
+		Origin: store.Origin(rec.Origin),
 	}
 	if res.Created {
 		row.NewItems = []store.NewItem{{Account: l.Account, Name: res.Item.Name, Normalized: res.Item.Normalized, Unit: res.Item.Unit, ID: id}}

@@ -22,6 +22,7 @@ type writer struct {
 	committed  store.Progress
 	perBatch   int   // most chunks in a batch
 	maxRejects int64 // 0: no limit
+	force      bool  // import rows of invoices other runs own
 	progress   Progress
 	report     []reportEntry // of committed chunks
 }
@@ -107,7 +108,7 @@ func (w *writer) commit(ctx context.Context, cs []*chunk) error {
 
 // batch joins the chunks into one batch, with the progress it brings.
 func (w *writer) batch(cs []*chunk) *store.Batch {
-	b := &store.Batch{RunID: w.run.ID, Account: w.run.Account, Owner: w.run.Owner, From: w.committed.Record}
+	b := &store.Batch{RunID: w.run.ID, Account: w.run.Account, Owner: w.run.Owner, From: w.committed.Record, Force: w.force}
 	p := w.committed
 	n := 0
 	for _, c := range cs {
@@ -123,7 +124,7 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 		raws = append(raws, c.raws...)
 		for _, rj := range c.rejected {
 			b.Rejects = append(b.Rejects, store.Reject{Record: rj.rec.Seq, Line: int64(rj.rec.Line),
-				Raw: w.layout.Raw(rj.rec.Raw), Reason: rj.err.Error(), Rule: ruleOf(rj.err)})
+				Raw: w.layout.Raw(rj.rec.Raw), Reason: rj.err.Error(), Rule: ruleOf(rj.err), Origin: store.Origin(rj.rec.Origin)})
 		}
 		p.Record, p.Line, p.Bytes, p.Digest = c.lastSeq, c.last, c.bytes, c.digest
 		p.RowsRead += c.read

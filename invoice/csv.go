@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/gocarina/gocsv"
@@ -34,9 +35,10 @@ const csvAhead = 128
 
 // csvMeta is what gocsv does not keep of a record.
 type csvMeta struct {
-	line int
-	raw  []string
-	err  error
+	line   int
+	raw    []string
+	err    error
+	origin Origin // of a record with more fields than the header, read from its end
 }
 
 var _ Decoder = (*csvDecoder)(nil)
@@ -99,9 +101,9 @@ func (d *csvDecoder) Next() (*Record, error) {
 		return nil, io.EOF
 	}
 	m := <-d.meta
-	rec := &Record{Line: m.line, Raw: RawRecord{Fields: m.raw}, Err: m.err}
+	rec := &Record{Line: m.line, Raw: RawRecord{Fields: m.raw}, Err: m.err, Origin: m.origin}
 	if rec.Err == nil {
-		rec.Valid, rec.Err = Validate(&v, d.opts.Account)
+		rec.finish(&v, d.opts.Account)
 	}
 	return rec, nil
 }
@@ -121,6 +123,19 @@ func (d *csvDecoder) Close() error {
 		case <-d.meta:
 		}
 	}
+}
+
+// originFromEnd reads _run and _record of a record with more fields than
+// the header: a rejects file keeps extra fields before the columns it adds,
+// so those are counted from the end.
+func (d *csvDecoder) originFromEnd(rec []string) Origin {
+	run, record := slices.Index(d.fields, FieldRun), slices.Index(d.fields, FieldRecord)
+	if run < 0 || record < 0 || len(rec) < len(d.header) {
+		return Origin{}
+	}
+	shift := len(rec) - len(d.header)
+	o, _ := parseOrigin(rec[run+shift], rec[record+shift])
+	return o
 }
 
 // csvRows is the gocsv.CSVReader that feeds gocsv: the canonical field names
@@ -162,6 +177,7 @@ func (s *csvRows) Read() ([]string, error) {
 		m = csvMeta{line: line, raw: rec}
 		if len(rec) != len(d.header) {
 			m.err = &SyntaxError{Msg: fmt.Sprintf("record has %d fields, the header has %d", len(rec), len(d.header))}
+			m.origin = d.originFromEnd(rec)
 		}
 	}
 	d.tap.discard(d.r.InputOffset())

@@ -118,7 +118,7 @@ func checkDecoder(t *testing.T, f Format, data []byte) {
 		prev = rec.Line
 		checkRecord(t, rec)
 		if f == CSV {
-			out := enc.Encode(rec, errString(rec.Err))
+			out := enc.Encode(rec, 0, errString(rec.Err))
 			if len(out) == 0 || out[len(out)-1] != '\n' {
 				t.Fatalf("CSV reject %q does not end a line", out)
 			}
@@ -183,7 +183,7 @@ func checkJSONReject(t *testing.T, enc *RejectEncoder, rec *Record) {
 	if rec.Err != nil {
 		reason = rec.Err.Error()
 	}
-	out := enc.Encode(rec, reason)
+	out := enc.Encode(rec, 0, reason)
 	if !json.Valid(out) || bytes.IndexByte(out, '\n') != len(out)-1 {
 		t.Fatalf("line %d: reject is not one line of JSON: %q", rec.Line, out)
 	}

@@ -34,11 +34,22 @@ func isField(name string) bool {
 }
 
 // Reject-file columns: added to rejects, ignored when a rejects file is
-// imported again.
+// imported again (_run and _record, which say where a record came from, are
+// read as fields).
 const (
 	ColumnLine  = "_line"
 	ColumnError = "_error"
 )
+
+// isRejectColumn says whether a column (or key) is one a rejects file adds,
+// and a rejects file of rejects replaces.
+func isRejectColumn(name string) bool {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case ColumnLine, ColumnError, FieldRun, FieldRecord:
+		return true
+	}
+	return false
+}
 
 // fieldNames resolves input column names to fields: index i of the result is
 // the field column i holds, or "" for a column that is ignored. It fails,

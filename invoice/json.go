@@ -100,11 +100,11 @@ func (d *jsonDecoder) record(el element) *Record {
 		return rec
 	}
 	var v Values
-	if err := d.keys.fill(&v, members); err != nil {
+	err := d.keys.fill(&v, members)
+	rec.finish(&v, d.opts.Account)
+	if err != nil {
 		rec.Err = err
-		return rec
 	}
-	rec.Valid, rec.Err = Validate(&v, d.opts.Account)
 	return rec
 }
 
@@ -435,17 +435,20 @@ func (k *keyResolver) fill(v *Values, members []member) error {
 		}
 		c.member, c.mapped = i+1, kf.mapped
 	}
+	// Every field that can be read is, even after one that cannot: where a
+	// rejected record came from (_run, _record) must survive its errors.
+	var first error
 	for f, c := range chosen {
 		if c.member == 0 {
 			continue
 		}
 		s, err := scalar(Fields[f], members[c.member-1].value)
-		if err != nil {
-			return err
+		if err != nil && first == nil {
+			first = err
 		}
 		*valueOf(v, f) = s
 	}
-	return nil
+	return first
 }
 
 // scalar is a field's value as text: a string's contents, a number's digits
@@ -661,7 +664,7 @@ func compact(raw []byte) []byte {
 // "_error" keys, from a rejects file imported again, are replaced. A record
 // that is not a JSON object (a malformed NDJSON line) is kept whole as the
 // string "_raw".
-func jsonReject(rec *Record, reason string) []byte {
+func jsonReject(rec *Record, run int64, reason string) []byte {
 	var buf bytes.Buffer
 	buf.WriteByte('{')
 	var members []member
@@ -671,8 +674,7 @@ func jsonReject(rec *Record, reason string) []byte {
 	}
 	if ok {
 		for _, m := range members {
-			switch strings.ToLower(strings.TrimSpace(unquote(m.key))) {
-			case ColumnLine, ColumnError:
+			if isRejectColumn(unquote(m.key)) {
 				continue
 			}
 			buf.Write(m.key)
@@ -684,6 +686,9 @@ func jsonReject(rec *Record, reason string) []byte {
 		buf.WriteString(`"_raw":`)
 		writeString(&buf, string(rec.Raw.Object))
 		buf.WriteByte(',')
+	}
+	if run > 0 {
+		fmt.Fprintf(&buf, `"%s":%d,"%s":%d,`, FieldRun, run, FieldRecord, rec.Seq)
 	}
 	buf.WriteString(`"` + ColumnLine + `":`)
 	buf.WriteString(strconv.Itoa(rec.Line))

@@ -511,7 +511,7 @@ func TestJSONRejectFormat(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := jsonReject(&Record{Line: tc.line, Raw: RawRecord{Object: []byte(tc.raw)}}, "why <here>")
+			got := jsonReject(&Record{Line: tc.line, Raw: RawRecord{Object: []byte(tc.raw)}}, 0, "why <here>")
 			if string(got) != tc.want+"\n" {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
@@ -523,8 +523,8 @@ func TestJSONRejectFormat(t *testing.T) {
 }
 
 // TestJSONRejectsRoundTrip imports rejects files again, twice: the records
-// must come back with the same values and errors, and _line/_error must be
-// replaced, never repeated.
+// must come back with the same values and errors, and where they came
+// from; _run, _record, _line and _error must be replaced, never repeated.
 func TestJSONRejectsRoundTrip(t *testing.T) {
 	input := "[\n" +
 		obj("A") + ",\n" + // valid: re-encoded anyway, to check values survive
@@ -543,15 +543,17 @@ func TestJSONRejectsRoundTrip(t *testing.T) {
 	for round := 1; round <= 2; round++ {
 		var rejects bytes.Buffer
 		for _, r := range prev {
-			line := jsonReject(r, "reason: "+errString(r.Err))
+			line := jsonReject(r, int64(round), "reason: "+errString(r.Err))
 			if bytes.Count(line, []byte("\n")) != 1 || !bytes.HasSuffix(line, []byte("\n")) || !json.Valid(line) {
 				t.Fatalf("round %d: not one JSON line: %q", round, line)
 			}
 			if n := bytes.Count(line, []byte(`"_line":`)); n != 1 {
 				t.Errorf("round %d: _line %d times in %s", round, n, line)
 			}
-			if n := bytes.Count(line, []byte(`"_error":`)); n != 1 {
-				t.Errorf("round %d: _error %d times in %s", round, n, line)
+			for _, key := range []string{`"_error":`, `"_run":`, `"_record":`} {
+				if n := bytes.Count(line, []byte(key)); n != 1 {
+					t.Errorf("round %d: %s %d times in %s", round, key, n, line)
+				}
 			}
 			rejects.Write(line)
 		}
@@ -563,6 +565,9 @@ func TestJSONRejectsRoundTrip(t *testing.T) {
 			o := first[i]
 			if r.Line != i+1 {
 				t.Errorf("round %d record %d: line %d", round, i, r.Line)
+			}
+			if raw := o.Raw.Object; raw[0] == '{' && json.Valid(raw) && r.Origin != (Origin{Run: int64(round), Record: prev[i].Seq}) {
+				t.Errorf("round %d record %d: origin %+v, want run %d record %d", round, i, r.Origin, round, prev[i].Seq)
 			}
 			if o.Raw.Object[0] != '{' || !json.Valid(o.Raw.Object) {
 				// Kept as "_raw": the record reads back as an object with
@@ -600,7 +605,7 @@ func TestRejectEncoderJSON(t *testing.T) {
 	if e.Header() != nil {
 		t.Errorf("header = %q, want none", e.Header())
 	}
-	got := string(e.Encode(rec, rec.Err.Error()))
+	got := string(e.Encode(rec, 0, rec.Err.Error()))
 	want := `{"a":1,"_line":1,"_error":"invoice_number: is required and must not be empty"}` + "\n"
 	if got != want {
 		t.Errorf("got %s want %s", got, want)

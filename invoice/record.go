@@ -6,6 +6,8 @@ package invoice
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -21,12 +23,17 @@ const (
 	FieldUnit          = "unit"
 	FieldUnitPrice     = "unit_price"
 	FieldAccount       = "account"
+	// FieldRun and FieldRecord say where a record of a rejects file came
+	// from: the run that rejected it, and its position in that run's input.
+	FieldRun    = "_run"
+	FieldRecord = "_record"
 )
 
 // Fields lists every field an input may have, in the order of the contract.
 var Fields = []string{
 	FieldInvoiceNumber, FieldInvoiceDate, FieldVendor, FieldVendorSKU,
 	FieldDescription, FieldQuantity, FieldUnit, FieldUnitPrice, FieldAccount,
+	FieldRun, FieldRecord,
 }
 
 // RequiredFields must be present as columns (CSV) and non-empty in a record.
@@ -47,6 +54,8 @@ type Values struct {
 	Unit          string `csv:"unit"`
 	UnitPrice     string `csv:"unit_price"`
 	Account       string `csv:"account"`
+	Run           string `csv:"_run"`
+	Record        string `csv:"_record"`
 }
 
 // field returns the member of v that holds the named field, or nil.
@@ -70,6 +79,10 @@ func (v *Values) field(name string) *string {
 		return &v.UnitPrice
 	case FieldAccount:
 		return &v.Account
+	case FieldRun:
+		return &v.Run
+	case FieldRecord:
+		return &v.Record
 	}
 	return nil
 }
@@ -96,10 +109,48 @@ type Record struct {
 	// Raw is the record as read, kept whole for the rejects file: for CSV the
 	// fields in input order, for JSON the object's bytes.
 	Raw RawRecord
+	// Origin is where a record of a rejects file came from, when it says.
+	Origin Origin
 	// Valid is set when Err is nil.
 	Valid Line
 	// Err says why the record is rejected; a *FieldError or *SyntaxError.
 	Err error
+}
+
+// Origin names a rejected record: the run that rejected it and the record's
+// position in that run's input. Zero for a record that is no reject.
+type Origin struct {
+	Run, Record int64
+}
+
+// finish sets what a record's values say: where it came from, and its
+// valid line or why it is rejected.
+func (rec *Record) finish(v *Values, account string) {
+	o, err := parseOrigin(v.Run, v.Record)
+	if err != nil {
+		rec.Err = err
+		return
+	}
+	rec.Origin = o
+	rec.Valid, rec.Err = Validate(v, account)
+}
+
+// parseOrigin reads _run and _record. Both empty, or an empty _run (a dry
+// run's rejects name no run), is no origin.
+func parseOrigin(runText, recordText string) (Origin, error) {
+	runText, recordText = strings.TrimSpace(runText), strings.TrimSpace(recordText)
+	if runText == "" {
+		return Origin{}, nil
+	}
+	run, err := strconv.ParseInt(runText, 10, 64)
+	if err != nil || run <= 0 {
+		return Origin{}, &FieldError{Field: FieldRun, Rule: "must be the id of the run that rejected the record", Value: shorten(runText)}
+	}
+	record, err := strconv.ParseInt(recordText, 10, 64)
+	if err != nil || record <= 0 {
+		return Origin{}, &FieldError{Field: FieldRecord, Rule: "must be the record's position in the run's input", Value: shorten(recordText)}
+	}
+	return Origin{Run: run, Record: record}, nil
 }
 
 // RawRecord is the record as read. Exactly one of Fields and Object is set.

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -77,10 +76,11 @@ func ParseLayout(format, delimiter string, header []byte) (Layout, error) {
 }
 
 // RejectEncoder writes rejected records in the rejects-file format of their
-// input: for CSV input, the input's columns plus _line and _error; for JSON
-// input, NDJSON objects with _line and _error added. A rejects file read back
-// as input yields the same records (its _line and _error are ignored), and
-// rejecting them again replaces those two columns instead of adding more.
+// input: for CSV input, the input's columns plus _run, _record, _line and
+// _error; for JSON input, NDJSON objects with those keys added. A rejects
+// file read back as input yields the same records (_line and _error are
+// ignored, _run and _record say where each came from), and rejecting them
+// again replaces those columns instead of adding more.
 type RejectEncoder struct {
 	layout Layout
 	keep   []int    // CSV: input columns to copy, all but old _line/_error
@@ -94,14 +94,13 @@ func NewRejectEncoder(l Layout) *RejectEncoder {
 		return e
 	}
 	for i, h := range l.Header {
-		switch strings.ToLower(strings.TrimSpace(h)) {
-		case ColumnLine, ColumnError:
+		if isRejectColumn(h) {
 			continue
 		}
 		e.keep = append(e.keep, i)
 		e.header = append(e.header, h)
 	}
-	e.header = append(e.header, ColumnLine, ColumnError)
+	e.header = append(e.header, FieldRun, FieldRecord, ColumnLine, ColumnError)
 	return e
 }
 
@@ -113,10 +112,12 @@ func (e *RejectEncoder) Header() []byte {
 	return csvLine(e.header, e.layout.Delimiter)
 }
 
-// Encode returns one rejected record, with the reason it was rejected.
-func (e *RejectEncoder) Encode(rec *Record, reason string) []byte {
+// Encode returns one rejected record of a run (0 for a dry run, which has
+// none), with the reason it was rejected: _run and _record name it, so that
+// imported again once fixed it comes home to its run's invoices, once.
+func (e *RejectEncoder) Encode(rec *Record, run int64, reason string) []byte {
 	if e.layout.Format != CSV {
-		return jsonReject(rec, reason)
+		return jsonReject(rec, run, reason)
 	}
 	row := make([]string, 0, len(e.header)+len(rec.Raw.Fields))
 	for _, i := range e.keep {
@@ -130,7 +131,11 @@ func (e *RejectEncoder) Encode(rec *Record, reason string) []byte {
 	if width := len(e.layout.Header); len(rec.Raw.Fields) > width {
 		row = append(row, rec.Raw.Fields[width:]...)
 	}
-	row = append(row, strconv.Itoa(rec.Line), reason)
+	runID := ""
+	if run > 0 {
+		runID = strconv.FormatInt(run, 10)
+	}
+	row = append(row, runID, strconv.FormatInt(rec.Seq, 10), strconv.Itoa(rec.Line), reason)
 	return csvLine(row, e.layout.Delimiter)
 }
 

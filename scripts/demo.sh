@@ -29,6 +29,15 @@ rm invoices.rejects.csv
 step "batchimport import invoices.csv   # again: nothing changes"
 "$bin" import --no-progress --output json invoices.csv || true
 
+step "head -3 invoices.csv > resent.csv; batchimport import resent.csv   # an invoice sent again"
+head -3 invoices.csv > resent.csv
+"$bin" import --no-progress resent.csv || true
+cat resent.rejects.csv
+
+step "batchimport rejects 1 | sed 's/2026-02-30/2026-02-28/' > fixed.csv; batchimport import fixed.csv   # fixed, it comes home once"
+"$bin" rejects 1 | sed 's/2026-02-30/2026-02-28/' > fixed.csv
+"$bin" import --no-progress fixed.csv || true
+
 step "batchimport dryrun invoices-june.ndjson   # what would happen, nothing written"
 "$bin" dryrun --no-progress invoices-june.ndjson || true
 

@@ -25,6 +25,7 @@ type Row struct {
 	UnitCost      decimal.Decimal
 	NewItems      []NewItem    // created for this row, before it
 	NewMappings   []NewMapping // stored for this row, before it
+	Origin        Origin       // the reject this row is, fixed; zero for most
 }
 
 // Batch is what one transaction writes: consecutive records of a run, as
@@ -37,6 +38,7 @@ type Batch struct {
 	From    int64  // the run's checkpoint (Progress.Record) before the batch
 	Rows    []Row
 	Rejects []Reject // records rejected before the database
+	Force   bool     // import rows of invoices other runs own
 	// Raw returns the record of Rows[i] as read, for when the database
 	// refuses that row.
 	Raw func(i int) []byte
@@ -83,13 +85,15 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch, careful bool) (Outcome
 	if s.conn == nil {
 		return Outcome{}, errNotConnected
 	}
-	w := &batchWriter{s: s, b: b, failed: map[*int64]error{}, refused: map[int]error{}}
+	w := &batchWriter{s: s, b: b, failed: map[*int64]error{}, refused: map[int]error{}, held: map[int]bool{}}
 	var out Outcome
 	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
-		var err error
-		if careful {
+		err := w.settle(ctx, tx)
+		switch {
+		case err != nil:
+		case careful:
 			err = w.bisect(ctx, tx, 0, len(b.Rows))
-		} else {
+		default:
 			err = w.write(ctx, tx, 0, len(b.Rows))
 		}
 		if err != nil {
@@ -111,6 +115,10 @@ type batchWriter struct {
 	created int
 	failed  map[*int64]error // items whose creation was refused
 	refused map[int]error    // rows refused, by index
+	held    map[int]bool     // refused before the database, keeping their items and mappings
+	// homes and rejectHomes are the home runs of the batch's Rows and
+	// Rejects: the run whose invoices each belongs to.
+	homes, rejectHomes []int64
 }
 
 // write sends rows [lo, hi) with the items and mappings they need and
@@ -125,9 +133,11 @@ func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 			w.refused[i] = err
 			continue
 		}
-		if w.refused[i] == nil {
+		if w.refused[i] == nil || w.held[i] {
 			items = append(items, r.NewItems...)
 			maps = append(maps, r.NewMappings...)
+		}
+		if w.refused[i] == nil {
 			rows = append(rows, r)
 		}
 	}
@@ -213,7 +223,7 @@ func (w *batchWriter) outcome(careful bool) Outcome {
 	p.ItemsCreated += int64(w.created)
 	chunk := -1
 	for _, re := range out.Refused {
-		if re.Index >= w.chunkEnd(chunk) {
+		if !w.held[re.Index] && re.Index >= w.chunkEnd(chunk) {
 			chunk++
 			for re.Index >= w.chunkEnd(chunk) {
 				chunk++
@@ -238,9 +248,14 @@ func (w *batchWriter) chunkEnd(i int) int {
 // rejects are the batch's rejects and the rows refused, in record order.
 func (w *batchWriter) rejects() []Reject {
 	rs := slices.Clone(w.b.Rejects)
+	for i := range rs {
+		rs[i].Home = w.rejectHomes[i]
+	}
 	for i, err := range w.refused {
 		r := &w.b.Rows[i]
-		rs = append(rs, RowReject(r.Record, r.Line, w.b.Raw(i), err))
+		rj := RowReject(r.Record, r.Line, w.b.Raw(i), err)
+		rj.Home = w.homes[i]
+		rs = append(rs, rj)
 	}
 	for i := range rs {
 		rs[i].Account, rs[i].RunID = w.b.Account, w.b.RunID

@@ -19,11 +19,17 @@ type Reject struct {
 	Reason   string // field and rule, or SQLSTATE and message
 	Rule     string // Reason less the offending value
 	SQLState string
+	Origin   Origin // the reject this record was, when it came back fixed
+	Home     int64  // the run whose invoices the record belongs to
 }
 
 // RowReject is the reject of a row the database refused with err.
 func RowReject(record, line int64, raw []byte, err error) Reject {
 	r := Reject{Record: record, Line: line, Raw: raw, Reason: "database refused the row: " + err.Error(), Rule: err.Error()}
+	var refusal *Refusal
+	if errors.As(err, &refusal) {
+		r.Reason, r.Rule = refusal.Reason, refusal.Rule
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		r.SQLState = pgErr.Code
@@ -41,7 +47,7 @@ func text(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-var rejectColumns = []string{"account", "run_id", "record_no", "line_no", "raw", "reason", "rule", "sqlstate"}
+var rejectColumns = []string{"account", "run_id", "record_no", "line_no", "raw", "reason", "rule", "sqlstate", "home_run"}
 
 // insertRejects stores rejects in one COPY.
 func (s *Store) insertRejects(ctx context.Context, tx pgx.Tx, rs []Reject) error {
@@ -50,7 +56,7 @@ func (s *Store) insertRejects(ctx context.Context, tx pgx.Tx, rs []Reject) error
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"rejects"}, rejectColumns, pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
 		r := &rs[i]
-		return []any{r.Account, r.RunID, r.Record, r.Line, r.Raw, text(r.Reason), text(r.Rule), nullable(r.SQLState)}, nil
+		return []any{r.Account, r.RunID, r.Record, r.Line, r.Raw, text(r.Reason), text(r.Rule), nullable(r.SQLState), r.Home}, nil
 	}))
 	return err
 }

@@ -70,6 +70,7 @@ type Run struct {
 	Content     Content
 	Input       InputLayout
 	Progress    Progress
+	Unresolved  int64 // rejects not yet taken back by a fixed import
 }
 
 // Content identifies the bytes of a source: their SHA-256 (hex) and size.
@@ -91,7 +92,8 @@ type InputLayout struct {
 const runColumns = `id, source_key, source_name, account, status, started_at, finished_at,
 	coalesce(rejects_file, ''), coalesce(error, ''), coalesce(owner, ''), coalesce(content_sha256, ''), content_size,
 	input_format, input_delimiter, input_header, checkpoint_record, checkpoint_line, rows_read, rows_imported,
-	rows_rejected, items_created, fuzzy_matches, chunks, chunks_replayed, checkpoint_bytes, coalesce(checkpoint_sha256, '')`
+	rows_rejected, items_created, fuzzy_matches, chunks, chunks_replayed, checkpoint_bytes, coalesce(checkpoint_sha256, ''),
+	(SELECT count(*) FROM rejects j WHERE j.account = import_runs.account AND j.run_id = import_runs.id AND j.resolved_by IS NULL)`
 
 func scanRun(row pgx.Row) (Run, error) {
 	var r Run
@@ -99,7 +101,7 @@ func scanRun(row pgx.Row) (Run, error) {
 	err := row.Scan(&r.ID, &r.SourceKey, &r.SourceName, &r.Account, &r.Status, &r.StartedAt, &r.FinishedAt,
 		&r.RejectsFile, &r.Error, &r.Owner, &r.Content.SHA256, &r.Content.Size,
 		&r.Input.Format, &r.Input.Delimiter, &r.Input.Header, &p.Record, &p.Line, &p.RowsRead, &p.RowsImported,
-		&p.RowsRejected, &p.ItemsCreated, &p.FuzzyMatches, &p.Chunks, &p.ChunksReplayed, &p.Bytes, &p.Digest)
+		&p.RowsRejected, &p.ItemsCreated, &p.FuzzyMatches, &p.Chunks, &p.ChunksReplayed, &p.Bytes, &p.Digest, &r.Unresolved)
 	return r, err
 }
 

@@ -59,6 +59,60 @@ func RejectedLines(t testing.TB, path string) []int {
 	}
 }
 
+// RecordLines returns the line where each record of a CSV file starts (the
+// header is line 1).
+func RecordLines(t testing.TB, path string) []int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	var lines []int
+	for first := true; ; first = false {
+		_, err := r.Read()
+		if err == io.EOF {
+			return lines
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if line, _ := r.FieldPos(0); !first {
+			lines = append(lines, line)
+		}
+	}
+}
+
+// RejectsColumn returns a column of a CSV rejects file, by name.
+func RejectsColumn(t testing.TB, path, name string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	all, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	col := slices.Index(all[0], name)
+	if col < 0 {
+		t.Fatalf("%s has no column %s: %v", path, name, all[0])
+	}
+	// Counted from the end: records with extra fields keep them before the
+	// columns a rejects file adds.
+	fromEnd := len(all[0]) - col
+	var out []string
+	for _, rec := range all[1:] {
+		out = append(out, rec[len(rec)-fromEnd])
+	}
+	return out
+}
+
 // CheckInvariant asserts the import invariant for one source whose records
 // start at the given lines: each line is exactly once either a transaction
 // of the source's runs or a reject of them, as stored in the database and

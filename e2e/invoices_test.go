@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/batchimport/batchimport/internal/pgtest"
+	"github.com/batchimport/batchimport/internal/testgen"
+)
+
+// A re-sent invoice is imported once: in a new file among other invoices,
+// and in the same file re-sent with one more newline.
+func TestResentInvoices(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	a := testgen.CSV(t, dir, "a.csv", testgen.Spec{Rows: 2000, Variant: 1})
+	// b re-sends a's first five invoices (100 lines), then new ones.
+	b := testgen.CSV(t, dir, "b.csv", testgen.Spec{Rows: 1000, Variant: 2, Edit: func(i int, f []string) {
+		if i < 100 {
+			f[0] = fmt.Sprintf("INV-1-%d", i/20)
+		}
+	}})
+	p, code := runBin(t, cfg, "import", "--output", "json", a.Path)
+	if code != 0 {
+		t.Fatalf("a: exit %d\n%s%s", code, p.stdout.String(), p.stderr.String())
+	}
+	sa := p.summary(t)
+	p, code = runBin(t, cfg, "import", "--output", "json", b.Path)
+	sb := p.summary(t)
+	if code != 3 || sb["rows_rejected"] != 100.0 || sb["rows_imported"] != 900.0 {
+		t.Fatalf("b: exit %d, %v; want the 100 lines of a's invoices rejected", code, sb)
+	}
+	reasons := rejectReasons(t, sb["rejects_file"].(string))
+	want := fmt.Sprintf("duplicate invoice INV-1-0 from Vendor 0, imported by run %d (a.csv)", int(sa["run_id"].(float64)))
+	if len(reasons) != 100 || reasons[0] != want {
+		t.Errorf("b's rejects: %d, the first %q; want 100, the first %q", len(reasons), reasons[0], want)
+	}
+	pgtest.CheckInvariant(t, conn, sb["source_key"].(string), b.Lines, sb["rejects_file"].(string))
+
+	// The same file with one more newline is another source, of the same
+	// invoices: every line is a duplicate.
+	c := filepath.Join(dir, "a-again.csv")
+	data, err := os.ReadFile(a.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c, append(data, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, code = runBin(t, cfg, "import", "--output", "json", c)
+	sc := p.summary(t)
+	if code != 1 || sc["status"] != "rejected" || !strings.Contains(sc["error"].(string), "duplicate invoice, imported by another run") {
+		t.Fatalf("a re-sent with a newline: exit %d, %v; want rejected, naming duplicate invoices", code, sc)
+	}
+	pgtest.CheckInvariant(t, conn, sa["source_key"].(string), a.Lines, "")
+	pgtest.CheckInvariant(t, conn, sc["source_key"].(string), a.Lines, sc["rejects_file"].(string))
+	var total string
+	if err := conn.QueryRow(context.Background(), `SELECT count(*)::text FROM transactions`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	if total != "2900" {
+		t.Errorf("%s transactions, want 2000 of a and 900 of b", total)
+	}
+}
+
+// A file imported while it was still being uploaded, then the complete
+// file: no line is imported twice, and every line of the complete file is
+// imported or rejected as a duplicate.
+func TestPartialUploadThenFullFile(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	full := testgen.CSV(t, dir, "may.csv", testgen.Spec{Rows: 3000, BadEvery: 97, Variant: 3})
+	data, err := os.ReadFile(full.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cut after the record that starts at 60% of the lines, mid-invoice.
+	cut := full.Lines[1807] - 1 // lines before record 1807
+	end := 0
+	for n := 0; n < cut; n++ {
+		end += strings.IndexByte(string(data[end:]), '\n') + 1
+	}
+	partial := filepath.Join(dir, "may.partial.csv")
+	if err := os.WriteFile(partial, data[:end], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, code := runBin(t, cfg, "import", "--output", "json", partial)
+	if code != 3 {
+		t.Fatalf("partial: exit %d\n%s%s", code, p.stdout.String(), p.stderr.String())
+	}
+	p, code = runBin(t, cfg, "import", "--output", "json", full.Path)
+	s := p.summary(t)
+	if code != 3 || s["rows_read"] != 3000.0 {
+		t.Fatalf("full: exit %d, %v", code, s)
+	}
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), full.Lines, s["rejects_file"].(string))
+	var twice int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM (SELECT line_no FROM transactions GROUP BY line_no HAVING count(*) > 1) d`).Scan(&twice); err != nil {
+		t.Fatal(err)
+	}
+	if twice != 0 {
+		t.Errorf("%d lines imported twice", twice)
+	}
+	// Every reject is a bad line of the file, or a line of an invoice the
+	// partial upload began.
+	path := s["rejects_file"].(string)
+	lines, reasons, dups := pgtest.RejectsColumn(t, path, "_line"), rejectReasons(t, path), 0
+	for i, r := range reasons {
+		line, _ := strconv.Atoi(lines[i])
+		switch {
+		case strings.HasPrefix(r, "duplicate invoice "):
+			dups++
+		case full.Bad[line] == "":
+			t.Errorf("line %d of the full file rejected: %q", line, r)
+		}
+	}
+	if dups == 0 {
+		t.Error("no line of the full file was a duplicate of the partial upload's")
+	}
+}
+
+// A rejects file fixed and imported, then fixed again and imported again:
+// each fixed record is imported once.
+func TestFixedRejectsImportedOnce(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	g := testgen.CSV(t, dir, "june.csv", testgen.Spec{Rows: 2000, BadEvery: 40, Variant: 4})
+	p, code := runBin(t, cfg, "import", "--output", "json", g.Path)
+	first := p.summary(t)
+	if code != 3 {
+		t.Fatalf("import: exit %d, %v", code, first)
+	}
+	rejects := first["rejects_file"].(string)
+	data, err := os.ReadFile(rejects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dates := strings.Count(string(data), ",2026-02-30,") // rows, not the _error that quotes the date
+	fix := func(name, date string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(data), "2026-02-30", date)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	p, code = runBin(t, cfg, "import", "--output", "json", fix("june.fixed.csv", "2026-02-28"))
+	fixed := p.summary(t)
+	if code != 3 || fixed["rows_imported"] != float64(dates) {
+		t.Fatalf("fixed rejects: exit %d, %v; want the %d fixed dates imported, the rest rejected again", code, fixed, dates)
+	}
+	p, code = runBin(t, cfg, "import", "--output", "json", fix("june.fixed-again.csv", "2026-02-27"))
+	again := p.summary(t)
+	if code != 1 || again["rows_imported"] != 0.0 || !strings.Contains(again["error"].(string), "already taken back") {
+		t.Fatalf("the same rejects fixed again: exit %d, %v; want nothing imported", code, again)
+	}
+	var n int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM transactions`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != g.Good+dates {
+		t.Errorf("%d transactions, want %d good lines + %d fixed", n, g.Good, dates)
+	}
+	var unresolved int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM rejects WHERE run_id = $1 AND resolved_by IS NULL`, int64(first["run_id"].(float64))).Scan(&unresolved); err != nil {
+		t.Fatal(err)
+	}
+	if unresolved != 0 {
+		t.Errorf("%d rejects of the first run still unresolved, want none: each was taken back by the fixed import", unresolved)
+	}
+	pgtest.CheckInvariant(t, conn, first["source_key"].(string), g.Lines, "")
+	pgtest.CheckInvariant(t, conn, fixed["source_key"].(string), pgtest.RecordLines(t, filepath.Join(dir, "june.fixed.csv")), fixed["rejects_file"].(string))
+}
+
+// rejectReasons reads the _error column of a CSV rejects file.
+func rejectReasons(t *testing.T, path string) []string {
+	t.Helper()
+	return pgtest.RejectsColumn(t, path, "_error")
+}

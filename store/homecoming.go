@@ -1,0 +1,196 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Origin names a rejected record that comes back, fixed, from a rejects
+// file: the run that rejected it and its position in that run's input.
+type Origin struct{ Run, Record int64 }
+
+// Refusal is a row the batch refuses itself, before the database sees it:
+// a duplicate invoice, a reject taken back twice.
+type Refusal struct{ Reason, Rule string }
+
+func (r *Refusal) Error() string { return r.Reason }
+
+// settle decides what only the database knows before a batch's rows are
+// written: which fixed records may come home (each reject is taken back
+// once, and belongs to the invoices of the run it first came from), and
+// which rows belong to an invoice another run owns (duplicates, unless the
+// batch is forced).
+func (w *batchWriter) settle(ctx context.Context, tx pgx.Tx) error {
+	var err error
+	if w.homes, err = w.takeBack(ctx, tx); err != nil {
+		return err
+	}
+	return w.claimInvoices(ctx, tx, w.homes)
+}
+
+// takeBack marks the rejects that the batch's records came from resolved
+// by this run, and returns each row's home run. A row whose reject was
+// taken back already, or that is no reject, is refused; a record rejected
+// again keeps its home.
+func (w *batchWriter) takeBack(ctx context.Context, tx pgx.Tx) ([]int64, error) {
+	b := w.b
+	homes := make([]int64, len(b.Rows))
+	w.rejectHomes = make([]int64, len(b.Rejects))
+	type ref struct {
+		row bool
+		i   int
+	}
+	refs := map[Origin][]ref{}
+	for i := range b.Rows {
+		homes[i] = b.RunID
+		if o := b.Rows[i].Origin; o.Run > 0 {
+			refs[o] = append(refs[o], ref{true, i})
+		}
+	}
+	for j := range b.Rejects {
+		w.rejectHomes[j] = b.RunID
+		if o := b.Rejects[j].Origin; o.Run > 0 {
+			refs[o] = append(refs[o], ref{false, j})
+		}
+	}
+	if len(refs) == 0 {
+		return homes, nil
+	}
+	origins := make([]Origin, 0, len(refs))
+	for o := range refs {
+		origins = append(origins, o)
+	}
+	slices.SortFunc(origins, func(a, b Origin) int { return cmp.Or(cmp.Compare(a.Run, b.Run), cmp.Compare(a.Record, b.Record)) })
+	runs, records := make([]int64, len(origins)), make([]int64, len(origins))
+	for i, o := range origins {
+		runs[i], records[i] = o.Run, o.Record
+	}
+	rows, err := tx.Query(ctx, `UPDATE rejects AS j SET resolved_by = $1
+		FROM unnest($2::bigint[], $3::bigint[]) AS u(run_id, record_no) JOIN import_runs r ON r.id = u.run_id
+		WHERE j.account = r.account AND j.run_id = u.run_id AND j.record_no = u.record_no AND j.resolved_by IS NULL
+		RETURNING j.run_id, j.record_no, j.home_run`, b.RunID, runs, records)
+	if err != nil {
+		return nil, err
+	}
+	taken := map[Origin]int64{}
+	var o Origin
+	var home int64
+	if _, err := pgx.ForEachRow(rows, []any{&o.Run, &o.Record, &home}, func() error { taken[o] = home; return nil }); err != nil {
+		return nil, err
+	}
+	var why map[Origin]string
+	for o, rs := range refs {
+		home, ok := taken[o]
+		for n, r := range rs {
+			switch {
+			case !r.row && ok:
+				w.rejectHomes[r.i] = home
+			case r.row && ok && n == 0:
+				homes[r.i] = home
+			case r.row && ok:
+				w.hold(r.i, fmt.Sprintf("_record: record %d of run %d is in this input more than once", o.Record, o.Run), "_record: the same rejected record more than once")
+			case r.row:
+				if why == nil {
+					if why, err = w.whyNotTaken(ctx, tx, runs, records); err != nil {
+						return nil, err
+					}
+				}
+				w.hold(r.i, why[o], "_record: a rejected record already taken back, or no rejected record")
+			}
+		}
+	}
+	return homes, nil
+}
+
+// whyNotTaken says, for origins that could not be taken back, why.
+func (w *batchWriter) whyNotTaken(ctx context.Context, tx pgx.Tx, runs, records []int64) (map[Origin]string, error) {
+	rows, err := tx.Query(ctx, `SELECT u.run_id, u.record_no, j.resolved_by FROM unnest($1::bigint[], $2::bigint[]) AS u(run_id, record_no)
+		LEFT JOIN import_runs r ON r.id = u.run_id
+		LEFT JOIN rejects j ON j.account = r.account AND j.run_id = u.run_id AND j.record_no = u.record_no`, runs, records)
+	if err != nil {
+		return nil, err
+	}
+	why := map[Origin]string{}
+	var o Origin
+	var by *int64
+	_, err = pgx.ForEachRow(rows, []any{&o.Run, &o.Record, &by}, func() error {
+		if by == nil {
+			why[o] = fmt.Sprintf("_record: record %d of run %d is no rejected record of that run", o.Record, o.Run)
+		} else {
+			why[o] = fmt.Sprintf("_record: record %d of run %d was already taken back, by run %d: a fixed record is imported once", o.Record, o.Run, *by)
+		}
+		return nil
+	})
+	return why, err
+}
+
+// claimInvoices gives the invoices of the batch's rows that no run owns yet
+// to their rows' home runs, and refuses the rows of invoices another run
+// owns.
+func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int64) error {
+	type key struct{ account, vendor, number string }
+	index := map[key]int{}
+	var accounts, vendors, numbers []string
+	var owners []int64
+	for i := range w.b.Rows {
+		r := &w.b.Rows[i]
+		k := key{r.Account, strings.ToLower(r.Vendor), r.InvoiceNumber}
+		if _, ok := index[k]; w.refused[i] != nil || ok {
+			continue
+		}
+		index[k] = len(accounts)
+		accounts, vendors, numbers, owners = append(accounts, r.Account), append(vendors, r.Vendor), append(numbers, r.InvoiceNumber), append(owners, homes[i])
+	}
+	if len(accounts) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO invoices (account, vendor, invoice_number, run_id)
+		SELECT DISTINCT ON (u.a, lower(u.v), u.n) u.a, lower(u.v), u.n, u.h
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(a, v, n, h)
+		ORDER BY u.a, lower(u.v), u.n, u.h
+		ON CONFLICT DO NOTHING`, accounts, vendors, numbers, owners)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT u.i, i.run_id, coalesce(r.source_name, '')
+		FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(a, v, n, i)
+		JOIN invoices i ON i.account = u.a AND i.vendor = lower(u.v) AND i.invoice_number = u.n
+		LEFT JOIN import_runs r ON r.id = i.run_id`, accounts, vendors, numbers)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(owners))
+	var i, owner int64
+	var name string
+	if _, err := pgx.ForEachRow(rows, []any{&i, &owner, &name}, func() error {
+		owners[i-1], names[i-1] = owner, name
+		return nil
+	}); err != nil {
+		return err
+	}
+	if w.b.Force {
+		return nil
+	}
+	for i := range w.b.Rows {
+		r := &w.b.Rows[i]
+		n := index[key{r.Account, strings.ToLower(r.Vendor), r.InvoiceNumber}]
+		if w.refused[i] == nil && owners[n] != homes[i] {
+			w.hold(i, fmt.Sprintf("duplicate invoice %s from %s, imported by run %d (%s)", r.InvoiceNumber, r.Vendor, owners[n], filepath.Base(names[n])),
+				"duplicate invoice, imported by another run")
+		}
+	}
+	return nil
+}
+
+// hold refuses a row before the database sees it; the items and mappings
+// it was the first to need are still written, for the rows after it.
+func (w *batchWriter) hold(i int, reason, rule string) {
+	w.refused[i] = &Refusal{Reason: reason, Rule: rule}
+	w.held[i] = true
+}
