@@ -139,7 +139,7 @@ func runImport(ctx context.Context, bin, schema, file string, wantRows int64, ex
 }
 
 // resetTables puts the bench schema back in the state every trial starts
-// from: no transactions, rejects or runs, every item's quantity zero, but the
+// from: no transactions, rejects, invoices or runs, every item's quantity zero, but the
 // catalogue (items and mappings) kept, as on a database in daily use.
 // VACUUM ANALYZE leaves the same visibility map and statistics behind each
 // time, and the CHECKPOINT after it writes the previous trial's dirty pages
@@ -147,7 +147,7 @@ func runImport(ctx context.Context, bin, schema, file string, wantRows int64, ex
 func resetTables(ctx context.Context, conn *pgx.Conn, schema string) error {
 	s := pgx.Identifier{schema}.Sanitize()
 	stmts := []string{
-		"TRUNCATE " + s + ".transactions, " + s + ".rejects",
+		"TRUNCATE " + s + ".transactions, " + s + ".rejects, " + s + ".invoices",
 		"DELETE FROM " + s + ".import_runs",
 		"UPDATE " + s + ".inventory_items SET quantity = 0 WHERE quantity <> 0",
 		// VACUUM refuses to run in a transaction block, so each is its own
