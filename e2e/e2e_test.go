@@ -48,10 +48,19 @@ type proc struct {
 
 func start(t *testing.T, cfg store.Config, args ...string) *proc {
 	t.Helper()
+	return startWith(t, cfg, nil, args...)
+}
+
+// startWith starts batchimport with stdin as its standard input (nil: none).
+func startWith(t *testing.T, cfg store.Config, stdin *os.File, args ...string) *proc {
+	t.Helper()
 	p := &proc{done: make(chan struct{})}
 	full := append([]string{args[0], "--schema", cfg.Schema}, args[1:]...)
 	p.cmd = exec.Command(binary, full...)
 	p.cmd.Env = append(os.Environ(), "BATCHIMPORT_DATABASE_URL="+cfg.URL)
+	if stdin != nil {
+		p.cmd.Stdin = stdin
+	}
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

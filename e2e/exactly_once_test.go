@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -40,25 +39,7 @@ func startStdin(t *testing.T, cfg store.Config, path string, args ...string) *pr
 		t.Fatal(err)
 	}
 	defer in.Close() // the child has its own descriptor
-	p := &proc{done: make(chan struct{})}
-	full := append([]string{args[0], "--schema", cfg.Schema}, args[1:]...)
-	p.cmd = exec.Command(binary, full...)
-	p.cmd.Env = append(os.Environ(), "BATCHIMPORT_DATABASE_URL="+cfg.URL)
-	p.cmd.Stdin = in
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = p.cmd.Wait()
-		p.code = p.cmd.ProcessState.ExitCode()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	})
-	return p
+	return startWith(t, cfg, in, args...)
 }
 
 // uniqueAppName is an application_name no other test uses (at most 63

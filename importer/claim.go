@@ -80,11 +80,17 @@ func (r *runner) restoreRejects(ctx context.Context, run store.Run) error {
 	if _, err := os.Lstat(run.RejectsFile); !errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	r.opts.Log.Info("writing the missing rejects file of the run", "run_id", run.ID, "path", run.RejectsFile)
-	return writeFile(run.RejectsFile, func(o *outFile) error {
-		_, err := writeRunRejects(ctx, r.db, run, false, o.w)
+	out, err := createOutFile(run.RejectsFile)
+	if err != nil {
 		return err
-	})
+	}
+	n, err := writeRunRejects(ctx, r.db, run, false, out.w)
+	if err != nil || n == 0 { // a run from before rejects were stored has none to write
+		out.discard()
+		return err
+	}
+	r.opts.Log.Info("wrote the missing rejects file of the run", "run_id", run.ID, "path", run.RejectsFile, "rejects", n)
+	return out.commit()
 }
 
 // checkContent refuses a --source-id that an earlier run used for other

@@ -65,7 +65,7 @@ func ParseLayout(format, delimiter string, header []byte) (Layout, error) {
 	}
 	l := Layout{Format: f}
 	l.Delimiter, _ = utf8.DecodeRuneInString(delimiter)
-	if f == CSV {
+	if f == CSV && len(header) > 0 { // runs from before layouts were stored have none
 		h, err := l.ParseRaw(header)
 		if err != nil {
 			return Layout{}, err

@@ -26,8 +26,9 @@ ALTER TABLE import_runs
     ADD CONSTRAINT import_runs_status_check CHECK (status IN
         ('running', 'success', 'partial_success', 'failed', 'interrupted', 'rejected', 'reverted'));
 
-UPDATE import_runs r SET accounts = ARRAY(
-    SELECT DISTINCT t.account FROM transactions t WHERE t.run_id = r.id ORDER BY 1);
+UPDATE import_runs r SET accounts = a.accounts
+FROM (SELECT run_id, array_agg(DISTINCT account ORDER BY account) AS accounts FROM transactions GROUP BY run_id) a
+WHERE a.run_id = r.id;
 
 ALTER TABLE inventory_items ADD COLUMN run_id bigint; -- the run that created the item
 ALTER TABLE item_mappings ADD COLUMN run_id bigint;   -- the run that stored the mapping
