@@ -56,7 +56,6 @@ type Outcome struct {
 	Progress     Progress   // as committed
 	ItemsCreated int        // items inserted (not found already there)
 	Refused      []RowError // rows the database refused, in row order
-	Replayed     bool       // the batch was written again row range by row range
 }
 
 // RowError is a row the database refused.
@@ -99,7 +98,7 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch, careful bool) (Outcome
 		if err != nil {
 			return err
 		}
-		out = w.outcome(careful)
+		out = w.outcome()
 		if err := s.insertRejects(ctx, tx, w.rejects()); err != nil {
 			return err
 		}
@@ -211,8 +210,8 @@ func (w *batchWriter) keepCatalogue(ctx context.Context, tx pgx.Tx, r *Row) erro
 }
 
 // outcome is what the attempt did, with the batch's progress corrected.
-func (w *batchWriter) outcome(careful bool) Outcome {
-	out := Outcome{ItemsCreated: w.created, Replayed: careful, Progress: w.b.Progress}
+func (w *batchWriter) outcome() Outcome {
+	out := Outcome{ItemsCreated: w.created, Progress: w.b.Progress}
 	for i, err := range w.refused {
 		out.Refused = append(out.Refused, RowError{Index: i, Err: err})
 	}

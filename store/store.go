@@ -145,9 +145,6 @@ func (s *Store) Close(ctx context.Context) error {
 // Schema is the schema holding the tables.
 func (s *Store) Schema() string { return s.schema }
 
-// Conn is the underlying connection, for tests and diagnostics.
-func (s *Store) Conn() *pgx.Conn { return s.conn }
-
 func (s *Store) ident() string { return pgx.Identifier{s.schema}.Sanitize() }
 
 // errNotConnected is returned when a previous failure left no connection.
