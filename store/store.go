@@ -99,6 +99,10 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "batchimport"
 	}
+	// Text is sent and received as UTF-8 whatever the database's encoding:
+	// a character the database cannot hold is then refused (SQLSTATE
+	// 22P05, the row's reject) instead of stored as mojibake.
+	cfg.RuntimeParams["client_encoding"] = "UTF8"
 	// Unqualified table names resolve to the configured schema.
 	cfg.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
 	if c.Tracer != nil {
