@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -90,7 +91,7 @@ func (s *Store) RollbackOuter(ctx context.Context) error {
 func Open(ctx context.Context, c Config) (*Store, error) {
 	cfg, err := pgx.ParseConfig(c.URL)
 	if err != nil {
-		return nil, fmt.Errorf("database URL: %w", err)
+		return nil, parseError(err)
 	}
 	schema := c.Schema
 	if schema == "" {
@@ -113,6 +114,20 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// parseError says why a connection string cannot be parsed without quoting
+// it: pgx hides the password of a well-formed string only, and a string
+// that cannot be parsed is seldom well-formed ("password = x").
+func parseError(err error) error {
+	msg := err.Error()
+	var pce *pgconn.ParseConfigError
+	if errors.As(err, &pce) {
+		if _, why, ok := strings.Cut(msg, "`: "); ok {
+			msg = why
+		}
+	}
+	return fmt.Errorf("database URL: cannot parse the connection string (not shown, it may hold a password): %s", msg)
 }
 
 func (s *Store) connect(ctx context.Context) error {
