@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -102,10 +105,29 @@ func runStatus(ctx context.Context, g *globalOptions, limit int, output string) 
 			key = key[:19] + "…"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.Progress.RowsRead, r.Progress.RowsImported,
-			r.Progress.RowsRejected, r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur, r.SourceName, key)
+			r.Progress.RowsRejected, r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur, printable(r.SourceName), printable(key))
 		if r.Error != "" {
-			fmt.Fprintf(tw, "\t  error: %s\t\t\t\t\t\t\t\n", r.Error)
+			fmt.Fprintf(tw, "\t  error: %s\t\t\t\t\t\t\t\n", printable(r.Error))
 		}
 	}
 	return tw.Flush()
+}
+
+// printable escapes control characters, so that a file name or an error
+// with a newline or a terminal escape cannot break the table or the
+// terminal.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if !unicode.IsControl(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r) // '\n', '\x1b', ...
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
 }

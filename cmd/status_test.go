@@ -23,3 +23,16 @@ func TestStatusListsRuns(t *testing.T) {
 		t.Errorf("status json: %v", runs)
 	}
 }
+
+func TestPrintableEscapesControls(t *testing.T) {
+	for in, want := range map[string]string{
+		"may.csv":               "may.csv",
+		"bad\nname.csv":         `bad\nname.csv`,
+		"line 1\r\n\x1b[31mred": `line 1\r\n\x1b[31mred`,
+		"Jalapeño\tfile":        `Jalapeño\tfile`,
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
