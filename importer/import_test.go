@@ -308,3 +308,32 @@ func TestMinAgeDefersNewFiles(t *testing.T) {
 		t.Fatalf("an old file: %s %v", sum.Status, sum.Err)
 	}
 }
+
+// A rejects path that is a symlink is replaced, never written through: the
+// file it pointed to is untouched.
+func TestRejectsFileNeverFollowsASymlink(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	dir := t.TempDir()
+	g := testgen.CSV(t, dir, "gen.csv", testgen.Spec{Rows: 500, BadEvery: 50})
+	victim := filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(victim, []byte("ssh-ed25519 AAAA keep-me\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "gen.rejects.csv")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
+	if sum.Status != store.StatusPartialSuccess {
+		t.Fatalf("status %s %v", sum.Status, sum.Err)
+	}
+	if b, err := os.ReadFile(victim); err != nil || string(b) != "ssh-ed25519 AAAA keep-me\n" {
+		t.Errorf("the symlink's target was written: %q (%v)", b, err)
+	}
+	st, err := os.Lstat(link)
+	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 {
+		t.Errorf("rejects file %v (%v): want a regular file, mode 0600", st, err)
+	}
+	pgtest.CheckInvariant(t, pgtest.Conn(t, cfg), sum.SourceKey, g.Lines, link)
+}

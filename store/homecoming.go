@@ -136,14 +136,24 @@ func (w *batchWriter) whyNotTaken(ctx context.Context, tx pgx.Tx, runs, records 
 func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int64) error {
 	type key struct{ account, vendor, number string }
 	index := map[key]int{}
+	lower := map[string]string{} // a batch has few vendors: lower-case each once
+	rowKey := make([]int, len(w.b.Rows))
 	var accounts, vendors, numbers []string
 	var owners []int64
 	for i := range w.b.Rows {
 		r := &w.b.Rows[i]
-		k := key{r.Account, strings.ToLower(r.Vendor), r.InvoiceNumber}
-		if _, ok := index[k]; w.refused[i] != nil || ok {
+		v, ok := lower[r.Vendor]
+		if !ok {
+			v = strings.ToLower(r.Vendor)
+			lower[r.Vendor] = v
+		}
+		k := key{r.Account, v, r.InvoiceNumber}
+		n, ok := index[k]
+		rowKey[i] = n
+		if w.refused[i] != nil || ok {
 			continue
 		}
+		rowKey[i] = len(accounts)
 		index[k] = len(accounts)
 		accounts, vendors, numbers, owners = append(accounts, r.Account), append(vendors, r.Vendor), append(numbers, r.InvoiceNumber), append(owners, homes[i])
 	}
@@ -179,7 +189,7 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 	}
 	for i := range w.b.Rows {
 		r := &w.b.Rows[i]
-		n := index[key{r.Account, strings.ToLower(r.Vendor), r.InvoiceNumber}]
+		n := rowKey[i]
 		if w.refused[i] == nil && owners[n] != homes[i] {
 			w.hold(i, fmt.Sprintf("duplicate invoice %s from %s, imported by run %d (%s)", r.InvoiceNumber, r.Vendor, owners[n], filepath.Base(names[n])),
 				"duplicate invoice, imported by another run")
