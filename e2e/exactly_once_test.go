@@ -154,7 +154,7 @@ func pausedWriter(t *testing.T, wakeAfterB bool) {
 	rejects := defaultRejects(g.Path)
 
 	nameA, nameB := uniqueAppName("fenceA"), uniqueAppName("fenceB")
-	a := start(t, pgtest.WithAppName(cfg, nameA), "import", "--chunks-per-commit", "2", "--output", "json", g.Path)
+	a := start(t, pgtest.WithAppName(cfg, nameA), longTransactions("import", "--output", "json", g.Path)...)
 	runID := waitForCheckpoint(t, conn, a, 0)
 	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -210,7 +210,7 @@ func pausedWriter(t *testing.T, wakeAfterB bool) {
 	if !namesRun(msgA, runID) || !fenced {
 		t.Errorf("A's error %q: want it to name run %d and its holder", msgA, runID)
 	}
-	if strings.Contains(a.stderr.String(), "the batch had committed before the connection was lost") {
+	if strings.Contains(a.stderr.String(), "the transaction had committed before the connection was lost") {
 		t.Errorf("A took B's commits for its own:\n%s", a.stderr.String())
 	}
 	if !strings.Contains(msgA, ownerB) {
@@ -303,7 +303,7 @@ func lostCommitReply(t *testing.T, stdin bool) {
 		t.Fatalf("exit %d, want 3 (some rows are invalid)\n%s", code, outputs(p))
 	}
 	dropped := px.Dropped()
-	found := strings.Count(p.stderr.String(), "the batch had committed before the connection was lost")
+	found := strings.Count(p.stderr.String(), "the transaction had committed before the connection was lost")
 	t.Logf("%d COMMIT replies dropped; %d batches found committed after reconnecting", dropped, found)
 	if dropped == 0 {
 		t.Fatalf("no COMMIT reply was dropped; the test proved nothing\n%s", outputs(p))

@@ -17,6 +17,13 @@ import (
 
 const bigRows = 300_000
 
+// longTransactions makes an import's transactions carry about 40,000
+// rows in batches of 15,000, so that a fault can strike a transaction
+// whose first batches are no longer in memory.
+func longTransactions(args ...string) []string {
+	return append([]string{args[0], "--chunk-size", "100", "--chunks-per-commit", "400"}, args[1:]...)
+}
+
 func TestKill9ThenResume(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
@@ -27,7 +34,7 @@ func TestKill9ThenResume(t *testing.T) {
 	// Kill it three times, each time after it has committed more.
 	var runID, after int64
 	for i := 0; i < 3; i++ {
-		p := start(t, cfg, "import", "--chunks-per-commit", "10", "--output", "json", g.Path)
+		p := start(t, cfg, longTransactions("import", "--output", "json", g.Path)...)
 		runID = waitForCheckpoint(t, conn, p, after)
 		time.Sleep(time.Duration(i*37) * time.Millisecond)
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -62,7 +69,7 @@ func TestSIGTERMThenResume(t *testing.T) {
 	g := testgen.CSV(t, t.TempDir(), "big.csv", testgen.Spec{Rows: bigRows, BadEvery: 97})
 	rejects := strings.TrimSuffix(g.Path, ".csv") + ".rejects.csv"
 
-	p := start(t, cfg, "import", "--chunks-per-commit", "10", "--output", "json", g.Path)
+	p := start(t, cfg, longTransactions("import", "--output", "json", g.Path)...)
 	runID := waitForCheckpoint(t, conn, p, 0)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -94,7 +101,7 @@ func TestServerTerminatesConnections(t *testing.T) {
 	conn := pgtest.Conn(t, cfg)
 	g := testgen.CSV(t, t.TempDir(), "clean.csv", testgen.Spec{Rows: bigRows})
 
-	p := start(t, cfg, "import", "--chunks-per-commit", "10", "--output", "json", g.Path)
+	p := start(t, cfg, longTransactions("import", "--output", "json", g.Path)...)
 	runID := waitForCheckpoint(t, conn, p, 0)
 	terminated := 0
 	for i := 0; i < 4 && !p.exited(); i++ {

@@ -12,12 +12,13 @@
 //     cut into chunks. The producer has no side effect but the chunks it
 //     sends.
 //   - Write (write.go) runs on the run's goroutine: it gathers the ready
-//     chunks into a batch, commits the batch through a sink, and only then
-//     counts it. A batch stays in memory until it commits, so a retry never
-//     reads the input again.
+//     chunks into a batch, writes the batch through a sink, and counts it
+//     once the sink says it is committed.
 //
-// The sink (sink.go) is chosen once per run: a transaction per batch with
-// retries on a new connection (import), one outer transaction rolled back
+// The sink (sink.go) is chosen once per run: long transactions of many
+// batches with retries on a new connection (import), where a failed
+// transaction sends the run back to its checkpoint to read its input
+// again (rewindError), one outer transaction rolled back
 // at the end (dryrun --rollback), or nothing written at all (dryrun, and
 // dryrun --offline). Claiming a run (claim.go) takes the source's lock and
 // the run's owner token, which every commit checks, so a process that lost

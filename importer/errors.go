@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/batchimport/batchimport/store"
 )
 
 // The errors a run can end with, besides *store.LockedError (another
@@ -68,4 +70,15 @@ type deferredError struct{ age, minAge time.Duration }
 func (e *deferredError) Error() string {
 	return fmt.Sprintf("modified %s ago, less than --min-age %s: left for later (an upload may be in progress)",
 		e.age.Round(time.Second), e.minAge)
+}
+
+// rewindError says that the run goes back to its checkpoint, to, and reads
+// its input again from there: a transaction carrying several batches
+// failed, and the batches it carried are no longer in memory.
+type rewindError struct {
+	to store.Progress
+}
+
+func (e *rewindError) Error() string {
+	return fmt.Sprintf("writing again from record %d", e.to.Record)
 }

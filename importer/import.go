@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -110,40 +111,72 @@ func (r *runner) importRecords(ctx context.Context) error {
 		}
 		defer out.discard()
 	}
-	in := r.src.reader()
-	in.expect(r.run.Progress.Bytes, r.run.Progress.Digest, &ReusedSourceError{SourceID: r.key, RunID: r.run.ID,
-		Was: fmt.Sprintf("its first %d bytes", r.run.Progress.Bytes), Now: "other bytes"})
-	dec, err := invoice.NewDecoder(in, invoice.Options{
-		Format: r.format, Delimiter: r.opts.Delimiter, Columns: r.opts.Columns, Account: r.opts.Account,
-	})
+	dec, in, err := r.decoder(r.run.Progress)
 	if err != nil {
-		return &InputError{Name: r.src.in.Name, Err: err}
+		return err
 	}
 	layout := invoice.LayoutOf(dec)
 	if err := r.start(ctx, layout); err != nil {
 		dec.Close()
 		return err
 	}
-	w := &writer{src: r.src, layout: layout, run: r.run, committed: r.run.Progress, perBatch: r.opts.chunksPerBatch(),
-		maxRejects: r.opts.MaxRejects, force: r.opts.Force, progress: r.opts.Progress}
-	p := &producer{dec: dec, in: in, src: r.src, skipUpTo: r.run.Progress.Record, chunkSize: r.opts.ChunkSize}
+	w := &writer{src: r.src, layout: layout, run: r.run, committed: r.run.Progress, written: r.run.Progress,
+		perBatch: r.opts.chunksPerBatch(), maxRejects: r.opts.MaxRejects, force: r.opts.Force, progress: r.opts.Progress}
+	var load loader // nil: no resolving
 	switch {
 	case r.db == nil:
 		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout)}
 	case r.opts.DryRun == Write:
-		w.sink = &dbSink{db: r.db, key: r.key, policy: r.opts.Retry, log: r.opts.Log}
-		p.resolver = newResolver(r.loadFresh, r.opts.resolverOptions(), r.opts.MappingReport != "")
+		s := &dbSink{db: r.db, key: r.key, run: r.run, policy: r.opts.Retry, log: r.opts.Log}
+		if r.src.f != nil {
+			s.groupChunks = r.opts.ChunksPerCommit
+		}
+		w.sink = s
+		load = r.loadFresh
 	case r.opts.DryRun == Rollback:
 		w.sink = &rollbackSink{db: r.db, mu: &r.mu}
-		p.resolver = newResolver(r.loadShared, r.opts.resolverOptions(), r.opts.MappingReport != "")
+		load = r.loadShared
 	default:
 		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout)}
-		p.resolver = newResolver(r.loadShared, r.opts.resolverOptions(), r.opts.MappingReport != "")
+		load = r.loadShared
 	}
 	r.opts.Progress.Start(r.src.in.Name, r.src.size())
-	err = r.pipeline(ctx, p, w)
+	for {
+		p := &producer{dec: dec, in: in, src: r.src, skipUpTo: w.committed.Record, chunkSize: r.opts.ChunkSize}
+		if load != nil {
+			p.resolver = newResolver(load, r.opts.resolverOptions(), r.opts.MappingReport != "")
+		}
+		err = r.pipeline(ctx, p, w)
+		var rw *rewindError
+		if !errors.As(err, &rw) || ctx.Err() != nil {
+			break
+		}
+		// The input is read again from its start, and what the checkpoint
+		// covers skipped: the catalogue is loaded afresh, as the database
+		// holds it at the checkpoint.
+		r.opts.Log.Info("reading the input again from the checkpoint", "after_line", rw.to.Line)
+		w.committed, w.written, w.pending = rw.to, rw.to, nil
+		if dec, in, err = r.decoder(rw.to); err != nil {
+			break
+		}
+	}
 	r.opts.Progress.Finish()
 	return r.finish(ctx, w, out, err)
+}
+
+// decoder opens the input for reading from its start, checking that the
+// bytes the progress p covers are the ones it was made from.
+func (r *runner) decoder(p store.Progress) (invoice.Decoder, *hashingReader, error) {
+	in := r.src.reader()
+	in.expect(p.Bytes, p.Digest, &ReusedSourceError{SourceID: r.key, RunID: r.run.ID,
+		Was: fmt.Sprintf("its first %d bytes", p.Bytes), Now: "other bytes"})
+	dec, err := invoice.NewDecoder(in, invoice.Options{
+		Format: r.format, Delimiter: r.opts.Delimiter, Columns: r.opts.Columns, Account: r.opts.Account,
+	})
+	if err != nil {
+		return nil, nil, &InputError{Name: r.src.in.Name, Err: err}
+	}
+	return dec, in, nil
 }
 
 // pipeline runs the producer and the writer until the writer stops.

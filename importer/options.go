@@ -15,8 +15,9 @@ type Options struct {
 	Account   string
 	Format    invoice.Format // "" = by file name
 	ChunkSize int            // accepted rows per chunk
-	// ChunksPerCommit is the most chunks one transaction (a batch) carries,
-	// within MaxBatchRows; a batch also waits at most a second for them.
+	// ChunksPerCommit is the most chunks one transaction carries. They come
+	// in batches of at most MaxBatchRows rows, each of which waits at most
+	// a second for its chunks.
 	ChunksPerCommit int
 	RejectsPath     string // "" = beside the input
 	MaxRejects      int64  // 0 = no limit
@@ -66,12 +67,13 @@ var DefaultRetry = RetryPolicy{Attempts: 12, MaxElapsed: 2 * time.Minute, Base: 
 const DefaultChunkSize = 500
 
 // DefaultChunksPerCommit is the most chunks one transaction carries: enough
-// to spare the server most per-transaction work, few enough that a batch
-// kept in memory until it commits stays small.
-const DefaultChunksPerCommit = 30
+// to spare the server most per-transaction work (each transaction locks
+// and updates each item it touches once), few enough that what a failure
+// makes the run read and write again stays small.
+const DefaultChunksPerCommit = 200
 
 // MaxBatchRows bounds the rows of a batch, whatever the chunk size: a batch
-// stays in memory until it commits.
+// stays in memory until it is written.
 const MaxBatchRows = 15_000
 
 // chunksPerBatch is how many chunks a batch carries.

@@ -3,9 +3,12 @@ package importer
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
@@ -18,19 +21,7 @@ func TestTriggerRejectsOnlyItsRows(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg)
-	_, err := conn.Exec(context.Background(), `
-		CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN
-			IF NEW.invoice_number LIKE 'POISON%' THEN
-				RAISE EXCEPTION 'invoice % is on hold', NEW.invoice_number;
-			END IF;
-			RETURN NEW;
-		END $$;
-		CREATE TRIGGER refuse_poison BEFORE INSERT ON transactions
-			FOR EACH ROW EXECUTE FUNCTION refuse_poison();`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	refusePoison(t, conn)
 	poisoned := map[int]bool{}
 	g := testgen.CSV(t, t.TempDir(), "poison.csv", testgen.Spec{Rows: 5000, Edit: func(i int, f []string) {
 		if i%701 == 3 || i == 4999 {
@@ -117,4 +108,68 @@ func TestConstraintViolationRejectsRows(t *testing.T) {
 		t.Errorf("rejects lack SQLSTATE 23514 and the constraint name:\n%.500s", b)
 	}
 	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
+}
+
+// A transaction carrying several batches, whose rows are no longer in
+// memory, fails on a refused row (the trigger) and on stock that overflows
+// at its commit: the run goes back to its checkpoint, writes each batch
+// through the failed one alone, setting the refused rows apart, then goes
+// on in long transactions. Every record ends up once, and the stock is the
+// exact sum.
+func TestGroupWrittenAgainAfterRefusedRow(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	refusePoison(t, conn)
+	const rows = 100_000
+	refused := map[int]bool{}
+	g := testgen.CSV(t, t.TempDir(), "poison.csv", testgen.Spec{Rows: rows, Edit: func(i int, f []string) {
+		switch {
+		case i == 20_003 || i == 61_000: // refused as the rows go in
+			f[0] = fmt.Sprintf("POISON-%d", i)
+			refused[i] = true
+		case i == 80_010 || i == 90_010: // the same product, twice 9e14: refused at the last commit
+			f[5] = "900000000000000"
+			refused[i] = i == 90_010
+		}
+	}})
+	var log strings.Builder
+	opts := testOptions(cfg)
+	opts.Log = slog.New(slog.NewTextHandler(&log, nil))
+	sum := Import(context.Background(), Input{Name: g.Path}, opts)
+	if sum.Status != store.StatusPartialSuccess || sum.RowsRejected != 3 || sum.RowsImported != rows-3 {
+		t.Fatalf("summary %+v, want 3 rows rejected\n%s", sum, log.String())
+	}
+	var want []int
+	for i := range rows {
+		if refused[i] {
+			want = append(want, g.Lines[i])
+		}
+	}
+	if got := pgtest.RejectedLines(t, *sum.RejectsFile); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rejected lines %v, want %v", got, want)
+	}
+	if n := strings.Count(log.String(), "the database refused a row: the run goes back to its checkpoint"); n < 3 {
+		t.Errorf("%d transactions written again, want at least 3 (no long transaction was tried?):\n%s", n, log.String())
+	}
+	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
+}
+
+// refusePoison makes the database refuse the rows of invoices whose number
+// starts with POISON, as an operator's trigger would.
+func refusePoison(t *testing.T, conn *pgx.Conn) {
+	t.Helper()
+	_, err := conn.Exec(context.Background(), `
+		CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.invoice_number LIKE 'POISON%' THEN
+				RAISE EXCEPTION 'invoice % is on hold', NEW.invoice_number;
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_poison BEFORE INSERT ON transactions
+			FOR EACH ROW EXECUTE FUNCTION refuse_poison();`)
+	if err != nil {
+		t.Fatal(err)
+	}
 }

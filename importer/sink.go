@@ -14,7 +14,13 @@ import (
 // sink is where the writer commits a batch: the one place where the kind of
 // run shows. It is chosen once, when the run starts.
 type sink interface {
-	commit(ctx context.Context, b *store.Batch) (store.Outcome, error)
+	// commit writes a batch, and says whether everything written so far
+	// is committed. When more batches follow (more), the sink may keep them
+	// in an open transaction; without more, it commits. A nil batch only
+	// commits what the sink holds.
+	commit(ctx context.Context, b *store.Batch, more bool) (out store.Outcome, committed bool, err error)
+	// abandon rolls back what is written and not committed.
+	abandon(ctx context.Context)
 }
 
 var (
@@ -23,21 +29,131 @@ var (
 	_ sink = (*dryRunSink)(nil)
 )
 
-// dbSink is an import: a transaction per batch on the run's connection. A
-// transient failure is retried with backoff on a new connection, once the
-// source's lock is retaken and the run is found still ours; a batch whose
-// COMMIT reply was lost is found committed and not written again.
+// dbSink is an import, on the run's connection. Batches that follow one
+// another at once go in one transaction (a store.Group) of up to
+// groupChunks chunks or maxGroupTime: the server writes that far faster
+// than a transaction per batch. Should a group fail, the run goes back to
+// its checkpoint and reads its input again from there (*rewindError);
+// through the batch that failed, each batch then has a transaction of its
+// own, where a refused row is set apart and the rest commits. Standard
+// input cannot be read again, so there every batch has its own
+// transaction. A transient failure is retried with backoff on a new
+// connection, once the source's lock is retaken and the run is found still
+// ours; a transaction whose COMMIT reply was lost is found committed and
+// not written again.
 type dbSink struct {
-	db     *store.Store
-	key    string // the source key, whose lock is retaken
-	policy RetryPolicy
-	log    *slog.Logger
+	db          *store.Store
+	key         string    // the source key, whose lock is retaken
+	run         store.Run // ID and Owner
+	policy      RetryPolicy
+	log         *slog.Logger
+	groupChunks int   // most chunks in a group; below 2, no groups
+	alone       int64 // the batches through this record have a transaction each
+	group       *store.Group
+	began       time.Time      // when the group began
+	chunks      int            // in the group
+	last        store.Progress // where the group brings the run
 }
 
-func (s *dbSink) commit(ctx context.Context, b *store.Batch) (store.Outcome, error) {
+// maxGroupTime bounds how long a group stays open: what a crash can lose,
+// and how long others wait for the locks it holds.
+const maxGroupTime = 5 * time.Second
+
+func (s *dbSink) commit(ctx context.Context, b *store.Batch, more bool) (store.Outcome, bool, error) {
 	// The batch in flight is finished even when ctx is cancelled by a
 	// signal: its statements run on a context that is never cancelled, and
 	// only the waits between attempts listen to ctx.
+	dbctx := context.WithoutCancel(ctx)
+	switch {
+	case b == nil && s.group == nil:
+		return store.Outcome{}, true, nil
+	case b == nil:
+		p, err := s.commitGroup(ctx)
+		return store.Outcome{Progress: p}, err == nil, err
+	case s.group == nil && (s.groupChunks < 2 || !more || b.Progress.Record <= s.alone):
+		out, err := s.commitAlone(ctx, b)
+		return out, err == nil, err
+	case s.group == nil:
+		g, err := s.db.BeginGroup(dbctx, b)
+		if err != nil {
+			return store.Outcome{}, false, s.rewind(ctx, b, err)
+		}
+		s.group, s.began, s.chunks = g, time.Now(), 0
+	}
+	out, err := s.group.Write(dbctx, b)
+	if err != nil {
+		s.abandon(ctx)
+		return out, false, s.rewind(ctx, b, err)
+	}
+	s.chunks += len(b.Ends)
+	s.last = out.Progress
+	if more && s.chunks < s.groupChunks && time.Since(s.began) < maxGroupTime {
+		return out, false, nil
+	}
+	out.Progress, err = s.commitGroup(ctx)
+	return out, err == nil, err
+}
+
+// commitGroup commits the open group, and returns the run's progress.
+func (s *dbSink) commitGroup(ctx context.Context) (store.Progress, error) {
+	g, p := s.group, s.last
+	s.group = nil
+	err := g.Commit(context.WithoutCancel(ctx), p)
+	if err == nil {
+		return p, nil
+	}
+	if store.IsRowError(err) {
+		// Only the stock can fail here: the rows went in. Which row
+		// overflowed an item is found a batch at a time.
+		s.alone = p.Record
+	}
+	err = s.rewind(ctx, nil, err)
+	var rw *rewindError
+	if errors.As(err, &rw) && rw.to.Record >= p.Record {
+		s.log.Info("the transaction had committed before the connection was lost", "through_line", p.Line)
+		return rw.to, nil
+	}
+	return p, err
+}
+
+// abandon rolls back the open group, if any.
+func (s *dbSink) abandon(ctx context.Context) {
+	if s.group != nil {
+		s.group.Rollback(context.WithoutCancel(ctx))
+		s.group = nil
+	}
+}
+
+// rewind turns the failure of a group into where the run stands, at the
+// checkpoint it is to be written again from (*rewindError), or into the
+// error that ends the run. b is the batch that failed, if a batch did.
+func (s *dbSink) rewind(ctx context.Context, b *store.Batch, err error) error {
+	if store.IsRowError(err) {
+		if b != nil {
+			s.alone = b.Progress.Record
+		}
+		s.log.Info("the database refused a row: the run goes back to its checkpoint, and each batch through the one that failed gets a transaction of its own",
+			"through_record", s.alone, "sqlstate", store.SQLState(err), "error", err)
+		run, err := s.db.GetRun(context.WithoutCancel(ctx), s.run.ID)
+		if err != nil {
+			return s.rewind(ctx, b, err)
+		}
+		return &rewindError{to: run.Progress}
+	}
+	if !store.IsTransient(err) {
+		return err
+	}
+	r := retrier{policy: s.policy, log: s.log}
+	run, err := s.recover(ctx, &r, err)
+	if err != nil {
+		return err
+	}
+	return &rewindError{to: run.Progress}
+}
+
+// commitAlone writes a batch in a transaction of its own, retrying after
+// transient failures.
+func (s *dbSink) commitAlone(ctx context.Context, b *store.Batch) (store.Outcome, error) {
 	dbctx := context.WithoutCancel(ctx)
 	r := retrier{policy: s.policy, log: s.log}
 	for {
@@ -45,31 +161,48 @@ func (s *dbSink) commit(ctx context.Context, b *store.Batch) (store.Outcome, err
 		if err == nil || !store.IsTransient(err) {
 			return out, err
 		}
-		if err := r.wait(ctx, err, "through_line", b.Progress.Line); err != nil {
+		run, err := s.recover(ctx, &r, err, "through_line", b.Progress.Line)
+		if err != nil {
 			return out, err
 		}
-		if err := s.db.Reconnect(dbctx); err != nil {
+		if run.Progress.Record >= b.Progress.Record {
+			// The lost attempt did commit; the database has its counts.
+			s.log.Info("the transaction had committed before the connection was lost", "through_line", b.Progress.Line)
+			return store.Outcome{Progress: run.Progress}, nil
+		}
+	}
+}
+
+// recover waits after a transient failure, then reconnects, retakes the
+// source's lock and reads the run back, until that works, the attempts
+// are used up, or the run is found taken over (*store.FencedError) or
+// the lock held by another process.
+func (s *dbSink) recover(ctx context.Context, r *retrier, err error, attrs ...any) (store.Run, error) {
+	dbctx := context.WithoutCancel(ctx)
+	for {
+		if err := r.wait(ctx, err, attrs...); err != nil {
+			return store.Run{}, err
+		}
+		if err = s.db.Reconnect(dbctx); err != nil {
 			continue
 		}
-		if err := lockSource(dbctx, s.db, s.key); err != nil {
+		if err = lockSource(dbctx, s.db, s.key); err != nil {
 			if store.IsTransient(err) {
 				continue
 			}
-			return out, err // another process holds the source now
+			return store.Run{}, err // another process holds the source now
 		}
-		run, err := s.db.GetRun(dbctx, b.RunID)
+		var run store.Run
+		run, err = s.db.GetRun(dbctx, s.run.ID)
 		switch {
 		case store.IsTransient(err):
 			continue
 		case err != nil:
-			return out, err
-		case run.Owner != b.Owner:
-			return out, &store.FencedError{RunID: run.ID, Owner: run.Owner}
-		case run.Progress.Record >= b.Progress.Record:
-			// The lost attempt did commit; the database has its counts.
-			s.log.Info("the batch had committed before the connection was lost", "through_line", b.Progress.Line)
-			return store.Outcome{Progress: run.Progress}, nil
+			return run, err
+		case run.Owner != s.run.Owner:
+			return run, &store.FencedError{RunID: run.ID, Owner: run.Owner}
 		}
+		return run, nil
 	}
 }
 
@@ -134,11 +267,17 @@ type rollbackSink struct {
 	mu *sync.Mutex
 }
 
-func (s *rollbackSink) commit(ctx context.Context, b *store.Batch) (store.Outcome, error) {
+func (s *rollbackSink) commit(ctx context.Context, b *store.Batch, _ bool) (store.Outcome, bool, error) {
+	if b == nil {
+		return store.Outcome{}, true, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.db.WriteBatch(context.WithoutCancel(ctx), b)
+	out, err := s.db.WriteBatch(context.WithoutCancel(ctx), b)
+	return out, err == nil, err
 }
+
+func (s *rollbackSink) abandon(context.Context) {}
 
 // dryRunSink writes nothing: dryrun, and dryrun --offline. Every row would
 // be imported and every new item created; the rejects go to the rejects
@@ -147,7 +286,12 @@ type dryRunSink struct {
 	rejects *rejectsWriter // nil: none
 }
 
-func (s *dryRunSink) commit(_ context.Context, b *store.Batch) (store.Outcome, error) {
+func (s *dryRunSink) abandon(context.Context) {}
+
+func (s *dryRunSink) commit(_ context.Context, b *store.Batch, _ bool) (store.Outcome, bool, error) {
+	if b == nil {
+		return store.Outcome{}, true, nil
+	}
 	out := store.Outcome{Progress: b.Progress}
 	for i := range b.Rows {
 		out.ItemsCreated += len(b.Rows[i].NewItems)
@@ -156,9 +300,9 @@ func (s *dryRunSink) commit(_ context.Context, b *store.Batch) (store.Outcome, e
 	if s.rejects != nil {
 		for _, rj := range b.Rejects {
 			if err := s.rejects.write(rj); err != nil {
-				return out, err
+				return out, false, err
 			}
 		}
 	}
-	return out, nil
+	return out, true, nil
 }

@@ -11,36 +11,42 @@ import (
 )
 
 // writer is the last stage, on the run's goroutine: it gathers the chunks
-// that are ready into a batch, commits the batch through the sink, and only
-// then counts it. A batch stays in memory until it is committed, so a
-// retry never reads the input again.
+// that are ready into a batch, writes the batch through the sink, and
+// counts it once the sink says it is committed. A batch stays in memory
+// until it is written; a transaction may carry several (see dbSink), and
+// should it fail, the run starts again from its checkpoint (rewindError).
 type writer struct {
 	sink       sink
 	src        *source
 	layout     invoice.Layout
-	run        store.Run // ID, Account and Owner
-	committed  store.Progress
-	perBatch   int   // most chunks in a batch
-	maxRejects int64 // 0: no limit
-	force      bool  // import rows of invoices other runs own
+	run        store.Run      // ID, Account and Owner
+	committed  store.Progress // what the database holds for the run
+	written    store.Progress // with the batches written but not yet committed
+	perBatch   int            // most chunks in a batch
+	maxRejects int64          // 0: no limit
+	force      bool           // import rows of invoices other runs own
 	progress   Progress
 	report     []reportEntry // of committed chunks
+	pending    []reportEntry // of chunks written, not yet committed
 }
 
-// maxBatchWait bounds how long a batch waits for more chunks: a crash loses
-// at most about this much work, and concurrent imports wait at most about
-// this long for a stock row.
+// maxBatchWait bounds how long a batch waits for more chunks, and the sink
+// commits what it holds when one comes short: a crash loses at most about
+// this much work, besides the sink's own bound.
 const maxBatchWait = time.Second
 
 // write commits the chunks as they come, until the input ends, an error,
 // or ctx is done.
 func (w *writer) write(ctx context.Context, chunks <-chan *chunk) error {
+	defer w.sink.abandon(ctx)
 	for {
 		cs, more := w.gather(ctx, chunks)
-		if err := w.commit(ctx, cs); err != nil {
+		n := len(cs)
+		failed := n > 0 && cs[n-1].err != nil
+		if err := w.commit(ctx, cs, more && !failed && ctx.Err() == nil); err != nil {
 			return err
 		}
-		if n := len(cs); n > 0 && cs[n-1].err != nil {
+		if failed {
 			return cs[n-1].err
 		}
 		if w.maxRejects > 0 && w.committed.RowsRejected > w.maxRejects {
@@ -59,7 +65,7 @@ func (w *writer) write(ctx context.Context, chunks <-chan *chunk) error {
 func (w *writer) gather(ctx context.Context, chunks <-chan *chunk) (cs []*chunk, more bool) {
 	timeout := time.NewTimer(maxBatchWait)
 	defer timeout.Stop()
-	rejected := w.committed.RowsRejected
+	rejected := w.written.RowsRejected
 	for len(cs) < w.perBatch && (w.maxRejects == 0 || rejected <= w.maxRejects) {
 		select {
 		case c, ok := <-chunks:
@@ -85,31 +91,45 @@ func (w *writer) gather(ctx context.Context, chunks <-chan *chunk) (cs []*chunk,
 	return cs, true
 }
 
-// commit writes the chunks as one batch and counts them.
-func (w *writer) commit(ctx context.Context, cs []*chunk) error {
+// commit writes the chunks as one batch, and counts what the sink
+// committed. more says that more batches follow at once, so the sink may
+// keep its transaction open for them; without more, it commits.
+func (w *writer) commit(ctx context.Context, cs []*chunk, more bool) error {
 	b := w.batch(cs)
-	if b.Progress.RowsRead == w.committed.RowsRead {
-		return nil // no record: only the error that ends the input
+	if b.Progress.RowsRead == w.written.RowsRead {
+		if more {
+			return nil // no record: only the error that ends the input
+		}
+		b = nil // nothing new: commit what the sink holds
+	} else {
+		more = more && (w.maxRejects == 0 || b.Progress.RowsRejected <= w.maxRejects)
 	}
 	if err := w.src.check(); err != nil {
 		return err
 	}
-	out, err := w.sink.commit(ctx, b)
+	out, committed, err := w.sink.commit(ctx, b, more)
 	if err != nil {
 		return err
 	}
-	w.committed = out.Progress
-	for _, c := range cs {
-		w.report = append(w.report, c.report...)
+	if b != nil {
+		w.written = out.Progress
+		for _, c := range cs {
+			w.pending = append(w.pending, c.report...)
+		}
 	}
-	w.progress.Update(cs[len(cs)-1].bytes, w.committed.RowsRead, w.committed.RowsRejected)
+	if committed {
+		w.committed = w.written
+		w.report = append(w.report, w.pending...)
+		w.pending = nil
+		w.progress.Update(w.committed.Bytes, w.committed.RowsRead, w.committed.RowsRejected)
+	}
 	return nil
 }
 
 // batch joins the chunks into one batch, with the progress it brings.
 func (w *writer) batch(cs []*chunk) *store.Batch {
-	b := &store.Batch{RunID: w.run.ID, Account: w.run.Account, Owner: w.run.Owner, From: w.committed.Record, Force: w.force}
-	p := w.committed
+	b := &store.Batch{RunID: w.run.ID, Account: w.run.Account, Owner: w.run.Owner, From: w.written.Record, Force: w.force}
+	p := w.written
 	n := 0
 	for _, c := range cs {
 		n += len(c.rows)

@@ -84,33 +84,28 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch, careful bool) (Outcome
 	if s.conn == nil {
 		return Outcome{}, errNotConnected
 	}
-	w := &batchWriter{s: s, b: b, failed: map[*int64]error{}, refused: map[int]error{}, held: map[int]bool{}}
 	var out Outcome
 	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
-		err := w.settle(ctx, tx)
-		switch {
-		case err != nil:
-		case careful:
-			err = w.bisect(ctx, tx, 0, len(b.Rows))
-		default:
-			err = w.write(ctx, tx, 0, len(b.Rows))
-		}
-		if err != nil {
+		w := newBatchWriter(s, b, stockSums{})
+		var err error
+		if out, err = w.run(ctx, tx, careful); err != nil {
 			return err
 		}
-		out = w.outcome()
-		if err := s.insertRejects(ctx, tx, w.rejects()); err != nil {
+		if err := w.stock.apply(ctx, tx); err != nil {
 			return err
 		}
-		return s.checkpoint(ctx, tx, b, out.Progress, w.accounts())
+		return s.checkpoint(ctx, tx, b.RunID, b.Owner, b.From, out.Progress, w.accounts())
 	})
 	return out, err
 }
 
-// batchWriter is one attempt at a batch's transaction.
+// batchWriter is one attempt at a batch, in a transaction of its own or in
+// a group's.
 type batchWriter struct {
 	s       *Store
 	b       *Batch
+	stock   stockSums // the stock the rows written add, applied at commit
+	careful bool      // each write in a savepoint, with its own stock
 	created int
 	failed  map[*int64]error // items whose creation was refused
 	refused map[int]error    // rows refused, by index
@@ -120,8 +115,33 @@ type batchWriter struct {
 	homes, rejectHomes []int64
 }
 
-// write sends rows [lo, hi) with the items and mappings they need and
-// their stock, leaving out rows already refused.
+func newBatchWriter(s *Store, b *Batch, stock stockSums) *batchWriter {
+	return &batchWriter{s: s, b: b, stock: stock, failed: map[*int64]error{}, refused: map[int]error{}, held: map[int]bool{}}
+}
+
+// run writes the batch in tx, all rows at once, or carefully: halving the
+// rows until each refused row stands alone. The rejects go in too; the
+// stock is left to the caller, who applies w.stock before committing.
+func (w *batchWriter) run(ctx context.Context, tx pgx.Tx, careful bool) (Outcome, error) {
+	w.careful = careful
+	err := w.settle(ctx, tx)
+	switch {
+	case err != nil:
+	case careful:
+		err = w.bisect(ctx, tx, 0, len(w.b.Rows))
+	default:
+		err = w.write(ctx, tx, 0, len(w.b.Rows))
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	out := w.outcome()
+	return out, w.s.insertRejects(ctx, tx, w.rejects())
+}
+
+// write sends rows [lo, hi) with the items and mappings they need, leaving
+// out rows already refused, and their stock: at once when careful, else
+// counted for the commit.
 func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 	var items []NewItem
 	var maps []NewMapping
@@ -147,8 +167,13 @@ func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 	if err := w.s.copyRows(ctx, tx, w.b.RunID, rows); err != nil {
 		return err
 	}
-	if err := w.s.addStock(ctx, tx, rows); err != nil {
-		return err
+	if w.careful {
+		// A sum that overflows an item's stock is a refused row too.
+		if err := (stockSums{}).add(rows).apply(ctx, tx); err != nil {
+			return err
+		}
+	} else {
+		w.stock.add(rows)
 	}
 	w.created += created
 	return nil

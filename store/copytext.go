@@ -105,37 +105,40 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 	return err
 }
 
-// addStock adds the rows' quantities to their items in one statement,
-// aggregated per item and sorted by (account, id), so that concurrent
-// imports lock items in the same order.
-func (s *Store) addStock(ctx context.Context, tx pgx.Tx, rows []*Row) error {
-	type key struct {
-		account string
-		id      int64
-	}
-	sums := map[key]decimal.Decimal{}
-	for _, r := range rows {
-		k := key{r.Account, *r.ItemID}
-		sums[k] = sums[k].Add(r.Quantity)
-	}
-	if len(sums) == 0 {
-		return nil
-	}
-	keys := make([]key, 0, len(sums))
-	for k := range sums {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.id, b.id)) })
-	accounts, ids, deltas := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		accounts[i], ids[i], deltas[i] = k.account, k.id, sums[k].String()
-	}
-	return s.applyStock(ctx, tx, accounts, ids, deltas)
+// stockSums are the quantities rows add to their items, summed per item
+// until the transaction's end: one UPDATE per item per transaction, however
+// many batches it carries.
+type stockSums map[stockKey]decimal.Decimal
+
+type stockKey struct {
+	account string
+	id      int64
 }
 
-// applyStock adds each delta to its item's quantity; the items are given in
-// (account, id) order.
-func (s *Store) applyStock(ctx context.Context, tx pgx.Tx, accounts []string, ids []int64, deltas []string) error {
+func (s stockSums) add(rows []*Row) stockSums {
+	for _, r := range rows {
+		k := stockKey{r.Account, *r.ItemID}
+		s[k] = s[k].Add(r.Quantity)
+	}
+	return s
+}
+
+// apply adds the sums to the items' quantities in one statement, in
+// (account, id) order, so that concurrent imports lock items in the same
+// order.
+func (s stockSums) apply(ctx context.Context, tx pgx.Tx) error {
+	if len(s) == 0 {
+		return nil
+	}
+	keys := make([]stockKey, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b stockKey) int { return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.id, b.id)) })
+	accounts, ids, deltas := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		accounts[i], ids[i], deltas[i] = k.account, k.id, s[k].String()
+	}
 	_, err := tx.Exec(ctx, `UPDATE inventory_items AS i SET quantity = i.quantity + d.delta
 		FROM (SELECT * FROM unnest($1::text[], $2::bigint[], $3::numeric[]) AS u(account, id, delta) ORDER BY account, id) AS d
 		WHERE i.account = d.account AND i.id = d.id`, accounts, ids, deltas)

@@ -281,23 +281,23 @@ func (s *Store) fenced(ctx context.Context, q querier, id int64) error {
 // the run (else *FencedError) and its checkpoint is still where this batch
 // started (else ErrCheckpointMoved: an earlier attempt whose COMMIT reply
 // was lost did commit).
-func (s *Store) checkpoint(ctx context.Context, tx pgx.Tx, b *Batch, p Progress, accounts []string) error {
+func (s *Store) checkpoint(ctx context.Context, tx pgx.Tx, runID int64, owner string, from int64, p Progress, accounts []string) error {
 	tag, err := tx.Exec(ctx, `UPDATE import_runs SET checkpoint_record = $4, checkpoint_line = $5, rows_read = $6,
 		rows_imported = $7, rows_rejected = $8, items_created = $9, fuzzy_matches = $10, chunks = $11, chunks_replayed = $12,
 		accounts = ARRAY(SELECT DISTINCT a FROM unnest(accounts || $13::text[]) AS a ORDER BY 1),
 		checkpoint_bytes = $14, checkpoint_sha256 = nullif($15, '')
 		WHERE id = $1 AND owner = $2 AND checkpoint_record = $3`,
-		b.RunID, b.Owner, b.From, p.Record, p.Line, p.RowsRead, p.RowsImported, p.RowsRejected, p.ItemsCreated,
+		runID, owner, from, p.Record, p.Line, p.RowsRead, p.RowsImported, p.RowsRejected, p.ItemsCreated,
 		p.FuzzyMatches, p.Chunks, p.ChunksReplayed, accounts, p.Bytes, p.Digest)
 	if err != nil || tag.RowsAffected() == 1 {
 		return err
 	}
-	var owner string
-	if err := tx.QueryRow(ctx, `SELECT coalesce(owner, '') FROM import_runs WHERE id = $1`, b.RunID).Scan(&owner); err != nil {
+	var holder string
+	if err := tx.QueryRow(ctx, `SELECT coalesce(owner, '') FROM import_runs WHERE id = $1`, runID).Scan(&holder); err != nil {
 		return err
 	}
-	if owner != b.Owner {
-		return &FencedError{RunID: b.RunID, Owner: owner}
+	if holder != owner {
+		return &FencedError{RunID: runID, Owner: holder}
 	}
 	return ErrCheckpointMoved
 }
