@@ -109,6 +109,7 @@ else libpq's PG* variables and defaults.`,
 		newMigrateCmd(g),
 		newStatusCmd(g),
 		newRejectsCmd(g),
+		newUnitsCmd(g),
 		newVersionCmd(g),
 	)
 	root.InitDefaultCompletionCmd()

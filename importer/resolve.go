@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/mapping"
 	"github.com/batchimport/batchimport/store"
+	"github.com/batchimport/batchimport/units"
 )
 
 // loader loads an account's catalogue: its items and mappings.
@@ -19,12 +22,14 @@ type resolver struct {
 	opts      mapping.Options
 	load      loader
 	byAccount map[string]*mapping.Resolver
-	ids       map[*mapping.Item]*int64 // id slots of items
-	report    map[reportKey]bool       // keys reported so far; nil: no report
+	units     map[string]map[int64]map[string]decimal.Decimal // operators' conversions, by account and item
+	ids       map[*mapping.Item]*int64                        // id slots of items
+	report    map[reportKey]bool                              // keys reported so far; nil: no report
 }
 
 func newResolver(load loader, opts mapping.Options, report bool) *resolver {
-	r := &resolver{opts: opts, load: load, byAccount: map[string]*mapping.Resolver{}, ids: map[*mapping.Item]*int64{}}
+	r := &resolver{opts: opts, load: load, byAccount: map[string]*mapping.Resolver{},
+		units: map[string]map[int64]map[string]decimal.Decimal{}, ids: map[*mapping.Item]*int64{}}
 	if report {
 		r.report = map[reportKey]bool{}
 	}
@@ -63,12 +68,20 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 	if err != nil {
 		return store.Row{}, err
 	}
-	id := r.idSlot(res.Item)
+	// An item created by this line has the base unit the line converts
+	// into; an item found may not.
+	it := res.Item
+	base, err := units.ToBase(l.Quantity, l.Unit, l.Pack, l.Description,
+		units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID]})
+	if err != nil {
+		return store.Row{}, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldUnit, Rule: err.Error(), Value: l.Unit}}
+	}
+	id := r.idSlot(it)
 	row := store.Row{
 		Line: int64(rec.Line), Record: rec.Seq, Account: l.Account, ItemID: id,
 		InvoiceNumber: l.InvoiceNumber, InvoiceDate: l.InvoiceDate, Vendor: l.Vendor, VendorSKU: l.VendorSKU,
-		Description: l.Description, Quantity: l.Quantity, Unit: l.Unit, UnitCost: l.UnitPrice,
-		Origin: store.Origin(rec.Origin),
+		Description: l.Description, Quantity: l.Quantity, Unit: l.Unit, Pack: l.Pack, BaseQuantity: base,
+		UnitCost: l.UnitPrice, Origin: store.Origin(rec.Origin),
 	}
 	if res.Created {
 		row.NewItems = []store.NewItem{{Account: l.Account, Name: res.Item.Name, Normalized: res.Item.Normalized, Unit: res.Item.Unit, ID: id}}
@@ -110,8 +123,16 @@ func (r *resolver) lookup(ctx context.Context, l *invoice.Line) (mapping.Result,
 		}
 		mr = mapping.NewResolver(mappingItems(items), mappingMappings(maps), r.opts)
 		r.byAccount[l.Account] = mr
+		conv := map[int64]map[string]decimal.Decimal{}
+		for _, it := range items {
+			if it.Units != nil {
+				conv[it.ID] = it.Units
+			}
+		}
+		r.units[l.Account] = conv
 	}
-	res, err := mr.Resolve(mapping.Line{Vendor: l.Vendor, VendorSKU: l.VendorSKU, Description: l.Description, Unit: l.Unit})
+	res, err := mr.Resolve(mapping.Line{Vendor: l.Vendor, VendorSKU: l.VendorSKU, Description: l.Description,
+		Unit: units.Base(l.Unit, l.Pack, l.Description)})
 	if errors.Is(err, mapping.ErrUnresolved) {
 		return res, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldDescription, Rule: err.Error()}}
 	}

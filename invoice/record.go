@@ -23,6 +23,7 @@ const (
 	FieldUnit          = "unit"
 	FieldUnitPrice     = "unit_price"
 	FieldAccount       = "account"
+	FieldPack          = "pack" // pack size, e.g. 4/1GAL: optional
 	// FieldRun and FieldRecord say where a record of a rejects file came
 	// from: the run that rejected it, and its position in that run's input.
 	FieldRun    = "_run"
@@ -33,7 +34,7 @@ const (
 var Fields = []string{
 	FieldInvoiceNumber, FieldInvoiceDate, FieldVendor, FieldVendorSKU,
 	FieldDescription, FieldQuantity, FieldUnit, FieldUnitPrice, FieldAccount,
-	FieldRun, FieldRecord,
+	FieldPack, FieldRun, FieldRecord,
 }
 
 // RequiredFields must be present as columns (CSV) and non-empty in a record.
@@ -54,6 +55,7 @@ type Values struct {
 	Unit          string `csv:"unit"`
 	UnitPrice     string `csv:"unit_price"`
 	Account       string `csv:"account"`
+	Pack          string `csv:"pack"`
 	Run           string `csv:"_run"`
 	Record        string `csv:"_record"`
 }
@@ -79,6 +81,8 @@ func (v *Values) field(name string) *string {
 		return &v.UnitPrice
 	case FieldAccount:
 		return &v.Account
+	case FieldPack:
+		return &v.Pack
 	case FieldRun:
 		return &v.Run
 	case FieldRecord:
@@ -170,6 +174,7 @@ type Line struct {
 	Quantity      decimal.Decimal
 	Unit          string
 	UnitPrice     decimal.Decimal
+	Pack          string // a pack size units.ParsePack reads, or ""
 }
 
 // FieldError names the field of a record that breaks a rule.

@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/batchimport/batchimport/units"
 )
 
 // Limits of the contract (SPEC §3).
@@ -90,8 +92,12 @@ func Validate(v *Values, defaultAccount string) (Line, error) {
 	l.Unit = text(FieldUnit, v.Unit, false, maxUnit)
 	price := text(FieldUnitPrice, v.UnitPrice, true, 0)
 	l.Account = text(FieldAccount, v.Account, false, MaxAccount)
+	l.Pack = text(FieldPack, v.Pack, false, maxUnit)
 	if err != nil {
 		return Line{}, err
+	}
+	if _, ok := units.ParsePack(l.Pack); l.Pack != "" && !ok {
+		return Line{}, &FieldError{Field: FieldPack, Rule: "must be a pack size: COUNT/SIZE UNIT, as 4/1GAL, 1/25LB or 6/#10, or SIZE UNIT, as 40# or 200CT", Value: shorten(l.Pack)}
 	}
 	if l.Account == "" {
 		l.Account = defaultAccount

@@ -22,7 +22,7 @@ type Item struct {
 	ID         int64
 	Name       string // as shown to people
 	Normalized string // Normalize(Name) under the rules of this package
-	Unit       string
+	Unit       string // its base unit: matching never reads it
 }
 
 // KeyKind says what a mapping's key is made of.
@@ -73,7 +73,8 @@ type Mapping struct {
 }
 
 // Line is what the resolver needs of an invoice line; the fields are already
-// trimmed and valid (Vendor and Description not empty).
+// trimmed and valid (Vendor and Description not empty). Unit is the base
+// unit an item created for the line gets.
 type Line struct{ Vendor, VendorSKU, Description, Unit string }
 
 // Result is how one line was resolved.

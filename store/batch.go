@@ -20,8 +20,10 @@ type Row struct {
 	Vendor        string
 	VendorSKU     string
 	Description   string
-	Quantity      decimal.Decimal
+	Quantity      decimal.Decimal // as read, in Unit
 	Unit          string
+	Pack          string
+	BaseQuantity  decimal.Decimal // in the item's base unit: what the row adds to its stock
 	UnitCost      decimal.Decimal
 	NewItems      []NewItem    // created for this row, before it
 	NewMappings   []NewMapping // stored for this row, before it

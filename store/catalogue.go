@@ -1,7 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 )
 
 // Item is a row of inventory_items, as the resolver needs it.
@@ -9,7 +14,8 @@ type Item struct {
 	ID         int64
 	Name       string
 	Normalized string
-	Unit       string
+	Unit       string                     // the base unit
+	Units      map[string]decimal.Decimal // operators' conversions: base units in one unit
 }
 
 // Mapping is a row of item_mappings.
@@ -61,5 +67,35 @@ func (s *Store) LoadCatalogue(ctx context.Context, account string) ([]Item, []Ma
 		m.Score = float64(score)
 		maps = append(maps, m)
 	}
-	return items, maps, s.lost(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, nil, s.lost(err)
+	}
+	return items, maps, s.loadUnits(ctx, account, items)
+}
+
+// loadUnits adds the conversions operators set to the account's items,
+// which are in id order.
+func (s *Store) loadUnits(ctx context.Context, account string, items []Item) error {
+	rows, err := s.q().Query(ctx, `SELECT item_id, unit, factor::text FROM item_units WHERE account = $1`, account)
+	if err != nil {
+		return s.lost(err)
+	}
+	var id int64
+	var unit, text string
+	_, err = pgx.ForEachRow(rows, []any{&id, &unit, &text}, func() error {
+		factor, err := decimal.NewFromString(text)
+		if err != nil {
+			return err
+		}
+		i, ok := slices.BinarySearchFunc(items, id, func(it Item, id int64) int { return cmp.Compare(it.ID, id) })
+		if !ok {
+			return nil
+		}
+		if items[i].Units == nil {
+			items[i].Units = map[string]decimal.Decimal{}
+		}
+		items[i].Units[unit] = factor
+		return nil
+	})
+	return s.lost(err)
 }

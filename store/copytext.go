@@ -39,6 +39,10 @@ func appendCopyRow(buf *bytes.Buffer, runID int64, r *Row) {
 	copyNullable(buf, r.Unit)
 	buf.WriteByte('\t')
 	buf.WriteString(r.UnitCost.String())
+	buf.WriteByte('\t')
+	copyNullable(buf, r.Pack)
+	buf.WriteByte('\t')
+	buf.WriteString(r.BaseQuantity.String())
 	buf.WriteByte('\n')
 }
 
@@ -77,7 +81,7 @@ func copyText(buf *bytes.Buffer, s string) {
 
 // transactionColumns is the column list of every COPY into transactions.
 const transactionColumns = `run_id, line_no, record_no, account, item_id, invoice_number, invoice_date,
-	vendor, vendor_sku, description, quantity, unit, unit_cost`
+	vendor, vendor_sku, description, quantity, unit, unit_cost, pack, base_quantity`
 
 // copyRows sends the rows in one COPY, in PostgreSQL's text format, which
 // costs the client far less than the binary encoding of numerics. The rows
@@ -118,7 +122,7 @@ type stockKey struct {
 func (s stockSums) add(rows []*Row) stockSums {
 	for _, r := range rows {
 		k := stockKey{r.Account, *r.ItemID}
-		s[k] = s[k].Add(r.Quantity)
+		s[k] = s[k].Add(r.BaseQuantity)
 	}
 	return s
 }

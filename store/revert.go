@@ -29,7 +29,7 @@ func (s *Store) RevertRun(ctx context.Context, id int64, owner, why string) erro
 		// Every statement names the accounts, so that it runs on Citus.
 		stmts := []string{
 			`UPDATE inventory_items AS i SET quantity = i.quantity - d.qty
-			FROM (SELECT account, item_id, sum(quantity) AS qty FROM transactions
+			FROM (SELECT account, item_id, sum(base_quantity) AS qty FROM transactions
 			      WHERE account = ANY($1) AND run_id = $2 GROUP BY 1, 2 ORDER BY 1, 2) AS d
 			WHERE i.account = d.account AND i.id = d.item_id`,
 			`DELETE FROM transactions WHERE account = ANY($1) AND run_id = $2`,

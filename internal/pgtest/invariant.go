@@ -175,7 +175,7 @@ func CheckQuantities(t testing.TB, conn *pgx.Conn) {
 	err := conn.QueryRow(context.Background(), `
 		SELECT count(*), coalesce(min(i.name || ': ' || i.quantity || ' <> ' || coalesce(s.sum, 0)), '')
 		FROM inventory_items i
-		LEFT JOIN (SELECT account, item_id, sum(quantity) AS sum FROM transactions GROUP BY 1, 2) s
+		LEFT JOIN (SELECT account, item_id, sum(base_quantity) AS sum FROM transactions GROUP BY 1, 2) s
 		  ON s.account = i.account AND s.item_id = i.id
 		WHERE i.quantity <> coalesce(s.sum, 0)`).Scan(&bad, &example)
 	if err != nil {

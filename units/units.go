@@ -1,0 +1,183 @@
+// Package units converts invoice quantities into an item's base unit, in
+// exact decimals: unit spellings made one (LB, lbs and # are lb), the
+// standard conversions within mass, volume and count, pack sizes such as
+// 4/1GAL, and the conversions operators set for one item.
+package units
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// Dimension is what a unit measures. Containers (a case, a bag) measure
+// nothing by themselves: only a pack size or an operator gives them one.
+type Dimension uint8
+
+// The dimensions.
+const (
+	None Dimension = iota
+	Mass
+	Volume
+	Count
+)
+
+// Scale is the decimals a base quantity keeps: a conversion that does not
+// come out exact (kg to lb) is rounded, half to even, to this many.
+const Scale = 3
+
+// standard holds each unit of a dimension, as its size in the dimension's
+// reference unit (kg, l, ea). Every factor is exact by definition.
+var standard = map[string]struct {
+	dim  Dimension
+	size decimal.Decimal
+}{
+	"kg":   {Mass, decimal.RequireFromString("1")},
+	"g":    {Mass, decimal.RequireFromString("0.001")},
+	"lb":   {Mass, decimal.RequireFromString("0.45359237")},
+	"oz":   {Mass, decimal.RequireFromString("0.028349523125")}, // 1/16 lb
+	"l":    {Volume, decimal.RequireFromString("1")},
+	"ml":   {Volume, decimal.RequireFromString("0.001")},
+	"gal":  {Volume, decimal.RequireFromString("3.785411784")},
+	"qt":   {Volume, decimal.RequireFromString("0.946352946")},     // 1/4 gal
+	"pt":   {Volume, decimal.RequireFromString("0.473176473")},     // 1/8 gal
+	"cup":  {Volume, decimal.RequireFromString("0.2365882365")},    // 1/16 gal
+	"floz": {Volume, decimal.RequireFromString("0.0295735295625")}, // 1/128 gal
+	"ea":   {Count, decimal.RequireFromString("1")},
+	"dz":   {Count, decimal.RequireFromString("12")},
+}
+
+// spellings maps the ways invoices write a unit to its one name. A unit not
+// listed is its own name, folded (see Normalize).
+var spellings = map[string]string{
+	"lb": "lb", "lbs": "lb", "#": "lb", "pound": "lb", "pounds": "lb",
+	"oz": "oz", "ounce": "oz", "ounces": "oz",
+	"fl oz": "floz", "floz": "floz", "fl. oz": "floz", "fluid ounce": "floz", "fluid ounces": "floz",
+	"kg": "kg", "kgs": "kg", "kilo": "kg", "kilos": "kg", "kilogram": "kg", "kilograms": "kg",
+	"g": "g", "gr": "g", "gram": "g", "grams": "g",
+	"gal": "gal", "gallon": "gal", "gallons": "gal", "gals": "gal",
+	"qt": "qt", "quart": "qt", "quarts": "qt",
+	"pt": "pt", "pint": "pt", "pints": "pt",
+	"cup": "cup", "cups": "cup",
+	"l": "l", "lt": "l", "ltr": "l", "litre": "l", "liter": "l", "litres": "l", "liters": "l",
+	"ml": "ml", "millilitre": "ml", "milliliter": "ml",
+	"ea": "ea", "each": "ea", "ct": "ea", "cnt": "ea", "count": "ea", "pc": "ea", "pcs": "ea", "piece": "ea", "pieces": "ea",
+	"dz": "dz", "doz": "dz", "dozen": "dz",
+	"cs": "cs", "case": "cs", "cases": "cs", "cse": "cs",
+	"box": "box", "bx": "box", "bag": "bag", "bg": "bag", "sack": "sack", "tub": "tub", "pail": "pail",
+	"tray": "tray", "flat": "flat", "keg": "keg", "btl": "btl", "bottle": "btl", "can": "can", "jar": "jar", "bunch": "bunch",
+}
+
+// Normalize is a unit's one name: "LB", "lbs" and "#" are "lb", "Case" is
+// "cs". A unit it does not know is kept, lower-cased, without a trailing
+// period and with single spaces.
+func Normalize(unit string) string {
+	u := strings.Join(strings.Fields(strings.ToLower(unit)), " ")
+	u = strings.TrimSuffix(u, ".")
+	if n, ok := spellings[u]; ok {
+		return n
+	}
+	return u
+}
+
+// DimensionOf is what a unit, normalized, measures.
+func DimensionOf(unit string) Dimension {
+	return standard[unit].dim
+}
+
+// Base is the base unit an item created from a line gets: the line's unit,
+// or the unit of its pack size when the line counts containers, and ea for
+// any count. "" when the line has no unit.
+func Base(unit, pack, description string) string {
+	u := Normalize(unit)
+	if DimensionOf(u) == None {
+		if ps := Packs(pack, description); len(ps) > 0 {
+			u = ps[0].Unit
+		}
+	}
+	if DimensionOf(u) == Count {
+		return "ea"
+	}
+	return u
+}
+
+// Item is what converting into an item needs: its base unit and the
+// conversions operators set for it, by unit (normalized) to how many base
+// units one of it holds.
+type Item struct {
+	ID    int64
+	Name  string
+	Base  string
+	Units map[string]decimal.Decimal
+}
+
+// ConvertError says a line's unit has no conversion into its item's base
+// unit, and how an operator gives it one.
+type ConvertError struct {
+	Unit string // as normalized
+	Item Item
+}
+
+func (e *ConvertError) Error() string {
+	// An item this run creates has no id yet: it is named.
+	item, ref := fmt.Sprintf("item %d %q", e.Item.ID, e.Item.Name), fmt.Sprint(e.Item.ID)
+	if e.Item.ID == 0 {
+		item, ref = fmt.Sprintf("item %q", e.Item.Name), quoteArg(e.Item.Name)
+	}
+	return fmt.Sprintf("cannot convert %q into %q, the base unit of %s; give a pack size (pack field, e.g. 4/1GAL), or run: batchimport units set %s %s FACTOR (how many %s one %s holds), then import the rejects again",
+		e.Unit, e.Item.Base, item, ref, quoteArg(e.Unit), e.Item.Base, e.Unit)
+}
+
+// quoteArg quotes a unit for a shell when it needs it.
+func quoteArg(s string) string {
+	if s == "" || strings.ContainsAny(s, " #'\"$`\\&;|<>()*?[]{}~!") {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
+}
+
+// ToBase converts a line's quantity of unit (with its pack size, if any,
+// from the pack field or the description) into the item's base unit. In
+// order: no unit or the base unit itself; an operator's conversion for the
+// unit; a standard conversion; the pack size, whose inner unit is then
+// converted the same way (of a description's sizes, the first that
+// converts). Otherwise *ConvertError.
+func ToBase(q decimal.Decimal, unit, pack, description string, it Item) (decimal.Decimal, error) {
+	u := Normalize(unit)
+	if f, ok := direct(u, it); ok {
+		return round(q.Mul(f)), nil
+	}
+	for _, p := range Packs(pack, description) {
+		if f, ok := direct(p.Unit, it); ok {
+			return round(q.Mul(p.Count).Mul(p.Size).Mul(f)), nil
+		}
+	}
+	return decimal.Decimal{}, &ConvertError{Unit: u, Item: it}
+}
+
+// direct is how many base units one unit u holds, without a pack size.
+func direct(u string, it Item) (decimal.Decimal, bool) {
+	base := Normalize(it.Base)
+	if u == "" || u == base || base == "" {
+		return decimal.NewFromInt(1), true
+	}
+	if f, ok := it.Units[u]; ok {
+		return f, true
+	}
+	from, to := standard[u], standard[base]
+	if base == "oz" && from.dim == Volume {
+		to = standard["floz"]
+	}
+	if u == "oz" && to.dim == Volume {
+		from = standard["floz"] // a bare oz of a liquid is a fluid ounce
+	}
+	if from.dim == None || from.dim != to.dim {
+		return decimal.Decimal{}, false
+	}
+	return from.size.DivRound(to.size, 16), true
+}
+
+func round(d decimal.Decimal) decimal.Decimal {
+	return d.RoundBank(Scale)
+}

@@ -1,0 +1,129 @@
+package units
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"LB": "lb", "lbs": "lb", "Lb.": "lb", "#": "lb", " Pounds ": "lb",
+		"GAL": "gal", "gallon": "gal", "CS": "cs", "Case": "cs", "cse": "cs",
+		"EA": "ea", "each": "ea", "ct": "ea", "DZ": "dz", "doz": "dz", "dozen": "dz",
+		"PT": "pt", "pint": "pt", "QT": "qt", "quart": "qt", "KG": "kg", "kilo": "kg",
+		"L": "l", "ltr": "l", "litre": "l", "liter": "l", "fl  oz": "floz", "Fl. Oz": "floz",
+		"": "", "Bunch": "bunch", "Flat Pack": "flat pack",
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPacks(t *testing.T) {
+	for _, c := range []struct {
+		pack, description string
+		want              string // "count×size unit; ..."
+	}{
+		{"4/1GAL", "", "4×1 gal"},
+		{"1/25LB", "", "1×25 lb"},
+		{"12/1PT", "", "12×1 pt"},
+		{"36/1LB", "", "36×1 lb"},
+		{"4/10LB", "", "4×10 lb"},
+		{"6/#10", "", "6×1 ea"},
+		{"1/200CT", "", "1×200 ea"},
+		{"200CT", "", "1×200 ea"},
+		{"2/5LB AVG", "", "2×5 lb"},
+		{"40#", "", "1×40 lb"},
+		{"12/32 fl oz", "", "12×32 floz"},
+		{"1/2 bag", "", ""},                // a container is no size
+		{"large", "", ""},                  // no size at all
+		{"4/1GAL", "Roma 25lb", "4×1 gal"}, // the pack field wins
+		{"", "Roma Tomatoes 25lb", "1×25 lb"},
+		{"", "Chicken Breast 40# CS", "1×40 lb"},
+		{"", "Whole Milk 4/1 gal", "4×1 gal"},
+		{"", "Whole Milk 1 Gal", ""}, // a bare volume is the product's size
+		{"", "Cups 12 oz 1000ct", "1×12 oz; 1×1000 ea"},
+		{"", "Tomato Paste 6/#10", "6×1 ea"},
+		{"", "Baby Spinach 4x2.5 lb", "4×2.5 lb"},
+		{"", "Ground Beef 80/20", ""},
+		{"", "Extra Virgin Olive Oil 3L", ""},
+		{"", "Lemons 115 ct", "1×115 ea"},
+		{"", "Salmon Fillet Skin On", ""},
+	} {
+		var got []string
+		for _, p := range Packs(c.pack, c.description) {
+			got = append(got, p.Count.String()+"×"+p.Size.String()+" "+p.Unit)
+		}
+		if strings.Join(got, "; ") != c.want {
+			t.Errorf("Packs(%q, %q) = %q, want %q", c.pack, c.description, strings.Join(got, "; "), c.want)
+		}
+	}
+}
+
+// The lines of UNITS.md's table, and more: each converts exactly.
+func TestToBase(t *testing.T) {
+	milk := Item{ID: 7, Name: "Whole Milk 1 Gal", Base: "gal"}
+	for _, c := range []struct {
+		q, unit, pack, description string
+		it                         Item
+		want                       string // "" = *ConvertError
+	}{
+		{"2", "CS", "1/25LB", "Roma Tomatoes 25lb", Item{Base: "lb"}, "50"},
+		{"3", "CS", "4/1GAL", "Whole Milk 1 Gal", milk, "12"},
+		{"12", "gal", "", "Whole Milk", milk, "12"},
+		{"8", "qt", "", "Canola Oil", Item{Base: "gal"}, "2"},
+		{"5", "DZ", "", "Eggs Large", Item{Base: "ea"}, "60"},
+		{"2", "bag", "", "Canola Oil", Item{Base: "gal"}, ""},
+		{"3", "CS", "", "Whole Milk 1 Gal", milk, ""}, // how many gallons a case holds is unknown
+		{"3", "CS", "", "Whole Milk 1 Gal", Item{Base: "gal", Units: map[string]decimal.Decimal{"cs": decimal.NewFromInt(4)}}, "12"},
+		{"1.5", "", "", "Whole Milk", milk, "1.5"},           // no unit: the base unit
+		{"2", "lbs", "", "Butter", Item{Base: "LB"}, "2"},    // spellings of one unit
+		{"1", "kg", "", "Flour", Item{Base: "lb"}, "2.205"},  // 2.20462262... rounded
+		{"10", "lb", "", "Flour", Item{Base: "kg"}, "4.536"}, // 4.5359237
+		{"24", "oz", "", "Cheese", Item{Base: "lb"}, "1.5"},  // oz of a mass
+		{"64", "oz", "", "Juice", Item{Base: "gal"}, "0.5"},  // oz of a liquid: fl oz
+		{"3", "oz", "", "Cups 12 oz", Item{Base: "ea"}, ""},  // oz of a count: nothing
+		{"2", "CS", "", "Cups 12 oz 1000ct", Item{Base: "ea"}, "2000"},
+		{"1", "gal", "", "Milk", Item{Base: "lb"}, ""}, // volume to mass: nothing
+		{"2", "CS", "2/5LB AVG", "Beef", Item{Base: "lb"}, "20"},
+		{"1", "CS", "6/#10", "Tomato Paste", Item{Base: "ea"}, "6"},
+		{"1", "pt", "", "Cream", Item{Base: "l"}, "0.473"},
+	} {
+		got, err := ToBase(decimal.RequireFromString(c.q), c.unit, c.pack, c.description, c.it)
+		var ce *ConvertError
+		switch {
+		case c.want == "" && !errors.As(err, &ce):
+			t.Errorf("%s %s %q %q into %q: got %v, %v; want a ConvertError", c.q, c.unit, c.pack, c.description, c.it.Base, got, err)
+		case c.want != "" && (err != nil || !got.Equal(decimal.RequireFromString(c.want))):
+			t.Errorf("%s %s %q %q into %q: got %v, %v; want %s", c.q, c.unit, c.pack, c.description, c.it.Base, got, err, c.want)
+		}
+	}
+}
+
+func TestConvertErrorNamesTheFix(t *testing.T) {
+	_, err := ToBase(decimal.NewFromInt(2), "bag", "", "Canola Oil", Item{ID: 12, Name: "Canola Oil", Base: "gal"})
+	want := `cannot convert "bag" into "gal", the base unit of item 12 "Canola Oil"; give a pack size (pack field, e.g. 4/1GAL), or run: batchimport units set 12 bag FACTOR (how many gal one bag holds), then import the rejects again`
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v\nwant  %s", err, want)
+	}
+}
+
+func TestBase(t *testing.T) {
+	for _, c := range []struct{ unit, pack, description, want string }{
+		{"CS", "1/25LB", "Roma Tomatoes", "lb"},
+		{"cs", "", "Roma Tomatoes 25lb", "lb"},
+		{"CS", "", "Whole Milk 1 Gal", "cs"}, // no size for a case: it counts cases
+		{"gal", "", "Whole Milk", "gal"},
+		{"DZ", "", "Eggs", "ea"},
+		{"", "", "Eggs", ""},
+		{"Lbs", "", "Butter", "lb"},
+	} {
+		if got := Base(c.unit, c.pack, c.description); got != c.want {
+			t.Errorf("Base(%q, %q, %q) = %q, want %q", c.unit, c.pack, c.description, got, c.want)
+		}
+	}
+}
