@@ -145,6 +145,7 @@ func (r *runner) importRecords(ctx context.Context) error {
 		p := &producer{dec: dec, in: in, src: r.src, skipUpTo: w.committed.Record, chunkSize: r.opts.ChunkSize}
 		if load != nil {
 			p.resolver = newResolver(load, r.opts.resolverOptions(), r.opts.MappingReport != "")
+			p.resolver.runID = r.run.ID
 		}
 		err = r.pipeline(ctx, p, w)
 		var rw *rewindError

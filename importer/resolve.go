@@ -25,6 +25,8 @@ type resolver struct {
 	units     map[string]map[int64]map[string]decimal.Decimal // operators' conversions, by account and item
 	ids       map[*mapping.Item]*int64                        // id slots of items
 	report    map[reportKey]bool                              // keys reported so far; nil: no report
+	runID     int64                                           // 0: rows are not encoded ahead (no run)
+	slab      []byte                                          // where rows are encoded ahead, in turn
 }
 
 func newResolver(load loader, opts mapping.Options, report bool) *resolver {
@@ -83,6 +85,9 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 		Description: l.Description, Quantity: l.Quantity, Unit: l.Unit, Pack: l.Pack, BaseQuantity: base,
 		UnitCost: l.UnitPrice, Origin: store.Origin(rec.Origin),
 	}
+	if it.ID != 0 && r.runID != 0 {
+		row.Encoded = r.encode(&row)
+	}
 	if res.Created {
 		row.NewItems = []store.NewItem{{Account: l.Account, Name: res.Item.Name, Normalized: res.Item.Normalized, Unit: res.Item.Unit, ID: id}}
 	}
@@ -97,6 +102,28 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 		c.report = append(c.report, e)
 	}
 	return row, nil
+}
+
+// slabSize is the memory rows are encoded ahead into, a slab at a time: a
+// row keeps a slice of its slab, which lives as long as one of its rows.
+const slabSize = 64 << 10
+
+// encode encodes a row whose item id is known in COPY's format. The id of
+// an item this run creates is set by the writer, so that row is encoded
+// there.
+func (r *resolver) encode(row *store.Row) []byte {
+	if cap(r.slab)-len(r.slab) < slabSize/8 {
+		r.slab = make([]byte, 0, slabSize)
+	}
+	start := len(r.slab)
+	r.slab = store.EncodeRow(r.slab, r.runID, row)
+	if cap(r.slab) > slabSize {
+		// A row longer than what was left grew a slab of its own.
+		enc := r.slab[start:]
+		r.slab = nil
+		return enc
+	}
+	return r.slab[start:len(r.slab):len(r.slab)]
 }
 
 // lookup resolves the line in its account's catalogue, after checking that

@@ -11,52 +11,53 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// appendCopyRow appends one row of transactions in COPY's text format.
-func appendCopyRow(buf *bytes.Buffer, runID int64, r *Row) {
-	var num [20]byte
-	buf.Write(strconv.AppendInt(num[:0], runID, 10))
-	buf.WriteByte('\t')
-	buf.Write(strconv.AppendInt(num[:0], r.Line, 10))
-	buf.WriteByte('\t')
-	buf.Write(strconv.AppendInt(num[:0], r.Record, 10))
-	buf.WriteByte('\t')
-	copyText(buf, r.Account)
-	buf.WriteByte('\t')
-	buf.Write(strconv.AppendInt(num[:0], *r.ItemID, 10))
-	buf.WriteByte('\t')
-	copyText(buf, r.InvoiceNumber)
-	buf.WriteByte('\t')
-	buf.WriteString(r.InvoiceDate)
-	buf.WriteByte('\t')
-	copyText(buf, r.Vendor)
-	buf.WriteByte('\t')
-	copyNullable(buf, r.VendorSKU)
-	buf.WriteByte('\t')
-	copyText(buf, r.Description)
-	buf.WriteByte('\t')
-	buf.WriteString(r.Quantity.String())
-	buf.WriteByte('\t')
-	copyNullable(buf, r.Unit)
-	buf.WriteByte('\t')
-	buf.WriteString(r.UnitCost.String())
-	buf.WriteByte('\t')
-	copyNullable(buf, r.Pack)
-	buf.WriteByte('\t')
-	buf.WriteString(r.BaseQuantity.String())
-	buf.WriteByte('\n')
+// EncodeRow appends a row of transactions in COPY's text format to dst.
+// The importer encodes the rows of items whose id is known as it reads
+// them (Row.Encoded), off the path of the writer, which waits for nothing
+// but the database then.
+func EncodeRow(dst []byte, runID int64, r *Row) []byte {
+	dst = strconv.AppendInt(dst, runID, 10)
+	dst = append(dst, '\t')
+	dst = strconv.AppendInt(dst, r.Line, 10)
+	dst = append(dst, '\t')
+	dst = strconv.AppendInt(dst, r.Record, 10)
+	dst = append(dst, '\t')
+	dst = copyText(dst, r.Account)
+	dst = append(dst, '\t')
+	dst = strconv.AppendInt(dst, *r.ItemID, 10)
+	dst = append(dst, '\t')
+	dst = copyText(dst, r.InvoiceNumber)
+	dst = append(dst, '\t')
+	dst = append(dst, r.InvoiceDate...)
+	dst = append(dst, '\t')
+	dst = copyText(dst, r.Vendor)
+	dst = append(dst, '\t')
+	dst = copyNullable(dst, r.VendorSKU)
+	dst = append(dst, '\t')
+	dst = copyText(dst, r.Description)
+	dst = append(dst, '\t')
+	dst = append(dst, r.Quantity.String()...)
+	dst = append(dst, '\t')
+	dst = copyNullable(dst, r.Unit)
+	dst = append(dst, '\t')
+	dst = append(dst, r.UnitCost.String()...)
+	dst = append(dst, '\t')
+	dst = copyNullable(dst, r.Pack)
+	dst = append(dst, '\t')
+	dst = append(dst, r.BaseQuantity.String()...)
+	return append(dst, '\n')
 }
 
-func copyNullable(buf *bytes.Buffer, s string) {
+func copyNullable(dst []byte, s string) []byte {
 	if s == "" {
-		buf.WriteString(`\N`)
-		return
+		return append(dst, `\N`...)
 	}
-	copyText(buf, s)
+	return copyText(dst, s)
 }
 
 // copyText escapes what COPY's text format gives a meaning to: backslash,
 // and the tab, newline and carriage return that separate columns and rows.
-func copyText(buf *bytes.Buffer, s string) {
+func copyText(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		var esc string
@@ -72,11 +73,11 @@ func copyText(buf *bytes.Buffer, s string) {
 		default:
 			continue
 		}
-		buf.WriteString(s[start:i])
-		buf.WriteString(esc)
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, esc...)
 		start = i + 1
 	}
-	buf.WriteString(s[start:])
+	return append(dst, s[start:]...)
 }
 
 // transactionColumns is the column list of every COPY into transactions.
@@ -92,15 +93,15 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 	if len(rows) == 0 {
 		return nil
 	}
-	buf := s.copyBuf
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
-	buf.Reset()
+	buf := s.copyBuf[:0]
 	for _, r := range rows {
-		appendCopyRow(buf, runID, r)
+		if r.Encoded != nil {
+			buf = append(buf, r.Encoded...)
+		} else {
+			buf = EncodeRow(buf, runID, r)
+		}
 	}
-	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf.Bytes()), `COPY transactions (`+transactionColumns+`) FROM STDIN`)
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), `COPY transactions (`+transactionColumns+`) FROM STDIN`)
 	// The buffer is used again only when the COPY's reader is known done.
 	s.copyBuf = nil
 	if err == nil {

@@ -160,29 +160,52 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 	if len(accounts) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO invoices (account, vendor, invoice_number, run_id)
-		SELECT DISTINCT ON (u.a, lower(u.v), u.n) u.a, lower(u.v), u.n, u.h
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(a, v, n, h)
-		ORDER BY u.a, lower(u.v), u.n, u.h
-		ON CONFLICT DO NOTHING`, accounts, vendors, numbers, owners)
+	// The invoices inserted are the batch's own; only the others need
+	// reading back, to learn which run owns them.
+	rows, err := tx.Query(ctx, `INSERT INTO invoices (account, vendor, invoice_number, run_id)
+		SELECT u.a, lower(u.v), u.n, u.h FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(a, v, n, h)
+		ORDER BY 1, 2, 3
+		ON CONFLICT DO NOTHING
+		RETURNING account, vendor, invoice_number`, accounts, vendors, numbers, owners)
 	if err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT u.i, i.run_id, coalesce(r.source_name, '')
-		FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(a, v, n, i)
-		JOIN invoices i ON i.account = u.a AND i.vendor = lower(u.v) AND i.invoice_number = u.n
-		LEFT JOIN import_runs r ON r.id = i.run_id`, accounts, vendors, numbers)
-	if err != nil {
-		return err
-	}
-	names := make([]string, len(owners))
-	var i, owner int64
-	var name string
-	if _, err := pgx.ForEachRow(rows, []any{&i, &owner, &name}, func() error {
-		owners[i-1], names[i-1] = owner, name
+	inserted := make([]bool, len(accounts))
+	var k key
+	if _, err := pgx.ForEachRow(rows, []any{&k.account, &k.vendor, &k.number}, func() error {
+		// lower() in the database may fold a vendor other than Go does:
+		// a key not found here is read back below.
+		if n, ok := index[k]; ok {
+			inserted[n] = true
+		}
 		return nil
 	}); err != nil {
 		return err
+	}
+	var others []int32
+	for n, ok := range inserted {
+		if !ok {
+			others = append(others, int32(n))
+		}
+	}
+	names := make([]string, len(owners))
+	if len(others) > 0 {
+		rows, err := tx.Query(ctx, `SELECT u.i, i.run_id, coalesce(r.source_name, '')
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(a, v, n, i)
+			JOIN invoices i ON i.account = u.a AND i.vendor = lower(u.v) AND i.invoice_number = u.n
+			LEFT JOIN import_runs r ON r.id = i.run_id`, pick(accounts, others), pick(vendors, others), pick(numbers, others), others)
+		if err != nil {
+			return err
+		}
+		var i int32
+		var owner int64
+		var name string
+		if _, err := pgx.ForEachRow(rows, []any{&i, &owner, &name}, func() error {
+			owners[i], names[i] = owner, name
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	if w.b.Force {
 		return nil
@@ -196,6 +219,15 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 		}
 	}
 	return nil
+}
+
+// pick returns the elements of s at the indexes ix.
+func pick[T any](s []T, ix []int32) []T {
+	out := make([]T, len(ix))
+	for j, i := range ix {
+		out[j] = s[i]
+	}
+	return out
 }
 
 // hold refuses a row before the database sees it; the items and mappings

@@ -6,7 +6,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,7 +37,7 @@ type Store struct {
 	conn   *pgx.Conn
 	outer  pgx.Tx // set by BeginOuter: every statement runs inside it
 	// copyBuf is the last COPY's buffer, kept for the next one.
-	copyBuf *bytes.Buffer
+	copyBuf []byte
 }
 
 // querier is what *pgx.Conn and pgx.Tx share: with an outer transaction,
