@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -158,7 +159,14 @@ func findItem(ctx context.Context, db *store.Store, account, ref string) (store.
 	if mapping.Normalize(ref) == "" {
 		return store.Item{}, usagef("item %q: want an item id or name", ref)
 	}
-	return db.ItemNamed(ctx, account, mapping.Normalize(ref))
+	var err error
+	for _, key := range mapping.Keys(ref) {
+		var it store.Item
+		if it, err = db.ItemNamed(ctx, account, key); !errors.Is(err, store.ErrNoItem) {
+			return it, err
+		}
+	}
+	return store.Item{}, err
 }
 
 func toUnitJSON(u store.ItemUnit) unitJSON {

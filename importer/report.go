@@ -30,7 +30,7 @@ func (r *resolver) reportEntry(l *invoice.Line, res mapping.Result, id *int64) (
 	if r.report == nil {
 		return reportEntry{}, false
 	}
-	k := reportKey{account: l.Account, vendor: l.Vendor, kind: string(mapping.KeyDescription), key: mapping.Normalize(l.Description)}
+	k := reportKey{account: l.Account, vendor: l.Vendor, kind: string(mapping.KeyDescription), key: mapping.DescriptionKey(l.Description)}
 	if l.VendorSKU != "" {
 		k.kind, k.key = string(mapping.KeySKU), l.VendorSKU
 	}

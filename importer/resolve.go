@@ -133,7 +133,7 @@ func (r *resolver) lookup(ctx context.Context, l *invoice.Line) (mapping.Result,
 		// Normalization can lengthen text (NFKC), so long lines are
 		// measured as they will be stored.
 		vendor := len(l.Account) + len(mapping.NormalizeVendor(l.Vendor))
-		if n := vendor + len(mapping.Normalize(l.Description)); n > maxKeyBytes {
+		if n := vendor + len(mapping.DescriptionKey(l.Description)); n > maxKeyBytes {
 			return mapping.Result{}, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldDescription,
 				Rule: fmt.Sprintf("with the vendor and account, must fit in a key of %d bytes once normalized", maxKeyBytes), Value: fmt.Sprintf("%d bytes", n)}}
 		}

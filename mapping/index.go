@@ -113,9 +113,9 @@ func prefixLen(n int, s float64) int {
 
 // best returns the position of the item most similar to the query trigram set
 // q (sorted), with its similarity, among items whose similarity is at least
-// the index threshold; ties go to the lowest position. ok is false when no
-// item reaches the threshold.
-func (ix *index) best(q []trigram) (pos int, sim float64, ok bool) {
+// the index threshold and that skip does not rule out (nil: none is); ties go
+// to the lowest position. ok is false when no item reaches the threshold.
+func (ix *index) best(q []trigram, skip func(pos int) bool) (pos int, sim float64, ok bool) {
 	ix.comparisons = 0
 	nq := len(q)
 	if nq == 0 {
@@ -153,7 +153,7 @@ func (ix *index) best(q []trigram) (pos int, sim float64, ok bool) {
 			}
 			ix.comparisons++
 			s := jaccard(overlap(q, ix.grams[p]), nq, nx)
-			if s > bestSim || s == bestSim && (bestPos < 0 || int(p) < bestPos) {
+			if (s > bestSim || s == bestSim && (bestPos < 0 || int(p) < bestPos)) && (skip == nil || !skip(int(p))) {
 				bestPos, bestSim = int(p), s
 			}
 		}

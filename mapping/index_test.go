@@ -150,7 +150,7 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 		}
 		for i, q := range queries {
 			wp, ws, wok := bruteBest(sims[i], th)
-			gp, gs, gok := ix.best(qsets[i])
+			gp, gs, gok := ix.best(qsets[i], nil)
 			if gp != wp || gs != ws || gok != wok {
 				t.Fatalf("threshold %v, query %q: index gives (%d, %v, %v), brute force (%d, %v, %v)",
 					th, q, gp, gs, gok, wp, ws, wok)
@@ -166,7 +166,7 @@ func meanComparisons(items []Item, threshold float64) float64 {
 	queries := misspeltQueries(items, 200, 2)
 	total := 0
 	for _, q := range queries {
-		r.fuzzyMatch(q)
+		r.fuzzyMatch(described{key: q})
 		total += r.fuzzy.comparisons
 	}
 	return float64(total) / float64(len(queries))
@@ -209,7 +209,7 @@ func BenchmarkFuzzyLookup(b *testing.B) {
 			queries := misspeltQueries(items, 256, 2)
 			comparisons, i := 0, 0
 			for b.Loop() {
-				r.fuzzyMatch(queries[i%len(queries)])
+				r.fuzzyMatch(described{key: queries[i%len(queries)]})
 				comparisons += r.fuzzy.comparisons
 				i++
 			}

@@ -58,8 +58,10 @@ import (
 // "12 x 500 ml"), the folded text without punctuation is the key, so that
 // distinct descriptions never share the empty key.
 //
-// A consequence of step 3: items that differ only in pack size ("Cups 12 oz"
-// and "Cups 16 oz") normalize alike, and are one inventory item.
+// A consequence of step 3: descriptions that differ only in size ("Cups 12
+// oz" and "Cups 16 oz") normalize alike; the conflict rules (conflict.go)
+// keep them apart as items, and a description's mappings are stored under
+// its key with its sizes (DescriptionKey).
 func Normalize(s string) string {
 	key := normalizeFolded(fold(s))
 	// Sorting can make words adjacent that form a phrase ("Starch, Corn"

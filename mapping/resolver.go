@@ -102,13 +102,15 @@ type Options struct {
 // DefaultFuzzyThreshold is the fuzzy threshold that maximizes precision, then
 // recall, on the labelled lines of testdata/mapping (TestAccuracy measures it
 // and fails when it is no longer the best): there, precision is 1 and recall
-// 0.71. It is high because trigram similarity cannot tell a look-alike from a
-// typo: 5-inch sesame buns are 0.84 similar to the 4-inch ones, "Chocolate
-// Chips Milk" 0.83 to "Chocolate Milk", while many misspelt or wordier
-// descriptions of the right item score below 0.8. A line below the threshold
-// creates an item instead of landing on a wrong one; once an operator maps
-// it, its stored mapping resolves it from then on.
-const DefaultFuzzyThreshold = 0.85
+// 0.71. It is high because trigram similarity cannot tell every look-alike
+// from a typo: the conflict rules (conflict.go) rule out those whose sizes,
+// numbers or qualifiers differ (5-inch sesame buns, 0.84 similar to the
+// 4-inch ones), but "Chocolate Chips Milk" is 0.83 similar to "Chocolate
+// Milk", while many misspelt or wordier descriptions of the right item score
+// below 0.8. A line below the threshold creates an item instead of landing
+// on a wrong one; once an operator maps it, its stored mapping resolves it
+// from then on.
+const DefaultFuzzyThreshold = 0.84
 
 // ErrUnresolved is returned by Resolve when no stored mapping, exact or fuzzy
 // match applies and Options.NoCreate forbids creating an item.
@@ -125,6 +127,9 @@ type Resolver struct {
 	// tie-breaking order of steps 3 and 4 ("lowest id, new items last"), and
 	// it stays valid after the importer assigns IDs to new items.
 	items []*Item
+	// traits are the items' traits, by position (conflict.go), read when
+	// first needed: most items are never a candidate.
+	traits []*traits
 	// exact maps a normalized name to the position of the first item that
 	// has it.
 	exact map[string]int
@@ -135,25 +140,36 @@ type Resolver struct {
 	fuzzy *index
 	// vendors and descriptions remember normalizations: invoices repeat the
 	// same few thousand strings, and normalizing is most of a look-up's cost.
-	vendors, descriptions memo
+	vendors      memo[string]
+	descriptions memo[described]
+}
+
+// described is a description normalized, with its traits.
+type described struct {
+	key    string
+	traits traits
+}
+
+func describe(s string) described {
+	return described{key: Normalize(s), traits: traitsOf(s)}
 }
 
 // memo caches a normalization. It forgets everything when full, so its
 // memory is bounded whatever the file's size.
-type memo struct {
-	norm func(string) string
-	m    map[string]string
+type memo[V any] struct {
+	norm func(string) V
+	m    map[string]V
 }
 
 // memoLimit bounds a memo; a catalogue's worth of distinct strings fits.
 const memoLimit = 1 << 17
 
-func (c *memo) get(s string) string {
+func (c *memo[V]) get(s string) V {
 	if v, ok := c.m[s]; ok {
 		return v
 	}
 	if c.m == nil || len(c.m) >= memoLimit {
-		c.m = make(map[string]string)
+		c.m = make(map[string]V)
 	}
 	v := c.norm(s)
 	c.m[s] = v
@@ -180,8 +196,8 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 		sku:   make(map[mappingKey]*Item),
 		desc:  make(map[mappingKey]*Item),
 
-		vendors:      memo{norm: NormalizeVendor},
-		descriptions: memo{norm: Normalize},
+		vendors:      memo[string]{norm: NormalizeVendor},
+		descriptions: memo[described]{norm: describe},
 	}
 	for i := range items {
 		it := items[i]
@@ -202,6 +218,7 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 		return cmp.Compare(a.ID, b.ID)
 	})
 	byID := make(map[int64]*Item, len(r.items))
+	r.traits = make([]*traits, len(r.items))
 	for pos, it := range r.items {
 		if _, dup := r.exact[it.Normalized]; !dup {
 			r.exact[it.Normalized] = pos
@@ -232,7 +249,7 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 	if opts.FuzzyThreshold > 0 { // also false for NaN
 		sets := make([][]trigram, len(r.items))
 		for pos, it := range r.items {
-			sets[pos] = trigrams(it.Normalized)
+			sets[pos] = trigrams(baseKey(it.Normalized))
 		}
 		r.fuzzy = newIndex(sets, opts.FuzzyThreshold)
 	}
@@ -249,20 +266,23 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 			return Result{Item: it, Method: MethodStored, Score: 1}, nil
 		}
 	}
-	descKey := mappingKey{vendor, r.descriptions.get(l.Description)}
+	d := r.descriptions.get(l.Description)
+	// A description's mapping key holds its sizes: "Cups 16 oz" is not
+	// mapped where "Cups 12 oz" is.
+	descKey := mappingKey{vendor, d.key + d.traits.sizeKey()}
 	if it, ok := r.desc[descKey]; ok {
 		return Result{Item: it, Method: MethodStored, Score: 1}, nil
 	}
 
 	res := Result{Score: 1}
-	if pos, ok := r.exact[descKey.key]; ok {
+	if pos, ok := r.exactMatch(d); ok {
 		res.Item, res.Method = r.items[pos], MethodExact
-	} else if pos, sim, ok := r.fuzzyMatch(descKey.key); ok {
+	} else if pos, sim, ok := r.fuzzyMatch(d); ok {
 		res.Item, res.Method, res.Score = r.items[pos], MethodFuzzy, sim
 	} else if r.opts.NoCreate {
 		return Result{}, ErrUnresolved
 	} else {
-		res.Item, res.Method, res.Created = r.create(l, descKey.key), MethodCreated, true
+		res.Item, res.Method, res.Created = r.create(l, d), MethodCreated, true
 	}
 
 	if l.VendorSKU != "" {
@@ -280,22 +300,51 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 	return res, nil
 }
 
-func (r *Resolver) fuzzyMatch(normalized string) (pos int, sim float64, ok bool) {
+// exactMatch finds the item whose key is the description's, of the same
+// size first, that does not conflict with it.
+func (r *Resolver) exactMatch(d described) (int, bool) {
+	if sk := d.traits.sizeKey(); sk != "" {
+		if pos, ok := r.exact[d.key+sk]; ok && !r.conflict(pos, d) {
+			return pos, true
+		}
+	}
+	pos, ok := r.exact[d.key]
+	return pos, ok && !r.conflict(pos, d)
+}
+
+func (r *Resolver) conflict(pos int, d described) bool {
+	if r.traits[pos] == nil {
+		t := traitsOf(r.items[pos].Name)
+		r.traits[pos] = &t
+	}
+	_, c := r.traits[pos].conflicts(d.traits)
+	return c
+}
+
+func (r *Resolver) fuzzyMatch(d described) (pos int, sim float64, ok bool) {
 	if r.fuzzy == nil {
 		return 0, 0, false
 	}
-	return r.fuzzy.best(trigrams(normalized))
+	return r.fuzzy.best(trigrams(d.key), func(pos int) bool { return r.conflict(pos, d) })
 }
 
 // create adds a new item named after the line's description; later lines
-// find it by exact and fuzzy matching.
-func (r *Resolver) create(l Line, normalized string) *Item {
-	it := &Item{Name: l.Description, Normalized: normalized, Unit: l.Unit}
+// find it by exact and fuzzy matching. When an item of another size has
+// its key already, the new item's key holds its sizes.
+func (r *Resolver) create(l Line, d described) *Item {
+	key := d.key
+	if _, taken := r.exact[key]; taken {
+		key += d.traits.sizeKey()
+	}
+	it := &Item{Name: l.Description, Normalized: key, Unit: l.Unit}
 	pos := len(r.items)
 	r.items = append(r.items, it)
-	r.exact[normalized] = pos
+	r.traits = append(r.traits, &d.traits)
+	if _, taken := r.exact[key]; !taken {
+		r.exact[key] = pos
+	}
 	if r.fuzzy != nil {
-		r.fuzzy.add(trigrams(normalized))
+		r.fuzzy.add(trigrams(d.key))
 	}
 	return it
 }

@@ -84,7 +84,7 @@ func TestResolveExact(t *testing.T) {
 	}
 	want := []Mapping{
 		{Vendor: "sysco", KeyKind: KeySKU, Key: "55", Item: res.Item, Method: MethodExact, Score: 1},
-		{Vendor: "sysco", KeyKind: KeyDescription, Key: "milk whole", Item: res.Item, Method: MethodExact, Score: 1},
+		{Vendor: "sysco", KeyKind: KeyDescription, Key: "milk whole @15141.647136ml @3785.411784ml", Item: res.Item, Method: MethodExact, Score: 1},
 	}
 	if !reflect.DeepEqual(res.NewMappings, want) {
 		t.Errorf("NewMappings = %+v, want %+v", res.NewMappings, want)

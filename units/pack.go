@@ -22,7 +22,7 @@ var (
 	// packInText is a size inside a description: COUNT/SIZE UNIT, or SIZE
 	// UNIT alone, or a can size; that it stands alone as words is checked
 	// apart (inText).
-	packInText = regexp.MustCompile(`(?:(\d+(?:\.\d+)?)\s*[/x]\s*)?(?:(#10)|(\d+(?:\.\d+)?)\s*(#|lbs?|oz|kgs?|kilos?|gal|g|qt|pt|ltr|l|ml|count|ct|ea|dz|doz))`)
+	packInText = regexp.MustCompile(`(?:(\d+(?:\.\d+)?)\s*[/x]\s*)?(?:(#10)|(\d+(?:\.\d+)?)\s*(#|lbs?|oz|kgs?|kilos?|gal|g|qt|pt|ltr|l|ml|bbl|count|ct|ea|dz|doz))`)
 )
 
 // inText finds the sizes in a lower-cased description, each standing
@@ -31,6 +31,10 @@ func inText(d string) [][]string {
 	var out [][]string
 	for _, ix := range packInText.FindAllStringSubmatchIndex(d, -1) {
 		start, end := ix[0], ix[1]
+		// A period may end a size ("12 ct.") as it ends an abbreviation.
+		if end < len(d) && d[end] == '.' && (end+1 == len(d) || !isWordByte(d[end+1])) {
+			end++
+		}
 		if start > 0 && isWordByte(d[start-1]) || end < len(d) && isWordByte(d[end]) && d[end-1] != '#' {
 			continue
 		}
@@ -73,11 +77,69 @@ func Packs(pack, description string) []Pack {
 	var ps []Pack
 	for _, m := range inText(strings.ToLower(description)) {
 		p, ok := newPack(m[1], m[2], m[3])
-		if ok && (m[1] != "" || DimensionOf(p.Unit) != Volume) {
+		if ok && !isFraction(m[1], m[2]) && (m[1] != "" || DimensionOf(p.Unit) != Volume) {
 			ps = append(ps, p)
 		}
 	}
 	return ps
+}
+
+// isFraction tells a fraction ("1/2 gal", "1/6 bbl", "1/4 lb") from a
+// pack size ("1/25 lb") in a description: a fraction is the size of the
+// product, never of a case.
+func isFraction(count, size string) bool {
+	switch {
+	case count != "1":
+		return false
+	case size == "2", size == "3", size == "4", size == "6", size == "8":
+		return true
+	}
+	return false
+}
+
+// Size is a size a description states, of the product or of each of its
+// inner packs, in its dimension's reference unit (kg, l, ea).
+type Size struct {
+	Dim   Dimension
+	Value decimal.Decimal
+}
+
+// String is the size in g, ml or ea: "453.59237g".
+func (s Size) String() string {
+	switch s.Dim {
+	case Mass:
+		return s.Value.Shift(3).String() + "g"
+	case Volume:
+		return s.Value.Shift(3).String() + "ml"
+	}
+	return s.Value.String() + "ea"
+}
+
+// Sizes lists the sizes a description states, in order: of a product
+// ("Cups 12 oz", "Keg 1/6 bbl"), or of a pack and what it holds ("4/1 gal"
+// is 1 gal and 4 gal): a "Whole Milk 1 gal" may come as 4/1 gal, and
+// "Strawberries 8 lb" as 8/1 lb.
+func Sizes(description string) []Size {
+	var out []Size
+	for _, m := range inText(strings.ToLower(description)) {
+		if m[3] == "" { // a can size
+			continue
+		}
+		u := standard[Normalize(m[3])]
+		if u.dim == None {
+			continue
+		}
+		v := decimal.RequireFromString(m[2])
+		if isFraction(m[1], m[2]) {
+			out = append(out, Size{Dim: u.dim, Value: u.size.DivRound(v, 16)})
+			continue
+		}
+		out = append(out, Size{Dim: u.dim, Value: v.Mul(u.size)})
+		if n := m[1]; n != "" && n != "1" {
+			out = append(out, Size{Dim: u.dim, Value: v.Mul(u.size).Mul(decimal.RequireFromString(n))})
+		}
+	}
+	return out
 }
 
 // ParsePack reads a pack field, or says it is none.

@@ -44,6 +44,7 @@ var standard = map[string]struct {
 	"pt":   {Volume, decimal.RequireFromString("0.473176473")},     // 1/8 gal
 	"cup":  {Volume, decimal.RequireFromString("0.2365882365")},    // 1/16 gal
 	"floz": {Volume, decimal.RequireFromString("0.0295735295625")}, // 1/128 gal
+	"bbl":  {Volume, decimal.RequireFromString("117.347765304")},   // 31 gal, a beer barrel
 	"ea":   {Count, decimal.RequireFromString("1")},
 	"dz":   {Count, decimal.RequireFromString("12")},
 }
@@ -59,7 +60,7 @@ var spellings = map[string]string{
 	"gal": "gal", "gallon": "gal", "gallons": "gal", "gals": "gal",
 	"qt": "qt", "quart": "qt", "quarts": "qt",
 	"pt": "pt", "pint": "pt", "pints": "pt",
-	"cup": "cup", "cups": "cup",
+	"cup": "cup", "cups": "cup", "bbl": "bbl", "barrel": "bbl", "barrels": "bbl",
 	"l": "l", "lt": "l", "ltr": "l", "litre": "l", "liter": "l", "litres": "l", "liters": "l",
 	"ml": "ml", "millilitre": "ml", "milliliter": "ml",
 	"ea": "ea", "each": "ea", "ct": "ea", "cnt": "ea", "count": "ea", "pc": "ea", "pcs": "ea", "piece": "ea", "pieces": "ea",
@@ -140,15 +141,17 @@ func quoteArg(s string) string {
 // ToBase converts a line's quantity of unit (with its pack size, if any,
 // from the pack field or the description) into the item's base unit. In
 // order: no unit or the base unit itself; an operator's conversion for the
-// unit; a standard conversion; the pack size, whose inner unit is then
-// converted the same way (of a description's sizes, the first that
-// converts). Otherwise *ConvertError.
+// unit; a standard conversion; the pack size of the line, else of the
+// item's name, whose inner unit is then converted the same way (of a
+// description's sizes, the first that converts). Otherwise *ConvertError.
 func ToBase(q decimal.Decimal, unit, pack, description string, it Item) (decimal.Decimal, error) {
 	u := Normalize(unit)
 	if f, ok := direct(u, it); ok {
 		return round(q.Mul(f)), nil
 	}
-	for _, p := range Packs(pack, description) {
+	// The line's pack size, else the item's own: a line of "Roma
+	// Tomatoes 25lb" may call it "TOMATO ROMA".
+	for _, p := range append(Packs(pack, description), Packs("", it.Name)...) {
 		if f, ok := direct(p.Unit, it); ok {
 			return round(q.Mul(p.Count).Mul(p.Size).Mul(f)), nil
 		}

@@ -52,6 +52,8 @@ func TestPacks(t *testing.T) {
 		{"", "Ground Beef 80/20", ""},
 		{"", "Extra Virgin Olive Oil 3L", ""},
 		{"", "Lemons 115 ct", "1×115 ea"},
+		{"", "Milk Chocolate 1/2 Gal", ""},
+		{"", "Beef Patties 1/4 lb", ""},
 		{"", "Salmon Fillet Skin On", ""},
 	} {
 		var got []string
@@ -92,6 +94,10 @@ func TestToBase(t *testing.T) {
 		{"2", "CS", "2/5LB AVG", "Beef", Item{Base: "lb"}, "20"},
 		{"1", "CS", "6/#10", "Tomato Paste", Item{Base: "ea"}, "6"},
 		{"1", "pt", "", "Cream", Item{Base: "l"}, "0.473"},
+		{"2", "cs", "", "Chicken Wings 12 ct.", Item{Base: "ea"}, "24"},                             // a size ending in a period
+		{"2", "cs", "", "ct 12 Wings Chicken", Item{Name: "Chicken Wings 12 ct", Base: "ea"}, "24"}, // the item's own size
+		{"3", "cs", "", "Milk Chocolate 1/2 Gal", Item{Base: "gal"}, ""},                            // a fraction sizes the product
+		{"2", "cs", "", "Keg Stella 1/6 bbl", Item{Base: "gal"}, ""},
 	} {
 		got, err := ToBase(decimal.RequireFromString(c.q), c.unit, c.pack, c.description, c.it)
 		var ce *ConvertError
@@ -100,6 +106,26 @@ func TestToBase(t *testing.T) {
 			t.Errorf("%s %s %q %q into %q: got %v, %v; want a ConvertError", c.q, c.unit, c.pack, c.description, c.it.Base, got, err)
 		case c.want != "" && (err != nil || !got.Equal(decimal.RequireFromString(c.want))):
 			t.Errorf("%s %s %q %q into %q: got %v, %v; want %s", c.q, c.unit, c.pack, c.description, c.it.Base, got, err, c.want)
+		}
+	}
+}
+
+func TestSizes(t *testing.T) {
+	for d, want := range map[string]string{
+		"Cups 12 oz":                "340.1942775g",
+		"Cups 1 lb":                 "453.59237g",
+		"Keg Stella Artois 1/6 bbl": "19557.960884ml",
+		"Whole Milk 4/1 GAL":        "3785.411784ml 15141.647136ml",
+		"Lemons 115 ct.":            "115ea",
+		"Tomato Paste 6/#10":        "",
+		"Ground Beef 80/20":         "",
+	} {
+		var got []string
+		for _, s := range Sizes(d) {
+			got = append(got, s.String())
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("Sizes(%q) = %q, want %q", d, strings.Join(got, " "), want)
 		}
 	}
 }

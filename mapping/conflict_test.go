@@ -1,0 +1,66 @@
+package mapping
+
+import "testing"
+
+// The look-alikes of SPEC §13 never match, exactly or fuzzily; a line
+// without the size, number or qualifier still matches.
+func TestConflictsNeverMatch(t *testing.T) {
+	for _, c := range []struct {
+		item, line string
+		match      bool
+	}{
+		{"Salmon Fillet Atlantic Skin On", "Salmon Fillet Atlantic Skin Off", false},
+		{"Salmon Fillet Atlantic Skin On", "Salmon Fillet Atlantic Skinless", false},
+		{"Salmon Fillet Atlantic Skin On", "SALMON FILLET ATLANTIC", true},
+		{"Keg Stella Artois 1/2 bbl", "Keg Stella Artois 1/6 bbl", false},
+		{"Keg Stella Artois 1/2 bbl", "KEG STELLA ARTOIS 1/2 BBL", true},
+		{"Pinot Grigio 2022", "Pinot Grigio 2023", false},
+		{"Pinot Grigio 2022", "Pinot Grigio", true},
+		{"Cups 12 oz", "Cups 16 oz", false},
+		{"Cups 12 oz", "Cups 0.75 lb", true}, // the same size
+		{"Cups 12 oz", "CUPS", true},
+		{"Ground Beef 80/20", "Ground Beef 90/10", false},
+		{"Ground Beef 80/20", "GROUND BEEF 80/20 10 LB", true},
+		{"Shrimp 16/20 Raw", "Shrimp 21/25 Raw", false},
+		{"Chicken Thigh Bone-In", "Chicken Thigh Boneless", false},
+		{"Butter Salted", "Butter Unsalted", false},
+		{"Milk Whole", "Milk Skim", false},
+		{"Milk Whole 1 gal", "MILK WHOLE 4/1 GAL", true}, // a pack of the same gallon
+		{"Milk 2%", "Milk 1%", false},
+		{"Cola Diet Syrup", "Cola Zero Syrup", false},
+		{"Onion Yellow Jumbo", "Onion Red Jumbo", false},
+		{"Peppers Bell Red", "Peppers Bell Red Yellow", false},
+		{"Lemons 115 ct", "Lemons 140 ct", false},
+		{"Strawberries 8 lb", "STRAWBERRY 8/1#", true},
+	} {
+		r := NewResolver([]Item{{ID: 1, Name: c.item}}, nil, Options{FuzzyThreshold: 0.3})
+		res := mustResolve(t, r, Line{Vendor: "V", Description: c.line})
+		if got := res.Item.ID == 1; got != c.match {
+			t.Errorf("%q against item %q: matched %t (%s %.2f), want %t", c.line, c.item, got, res.Method, res.Score, c.match)
+		}
+	}
+}
+
+// Two items whose names differ only in size both exist: the second one
+// created gets its sizes in its key, and each size finds its own item.
+func TestSizesKeepItemsApart(t *testing.T) {
+	r := NewResolver([]Item{{ID: 1, Name: "Cups 12 oz"}}, nil, Options{FuzzyThreshold: DefaultFuzzyThreshold})
+	first := mustResolve(t, r, Line{Vendor: "V", Description: "Cups 16 oz"})
+	if !first.Created || first.Item.Normalized != "cup @453.59237g" {
+		t.Fatalf("Cups 16 oz: %+v (item %+v), want a new item keyed with its size", first, first.Item)
+	}
+	for _, c := range []struct {
+		line string
+		want *Item
+	}{
+		{"CUPS 16OZ", first.Item},
+		{"cups 1 lb", first.Item},
+		{"Cups 12 oz", r.items[0]},
+		{"Cups", r.items[0]}, // no size: the first of them
+	} {
+		res := mustResolve(t, r, Line{Vendor: "W", Description: c.line})
+		if res.Item != c.want {
+			t.Errorf("%q: got item %q (%s), want %q", c.line, res.Item.Name, res.Method, c.want.Name)
+		}
+	}
+}
