@@ -23,6 +23,8 @@ type importOptions struct {
 	rejects        string
 	maxRejects     int64
 	noCreate       bool
+	onFuzzy        string
+	onNew          string
 	fuzzyThreshold float64
 	mappingReport  string
 	sourceID       string
@@ -69,7 +71,9 @@ func (o *importOptions) addFlags(c *cobra.Command) {
 	f.IntVar(&o.perCommit, "chunks-per-commit", importer.DefaultChunksPerCommit, "most chunks one transaction carries (1 = a commit per chunk); a transaction also lasts at most 5 seconds")
 	f.StringVar(&o.rejects, "rejects", "", "rejects file (default: beside the input, NAME.rejects.csv or NAME.rejects.ndjson)")
 	f.Int64Var(&o.maxRejects, "max-rejects", 0, "stop the run (failed) once more than N rows were rejected; 0 = no limit")
-	f.BoolVar(&o.noCreate, "no-create", false, "reject lines whose item cannot be resolved instead of creating an item")
+	f.BoolVar(&o.noCreate, "no-create", false, "reject lines whose item cannot be resolved instead of creating an item (= --on-new reject)")
+	f.StringVar(&o.onFuzzy, "on-fuzzy", "apply", "a fuzzy match: apply it, or review it (reject the line, propose the match: batchimport mappings pending)")
+	f.StringVar(&o.onNew, "on-new", "create", "a line no item matches: create an item, review it (reject the line, propose the item), or reject it")
 	f.Float64Var(&o.fuzzyThreshold, "fuzzy-threshold", mapping.DefaultFuzzyThreshold, "minimum trigram similarity in [0,1] for a fuzzy match; 0 disables fuzzy matching")
 	f.StringVar(&o.mappingReport, "mapping-report", "", "write a CSV of each distinct vendor key resolved in the run")
 	f.StringVar(&o.sourceID, "source-id", "", "idempotency key of the input (default: sha256 of the file)")
@@ -111,6 +115,24 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 	}
 	if o.output != "text" && o.output != "json" {
 		return opts, usagef("--output %q: want text or json", o.output)
+	}
+	switch o.onFuzzy {
+	case "apply":
+	case "review":
+		opts.ReviewFuzzy = true
+	default:
+		return opts, usagef("--on-fuzzy %q: want apply or review", o.onFuzzy)
+	}
+	switch {
+	case o.noCreate && o.onNew != "create" && o.onNew != "reject":
+		return opts, usagef("--no-create is --on-new reject: give one of them")
+	case o.onNew == "create":
+	case o.onNew == "review":
+		opts.ReviewNew = true
+	case o.onNew == "reject":
+		opts.NoCreate = true
+	default:
+		return opts, usagef("--on-new %q: want create, review or reject", o.onNew)
 	}
 	if o.account == "" || utf8.RuneCountInString(o.account) > invoice.MaxAccount {
 		return opts, usagef("--account must be 1 to %d characters", invoice.MaxAccount)

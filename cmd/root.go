@@ -110,6 +110,7 @@ else libpq's PG* variables and defaults.`,
 		newStatusCmd(g),
 		newRejectsCmd(g),
 		newUnitsCmd(g),
+		newMappingsCmd(g),
 		newVersionCmd(g),
 	)
 	root.InitDefaultCompletionCmd()

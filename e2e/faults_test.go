@@ -18,7 +18,7 @@ import (
 const bigRows = 300_000
 
 // longTransactions makes an import's transactions carry about 40,000
-// rows in batches of 15,000, so that a fault can strike a transaction
+// rows in batches of 7,500, so that a fault can strike a transaction
 // whose first batches are no longer in memory.
 func longTransactions(args ...string) []string {
 	return append([]string{args[0], "--chunk-size", "100", "--chunks-per-commit", "400"}, args[1:]...)

@@ -224,30 +224,29 @@ func (r *runner) notTheInput(path string) error {
 
 // loadFresh loads a catalogue on a connection of its own (the run's may be
 // busy with a batch), retrying transient failures like a batch.
-func (r *runner) loadFresh(ctx context.Context, account string) ([]store.Item, []store.Mapping, error) {
+func (r *runner) loadFresh(ctx context.Context, account string) (store.Catalogue, error) {
 	rt := retrier{policy: r.opts.Retry, log: r.opts.Log}
 	for {
 		db, err := store.Open(ctx, r.opts.DB)
 		if err == nil {
-			var items []store.Item
-			var maps []store.Mapping
-			items, maps, err = db.LoadCatalogue(ctx, account)
+			var c store.Catalogue
+			c, err = db.LoadCatalogue(ctx, account)
 			db.Close(context.WithoutCancel(ctx))
 			if err == nil {
-				return items, maps, nil
+				return c, nil
 			}
 		}
 		if !store.IsTransient(err) {
-			return nil, nil, err
+			return store.Catalogue{}, err
 		}
 		if err := rt.wait(ctx, err, "loading the catalogue of account", account); err != nil {
-			return nil, nil, err
+			return store.Catalogue{}, err
 		}
 	}
 }
 
 // loadShared loads a catalogue inside a dry run's transaction.
-func (r *runner) loadShared(ctx context.Context, account string) ([]store.Item, []store.Mapping, error) {
+func (r *runner) loadShared(ctx context.Context, account string) (store.Catalogue, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.db.LoadCatalogue(ctx, account)

@@ -21,7 +21,9 @@ type Options struct {
 	ChunksPerCommit int
 	RejectsPath     string // "" = beside the input
 	MaxRejects      int64  // 0 = no limit
-	NoCreate        bool
+	NoCreate        bool   // --on-new reject
+	ReviewFuzzy     bool   // --on-fuzzy review
+	ReviewNew       bool   // --on-new review
 	FuzzyThreshold  float64
 	MappingReport   string        // "" = none
 	SourceID        string        // "" = content hash
@@ -74,7 +76,7 @@ const DefaultChunksPerCommit = 200
 
 // MaxBatchRows bounds the rows of a batch, whatever the chunk size: a batch
 // stays in memory until it is written.
-const MaxBatchRows = 15_000
+const MaxBatchRows = 7_500
 
 // chunksPerBatch is how many chunks a batch carries.
 func (o *Options) chunksPerBatch() int {
@@ -106,5 +108,5 @@ func (o *Options) defaults() {
 }
 
 func (o *Options) resolverOptions() mapping.Options {
-	return mapping.Options{FuzzyThreshold: o.FuzzyThreshold, NoCreate: o.NoCreate}
+	return mapping.Options{FuzzyThreshold: o.FuzzyThreshold, NoCreate: o.NoCreate, ReviewFuzzy: o.ReviewFuzzy, ReviewNew: o.ReviewNew}
 }

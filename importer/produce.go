@@ -12,17 +12,18 @@ import (
 // chunk is a run of consecutive records, decoded and resolved: the rows
 // for the database, and the records rejected before reaching it.
 type chunk struct {
-	rows     []store.Row
-	raws     []invoice.RawRecord // each row's record as read, should the database refuse it
-	rejected []reject
-	report   []reportEntry // keys seen for the first time
-	read     int64         // records in the chunk
-	fuzzy    int64
-	last     int64  // line of the chunk's last record
-	lastSeq  int64  // and its position in the input
-	bytes    int64  // input bytes read when the chunk was cut
-	digest   string // and their SHA-256
-	err      error  // the input cannot be read after the chunk's records
+	rows      []store.Row
+	raws      []invoice.RawRecord // each row's record as read, should the database refuse it
+	rejected  []reject
+	report    []reportEntry    // keys seen for the first time
+	proposals []store.Proposal // of rejected lines, for review
+	read      int64            // records in the chunk
+	fuzzy     int64
+	last      int64  // line of the chunk's last record
+	lastSeq   int64  // and its position in the input
+	bytes     int64  // input bytes read when the chunk was cut
+	digest    string // and their SHA-256
+	err       error  // the input cannot be read after the chunk's records
 }
 
 // reject is a record rejected before the database, and why.

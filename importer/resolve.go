@@ -7,14 +7,15 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/batchimport/batchimport/internal/memo"
 	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/mapping"
 	"github.com/batchimport/batchimport/store"
 	"github.com/batchimport/batchimport/units"
 )
 
-// loader loads an account's catalogue: its items and mappings.
-type loader func(ctx context.Context, account string) ([]store.Item, []store.Mapping, error)
+// loader loads an account's catalogue.
+type loader func(ctx context.Context, account string) (store.Catalogue, error)
 
 // resolver is the resolving stage: each valid line, in file order, to an
 // item of its account, whose catalogue is loaded on first use.
@@ -25,13 +26,19 @@ type resolver struct {
 	units     map[string]map[int64]map[string]decimal.Decimal // operators' conversions, by account and item
 	ids       map[*mapping.Item]*int64                        // id slots of items
 	report    map[reportKey]bool                              // keys reported so far; nil: no report
+	packs     memo.Memo[[]units.Pack]                         // pack sizes of descriptions
+	factors   map[unitKey]decimal.Decimal                     // what a unit of an item is worth in its base unit
+	namePacks map[*mapping.Item][]units.Pack                  // pack sizes of items' names
 	runID     int64                                           // 0: rows are not encoded ahead (no run)
 	slab      []byte                                          // where rows are encoded ahead, in turn
 }
 
 func newResolver(load loader, opts mapping.Options, report bool) *resolver {
 	r := &resolver{opts: opts, load: load, byAccount: map[string]*mapping.Resolver{},
-		units: map[string]map[int64]map[string]decimal.Decimal{}, ids: map[*mapping.Item]*int64{}}
+		units: map[string]map[int64]map[string]decimal.Decimal{}, ids: map[*mapping.Item]*int64{},
+		packs:     memo.New(func(d string) []units.Pack { return units.Packs("", d) }),
+		factors:   map[unitKey]decimal.Decimal{},
+		namePacks: map[*mapping.Item][]units.Pack{}}
 	if report {
 		r.report = map[reportKey]bool{}
 	}
@@ -70,11 +77,13 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 	if err != nil {
 		return store.Row{}, err
 	}
+	if res.Review {
+		return store.Row{}, r.propose(l, res, c)
+	}
 	// An item created by this line has the base unit the line converts
 	// into; an item found may not.
 	it := res.Item
-	base, err := units.ToBase(l.Quantity, l.Unit, l.Pack, l.Description,
-		units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID]})
+	base, err := r.toBase(l, it)
 	if err != nil {
 		return store.Row{}, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldUnit, Rule: err.Error(), Value: l.Unit}}
 	}
@@ -102,6 +111,84 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 		c.report = append(c.report, e)
 	}
 	return row, nil
+}
+
+// unitKey is a unit as read on lines of an item.
+type unitKey struct {
+	unit string
+	item *mapping.Item
+}
+
+// toBase converts the line's quantity into the item's base unit. What a
+// unit of an item is worth is computed once, unless the line's own pack
+// size decides it.
+func (r *resolver) toBase(l *invoice.Line, it *mapping.Item) (decimal.Decimal, error) {
+	k := unitKey{l.Unit, it}
+	f, ok := r.factors[k]
+	if !ok {
+		ui := units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID], NamePacks: r.itemPacks(it)}
+		var byPack bool
+		var err error
+		if f, byPack, err = units.Factor(l.Unit, r.linePacks(l), ui); err != nil {
+			return decimal.Decimal{}, err
+		}
+		if !byPack && len(r.factors) < memo.Limit {
+			r.factors[k] = f
+		}
+	}
+	if f.Equal(one) {
+		return l.Quantity, nil // most lines: no decimal to allocate
+	}
+	return l.Quantity.Mul(f).RoundBank(units.Scale), nil
+}
+
+var one = decimal.NewFromInt(1)
+
+// linePacks are the pack sizes a line states.
+func (r *resolver) linePacks(l *invoice.Line) []units.Pack {
+	if l.Pack == "" {
+		return r.packs.Get(l.Description)
+	}
+	return units.Packs(l.Pack, l.Description)
+}
+
+// itemPacks are the pack sizes an item's name states.
+func (r *resolver) itemPacks(it *mapping.Item) []units.Pack {
+	ps, ok := r.namePacks[it]
+	if !ok {
+		ps = units.Packs("", it.Name)
+		r.namePacks[it] = ps
+	}
+	return ps
+}
+
+// propose records what resolving a line would have decided, for a person
+// to accept or decline, and returns the reject the line is meanwhile.
+func (r *resolver) propose(l *invoice.Line, res mapping.Result, c *chunk) error {
+	p := store.Proposal{Account: l.Account, Vendor: mapping.NormalizeVendor(l.Vendor), VendorName: l.Vendor, VendorSKU: l.VendorSKU,
+		Key: res.Key, Desc: l.Description}
+	var what string
+	if res.Method == mapping.MethodFuzzy {
+		p.ItemID, p.Score = r.idSlot(res.Item), res.Score
+		// The id of an item this run created is the writer's to set.
+		item := fmt.Sprintf("item %q", res.Item.Name)
+		if res.Item.ID != 0 {
+			item = fmt.Sprintf("item %d %q", res.Item.ID, res.Item.Name)
+		}
+		what = fmt.Sprintf("fuzzy match to %s (%.2f)", item, res.Score)
+	} else {
+		p.NewName, p.NewKey, p.NewUnit = res.Item.Name, res.Item.Normalized, res.Item.Unit
+		what = fmt.Sprintf("no item matches; new item %q proposed", res.Item.Name)
+	}
+	c.proposals = append(c.proposals, p)
+	return &unresolvedError{err: &reviewError{what: what}}
+}
+
+// reviewError is a line left for a person to review.
+type reviewError struct{ what string }
+
+func (e *reviewError) Error() string {
+	return "needs review: " + e.what + "; accept or decline it (batchimport mappings pending), then import the rejects again"
 }
 
 // slabSize is the memory rows are encoded ahead into, a slab at a time: a
@@ -144,23 +231,35 @@ func (r *resolver) lookup(ctx context.Context, l *invoice.Line) (mapping.Result,
 	}
 	mr, ok := r.byAccount[l.Account]
 	if !ok {
-		items, maps, err := r.load(ctx, l.Account)
+		cat, err := r.load(ctx, l.Account)
 		if err != nil {
 			return mapping.Result{}, &catalogueError{account: l.Account, err: err}
 		}
-		mr = mapping.NewResolver(mappingItems(items), mappingMappings(maps), r.opts)
+		opts := r.opts
+		for _, p := range cat.Declined {
+			d := mapping.Declined{Vendor: p.Vendor, Key: p.Key}
+			if p.ItemID != nil {
+				d.ItemID = *p.ItemID
+			}
+			opts.Declined = append(opts.Declined, d)
+		}
+		mr = mapping.NewResolver(mappingItems(cat.Items), mappingMappings(cat.Mappings), opts)
 		r.byAccount[l.Account] = mr
 		conv := map[int64]map[string]decimal.Decimal{}
-		for _, it := range items {
+		for _, it := range cat.Items {
 			if it.Units != nil {
 				conv[it.ID] = it.Units
 			}
 		}
 		r.units[l.Account] = conv
 	}
-	res, err := mr.Resolve(mapping.Line{Vendor: l.Vendor, VendorSKU: l.VendorSKU, Description: l.Description,
-		Unit: units.Base(l.Unit, l.Pack, l.Description)})
-	if errors.Is(err, mapping.ErrUnresolved) {
+	res, err := mr.Resolve(mapping.Line{Vendor: l.Vendor, VendorSKU: l.VendorSKU, Description: l.Description})
+	if res.Created || res.Review && res.Method == mapping.MethodCreated {
+		// An item created for the line counts in the unit the line
+		// converts into; matching never reads it.
+		res.Item.Unit = units.BaseOf(l.Unit, r.linePacks(l))
+	}
+	if errors.Is(err, mapping.ErrUnresolved) || errors.Is(err, mapping.ErrDeclined) {
 		return res, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldDescription, Rule: err.Error()}}
 	}
 	return res, err

@@ -142,6 +142,7 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 		}
 		b.Rows = append(b.Rows, c.rows...)
 		raws = append(raws, c.raws...)
+		b.Proposals = append(b.Proposals, c.proposals...)
 		for _, rj := range c.rejected {
 			b.Rejects = append(b.Rejects, store.Reject{Record: rj.rec.Seq, Line: int64(rj.rec.Line),
 				Raw: w.layout.Raw(rj.rec.Raw), Reason: rj.err.Error(), Rule: ruleOf(rj.err), Origin: store.Origin(rj.rec.Origin)})
@@ -153,6 +154,7 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 		p.FuzzyMatches += c.fuzzy
 		p.Chunks++
 		b.Ends = append(b.Ends, len(b.Rows))
+		c.rows, c.raws = nil, nil // the batch has them: the chunk's copies can go
 	}
 	b.Raw = func(i int) []byte { return w.layout.Raw(raws[i]) }
 	b.Progress = p
@@ -162,6 +164,10 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 // ruleOf is what rejects for the same reason have in common: the reason
 // less the offending value.
 func ruleOf(err error) string {
+	var re *reviewError
+	if errors.As(err, &re) {
+		return "needs review"
+	}
 	var fe *invoice.FieldError
 	if errors.As(err, &fe) {
 		return fe.Field + ": " + fe.Rule

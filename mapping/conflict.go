@@ -27,9 +27,9 @@ import (
 // kind may still match one that does: "Roma Tomatoes" matches "Roma
 // Tomatoes 25lb", "Ground Beef" matches "Ground Beef 80/20".
 type traits struct {
-	sizes map[units.Dimension][]string // distinct values of each kind, sorted: two agree if they share one
-	nums  []string                     // the numbers of the key, sorted
-	quals map[string]string            // qualifier kind to its label(s)
+	sizes []string // each size of a kind as units.Size writes it ("453.59237g"), sorted
+	nums  []string // the numbers of the key, sorted
+	quals []string // "kind=label", sorted
 }
 
 // qualifiers maps a word, or two words in a row, as Normalize spells them,
@@ -72,37 +72,24 @@ func traitsOf(description string) traits {
 			q, ok = qualifiers[w]
 		}
 		if ok {
-			if t.quals == nil {
-				t.quals = map[string]string{}
-			}
-			t.quals[q[0]] = joinLabel(t.quals[q[0]], q[1])
+			t.quals = append(t.quals, q[0]+"="+q[1])
 		}
 	}
+	t.sizes = sizesOf(folded)
 	slices.Sort(t.nums)
-	for _, s := range units.Sizes(folded) {
-		if t.sizes == nil {
-			t.sizes = map[units.Dimension][]string{}
-		}
-		t.sizes[s.Dim] = append(t.sizes[s.Dim], s.String())
-	}
-	for d, vs := range t.sizes {
-		slices.Sort(vs)
-		t.sizes[d] = slices.Compact(vs)
-	}
+	slices.Sort(t.quals)
+	t.quals = slices.Compact(t.quals)
 	return t
 }
 
-// joinLabel adds a label to those of a kind ("red+yellow" peppers).
-func joinLabel(labels, l string) string {
-	if labels == "" {
-		return l
+// sizesOf lists the distinct sizes a folded description states, sorted.
+func sizesOf(folded string) []string {
+	var sizes []string
+	for _, s := range units.Sizes(folded) {
+		sizes = append(sizes, s.String())
 	}
-	ls := strings.Split(labels, "+")
-	if !slices.Contains(ls, l) {
-		ls = append(ls, l)
-		slices.Sort(ls)
-	}
-	return strings.Join(ls, "+")
+	slices.Sort(sizes)
+	return slices.Compact(sizes)
 }
 
 // conflicts says whether two descriptions are different items by their
@@ -111,33 +98,45 @@ func (t traits) conflicts(o traits) (string, bool) {
 	if len(t.nums) > 0 && len(o.nums) > 0 && !slices.Equal(t.nums, o.nums) {
 		return "numbers " + strings.Join(t.nums, " ") + " / " + strings.Join(o.nums, " "), true
 	}
-	for d, vs := range t.sizes {
-		if ws, ok := o.sizes[d]; ok && !slices.ContainsFunc(vs, func(v string) bool { return slices.Contains(ws, v) }) {
-			return "sizes " + strings.Join(vs, " ") + " / " + strings.Join(ws, " "), true
+	for _, kind := range sizeKinds {
+		a, b := having(t.sizes, kind, strings.HasSuffix), having(o.sizes, kind, strings.HasSuffix)
+		if len(a) > 0 && len(b) > 0 && !slices.ContainsFunc(a, func(v string) bool { return slices.Contains(b, v) }) {
+			return "sizes " + strings.Join(a, " ") + " / " + strings.Join(b, " "), true
 		}
 	}
-	for k, l := range t.quals {
-		if m, ok := o.quals[k]; ok && l != m {
-			return k + " " + l + " / " + m, true
+	for _, q := range t.quals {
+		kind := q[:strings.IndexByte(q, '=')+1]
+		a, b := having(t.quals, kind, strings.HasPrefix), having(o.quals, kind, strings.HasPrefix)
+		if len(b) > 0 && !slices.Equal(a, b) {
+			return strings.Join(a, " ") + " / " + strings.Join(b, " "), true
 		}
 	}
 	return "", false
 }
 
+// sizeKinds are the suffixes units.Size writes for each kind of size.
+var sizeKinds = []string{"g", "ml", "ea"}
+
+// having returns the values that have the affix.
+func having(vs []string, affix string, has func(s, affix string) bool) []string {
+	var out []string
+	for _, v := range vs {
+		if has(v, affix) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // sizeKey is what sets apart the key of an item whose key, sizes dropped,
 // another item of another size already has: " @453.59237g". No key holds
-// "@" otherwise.
+// "@" otherwise. A few sizes set an item apart; keys must stay short for
+// the database's index.
 func (t traits) sizeKey() string {
 	if len(t.sizes) == 0 {
 		return ""
 	}
-	var parts []string
-	for _, vs := range t.sizes {
-		parts = append(parts, vs...)
-	}
-	slices.Sort(parts)
-	// A few sizes set an item apart; keys must stay short for the index.
-	return " @" + strings.Join(parts[:min(len(parts), 4)], " @")
+	return " @" + strings.Join(t.sizes[:min(len(t.sizes), 4)], " @")
 }
 
 // baseKey is a key without what sizeKey added to it.
@@ -153,7 +152,7 @@ func baseKey(key string) string {
 // and without.
 func Keys(name string) []string {
 	d := describe(name)
-	if sk := d.traits.sizeKey(); sk != "" {
+	if sk := d.sizeKey; sk != "" {
 		return []string{d.key + sk, d.key}
 	}
 	return []string{d.key}
@@ -163,5 +162,5 @@ func Keys(name string) []string {
 // normalized form, with its sizes when it states any.
 func DescriptionKey(description string) string {
 	d := describe(description)
-	return d.key + d.traits.sizeKey()
+	return d.key + d.sizeKey
 }

@@ -166,7 +166,7 @@ func meanComparisons(items []Item, threshold float64) float64 {
 	queries := misspeltQueries(items, 200, 2)
 	total := 0
 	for _, q := range queries {
-		r.fuzzyMatch(described{key: q})
+		r.fuzzyMatch(described{key: q, traits: &traits{}}, nil)
 		total += r.fuzzy.comparisons
 	}
 	return float64(total) / float64(len(queries))
@@ -209,7 +209,7 @@ func BenchmarkFuzzyLookup(b *testing.B) {
 			queries := misspeltQueries(items, 256, 2)
 			comparisons, i := 0, 0
 			for b.Loop() {
-				r.fuzzyMatch(described{key: queries[i%len(queries)]})
+				r.fuzzyMatch(described{key: queries[i%len(queries)], traits: &traits{}}, nil)
 				comparisons += r.fuzzy.comparisons
 				i++
 			}

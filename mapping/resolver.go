@@ -10,6 +10,8 @@ import (
 	"cmp"
 	"errors"
 	"slices"
+
+	"github.com/batchimport/batchimport/internal/memo"
 )
 
 // Item is an inventory item of one account. ID is 0 for an item created by
@@ -74,7 +76,8 @@ type Mapping struct {
 
 // Line is what the resolver needs of an invoice line; the fields are already
 // trimmed and valid (Vendor and Description not empty). Unit is the base
-// unit an item created for the line gets.
+// unit an item created for the line gets (the caller may set it on the
+// created item instead).
 type Line struct{ Vendor, VendorSKU, Description, Unit string }
 
 // Result is how one line was resolved.
@@ -87,6 +90,12 @@ type Result struct {
 	// methods exact, fuzzy and created, one per key the line has (SKU and
 	// description); empty for MethodStored.
 	NewMappings []Mapping
+	// Review says the match (MethodFuzzy) or the new item (MethodCreated)
+	// is only proposed, for a person to accept or decline (Options.Review):
+	// nothing is stored, and the line is not imported. A proposed new
+	// item is not in the catalogue; Key is the line's description key.
+	Review bool
+	Key    string
 }
 
 // Options tune resolution.
@@ -97,7 +106,25 @@ type Options struct {
 	// NoCreate makes Resolve fail with ErrUnresolved instead of creating an
 	// item.
 	NoCreate bool
+	// ReviewFuzzy and ReviewNew make a fuzzy match, and a new item, a
+	// proposal (Result.Review) rather than a decision.
+	ReviewFuzzy, ReviewNew bool
+	// Declined are the proposals a person declined: a fuzzy match is not
+	// proposed again, and a new item is not created nor proposed again
+	// (ErrDeclined).
+	Declined []Declined
 }
+
+// Declined is a proposal a person declined: the item (0: a new item) for a
+// vendor's description key.
+type Declined struct {
+	Vendor, Key string
+	ItemID      int64
+}
+
+// ErrDeclined is returned by Resolve for a line whose new item a person
+// declined: it needs a mapping to an item.
+var ErrDeclined = errors.New("a new item for it was declined in review; map it to an item")
 
 // DefaultFuzzyThreshold is the fuzzy threshold that maximizes precision, then
 // recall, on the labelled lines of testdata/mapping (TestAccuracy measures it
@@ -127,6 +154,9 @@ type Resolver struct {
 	// tie-breaking order of steps 3 and 4 ("lowest id, new items last"), and
 	// it stays valid after the importer assigns IDs to new items.
 	items []*Item
+	// ids are the items' IDs as loaded, by position: 0 for items created
+	// here, whose ID the importer may be setting.
+	ids []int64
 	// traits are the items' traits, by position (conflict.go), read when
 	// first needed: most items are never a candidate.
 	traits []*traits
@@ -138,42 +168,25 @@ type Resolver struct {
 	sku, desc map[mappingKey]*Item
 	// fuzzy is nil when fuzzy matching is off.
 	fuzzy *index
+	// declined holds Options.Declined by vendor and key.
+	declined map[mappingKey][]int64
 	// vendors and descriptions remember normalizations: invoices repeat the
 	// same few thousand strings, and normalizing is most of a look-up's cost.
-	vendors      memo[string]
-	descriptions memo[described]
+	vendors      memo.Memo[string]
+	descriptions memo.Memo[described]
 }
 
-// described is a description normalized, with its traits.
+// described is a description normalized, with the sizes its mapping key
+// holds, and its traits once read: only what its mappings need is kept in
+// the memo, the traits only when a line needs matching.
 type described struct {
-	key    string
-	traits traits
+	key, sizeKey string
+	traits       *traits
 }
 
 func describe(s string) described {
-	return described{key: Normalize(s), traits: traitsOf(s)}
-}
-
-// memo caches a normalization. It forgets everything when full, so its
-// memory is bounded whatever the file's size.
-type memo[V any] struct {
-	norm func(string) V
-	m    map[string]V
-}
-
-// memoLimit bounds a memo; a catalogue's worth of distinct strings fits.
-const memoLimit = 1 << 17
-
-func (c *memo[V]) get(s string) V {
-	if v, ok := c.m[s]; ok {
-		return v
-	}
-	if c.m == nil || len(c.m) >= memoLimit {
-		c.m = make(map[string]V)
-	}
-	v := c.norm(s)
-	c.m[s] = v
-	return v
+	t := traits{sizes: sizesOf(fold(s))}
+	return described{key: Normalize(s), sizeKey: t.sizeKey()}
 }
 
 type mappingKey struct{ vendor, key string }
@@ -196,8 +209,8 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 		sku:   make(map[mappingKey]*Item),
 		desc:  make(map[mappingKey]*Item),
 
-		vendors:      memo[string]{norm: NormalizeVendor},
-		descriptions: memo[described]{norm: describe},
+		vendors:      memo.New(NormalizeVendor),
+		descriptions: memo.New(describe),
 	}
 	for i := range items {
 		it := items[i]
@@ -219,7 +232,9 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 	})
 	byID := make(map[int64]*Item, len(r.items))
 	r.traits = make([]*traits, len(r.items))
+	r.ids = make([]int64, len(r.items))
 	for pos, it := range r.items {
+		r.ids[pos] = it.ID
 		if _, dup := r.exact[it.Normalized]; !dup {
 			r.exact[it.Normalized] = pos
 		}
@@ -246,6 +261,13 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 			into[k] = it
 		}
 	}
+	for _, d := range opts.Declined {
+		if r.declined == nil {
+			r.declined = map[mappingKey][]int64{}
+		}
+		k := mappingKey{d.Vendor, d.Key}
+		r.declined[k] = append(r.declined[k], d.ItemID)
+	}
 	if opts.FuzzyThreshold > 0 { // also false for NaN
 		sets := make([][]trigram, len(r.items))
 		for pos, it := range r.items {
@@ -259,28 +281,40 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 // Resolve resolves one line, in file order; later lines see items and mappings
 // created by earlier ones. Its error is ErrUnresolved, only with NoCreate.
 func (r *Resolver) Resolve(l Line) (Result, error) {
-	vendor := r.vendors.get(l.Vendor)
+	vendor := r.vendors.Get(l.Vendor)
 	skuKey := mappingKey{vendor, l.VendorSKU}
 	if l.VendorSKU != "" {
 		if it, ok := r.sku[skuKey]; ok {
 			return Result{Item: it, Method: MethodStored, Score: 1}, nil
 		}
 	}
-	d := r.descriptions.get(l.Description)
+	d := r.descriptions.Get(l.Description)
 	// A description's mapping key holds its sizes: "Cups 16 oz" is not
 	// mapped where "Cups 12 oz" is.
-	descKey := mappingKey{vendor, d.key + d.traits.sizeKey()}
+	descKey := mappingKey{vendor, d.key + d.sizeKey}
 	if it, ok := r.desc[descKey]; ok {
 		return Result{Item: it, Method: MethodStored, Score: 1}, nil
 	}
 
-	res := Result{Score: 1}
+	t := traitsOf(l.Description)
+	d.traits = &t
+	res := Result{Score: 1, Key: descKey.key}
+	declined := r.declined[descKey]
 	if pos, ok := r.exactMatch(d); ok {
 		res.Item, res.Method = r.items[pos], MethodExact
-	} else if pos, sim, ok := r.fuzzyMatch(d); ok {
+	} else if pos, sim, ok := r.fuzzyMatch(d, declined); ok {
 		res.Item, res.Method, res.Score = r.items[pos], MethodFuzzy, sim
+		if r.opts.ReviewFuzzy {
+			res.Review = true
+			return res, nil
+		}
 	} else if r.opts.NoCreate {
 		return Result{}, ErrUnresolved
+	} else if slices.Contains(declined, 0) {
+		return Result{}, ErrDeclined
+	} else if r.opts.ReviewNew {
+		res.Item, res.Method, res.Review = r.newItem(l, d), MethodCreated, true
+		return res, nil
 	} else {
 		res.Item, res.Method, res.Created = r.create(l, d), MethodCreated, true
 	}
@@ -303,7 +337,7 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 // exactMatch finds the item whose key is the description's, of the same
 // size first, that does not conflict with it.
 func (r *Resolver) exactMatch(d described) (int, bool) {
-	if sk := d.traits.sizeKey(); sk != "" {
+	if sk := d.sizeKey; sk != "" {
 		if pos, ok := r.exact[d.key+sk]; ok && !r.conflict(pos, d) {
 			return pos, true
 		}
@@ -317,29 +351,41 @@ func (r *Resolver) conflict(pos int, d described) bool {
 		t := traitsOf(r.items[pos].Name)
 		r.traits[pos] = &t
 	}
-	_, c := r.traits[pos].conflicts(d.traits)
+	_, c := r.traits[pos].conflicts(*d.traits)
 	return c
 }
 
-func (r *Resolver) fuzzyMatch(d described) (pos int, sim float64, ok bool) {
+// fuzzyMatch finds the most similar item that does not conflict with the
+// description and was not declined for it.
+func (r *Resolver) fuzzyMatch(d described, declined []int64) (pos int, sim float64, ok bool) {
 	if r.fuzzy == nil {
 		return 0, 0, false
 	}
-	return r.fuzzy.best(trigrams(d.key), func(pos int) bool { return r.conflict(pos, d) })
+	return r.fuzzy.best(trigrams(d.key), func(pos int) bool {
+		id := r.ids[pos]
+		return r.conflict(pos, d) || id != 0 && slices.Contains(declined, id)
+	})
+}
+
+// newItem is the item a line would create.
+func (r *Resolver) newItem(l Line, d described) *Item {
+	key := d.key
+	if _, taken := r.exact[key]; taken {
+		key += d.sizeKey
+	}
+	return &Item{Name: l.Description, Normalized: key, Unit: l.Unit}
 }
 
 // create adds a new item named after the line's description; later lines
 // find it by exact and fuzzy matching. When an item of another size has
 // its key already, the new item's key holds its sizes.
 func (r *Resolver) create(l Line, d described) *Item {
-	key := d.key
-	if _, taken := r.exact[key]; taken {
-		key += d.traits.sizeKey()
-	}
-	it := &Item{Name: l.Description, Normalized: key, Unit: l.Unit}
+	it := r.newItem(l, d)
+	key := it.Normalized
 	pos := len(r.items)
 	r.items = append(r.items, it)
-	r.traits = append(r.traits, &d.traits)
+	r.traits = append(r.traits, d.traits)
+	r.ids = append(r.ids, 0)
 	if _, taken := r.exact[key]; !taken {
 		r.exact[key] = pos
 	}

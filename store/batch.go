@@ -43,7 +43,9 @@ type Batch struct {
 	From    int64  // the run's checkpoint (Progress.Record) before the batch
 	Rows    []Row
 	Rejects []Reject // records rejected before the database
-	Force   bool     // import rows of invoices other runs own
+	// Proposals are what some of Rejects wait for: a person's review.
+	Proposals []Proposal
+	Force     bool // import rows of invoices other runs own
 	// Raw returns the record of Rows[i] as read, for when the database
 	// refuses that row.
 	Raw func(i int) []byte
@@ -141,6 +143,9 @@ func (w *batchWriter) run(ctx context.Context, tx pgx.Tx, careful bool) (Outcome
 		return Outcome{}, err
 	}
 	out := w.outcome()
+	if err := w.s.insertProposals(ctx, tx, w.b.RunID, w.proposals()); err != nil {
+		return out, err
+	}
 	return out, w.s.insertRejects(ctx, tx, w.rejects())
 }
 
@@ -291,6 +296,18 @@ func (w *batchWriter) rejects() []Reject {
 	}
 	slices.SortFunc(rs, func(a, b Reject) int { return int(a.Record - b.Record) })
 	return rs
+}
+
+// proposals are the batch's proposals whose item is in the database: an
+// item this run created for a row the database then refused is not.
+func (w *batchWriter) proposals() []Proposal {
+	var ps []Proposal
+	for _, p := range w.b.Proposals {
+		if p.ItemID == nil || *p.ItemID != 0 {
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }
 
 // accounts lists the accounts of the batch's rows.

@@ -28,9 +28,26 @@ type Mapping struct {
 	Score   float64
 }
 
-// LoadCatalogue reads an account's items and mappings in two statements, so
-// that resolution never costs a round trip per line.
-func (s *Store) LoadCatalogue(ctx context.Context, account string) ([]Item, []Mapping, error) {
+// Catalogue is what resolving an account's lines needs: its items (with
+// their unit conversions), its mappings, and the proposals people declined.
+type Catalogue struct {
+	Items    []Item
+	Mappings []Mapping
+	Declined []Proposal
+}
+
+// LoadCatalogue reads an account's catalogue in a few statements, so that
+// resolution never costs a round trip per line.
+func (s *Store) LoadCatalogue(ctx context.Context, account string) (Catalogue, error) {
+	items, maps, err := s.loadCatalogue(ctx, account)
+	if err != nil {
+		return Catalogue{}, err
+	}
+	declined, err := s.declined(ctx, account)
+	return Catalogue{Items: items, Mappings: maps, Declined: declined}, err
+}
+
+func (s *Store) loadCatalogue(ctx context.Context, account string) ([]Item, []Mapping, error) {
 	if s.conn == nil {
 		return nil, nil, errNotConnected
 	}

@@ -36,16 +36,47 @@ func EncodeRow(dst []byte, runID int64, r *Row) []byte {
 	dst = append(dst, '\t')
 	dst = copyText(dst, r.Description)
 	dst = append(dst, '\t')
-	dst = append(dst, r.Quantity.String()...)
+	dst = appendDecimal(dst, r.Quantity)
 	dst = append(dst, '\t')
 	dst = copyNullable(dst, r.Unit)
 	dst = append(dst, '\t')
-	dst = append(dst, r.UnitCost.String()...)
+	dst = appendDecimal(dst, r.UnitCost)
 	dst = append(dst, '\t')
 	dst = copyNullable(dst, r.Pack)
 	dst = append(dst, '\t')
-	dst = append(dst, r.BaseQuantity.String()...)
+	dst = appendDecimal(dst, r.BaseQuantity)
 	return append(dst, '\n')
+}
+
+// appendDecimal appends a decimal in plain notation. Decimal.String goes
+// through big.Int; a coefficient of up to 18 digits, as every invoice
+// decimal has, is written with strconv instead.
+func appendDecimal(dst []byte, d decimal.Decimal) []byte {
+	e := d.Exponent()
+	if d.NumDigits() > 18 || e > 0 || e < -18 {
+		return append(dst, d.String()...)
+	}
+	c := d.CoefficientInt64()
+	if c < 0 {
+		dst = append(dst, '-')
+		c = -c
+	}
+	var buf [20]byte
+	digits := strconv.AppendInt(buf[:0], c, 10)
+	frac := int(-e)
+	if frac == 0 {
+		return append(dst, digits...)
+	}
+	if len(digits) <= frac {
+		dst = append(dst, '0', '.')
+		for range frac - len(digits) {
+			dst = append(dst, '0')
+		}
+		return append(dst, digits...)
+	}
+	dst = append(dst, digits[:len(digits)-frac]...)
+	dst = append(dst, '.')
+	return append(dst, digits[len(digits)-frac:]...)
 }
 
 func copyNullable(dst []byte, s string) []byte {

@@ -50,7 +50,7 @@ func (s *Store) insertItems(ctx context.Context, tx pgx.Tx, runID int64, items [
 	}
 	ids := make(map[[2]string]int64, n)
 	rows, err := tx.Query(ctx, `INSERT INTO inventory_items (account, name, normalized_name, unit, run_id)
-		SELECT u.*, $5::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u
+		SELECT u.*, nullif($5::bigint, 0) FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u
 		ON CONFLICT (account, normalized_name) DO NOTHING
 		RETURNING account, normalized_name, id`, accounts, names, norms, units, runID)
 	if err != nil {

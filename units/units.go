@@ -91,11 +91,14 @@ func DimensionOf(unit string) Dimension {
 // or the unit of its pack size when the line counts containers, and ea for
 // any count. "" when the line has no unit.
 func Base(unit, pack, description string) string {
+	return BaseOf(unit, Packs(pack, description))
+}
+
+// BaseOf is Base with the line's pack sizes read already.
+func BaseOf(unit string, packs []Pack) string {
 	u := Normalize(unit)
-	if DimensionOf(u) == None {
-		if ps := Packs(pack, description); len(ps) > 0 {
-			u = ps[0].Unit
-		}
+	if DimensionOf(u) == None && len(packs) > 0 {
+		u = packs[0].Unit
 	}
 	if DimensionOf(u) == Count {
 		return "ea"
@@ -111,6 +114,9 @@ type Item struct {
 	Name  string
 	Base  string
 	Units map[string]decimal.Decimal
+	// NamePacks are the pack sizes the item's name states (Packs("",
+	// Name)): Convert does not read the name itself.
+	NamePacks []Pack
 }
 
 // ConvertError says a line's unit has no conversion into its item's base
@@ -145,18 +151,39 @@ func quoteArg(s string) string {
 // item's name, whose inner unit is then converted the same way (of a
 // description's sizes, the first that converts). Otherwise *ConvertError.
 func ToBase(q decimal.Decimal, unit, pack, description string, it Item) (decimal.Decimal, error) {
+	it.NamePacks = Packs("", it.Name)
+	return Convert(q, unit, Packs(pack, description), it)
+}
+
+// Convert is ToBase with the line's pack sizes (Packs) and the item's
+// (Item.NamePacks) read already, as a caller who sees the same
+// descriptions again and again keeps them.
+func Convert(q decimal.Decimal, unit string, packs []Pack, it Item) (decimal.Decimal, error) {
+	f, _, err := Factor(unit, packs, it)
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	return round(q.Mul(f)), nil
+}
+
+// Factor is how many of the item's base unit one unit of the line holds,
+// as Convert finds it; byPack says the line's pack sizes gave it, else it
+// holds for every line of the unit and item.
+func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool, err error) {
 	u := Normalize(unit)
 	if f, ok := direct(u, it); ok {
-		return round(q.Mul(f)), nil
+		return f, false, nil
 	}
 	// The line's pack size, else the item's own: a line of "Roma
 	// Tomatoes 25lb" may call it "TOMATO ROMA".
-	for _, p := range append(Packs(pack, description), Packs("", it.Name)...) {
-		if f, ok := direct(p.Unit, it); ok {
-			return round(q.Mul(p.Count).Mul(p.Size).Mul(f)), nil
+	for i, ps := range [][]Pack{packs, it.NamePacks} {
+		for _, p := range ps {
+			if f, ok := direct(p.Unit, it); ok {
+				return p.Count.Mul(p.Size).Mul(f), i == 0, nil
+			}
 		}
 	}
-	return decimal.Decimal{}, &ConvertError{Unit: u, Item: it}
+	return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it}
 }
 
 // direct is how many base units one unit u holds, without a pack size.
