@@ -75,11 +75,28 @@ func traitsOf(description string) traits {
 			t.quals = append(t.quals, q[0]+"="+q[1])
 		}
 	}
+	t.quals = append(t.quals, grades(tokenize(folded))...)
 	t.sizes = sizesOf(folded)
 	slices.Sort(t.nums)
 	slices.Sort(t.quals)
 	t.quals = slices.Compact(t.quals)
 	return t
+}
+
+// grades reads grade letters: "Grade A", "Grade AA", "A Size", "Size B".
+// They are read from the tokens, since Normalize drops "a" as a word.
+func grades(toks []token) []string {
+	var out []string
+	isWord := func(i int, w string) bool { return i >= 0 && i < len(toks) && toks[i].kind == tokWord && toks[i].text == w }
+	for i, t := range toks {
+		if t.kind != tokWord || len(t.text) > 2 || strings.Trim(t.text, "abcd") != "" {
+			continue
+		}
+		if isWord(i-1, "grade") || isWord(i-1, "size") || isWord(i+1, "size") {
+			out = append(out, "grade="+t.text)
+		}
+	}
+	return out
 }
 
 // sizesOf lists the distinct sizes a folded description states, sorted.

@@ -32,6 +32,9 @@ func TestConflictsNeverMatch(t *testing.T) {
 		{"Peppers Bell Red", "Peppers Bell Red Yellow", false},
 		{"Lemons 115 ct", "Lemons 140 ct", false},
 		{"Strawberries 8 lb", "STRAWBERRY 8/1#", true},
+		{"Potatoes Red B Size 50 lb", "Potatoes Red A Size 50 lb", false},
+		{"Eggs Large Grade A", "Eggs Large Grade AA", false},
+		{"Atlantic Salmon Fillet Skinless", "Atlantic Salmon Fillet Skin Off", true},
 	} {
 		r := NewResolver([]Item{{ID: 1, Name: c.item}}, nil, Options{FuzzyThreshold: 0.3})
 		res := mustResolve(t, r, Line{Vendor: "V", Description: c.line})

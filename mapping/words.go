@@ -113,6 +113,7 @@ var phrases = map[[2]string][]string{
 	{"extra", "lg"}:    {"xl"},
 	{"extra", "large"}: {"xl"},
 	{"fat", "free"}:    {"skim"},
+	{"skin", "off"}:    {"skinless"},
 	{"non", "fat"}:     {"skim"},
 	{"low", "fat"}:     {"lowfat"},
 	// compounds written apart
