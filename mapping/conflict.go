@@ -87,7 +87,9 @@ func traitsOf(description string) traits {
 // They are read from the tokens, since Normalize drops "a" as a word.
 func grades(toks []token) []string {
 	var out []string
-	isWord := func(i int, w string) bool { return i >= 0 && i < len(toks) && toks[i].kind == tokWord && toks[i].text == w }
+	isWord := func(i int, w string) bool {
+		return i >= 0 && i < len(toks) && toks[i].kind == tokWord && toks[i].text == w
+	}
 	for i, t := range toks {
 		if t.kind != tokWord || len(t.text) > 2 || strings.Trim(t.text, "abcd") != "" {
 			continue
