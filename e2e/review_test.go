@@ -135,3 +135,26 @@ func TestReviewFlags(t *testing.T) {
 		}
 	}
 }
+
+// A run reverted for too many rejects takes back what it proposed.
+func TestRevertedRunTakesItsProposals(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	path := filepath.Join(t.TempDir(), "new.csv")
+	if err := os.WriteFile(path, []byte("invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"+
+		"C-1,2026-06-02,Sysco,,Cherry Tomato Red,4,pt,3.10\nC-1,2026-06-02,Sysco,,Grape Tomatoes,2,pt,3.10\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, code := runBin(t, cfg, "import", "--on-new", "review", "--max-rejects", "1", "--output", "json", path)
+	if s := p.summary(t); code != 1 || s["reverted"] != true {
+		t.Fatalf("exit %d, %v; want the run reverted", code, s)
+	}
+	var n int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM mapping_proposals`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d proposals left by a reverted run", n)
+	}
+}

@@ -35,6 +35,8 @@ func (s *Store) RevertRun(ctx context.Context, id int64, owner, why string) erro
 			`DELETE FROM transactions WHERE account = ANY($1) AND run_id = $2`,
 			`DELETE FROM item_mappings WHERE account = ANY($1) AND run_id = $2`,
 			`DELETE FROM invoices WHERE account = ANY($1) AND run_id = $2`,
+			// What it proposed for review and nobody decided goes with it.
+			`DELETE FROM mapping_proposals WHERE account = ANY($1) AND run_id = $2 AND status = 'pending'`,
 			// The rejects it took back, fixed, are rejects again.
 			`UPDATE rejects SET resolved_by = NULL WHERE account = ANY($1) AND resolved_by = $2`,
 			`DELETE FROM inventory_items AS i WHERE i.account = ANY($1) AND i.run_id = $2 AND i.quantity = 0
