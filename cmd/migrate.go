@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/batchimport/batchimport/mapping"
 	"github.com/batchimport/batchimport/store"
 )
 
@@ -35,10 +36,21 @@ func runMigrate(ctx context.Context, g *globalOptions) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	rk, err := db.Rekey(ctx, mapping.Vocabulary{})
+	if err != nil {
+		return fmt.Errorf("migrate: re-key: %w", err)
+	}
 	if len(applied) == 0 {
 		fmt.Fprintf(g.io.Out, "schema %q is up to date (version %d)\n", db.Schema(), store.LatestVersion())
-		return nil
+	} else {
+		fmt.Fprintf(g.io.Out, "schema %q migrated to version %d (applied %v)\n", db.Schema(), store.LatestVersion(), applied)
 	}
-	fmt.Fprintf(g.io.Out, "schema %q migrated to version %d (applied %v)\n", db.Schema(), store.LatestVersion(), applied)
+	if rk.Items+rk.Mappings+rk.Dropped+rk.Proposals > 0 {
+		fmt.Fprintf(g.io.Out, "keys re-keyed from normalizer version %d to %d: %d items, %d description mappings (%d dropped: another had the key), %d pending proposals dropped\n",
+			rk.From, rk.To, rk.Items, rk.Mappings, rk.Dropped, rk.Proposals)
+	}
+	for _, a := range rk.Alike {
+		g.log.Warn("re-keyed: " + a)
+	}
 	return nil
 }

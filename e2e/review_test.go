@@ -21,13 +21,7 @@ func TestReviewLoop(t *testing.T) {
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg)
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte("invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"+body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return writeLines(t, dir, name, body) }
 	base := write("base.csv", `A-1,2026-05-04,Sysco,,"Parmesan Cheese, grated",5,lb,8.99
 A-1,2026-05-04,Sysco,,Chicken Thighs Boneless,30,lb,2.49
 A-1,2026-05-04,Sysco,,Roma Tomatoes,25,lb,1.49
@@ -157,4 +151,15 @@ func TestRevertedRunTakesItsProposals(t *testing.T) {
 	if n != 0 {
 		t.Errorf("%d proposals left by a reverted run", n)
 	}
+}
+
+// writeLines writes invoice lines, under the header of the contract's
+// columns, to a file in dir.
+func writeLines(t *testing.T, dir, name, lines string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"+lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

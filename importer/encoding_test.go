@@ -37,9 +37,7 @@ func TestLatin1Database(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.Migrate(t, db)
 	db.Close(ctx)
 
 	dir := t.TempDir()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/batchimport/batchimport/invoice"
+	"github.com/batchimport/batchimport/mapping"
 	"github.com/batchimport/batchimport/store"
 )
 
@@ -83,6 +84,9 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 	defer db.Close(context.WithoutCancel(ctx))
 	r.db = db
 	if err := db.CheckSchema(ctx); err != nil {
+		return err
+	}
+	if err := db.CheckKeys(ctx, mapping.Version()); err != nil {
 		return err
 	}
 	if opts.DryRun != Write {

@@ -32,25 +32,6 @@ type traits struct {
 	quals []string // "kind=label", sorted
 }
 
-// qualifiers maps a word, or two words in a row, as Normalize spells them,
-// to its kind and label. Two descriptions whose labels of one kind differ
-// are different items.
-var qualifiers = map[string][2]string{
-	"skin on": {"skin", "on"}, "skin off": {"skin", "off"}, "skinless": {"skin", "off"},
-	"bone in": {"bone", "in"}, "bonein": {"bone", "in"}, "boneless": {"bone", "out"},
-	"salted": {"salt", "salted"}, "unsalted": {"salt", "unsalted"},
-	"whole": {"fat", "whole"}, "skim": {"fat", "skim"}, "lowfat": {"fat", "low"},
-	"diet": {"sugar", "diet"}, "zero": {"sugar", "zero"},
-	"sweetened": {"sweetened", "yes"}, "unsweetened": {"sweetened", "no"},
-	"raw": {"cooked", "no"}, "cooked": {"cooked", "yes"},
-	"seeded": {"seeds", "yes"}, "seedless": {"seeds", "no"},
-	"caffeinated": {"caffeine", "yes"}, "decaf": {"caffeine", "no"}, "decaffeinated": {"caffeine", "no"},
-	"red": {"colour", "red"}, "yellow": {"colour", "yellow"}, "green": {"colour", "green"},
-	"white": {"colour", "white"}, "orange": {"colour", "orange"}, "purple": {"colour", "purple"},
-	"brown": {"colour", "brown"}, "black": {"colour", "black"}, "gold": {"colour", "gold"},
-	"golden": {"colour", "gold"},
-}
-
 // traitsOf reads the traits of a description.
 func traitsOf(description string) traits {
 	folded := fold(description)
@@ -182,4 +163,37 @@ func Keys(name string) []string {
 func DescriptionKey(description string) string {
 	d := describe(description)
 	return d.key + d.sizeKey
+}
+
+// Vocabulary is this version of the vocabulary, as the store re-keys with
+// it (store.Normalizer).
+type Vocabulary struct{}
+
+// Version is Version().
+func (Vocabulary) Version() int { return Version() }
+
+// ItemKey is the key an item named name has under this vocabulary, old
+// being its key before: an item whose key held its sizes (beside another
+// item of another size) keeps them.
+func (Vocabulary) ItemKey(name, old string) string {
+	d := describe(name)
+	if i := strings.Index(old, " @"); i >= 0 {
+		if d.sizeKey != "" {
+			return d.key + d.sizeKey
+		}
+		return d.key + old[i:]
+	}
+	return d.key
+}
+
+// DescriptionKey is the key a description stored under old (by another
+// version of the vocabulary) has under this one: its words normalized
+// again, its sizes kept. What the old vocabulary dropped from a description
+// is lost to it.
+func (Vocabulary) DescriptionKey(old string) string {
+	base, sizes := old, ""
+	if i := strings.Index(old, " @"); i >= 0 {
+		base, sizes = old[:i], old[i:]
+	}
+	return Normalize(base) + sizes
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/batchimport/batchimport/mapping"
 	"github.com/batchimport/batchimport/store"
 )
 
@@ -41,9 +42,7 @@ func Schema(t testing.TB) store.Config {
 		t.Fatal(err)
 	}
 	defer db.Close(ctx)
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	Migrate(t, db)
 	return cfg
 }
 
@@ -124,4 +123,17 @@ func Snapshot(t testing.TB, conn *pgx.Conn) string {
 		out += r.name + "=" + v + "\n"
 	}
 	return out
+}
+
+// Migrate does what `batchimport migrate` does: the schema's migrations,
+// then its keys re-keyed by this vocabulary.
+func Migrate(t testing.TB, db *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if _, err := db.Rekey(ctx, mapping.Vocabulary{}); err != nil {
+		t.Fatalf("migrate: re-key: %v", err)
+	}
 }
