@@ -59,6 +59,11 @@ func LatestVersion() int {
 // and safe to run concurrently: one transaction under an advisory lock keyed
 // by the schema applies whatever is missing. It returns the versions applied.
 func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
+	return s.migrateTo(ctx, LatestVersion())
+}
+
+// migrateTo applies the migrations up to version upTo.
+func (s *Store) migrateTo(ctx context.Context, upTo int) (applied []int, err error) {
 	ms, err := migrations()
 	if err != nil {
 		return nil, err
@@ -82,7 +87,7 @@ func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
 			return err
 		}
 		for _, m := range ms {
-			if m.version <= current {
+			if m.version <= current || m.version > upTo {
 				continue
 			}
 			if _, err := tx.Exec(ctx, m.sql); err != nil {

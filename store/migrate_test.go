@@ -1,0 +1,52 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/batchimport/batchimport/internal/pgtest"
+	"github.com/batchimport/batchimport/store"
+)
+
+// Data imported before units were converted keeps its stock exactly: each
+// row's base quantity is its quantity as read (SPEC §13, "migrate existing
+// data").
+func TestUnitsMigrationKeepsStock(t *testing.T) {
+	cfg := pgtest.EmptySchema(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	if _, err := db.MigrateTo(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	conn := pgtest.Conn(t, cfg)
+	// "3 CS + 12 gal + 3 CS = 18": stock as the tool kept it before units.
+	for _, q := range []string{
+		`INSERT INTO inventory_items (account, id, name, normalized_name, unit, quantity) VALUES ('a', 1, 'Whole Milk 1 Gal', 'milk whole', 'CS', 18.5)`,
+		`INSERT INTO import_runs (id, source_key, source_name, account, status) VALUES (1, 'k', 'may.csv', 'a', 'success')`,
+		`INSERT INTO transactions (account, run_id, line_no, record_no, item_id, invoice_number, invoice_date, vendor, description, quantity, unit, unit_cost)
+		 VALUES ('a', 1, 2, 1, 1, 'I-1', '2026-05-01', 'Sysco', 'Whole Milk 1 Gal', 3, 'CS', 15),
+		        ('a', 1, 3, 2, 1, 'I-1', '2026-05-01', 'Sysco', 'Whole Milk 1 Gal', 12.5, 'gal', 3.9),
+		        ('a', 1, 4, 3, 1, 'I-1', '2026-05-01', 'Sysco', 'Whole Milk 1 Gal', 3, 'CS', 15)`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var stock, sum string
+	var mismatched int
+	if err := conn.QueryRow(ctx, `SELECT (SELECT quantity::text FROM inventory_items WHERE id = 1),
+		(SELECT sum(base_quantity)::text FROM transactions), (SELECT count(*) FROM transactions WHERE base_quantity <> quantity)`).
+		Scan(&stock, &sum, &mismatched); err != nil {
+		t.Fatal(err)
+	}
+	if stock != "18.500" || sum != "18.500" || mismatched != 0 {
+		t.Errorf("after migrating: stock %s, sum of base quantities %s, %d rows whose base quantity is not their quantity; want 18.500, 18.500, 0", stock, sum, mismatched)
+	}
+}
