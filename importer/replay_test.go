@@ -111,11 +111,11 @@ func TestConstraintViolationRejectsRows(t *testing.T) {
 }
 
 // A transaction carrying several batches, whose rows are no longer in
-// memory, fails on a refused row (the trigger) and on stock that overflows
-// at its commit: the run goes back to its checkpoint, writes each batch
-// through the failed one alone, setting the refused rows apart, then goes
-// on in long transactions. Every record ends up once, and the stock is the
-// exact sum.
+// memory, fails on stock that overflows at its commit, and on refused rows
+// (the trigger): the run goes back to its checkpoint, writes each batch
+// through the failed one (and as many records after it) alone, setting the
+// refused rows apart, then goes on in long transactions. Every record ends
+// up once, and the stock is the exact sum.
 func TestGroupWrittenAgainAfterRefusedRow(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
@@ -125,16 +125,18 @@ func TestGroupWrittenAgainAfterRefusedRow(t *testing.T) {
 	refused := map[int]bool{}
 	g := testgen.CSV(t, t.TempDir(), "poison.csv", testgen.Spec{Rows: rows, Edit: func(i int, f []string) {
 		switch {
-		case i == 20_003 || i == 61_000: // refused as the rows go in
+		case i == 10 || i == 5_010: // the same product, twice 9e14: refused at the first group's commit
+			f[5] = "900000000000000"
+			refused[i] = i == 5_010
+		case i == 70_003 || i == 95_000: // refused as the rows go in
 			f[0] = fmt.Sprintf("POISON-%d", i)
 			refused[i] = true
-		case i == 80_010 || i == 90_010: // the same product, twice 9e14: refused at the last commit
-			f[5] = "900000000000000"
-			refused[i] = i == 90_010
 		}
 	}})
 	var log strings.Builder
 	opts := testOptions(cfg)
+	// Transactions of 20,000 rows, in batches of 7,500.
+	opts.ChunkSize, opts.ChunksPerCommit = 100, 200
 	opts.Log = slog.New(slog.NewTextHandler(&log, nil))
 	sum := Import(context.Background(), Input{Name: g.Path}, opts)
 	if sum.Status != store.StatusPartialSuccess || sum.RowsRejected != 3 || sum.RowsImported != rows-3 {
@@ -149,8 +151,40 @@ func TestGroupWrittenAgainAfterRefusedRow(t *testing.T) {
 	if got := pgtest.RejectedLines(t, *sum.RejectsFile); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rejected lines %v, want %v", got, want)
 	}
-	if n := strings.Count(log.String(), "the database refused a row: the run goes back to its checkpoint"); n < 3 {
-		t.Errorf("%d transactions written again, want at least 3 (no long transaction was tried?):\n%s", n, log.String())
+	if n := strings.Count(log.String(), "the database refused a row: the run goes back to its checkpoint"); n != 3 {
+		t.Errorf("%d transactions written again, want 3 (the first group's commit, and the groups of each poisoned row):\n%s", n, log.String())
+	}
+	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
+}
+
+// A file with refused rows all along is read again a few times, not once
+// per transaction: after each failed transaction, twice as many records
+// go a transaction per batch.
+func TestRefusedRowsEverywhereReadAgainFewTimes(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	refusePoison(t, conn)
+	const rows = 100_000
+	g := testgen.CSV(t, t.TempDir(), "dirty.csv", testgen.Spec{Rows: rows, Edit: func(i int, f []string) {
+		if i%1000 == 500 {
+			f[0] = fmt.Sprintf("POISON-%d", i)
+		}
+	}})
+	var log strings.Builder
+	opts := testOptions(cfg)
+	opts.ChunkSize, opts.ChunksPerCommit = 100, 200
+	opts.Log = slog.New(slog.NewTextHandler(&log, nil))
+	sum := Import(context.Background(), Input{Name: g.Path}, opts)
+	if sum.Status != store.StatusPartialSuccess || sum.RowsRejected != rows/1000 {
+		t.Fatalf("summary %+v, want %d rows rejected", sum, rows/1000)
+	}
+	// Every batch of 7,500 records holds a refused row, so every group
+	// fails on its first batch. Were the records written alone after it as
+	// many as the failed group held, the file would be read again about 7
+	// times (once per 15,000 records); doubling them, 4 times.
+	if n := strings.Count(log.String(), "reading the input again from the checkpoint"); n > 4 {
+		t.Errorf("the input was read again %d times:\n%s", n, log.String())
 	}
 	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
 }

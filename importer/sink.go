@@ -49,6 +49,8 @@ type dbSink struct {
 	log         *slog.Logger
 	groupChunks int   // most chunks in a group; below 2, no groups
 	alone       int64 // the batches through this record have a transaction each
+	span        int64 // records past a refused row that also go alone; doubles while groups keep failing
+	from        int64 // where the open group began (its first batch's From)
 	group       *store.Group
 	began       time.Time      // when the group began
 	chunks      int            // in the group
@@ -78,7 +80,7 @@ func (s *dbSink) commit(ctx context.Context, b *store.Batch, more bool) (store.O
 		if err != nil {
 			return store.Outcome{}, false, s.rewind(ctx, b, err)
 		}
-		s.group, s.began, s.chunks = g, time.Now(), 0
+		s.group, s.began, s.chunks, s.from = g, time.Now(), 0, b.From
 	}
 	out, err := s.group.Write(dbctx, b)
 	if err != nil {
@@ -100,12 +102,13 @@ func (s *dbSink) commitGroup(ctx context.Context) (store.Progress, error) {
 	s.group = nil
 	err := g.Commit(context.WithoutCancel(ctx), p)
 	if err == nil {
+		s.span = 0
 		return p, nil
 	}
 	if store.IsRowError(err) {
 		// Only the stock can fail here: the rows went in. Which row
 		// overflowed an item is found a batch at a time.
-		s.alone = p.Record
+		s.refused(p.Record)
 	}
 	err = s.rewind(ctx, nil, err)
 	var rw *rewindError
@@ -114,6 +117,16 @@ func (s *dbSink) commitGroup(ctx context.Context) (store.Progress, error) {
 		return rw.to, nil
 	}
 	return p, err
+}
+
+// refused notes that the group failed on a refused row in its records
+// through end: each batch through it, and as many records again as the
+// group held, doubling while groups keep failing, gets a transaction of its
+// own. A file with refused rows everywhere is then read again a few times,
+// not once per group.
+func (s *dbSink) refused(end int64) {
+	s.span = max(2*s.span, end-s.from)
+	s.alone = end + s.span
 }
 
 // abandon rolls back the open group, if any.
@@ -130,9 +143,9 @@ func (s *dbSink) abandon(ctx context.Context) {
 func (s *dbSink) rewind(ctx context.Context, b *store.Batch, err error) error {
 	if store.IsRowError(err) {
 		if b != nil {
-			s.alone = b.Progress.Record
+			s.refused(b.Progress.Record)
 		}
-		s.log.Info("the database refused a row: the run goes back to its checkpoint, and each batch through the one that failed gets a transaction of its own",
+		s.log.Info("the database refused a row: the run goes back to its checkpoint, and each batch through the one that failed, and as many after it, gets a transaction of its own",
 			"through_record", s.alone, "sqlstate", store.SQLState(err), "error", err)
 		run, err := s.db.GetRun(context.WithoutCancel(ctx), s.run.ID)
 		if err != nil {
