@@ -153,7 +153,13 @@ func (r *runner) importRecords(ctx context.Context) error {
 		}
 		err = r.pipeline(ctx, p, w)
 		var rw *rewindError
-		if !errors.As(err, &rw) || ctx.Err() != nil {
+		if !errors.As(err, &rw) {
+			break
+		}
+		if ctx.Err() != nil {
+			// Interrupted while going back: the run stops at its checkpoint.
+			w.committed, w.written, w.pending = rw.to, rw.to, nil
+			err = ctx.Err()
 			break
 		}
 		// The input is read again from its start, and what the checkpoint

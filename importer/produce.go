@@ -107,9 +107,8 @@ func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 // add puts a record in the chunk, as a row or as a reject. Only a failure
 // to load a catalogue is returned.
 func (p *producer) add(ctx context.Context, c *chunk, rec *invoice.Record) error {
-	c.read++
-	c.last, c.lastSeq = int64(rec.Line), rec.Seq
 	if rec.Err != nil {
+		c.count(rec)
 		c.rejected = append(c.rejected, reject{rec: rec, err: rec.Err})
 		return nil
 	}
@@ -119,14 +118,24 @@ func (p *producer) add(ctx context.Context, c *chunk, rec *invoice.Record) error
 		row, err = p.resolver.resolve(ctx, rec, c)
 		var unresolved *unresolvedError
 		if errors.As(err, &unresolved) {
+			c.count(rec)
 			c.rejected = append(c.rejected, reject{rec: rec, err: err})
 			return nil
 		}
 		if err != nil {
+			// The record is neither a row nor a reject: the chunk, and the
+			// checkpoint, end before it.
 			return err
 		}
 	}
+	c.count(rec)
 	c.rows = append(c.rows, row)
 	c.raws = append(c.raws, rec.Raw)
 	return nil
+}
+
+// count makes the record the chunk's last.
+func (c *chunk) count(rec *invoice.Record) {
+	c.read++
+	c.last, c.lastSeq = int64(rec.Line), rec.Seq
 }

@@ -120,19 +120,19 @@ type unitKey struct {
 }
 
 // toBase converts the line's quantity into the item's base unit. What a
-// unit of an item is worth is computed once, unless the line's own pack
-// size decides it.
+// unit of an item is worth is computed once for the lines that state no
+// pack size of their own; a line that does may be converted by it.
 func (r *resolver) toBase(l *invoice.Line, it *mapping.Item) (decimal.Decimal, error) {
+	packs := r.linePacks(l)
 	k := unitKey{l.Unit, it}
 	f, ok := r.factors[k]
-	if !ok {
+	if !ok || len(packs) > 0 {
 		ui := units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID], NamePacks: r.itemPacks(it)}
-		var byPack bool
 		var err error
-		if f, byPack, err = units.Factor(l.Unit, r.linePacks(l), ui); err != nil {
+		if f, _, err = units.Factor(l.Unit, packs, ui); err != nil {
 			return decimal.Decimal{}, err
 		}
-		if !byPack && len(r.factors) < memo.Limit {
+		if len(packs) == 0 && len(r.factors) < memo.Limit {
 			r.factors[k] = f
 		}
 	}

@@ -47,10 +47,11 @@ type dbSink struct {
 	run         store.Run // ID and Owner
 	policy      RetryPolicy
 	log         *slog.Logger
-	groupChunks int   // most chunks in a group; below 2, no groups
-	alone       int64 // the batches through this record have a transaction each
-	span        int64 // records past a refused row that also go alone; doubles while groups keep failing
-	from        int64 // where the open group began (its first batch's From)
+	groupChunks int      // most chunks in a group; below 2, no groups
+	alone       int64    // the batches through this record have a transaction each
+	span        int64    // records past a refused row that also go alone; doubles while groups keep failing
+	from        int64    // where the open group began (its first batch's From)
+	retry       *retrier // the attempts since the last commit, across rewinds
 	group       *store.Group
 	began       time.Time      // when the group began
 	chunks      int            // in the group
@@ -74,6 +75,9 @@ func (s *dbSink) commit(ctx context.Context, b *store.Batch, more bool) (store.O
 		return store.Outcome{Progress: p}, err == nil, err
 	case s.group == nil && (s.groupChunks < 2 || !more || b.Progress.Record <= s.alone):
 		out, err := s.commitAlone(ctx, b)
+		if err == nil {
+			s.retry = nil
+		}
 		return out, err == nil, err
 	case s.group == nil:
 		g, err := s.db.BeginGroup(dbctx, b)
@@ -102,7 +106,7 @@ func (s *dbSink) commitGroup(ctx context.Context) (store.Progress, error) {
 	s.group = nil
 	err := g.Commit(context.WithoutCancel(ctx), p)
 	if err == nil {
-		s.span = 0
+		s.span, s.retry = 0, nil
 		return p, nil
 	}
 	if store.IsRowError(err) {
@@ -156,8 +160,12 @@ func (s *dbSink) rewind(ctx context.Context, b *store.Batch, err error) error {
 	if !store.IsTransient(err) {
 		return err
 	}
-	r := retrier{policy: s.policy, log: s.log}
-	run, err := s.recover(ctx, &r, err)
+	// The attempts are counted across rewinds, until a transaction
+	// commits: a failure that comes back with every replay ends the run.
+	if s.retry == nil {
+		s.retry = &retrier{policy: s.policy, log: s.log}
+	}
+	run, err := s.recover(ctx, s.retry, err)
 	if err != nil {
 		return err
 	}

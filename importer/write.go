@@ -30,9 +30,9 @@ type writer struct {
 	pending    []reportEntry // of chunks written, not yet committed
 }
 
-// maxBatchWait bounds how long a batch waits for more chunks, and the sink
-// commits what it holds when one comes short: a crash loses at most about
-// this much work, besides the sink's own bound.
+// maxBatchWait bounds how long a batch waits for more chunks; when a
+// whole wait brings none, the sink commits what it holds: a stalled input
+// never keeps a transaction, and the locks it holds, open.
 const maxBatchWait = time.Second
 
 // write commits the chunks as they come, until the input ends, an error,
@@ -41,6 +41,13 @@ func (w *writer) write(ctx context.Context, chunks <-chan *chunk) error {
 	defer w.sink.abandon(ctx)
 	for {
 		cs, more := w.gather(ctx, chunks)
+		if len(cs) == 0 && more && ctx.Err() == nil {
+			// The input is slow: commit what the sink holds meanwhile.
+			if err := w.commit(ctx, nil, false); err != nil {
+				return err
+			}
+			continue
+		}
 		n := len(cs)
 		failed := n > 0 && cs[n-1].err != nil
 		if err := w.commit(ctx, cs, more && !failed && ctx.Err() == nil); err != nil {
@@ -78,10 +85,7 @@ func (w *writer) gather(ctx context.Context, chunks <-chan *chunk) (cs []*chunk,
 				return cs, true
 			}
 		case <-timeout.C:
-			if len(cs) > 0 {
-				return cs, true
-			}
-			timeout.Reset(maxBatchWait)
+			return cs, true // none: an idle wait
 		case <-ctx.Done():
 			// A producer blocked reading standard input cannot stop; what
 			// it has not handed over is not waited for.

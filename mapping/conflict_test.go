@@ -35,6 +35,13 @@ func TestConflictsNeverMatch(t *testing.T) {
 		{"Potatoes Red B Size 50 lb", "Potatoes Red A Size 50 lb", false},
 		{"Eggs Large Grade A", "Eggs Large Grade AA", false},
 		{"Atlantic Salmon Fillet Skinless", "Atlantic Salmon Fillet Skin Off", true},
+		// Units spelt out are sizes too.
+		{"Orange Juice 12 fl oz", "Orange Juice 16 fl oz", false},
+		{"Spring Water 1 Liter", "Spring Water 2 Liters", false},
+		{"Ice Cream Vanilla 1 Quart", "Ice Cream Vanilla 1 Pint", false},
+		{"Ground Beef 80/20 5 pounds", "Ground Beef 80/20 10 pounds", false},
+		{"Coffee Ground 12 ounce", "Coffee Ground 16 ounce", false},
+		{"Coffee Ground 16 ounce", "COFFEE GROUND 1 LB", true},
 	} {
 		r := NewResolver([]Item{{ID: 1, Name: c.item}}, nil, Options{FuzzyThreshold: 0.3})
 		res := mustResolve(t, r, Line{Vendor: "V", Description: c.line})
@@ -65,5 +72,21 @@ func TestSizesKeepItemsApart(t *testing.T) {
 		if res.Item != c.want {
 			t.Errorf("%q: got item %q (%s), want %q", c.line, res.Item.Name, res.Method, c.want.Name)
 		}
+	}
+}
+
+// A description mapping stored without sizes (before keys held them)
+// resolves a line with sizes, unless its item is of another size.
+func TestUnsizedMappingsStillResolve(t *testing.T) {
+	items := []Item{{ID: 9, Name: "Tomatoes, Plum"}, {ID: 10, Name: "Cups 12 oz"}}
+	r := NewResolver(items, []StoredMapping{
+		{Vendor: "sysco", KeyKind: KeyDescription, Key: Normalize("TOM ROMA 25#"), ItemID: 9, Method: MethodManual},
+		{Vendor: "sysco", KeyKind: KeyDescription, Key: Normalize("CUPS 16 OZ"), ItemID: 10, Method: MethodManual},
+	}, Options{FuzzyThreshold: DefaultFuzzyThreshold})
+	if res := mustResolve(t, r, Line{Vendor: "Sysco", Description: "TOM ROMA 25#"}); res.Item.ID != 9 || res.Method != MethodStored {
+		t.Errorf("TOM ROMA 25#: item %d by %s, want 9 by the stored mapping", res.Item.ID, res.Method)
+	}
+	if res := mustResolve(t, r, Line{Vendor: "Sysco", Description: "CUPS 16 OZ"}); res.Item.ID == 10 {
+		t.Errorf("CUPS 16 OZ resolved to the 12 oz cups by a mapping without sizes")
 	}
 }

@@ -298,6 +298,16 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 
 	t := traitsOf(l.Description)
 	d.traits = &t
+	// A mapping stored before its key held sizes (or by a vocabulary that
+	// read fewer of them) still resolves the line, if its item is of the
+	// line's size.
+	if d.sizeKey != "" {
+		if it, ok := r.desc[mappingKey{vendor, d.key}]; ok {
+			if _, c := traitsOf(it.Name).conflicts(t); !c {
+				return Result{Item: it, Method: MethodStored, Score: 1}, nil
+			}
+		}
+	}
 	res := Result{Score: 1, Key: descKey.key}
 	declined := r.declined[descKey]
 	if pos, ok := r.exactMatch(d); ok {
@@ -313,7 +323,10 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 	} else if slices.Contains(declined, 0) {
 		return Result{}, ErrDeclined
 	} else if r.opts.ReviewNew {
+		// A proposed item is created later, when accepted, maybe beside
+		// other proposed items of other sizes: its key holds its sizes.
 		res.Item, res.Method, res.Review = r.newItem(l, d), MethodCreated, true
+		res.Item.Normalized = d.key + d.sizeKey
 		return res, nil
 	} else {
 		res.Item, res.Method, res.Created = r.create(l, d), MethodCreated, true

@@ -25,7 +25,7 @@ type Rekeyed struct {
 	Items     int      // items whose key changed
 	Mappings  int      // description mappings whose key changed
 	Dropped   int      // description mappings whose new key another one had: that one stays
-	Proposals int      // pending proposals dropped, as their keys changed
+	Proposals int      // pending proposals dropped, as their keys changed (declined ones are re-keyed)
 	Alike     []string // items that now normalize alike: each keeps its key, to be merged
 }
 
@@ -115,27 +115,34 @@ func (s *Store) rekeyItems(ctx context.Context, tx pgx.Tx, n Normalizer, out *Re
 	if _, err := pgx.ForEachRow(rows, []any{&it.account, &it.id, &it.name, &it.old}, func() error { items = append(items, it); return nil }); err != nil {
 		return nil, err
 	}
-	// The keys every item keeps if unchanged, so that a new key never
-	// takes one of them.
-	taken := map[[2]string]int64{}
-	for _, it := range items {
-		taken[[2]string{it.account, it.old}] = it.id
+	// Every item's key after: the key it would have, unless another item
+	// has it first (the one already holding it, else the lowest id); a
+	// loser keeps its key, unless that is a winner's, then gets its id.
+	want := make([]string, len(items))
+	winner := map[[2]string]int{}
+	for i, it := range items {
+		want[i] = n.ItemKey(it.name, it.old)
+		k := [2]string{it.account, want[i]}
+		if w, ok := winner[k]; !ok || it.old == want[i] && items[w].old != want[i] {
+			winner[k] = i
+		}
 	}
 	var accounts, keys []string
 	var ids []int64
 	moved := map[itemRef][2]string{}
-	for _, it := range items {
-		key := n.ItemKey(it.name, it.old)
+	for i, it := range items {
+		key := want[i]
+		if w := winner[[2]string{it.account, key}]; w != i {
+			out.Alike = append(out.Alike, fmt.Sprintf("account %q: items %d and %d now normalize alike (%q); merge them", it.account, items[w].id, it.id, key))
+			key = it.old
+			if _, taken := winner[[2]string{it.account, key}]; taken {
+				key = fmt.Sprintf("%s #%d", it.old, it.id)
+			}
+		}
 		if key == it.old {
 			continue
 		}
 		moved[itemRef{it.account, it.id}] = [2]string{unsized(it.old), unsized(key)}
-		if other, ok := taken[[2]string{it.account, key}]; ok && other != it.id {
-			out.Alike = append(out.Alike, fmt.Sprintf("account %q: items %d and %d now normalize alike (%q); merge them", it.account, other, it.id, key))
-			continue
-		}
-		delete(taken, [2]string{it.account, it.old})
-		taken[[2]string{it.account, key}] = it.id
 		accounts, ids, keys = append(accounts, it.account), append(ids, it.id), append(keys, key)
 	}
 	out.Items = len(ids)
@@ -189,29 +196,32 @@ func (s *Store) rekeyMappings(ctx context.Context, tx pgx.Tx, n Normalizer, move
 	if _, err := pgx.ForEachRow(rows, []any{&m.account, &m.vendor, &m.old, &m.item}, func() error { ms = append(ms, m); return nil }); err != nil {
 		return err
 	}
-	taken := map[[3]string]bool{}
-	for _, m := range ms {
-		taken[[3]string{m.account, m.vendor, m.old}] = true
-	}
-	var upd, drop [][3]string
-	var keys []string
-	for _, m := range ms {
+	// Every mapping's key after; of two that want one key, the one holding
+	// it already stays, else the first, and the other goes.
+	want := make([]string, len(ms))
+	winner := map[[3]string]int{}
+	for i, m := range ms {
 		key := n.DescriptionKey(m.old)
 		if keys, ok := moved[itemRef{m.account, m.item}]; ok {
 			if base, sizes := splitSizes(m.old); base == keys[0] {
 				key = keys[1] + sizes
 			}
 		}
-		if key == m.old {
-			continue
+		want[i] = key
+		k := [3]string{m.account, m.vendor, key}
+		if w, ok := winner[k]; !ok || m.old == key && ms[w].old != key {
+			winner[k] = i
 		}
-		if taken[[3]string{m.account, m.vendor, key}] {
+	}
+	var upd, drop [][3]string
+	var keys []string
+	for i, m := range ms {
+		switch {
+		case winner[[3]string{m.account, m.vendor, want[i]}] != i:
 			drop = append(drop, [3]string{m.account, m.vendor, m.old})
-			continue
+		case want[i] != m.old:
+			upd, keys = append(upd, [3]string{m.account, m.vendor, m.old}), append(keys, want[i])
 		}
-		delete(taken, [3]string{m.account, m.vendor, m.old})
-		taken[[3]string{m.account, m.vendor, key}] = true
-		upd, keys = append(upd, [3]string{m.account, m.vendor, m.old}), append(keys, key)
 	}
 	out.Mappings, out.Dropped = len(upd), len(drop)
 	if len(drop) > 0 {
@@ -252,29 +262,51 @@ func columns(rows [][3]string) (a, b, c []string) {
 }
 
 // rekeyProposals drops the pending proposals whose keys change: they are
-// few, and come again, re-keyed, with the next import of their lines.
+// few, and come again, re-keyed, with the next import of their lines. A
+// declined proposal is a person's decision: it is re-keyed, unless another
+// decision has its new key already.
 func (s *Store) rekeyProposals(ctx context.Context, tx pgx.Tx, n Normalizer, out *Rekeyed) error {
-	rows, err := tx.Query(ctx, `SELECT account, id, key, coalesce(new_key, ''), coalesce(new_name, '') FROM mapping_proposals WHERE status = 'pending'`)
+	rows, err := tx.Query(ctx, `SELECT account, id, status, key, coalesce(new_key, ''), coalesce(new_name, '') FROM mapping_proposals
+		WHERE status IN ('pending', 'declined') ORDER BY account, id`)
 	if err != nil {
 		return err
 	}
-	var accounts []string
-	var ids []int64
-	var account, key, newKey, newName string
-	var id int64
-	if _, err := pgx.ForEachRow(rows, []any{&account, &id, &key, &newKey, &newName}, func() error {
-		if n.DescriptionKey(key) != key || newKey != "" && n.ItemKey(newName, newKey) != newKey {
-			accounts, ids = append(accounts, account), append(ids, id)
-		}
+	type proposal struct {
+		account, status, key, newKey, newName string
+		id                                    int64
+	}
+	var ps []proposal
+	var p proposal
+	if _, err := pgx.ForEachRow(rows, []any{&p.account, &p.id, &p.status, &p.key, &p.newKey, &p.newName}, func() error {
+		ps = append(ps, p)
 		return nil
 	}); err != nil {
 		return err
 	}
-	out.Proposals = len(ids)
-	if len(ids) == 0 {
-		return nil
+	for _, p := range ps {
+		key, newKey := n.DescriptionKey(p.key), p.newKey
+		if newKey != "" {
+			newKey = n.ItemKey(p.newName, p.newKey)
+		}
+		if key == p.key && newKey == p.newKey {
+			continue
+		}
+		if p.status == "pending" {
+			out.Proposals++
+			if _, err := tx.Exec(ctx, `DELETE FROM mapping_proposals WHERE account = $1 AND id = $2`, p.account, p.id); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM mapping_proposals AS p USING mapping_proposals AS o
+			WHERE p.account = $1 AND p.id = $2 AND o.account = p.account AND o.id <> p.id AND o.vendor = p.vendor
+			AND o.key = $3 AND coalesce(o.item_id, 0) = coalesce(p.item_id, 0)`, p.account, p.id, key); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE mapping_proposals SET key = $3, new_key = nullif($4, '') WHERE account = $1 AND id = $2`,
+			p.account, p.id, key, newKey); err != nil {
+			return err
+		}
 	}
-	_, err = tx.Exec(ctx, `DELETE FROM mapping_proposals AS p USING unnest($1::text[], $2::bigint[]) AS u(a, id)
-		WHERE p.account = u.a AND p.id = u.id`, accounts, ids)
-	return err
+	return nil
 }

@@ -22,7 +22,7 @@ var (
 	// packInText is a size inside a description: COUNT/SIZE UNIT, or SIZE
 	// UNIT alone, or a can size; that it stands alone as words is checked
 	// apart (inText).
-	packInText = regexp.MustCompile(`(?:(\d+(?:\.\d+)?)\s*[/x]\s*)?(?:(#10)|(\d+(?:\.\d+)?)\s*(#|lbs?|oz|kgs?|kilos?|gal|g|qt|pt|ltr|l|ml|bbl|count|ct|ea|dz|doz))`)
+	packInText = regexp.MustCompile(`(?:(\d+(?:\.\d+)?)\s*[/x]\s*)?(?:(#10)|(\d+(?:\.\d+)?)\s*(#|pounds?|lbs?|fl\.? ?oz|fluid ounces?|ounces?|oz|kilograms?|kilos?|kgs?|grams?|gallons?|gals?|gal|g|quarts?|qt|pints?|pt|liters?|litres?|ltrs?|lt|l|milliliters?|millilitres?|ml|barrels?|bbl|cups?|count|ct|each|ea|dozen|doz|dz|pieces?|pcs?))`)
 )
 
 // inText finds the sizes in a lower-cased description, each standing

@@ -54,7 +54,7 @@ var standard = map[string]struct {
 var spellings = map[string]string{
 	"lb": "lb", "lbs": "lb", "#": "lb", "pound": "lb", "pounds": "lb",
 	"oz": "oz", "ounce": "oz", "ounces": "oz",
-	"fl oz": "floz", "floz": "floz", "fl. oz": "floz", "fluid ounce": "floz", "fluid ounces": "floz",
+	"fl oz": "floz", "floz": "floz", "fl. oz": "floz", "fl.oz": "floz", "fluid ounce": "floz", "fluid ounces": "floz",
 	"kg": "kg", "kgs": "kg", "kilo": "kg", "kilos": "kg", "kilogram": "kg", "kilograms": "kg",
 	"g": "g", "gr": "g", "gram": "g", "grams": "g",
 	"gal": "gal", "gallon": "gal", "gallons": "gal", "gals": "gal",
@@ -62,7 +62,7 @@ var spellings = map[string]string{
 	"pt": "pt", "pint": "pt", "pints": "pt",
 	"cup": "cup", "cups": "cup", "bbl": "bbl", "barrel": "bbl", "barrels": "bbl",
 	"l": "l", "lt": "l", "ltr": "l", "litre": "l", "liter": "l", "litres": "l", "liters": "l",
-	"ml": "ml", "millilitre": "ml", "milliliter": "ml",
+	"ml": "ml", "millilitre": "ml", "milliliter": "ml", "millilitres": "ml", "milliliters": "ml", "ltrs": "l",
 	"ea": "ea", "each": "ea", "ct": "ea", "cnt": "ea", "count": "ea", "pc": "ea", "pcs": "ea", "piece": "ea", "pieces": "ea",
 	"dz": "dz", "doz": "dz", "dozen": "dz",
 	"cs": "cs", "case": "cs", "cases": "cs", "cse": "cs",
