@@ -113,28 +113,34 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 	return row, nil
 }
 
-// unitKey is a unit as read on lines of an item.
+// unitKey is a unit as read on lines of an item, with the pack field and
+// description of lines that state a pack size ("" for the others).
 type unitKey struct {
-	unit string
-	item *mapping.Item
+	unit, pack, description string
+	item                    *mapping.Item
 }
 
 // toBase converts the line's quantity into the item's base unit. What a
-// unit of an item is worth is computed once for the lines that state no
-// pack size of their own; a line that does may be converted by it.
+// unit of an item is worth is computed once: for the lines that state no
+// pack size, once for all; for a line that does, once for its pack field
+// and description, which may convert it.
 func (r *resolver) toBase(l *invoice.Line, it *mapping.Item) (decimal.Decimal, error) {
 	packs := r.linePacks(l)
-	k := unitKey{l.Unit, it}
+	k := unitKey{unit: l.Unit, item: it}
+	if len(packs) > 0 {
+		k.pack, k.description = l.Pack, l.Description
+	}
 	f, ok := r.factors[k]
-	if !ok || len(packs) > 0 {
+	if !ok {
 		ui := units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID], NamePacks: r.itemPacks(it)}
 		var err error
 		if f, _, err = units.Factor(l.Unit, packs, ui); err != nil {
 			return decimal.Decimal{}, err
 		}
-		if len(packs) == 0 && len(r.factors) < memo.Limit {
-			r.factors[k] = f
+		if len(r.factors) >= memo.Limit {
+			clear(r.factors)
 		}
+		r.factors[k] = f
 	}
 	if f.Equal(one) {
 		return l.Quantity, nil // most lines: no decimal to allocate

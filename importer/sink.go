@@ -34,8 +34,9 @@ var (
 // groupChunks chunks or maxGroupTime: the server writes that far faster
 // than a transaction per batch. Should a group fail, the run goes back to
 // its checkpoint and reads its input again from there (*rewindError);
-// through the batch that failed, each batch then has a transaction of its
-// own, where a refused row is set apart and the rest commits. Standard
+// through the batch that failed, and a stretch after it (refused), each
+// batch then has a transaction of its own, where a refused row is set apart
+// and the rest commits. Standard
 // input cannot be read again, so there every batch has its own
 // transaction. A transient failure is retried with backoff on a new
 // connection, once the source's lock is retaken and the run is found still
