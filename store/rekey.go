@@ -29,7 +29,7 @@ type Rekeyed struct {
 	Alike     []string // items that now normalize alike: each keeps its key, to be merged
 }
 
-// ErrKeys says the schema's keys were made by another version of the
+// keysError says the schema's keys were made by another version of the
 // vocabulary.
 type keysError struct{ stored, current int }
 

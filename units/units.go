@@ -87,14 +87,10 @@ func DimensionOf(unit string) Dimension {
 	return standard[unit].dim
 }
 
-// Base is the base unit an item created from a line gets: the line's unit,
-// or the unit of its pack size when the line counts containers, and ea for
-// any count. "" when the line has no unit.
-func Base(unit, pack, description string) string {
-	return BaseOf(unit, Packs(pack, description))
-}
-
-// BaseOf is Base with the line's pack sizes read already.
+// BaseOf is the base unit an item created from a line gets: the line's
+// unit, or the unit of its pack size (packs, as Packs reads them) when the
+// line counts containers, and ea for any count. "" when the line has no
+// unit.
 func BaseOf(unit string, packs []Pack) string {
 	u := Normalize(unit)
 	if DimensionOf(u) == None && len(packs) > 0 {
@@ -115,7 +111,7 @@ type Item struct {
 	Base  string
 	Units map[string]decimal.Decimal
 	// NamePacks are the pack sizes the item's name states (Packs("",
-	// Name)): Convert does not read the name itself.
+	// Name)): Factor does not read the name itself.
 	NamePacks []Pack
 }
 
@@ -144,31 +140,14 @@ func quoteArg(s string) string {
 	return s
 }
 
-// ToBase converts a line's quantity of unit (with its pack size, if any,
-// from the pack field or the description) into the item's base unit. In
-// order: no unit or the base unit itself; an operator's conversion for the
-// unit; a standard conversion; the pack size of the line, else of the
-// item's name, whose inner unit is then converted the same way (of a
-// description's sizes, the first that converts). Otherwise *ConvertError.
-func ToBase(q decimal.Decimal, unit, pack, description string, it Item) (decimal.Decimal, error) {
-	it.NamePacks = Packs("", it.Name)
-	return Convert(q, unit, Packs(pack, description), it)
-}
-
-// Convert is ToBase with the line's pack sizes (Packs) and the item's
-// (Item.NamePacks) read already, as a caller who sees the same
-// descriptions again and again keeps them.
-func Convert(q decimal.Decimal, unit string, packs []Pack, it Item) (decimal.Decimal, error) {
-	f, _, err := Factor(unit, packs, it)
-	if err != nil {
-		return decimal.Decimal{}, err
-	}
-	return round(q.Mul(f)), nil
-}
-
 // Factor is how many of the item's base unit one unit of the line holds,
-// as Convert finds it; byPack says the line's pack sizes gave it, else it
-// holds for every line of the unit and item.
+// its pack sizes (packs, as Packs reads them) being known. In order: no
+// unit or the base unit itself; an operator's conversion for the unit; a
+// standard conversion; the pack size of the line, else of the item's name
+// (Item.NamePacks), whose inner unit is then converted the same way (of a
+// description's sizes, the first that converts). Otherwise *ConvertError.
+// byPack says the line's pack sizes gave it; else it holds for every line
+// of the unit and item.
 func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool, err error) {
 	u := Normalize(unit)
 	if f, ok := direct(u, it); ok {
@@ -206,8 +185,4 @@ func direct(u string, it Item) (decimal.Decimal, bool) {
 		return decimal.Decimal{}, false
 	}
 	return from.size.DivRound(to.size, 16), true
-}
-
-func round(d decimal.Decimal) decimal.Decimal {
-	return d.RoundBank(Scale)
 }

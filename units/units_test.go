@@ -99,7 +99,7 @@ func TestToBase(t *testing.T) {
 		{"3", "cs", "", "Milk Chocolate 1/2 Gal", Item{Base: "gal"}, ""},                            // a fraction sizes the product
 		{"2", "cs", "", "Keg Stella 1/6 bbl", Item{Base: "gal"}, ""},
 	} {
-		got, err := ToBase(decimal.RequireFromString(c.q), c.unit, c.pack, c.description, c.it)
+		got, err := toBase(decimal.RequireFromString(c.q), c.unit, c.pack, c.description, c.it)
 		var ce *ConvertError
 		switch {
 		case c.want == "" && !errors.As(err, &ce):
@@ -131,7 +131,7 @@ func TestSizes(t *testing.T) {
 }
 
 func TestConvertErrorNamesTheFix(t *testing.T) {
-	_, err := ToBase(decimal.NewFromInt(2), "bag", "", "Canola Oil", Item{ID: 12, Name: "Canola Oil", Base: "gal"})
+	_, err := toBase(decimal.NewFromInt(2), "bag", "", "Canola Oil", Item{ID: 12, Name: "Canola Oil", Base: "gal"})
 	want := `cannot convert "bag" into "gal", the base unit of item 12 "Canola Oil"; give a pack size (pack field, e.g. 4/1GAL), or run: batchimport units set 12 bag FACTOR (how many gal one bag holds), then import the rejects again`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant  %s", err, want)
@@ -148,8 +148,18 @@ func TestBase(t *testing.T) {
 		{"", "", "Eggs", ""},
 		{"Lbs", "", "Butter", "lb"},
 	} {
-		if got := Base(c.unit, c.pack, c.description); got != c.want {
-			t.Errorf("Base(%q, %q, %q) = %q, want %q", c.unit, c.pack, c.description, got, c.want)
+		if got := BaseOf(c.unit, Packs(c.pack, c.description)); got != c.want {
+			t.Errorf("BaseOf(%q, Packs(%q, %q)) = %q, want %q", c.unit, c.pack, c.description, got, c.want)
 		}
 	}
+}
+
+// toBase converts a line's quantity as the importer does.
+func toBase(q decimal.Decimal, unit, pack, description string, it Item) (decimal.Decimal, error) {
+	it.NamePacks = Packs("", it.Name)
+	f, _, err := Factor(unit, Packs(pack, description), it)
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	return q.Mul(f).RoundBank(Scale), nil
 }
