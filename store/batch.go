@@ -174,19 +174,34 @@ func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 	if err != nil {
 		return err
 	}
-	if err := w.s.copyRows(ctx, tx, w.b.RunID, rows); err != nil {
-		return err
-	}
 	if w.careful {
+		if err := w.s.copyRows(ctx, tx, w.b.RunID, rows); err != nil {
+			return err
+		}
 		// A sum that overflows an item's stock is a refused row too.
 		if err := (stockSums{}).add(rows).apply(ctx, tx); err != nil {
 			return err
 		}
-	} else {
-		w.stock.add(rows)
+	} else if err := w.copyAndCount(ctx, tx, rows); err != nil {
+		return err
 	}
 	w.created += created
 	return nil
+}
+
+// copyAndCount sends the rows and adds their stock to the transaction's
+// sums meanwhile: the server spends its time on the COPY, and the sums
+// would otherwise keep it waiting for the next batch. Should the COPY fail,
+// the transaction is rolled back, sums and all.
+func (w *batchWriter) copyAndCount(ctx context.Context, tx pgx.Tx, rows []*Row) error {
+	counted := make(chan struct{})
+	go func() {
+		defer close(counted)
+		w.stock.add(rows)
+	}()
+	err := w.s.copyRows(ctx, tx, w.b.RunID, rows)
+	<-counted
+	return err
 }
 
 // catalogue inserts new items and mappings, and says how many items it

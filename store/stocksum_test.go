@@ -1,0 +1,33 @@
+package store
+
+import (
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+// TestStockSumIsExact adds quantities of every scale, sign and size, and
+// expects the sum Decimal.Add gives: thousandths kept in an int64 must not
+// round, truncate or overflow.
+func TestStockSumIsExact(t *testing.T) {
+	cases := [][]string{
+		{"1", "2.5", "0.125", "-0.001"},
+		{"999999999999999.999", "999999999999999.999", "999999999999999.999", "-0.001"},
+		{"0.0001", "1.23456789", "100"},                          // finer than thousandths
+		{"1e20", "1", "-1e20"},                                   // a positive exponent
+		{"123456789012345678901234567890.5", "-0.5"},             // more digits than an int64 holds
+		{"-4611686018427387.903", "-4611686018427387.903", "-1"}, // past the int64 bound
+	}
+	for _, c := range cases {
+		var got stockSum
+		want := decimal.Zero
+		for _, q := range c {
+			d := decimal.RequireFromString(q)
+			got.add(d)
+			want = want.Add(d)
+		}
+		if !got.total().Equal(want) {
+			t.Errorf("sum of %v = %s, want %s", c, got.total(), want)
+		}
+	}
+}
