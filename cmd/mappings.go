@@ -54,12 +54,14 @@ item is not created, and its lines stay rejected until they are mapped.`,
 		if accept {
 			verb = "accept"
 		}
-		return &cobra.Command{
+		var f correctionFlags
+		d := &cobra.Command{
 			Use:   verb + " ID...",
 			Short: verb + " proposals, all at once or none",
 			Args:  minArgs(1),
 			RunE: func(c *cobra.Command, args []string) error {
-				if err := checkOutput(); err != nil {
+				f.account, f.output = account, output
+				if err := f.check(); err != nil {
 					return err
 				}
 				ids := make([]int64, len(args))
@@ -70,11 +72,14 @@ item is not created, and its lines stay rejected until they are mapped.`,
 					}
 					ids[i] = id
 				}
-				return runDecide(c.Context(), g, account, ids, accept, output)
+				return runDecide(c.Context(), g, &f, f.correction(c, args), ids, accept)
 			},
 		}
+		f.add(d, false, false)
+		return d
 	}
 	c.AddCommand(pending, decide(true), decide(false))
+	c.AddCommand(mappingFixCmds(g, &account, &output)...)
 	return c
 }
 
@@ -138,28 +143,25 @@ func runProposals(ctx context.Context, g *globalOptions, account, output string)
 	return tw.Flush()
 }
 
-func runDecide(ctx context.Context, g *globalOptions, account string, ids []int64, accept bool, output string) error {
+func runDecide(ctx context.Context, g *globalOptions, f *correctionFlags, corr store.Correction, ids []int64, accept bool) error {
 	db, err := openChecked(ctx, g)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	done, err := db.Decide(ctx, account, ids, accept)
+	done, cid, err := db.Decide(ctx, corr, f.account, ids, accept)
 	if err != nil {
 		return err
 	}
-	for _, p := range done {
-		if output == "json" {
-			if err := json.NewEncoder(g.io.Out).Encode(toProposalJSON(p)); err != nil {
-				return err
-			}
-			continue
-		}
+	js := make([]proposalJSON, len(done))
+	var lines []string
+	for i, p := range done {
+		js[i] = toProposalJSON(p)
 		if accept {
-			fmt.Fprintf(g.io.Out, "accepted %d: %q from %s maps to item %d\n", p.ID, printable(p.Desc), printable(p.VendorName), *p.ItemID)
+			lines = append(lines, fmt.Sprintf("accepted %d: %q from %s maps to item %d", p.ID, printable(p.Desc), printable(p.VendorName), *p.ItemID))
 		} else {
-			fmt.Fprintf(g.io.Out, "declined %d: %q from %s\n", p.ID, printable(p.Desc), printable(p.VendorName))
+			lines = append(lines, fmt.Sprintf("declined %d: %q from %s", p.ID, printable(p.Desc), printable(p.VendorName)))
 		}
 	}
-	return nil
+	return f.report(g, cid, js, lines...)
 }

@@ -111,6 +111,8 @@ else libpq's PG* variables and defaults.`,
 		newRejectsCmd(g),
 		newUnitsCmd(g),
 		newMappingsCmd(g),
+		newItemsCmd(g),
+		newRevertCmd(g),
 		newVersionCmd(g),
 	)
 	root.InitDefaultCompletionCmd()

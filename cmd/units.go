@@ -33,6 +33,7 @@ rejects again.`,
 	}
 	c.PersistentFlags().StringVar(&account, "account", "default", "account (tenant) of the items")
 	c.PersistentFlags().StringVar(&output, "output", "text", "text or json")
+	var f correctionFlags
 	set := &cobra.Command{
 		Use:   "set ITEM UNIT FACTOR",
 		Short: "Set how many of an item's base unit one UNIT holds (ITEM: an id or a name)",
@@ -47,12 +48,14 @@ rejects again.`,
 			if err != nil || !factor.IsPositive() {
 				return usagef("factor %q: want a positive decimal number", args[2])
 			}
-			if output != "text" && output != "json" {
-				return usagef("--output %q: want text or json", output)
+			f.account, f.output = account, output
+			if err := f.check(); err != nil {
+				return err
 			}
-			return runUnitsSet(c.Context(), g, account, args[0], args[1], factor, output)
+			return runUnitsSet(c.Context(), g, &f, f.correction(c, args), args[0], args[1], factor)
 		},
 	}
+	f.add(set, false, false)
 	list := &cobra.Command{
 		Use:   "list [ITEM]",
 		Short: "List the conversions set for items",
@@ -82,7 +85,8 @@ type unitJSON struct {
 	Factor   string `json:"factor"`
 }
 
-func runUnitsSet(ctx context.Context, g *globalOptions, account, ref, unit string, factor decimal.Decimal, output string) error {
+func runUnitsSet(ctx context.Context, g *globalOptions, f *correctionFlags, corr store.Correction, ref, unit string, factor decimal.Decimal) error {
+	account := f.account
 	db, err := openChecked(ctx, g)
 	if err != nil {
 		return err
@@ -104,15 +108,12 @@ func runUnitsSet(ctx context.Context, g *globalOptions, account, ref, unit strin
 	case units.DimensionOf(u) != units.None && units.DimensionOf(u) == units.DimensionOf(base):
 		return fmt.Errorf("%q converts into %q by definition; a conversion is for a unit of another kind, such as a case", u, base)
 	}
-	if err := db.SetUnit(ctx, account, id, u, factor); err != nil {
+	cid, err := db.SetUnit(ctx, corr, account, id, u, factor)
+	if err != nil {
 		return err
 	}
 	set := store.ItemUnit{ItemID: id, ItemName: it.Name, Base: it.Unit, Unit: u, Factor: factor}
-	if output == "json" {
-		return json.NewEncoder(g.io.Out).Encode(toUnitJSON(set))
-	}
-	fmt.Fprintf(g.io.Out, "item %d %q: 1 %s = %s %s\n", id, printable(it.Name), u, factor, base)
-	return nil
+	return f.report(g, cid, toUnitJSON(set), fmt.Sprintf("item %d %q: 1 %s = %s %s", id, printable(it.Name), u, factor, base))
 }
 
 func runUnitsList(ctx context.Context, g *globalOptions, account string, refs []string, output string) error {

@@ -25,6 +25,11 @@ func (r *runner) claim(ctx context.Context) (done bool, err error) {
 		if err := lockSource(ctx, r.db, r.key); err != nil {
 			return false, err
 		}
+		// Corrections of the account wait, or are refused, while the
+		// import resolves against the catalogue it loads.
+		if err := r.db.LockAccountShared(ctx, r.opts.Account); err != nil {
+			return false, err
+		}
 	}
 	if err := r.checkContent(ctx); err != nil {
 		return false, err

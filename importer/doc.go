@@ -8,21 +8,25 @@
 //     source key names, or fails naming the change.
 //   - Decode and resolve (produce.go, resolve.go) run on a goroutine of
 //     their own: records in file order, validated (package invoice),
-//     resolved to items (package mapping) against each account's catalogue,
-//     cut into chunks. The producer has no side effect but the chunks it
-//     sends.
+//     resolved to items (package mapping) against each account's catalogue
+//     (catalogue.go), cut into chunks. The producer has no side effect but
+//     the chunks it sends.
 //   - Write (write.go) runs on the run's goroutine: it gathers the ready
 //     chunks into a batch, writes the batch through a sink, and counts it
 //     once the sink says it is committed.
 //
 // The sink (sink.go) is chosen once per run: long transactions of many
 // batches with retries on a new connection (import), where a failed
-// transaction sends the run back to its checkpoint to read its input
-// again (rewindError), one outer transaction rolled back
-// at the end (dryrun --rollback), or nothing written at all (dryrun, and
-// dryrun --offline). Claiming a run (claim.go) takes the source's lock and
-// the run's owner token, which every commit checks, so a process that lost
-// its lock can never commit again. Finishing it (finish.go) records its
+// transaction sends the run back to its checkpoint to read its input again
+// (rewindError), retrying transient failures on a new connection
+// (retry.go); one outer transaction rolled back at the end (dryrun
+// --rollback), or nothing written at all (dryrun, and dryrun --offline).
+// Claiming a run (claim.go) takes the source's lock and the run's owner
+// token, which every commit checks, so a process that lost its lock can
+// never commit again; it also holds the account's lock, shared, so that
+// corrections of the account wait or are refused while the import runs, and
+// every commit checks that no correction changed a catalogue its rows were
+// resolved against (store.Batch.Seen). Finishing it (finish.go) records its
 // status, reverts it when nothing of it may stay, and writes the rejects
 // file from the rejects the run stored in the database, with its chunks
 // (rejects.go). Errors reach the summary typed (errors.go).

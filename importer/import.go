@@ -39,6 +39,10 @@ type runner struct {
 	// rejected: the new run takes its place.
 	supersede int64
 	sum       *Summary
+	// seen maps each account whose catalogue was loaded to its latest
+	// correction then; every commit checks that none came since.
+	seenMu sync.Mutex
+	seen   map[string]int64
 }
 
 func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) error {
@@ -125,7 +129,8 @@ func (r *runner) importRecords(ctx context.Context) error {
 		return err
 	}
 	w := &writer{src: r.src, layout: layout, run: r.run, committed: r.run.Progress, written: r.run.Progress,
-		perBatch: r.opts.chunksPerBatch(), maxRejects: r.opts.MaxRejects, force: r.opts.Force, progress: r.opts.Progress}
+		perBatch: r.opts.chunksPerBatch(), maxRejects: r.opts.MaxRejects, force: r.opts.Force, progress: r.opts.Progress,
+		seen: r.seenSoFar}
 	var load loader // nil: no resolving
 	switch {
 	case r.db == nil:
@@ -230,34 +235,4 @@ func (r *runner) notTheInput(path string) error {
 		return fmt.Errorf("the rejects file %s is the input itself; choose another --rejects", path)
 	}
 	return nil
-}
-
-// loadFresh loads a catalogue on a connection of its own (the run's may be
-// busy with a batch), retrying transient failures like a batch.
-func (r *runner) loadFresh(ctx context.Context, account string) (store.Catalogue, error) {
-	rt := retrier{policy: r.opts.Retry, log: r.opts.Log}
-	for {
-		db, err := store.Open(ctx, r.opts.DB)
-		if err == nil {
-			var c store.Catalogue
-			c, err = db.LoadCatalogue(ctx, account)
-			db.Close(context.WithoutCancel(ctx))
-			if err == nil {
-				return c, nil
-			}
-		}
-		if !store.IsTransient(err) {
-			return store.Catalogue{}, err
-		}
-		if err := rt.wait(ctx, err, "loading the catalogue of account", account); err != nil {
-			return store.Catalogue{}, err
-		}
-	}
-}
-
-// loadShared loads a catalogue inside a dry run's transaction.
-func (r *runner) loadShared(ctx context.Context, account string) (store.Catalogue, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.db.LoadCatalogue(ctx, account)
 }

@@ -235,29 +235,9 @@ func (r *resolver) lookup(ctx context.Context, l *invoice.Line) (mapping.Result,
 				Rule: fmt.Sprintf("with the SKU and account, must fit in a key of %d bytes once normalized", maxKeyBytes), Value: fmt.Sprintf("%d bytes", n)}}
 		}
 	}
-	mr, ok := r.byAccount[l.Account]
-	if !ok {
-		cat, err := r.load(ctx, l.Account)
-		if err != nil {
-			return mapping.Result{}, &catalogueError{account: l.Account, err: err}
-		}
-		opts := r.opts
-		for _, p := range cat.Declined {
-			d := mapping.Declined{Vendor: p.Vendor, Key: p.Key}
-			if p.ItemID != nil {
-				d.ItemID = *p.ItemID
-			}
-			opts.Declined = append(opts.Declined, d)
-		}
-		mr = mapping.NewResolver(mappingItems(cat.Items), mappingMappings(cat.Mappings), opts)
-		r.byAccount[l.Account] = mr
-		conv := map[int64]map[string]decimal.Decimal{}
-		for _, it := range cat.Items {
-			if it.Units != nil {
-				conv[it.ID] = it.Units
-			}
-		}
-		r.units[l.Account] = conv
+	mr, err := r.resolverOf(ctx, l.Account)
+	if err != nil {
+		return mapping.Result{}, err
 	}
 	res, err := mr.Resolve(mapping.Line{Vendor: l.Vendor, VendorSKU: l.VendorSKU, Description: l.Description})
 	if res.Created || res.Review && res.Method == mapping.MethodCreated {

@@ -28,6 +28,9 @@ type writer struct {
 	progress   Progress
 	report     []reportEntry // of committed chunks
 	pending    []reportEntry // of chunks written, not yet committed
+	// seen says, by account, the latest correction when the catalogue
+	// the rows were resolved against was loaded (Batch.Seen).
+	seen func() map[string]int64
 }
 
 // maxBatchWait bounds how long a batch waits for more chunks; when a
@@ -133,6 +136,9 @@ func (w *writer) commit(ctx context.Context, cs []*chunk, more bool) error {
 // batch joins the chunks into one batch, with the progress it brings.
 func (w *writer) batch(cs []*chunk) *store.Batch {
 	b := &store.Batch{RunID: w.run.ID, Account: w.run.Account, Owner: w.run.Owner, From: w.written.Record, Force: w.force}
+	if w.seen != nil {
+		b.Seen = w.seen()
+	}
 	p := w.written
 	n := 0
 	for _, c := range cs {

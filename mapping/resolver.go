@@ -113,6 +113,17 @@ type Options struct {
 	// proposed again, and a new item is not created nor proposed again
 	// (ErrDeclined).
 	Declined []Declined
+	// Aliases are the names of items merged into others: a description
+	// whose key is an alias's resolves to its item, as an exact match,
+	// whatever the two names' sizes or qualifiers say (a person merged
+	// them).
+	Aliases []Alias
+}
+
+// Alias is the key of a name merged into the item ItemID.
+type Alias struct {
+	Key    string
+	ItemID int64
 }
 
 // Declined is a proposal a person declined: the item (0: a new item) for a
@@ -161,8 +172,8 @@ type Resolver struct {
 	// first needed: most items are never a candidate.
 	traits []*traits
 	// exact maps a normalized name to the position of the first item that
-	// has it.
-	exact map[string]int
+	// has it; aliases an alias's key to its item's position.
+	exact, aliases map[string]int
 	// sku and desc are the mappings by (vendor, key): stored ones whose item
 	// is known, and those made by this resolver.
 	sku, desc map[mappingKey]*Item
@@ -242,6 +253,14 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 			byID[it.ID] = it
 		}
 	}
+	for _, a := range opts.Aliases {
+		if pos, ok := positionOf(r.items, a.ItemID); ok {
+			if r.aliases == nil {
+				r.aliases = map[string]int{}
+			}
+			r.aliases[a.Key] = pos
+		}
+	}
 	for _, m := range mappings {
 		it, ok := byID[m.ItemID]
 		if !ok {
@@ -312,6 +331,8 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 	declined := r.declined[descKey]
 	if pos, ok := r.exactMatch(d); ok {
 		res.Item, res.Method = r.items[pos], MethodExact
+	} else if pos, ok := r.aliasMatch(d); ok {
+		res.Item, res.Method = r.items[pos], MethodExact
 	} else if pos, sim, ok := r.fuzzyMatch(d, declined); ok {
 		res.Item, res.Method, res.Score = r.items[pos], MethodFuzzy, sim
 		if r.opts.ReviewFuzzy {
@@ -357,6 +378,26 @@ func (r *Resolver) exactMatch(d described) (int, bool) {
 	}
 	pos, ok := r.exact[d.key]
 	return pos, ok && !r.conflict(pos, d)
+}
+
+// aliasMatch finds the item a merged name, the description's, now is.
+func (r *Resolver) aliasMatch(d described) (int, bool) {
+	if pos, ok := r.aliases[d.key+d.sizeKey]; ok {
+		return pos, true
+	}
+	pos, ok := r.aliases[d.key]
+	return pos, ok
+}
+
+// positionOf finds a stored item by its id; items are in id order.
+func positionOf(items []*Item, id int64) (int, bool) {
+	pos, ok := slices.BinarySearchFunc(items, id, func(it *Item, id int64) int {
+		if it.ID == 0 { // items without an id come last
+			return 1
+		}
+		return cmp.Compare(it.ID, id)
+	})
+	return pos, ok
 }
 
 func (r *Resolver) conflict(pos int, d described) bool {

@@ -46,6 +46,10 @@ type Batch struct {
 	// Proposals are what some of Rejects wait for: a person's review.
 	Proposals []Proposal
 	Force     bool // import rows of invoices other runs own
+	// Seen maps each account whose catalogue the rows were resolved
+	// against to its latest correction then: the commit is refused
+	// (*StaleCatalogueError) if the account was corrected since.
+	Seen map[string]int64
 	// Raw returns the record of Rows[i] as read, for when the database
 	// refuses that row.
 	Raw func(i int) []byte
@@ -99,6 +103,9 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch, careful bool) (Outcome
 			return err
 		}
 		if err := w.stock.apply(ctx, tx); err != nil {
+			return err
+		}
+		if err := s.fresh(ctx, tx, b.Seen); err != nil {
 			return err
 		}
 		return s.checkpoint(ctx, tx, b.RunID, b.Owner, b.From, out.Progress, w.accounts())

@@ -11,11 +11,11 @@ import (
 
 // Item is a row of inventory_items, as the resolver needs it.
 type Item struct {
-	ID         int64
-	Name       string
-	Normalized string
-	Unit       string                     // the base unit
-	Units      map[string]decimal.Decimal // operators' conversions: base units in one unit
+	ID         int64                      `json:"id"`
+	Name       string                     `json:"name"`
+	Normalized string                     `json:"normalized_name"`
+	Unit       string                     `json:"unit"`            // the base unit
+	Units      map[string]decimal.Decimal `json:"units,omitempty"` // operators' conversions: base units in one unit
 }
 
 // Mapping is a row of item_mappings.
@@ -28,23 +28,54 @@ type Mapping struct {
 	Score   float64
 }
 
+// Alias is the name of an item merged into another: a line of any vendor
+// that names it resolves to the item kept.
+type Alias struct {
+	Normalized string
+	ItemID     int64
+}
+
 // Catalogue is what resolving an account's lines needs: its items (with
-// their unit conversions), its mappings, and the proposals people declined.
+// their unit conversions), its mappings, the names merged items left, and
+// the proposals people declined. Corrected is the account's latest
+// correction when it was loaded: a commit resolved against it is refused
+// once there is a newer one.
 type Catalogue struct {
-	Items    []Item
-	Mappings []Mapping
-	Declined []Proposal
+	Items     []Item
+	Mappings  []Mapping
+	Aliases   []Alias
+	Declined  []Proposal
+	Corrected int64
 }
 
 // LoadCatalogue reads an account's catalogue in a few statements, so that
 // resolution never costs a round trip per line.
 func (s *Store) LoadCatalogue(ctx context.Context, account string) (Catalogue, error) {
+	// The latest correction first: one that commits while the rest loads
+	// makes the catalogue look older than it is, never newer.
+	corrected, err := s.lastCorrection(ctx, account)
+	if err != nil {
+		return Catalogue{}, err
+	}
 	items, maps, err := s.loadCatalogue(ctx, account)
 	if err != nil {
 		return Catalogue{}, err
 	}
+	aliases, err := s.aliases(ctx, account)
+	if err != nil {
+		return Catalogue{}, err
+	}
 	declined, err := s.declined(ctx, account)
-	return Catalogue{Items: items, Mappings: maps, Declined: declined}, err
+	return Catalogue{Items: items, Mappings: maps, Aliases: aliases, Declined: declined, Corrected: corrected}, err
+}
+
+func (s *Store) aliases(ctx context.Context, account string) ([]Alias, error) {
+	rows, err := s.q().Query(ctx, `SELECT normalized_name, item_id FROM item_aliases WHERE account = $1 ORDER BY normalized_name`, account)
+	if err != nil {
+		return nil, s.lost(err)
+	}
+	as, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Alias])
+	return as, s.lost(err)
 }
 
 func (s *Store) loadCatalogue(ctx context.Context, account string) ([]Item, []Mapping, error) {

@@ -23,6 +23,7 @@ type Group struct {
 	from     int64 // the run's checkpoint when the group began
 	stock    stockSums
 	accounts []string
+	seen     map[string]int64 // the latest batch's Seen, which holds the earlier ones'
 }
 
 // BeginGroup starts a group on the run's connection, at the checkpoint the
@@ -47,6 +48,7 @@ func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
 		return out, g.s.lost(err)
 	}
 	g.accounts = append(g.accounts, w.accounts()...)
+	g.seen = b.Seen
 	return out, nil
 }
 
@@ -56,6 +58,9 @@ func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
 func (g *Group) Commit(ctx context.Context, p Progress) error {
 	slices.Sort(g.accounts)
 	err := g.stock.apply(ctx, g.tx)
+	if err == nil {
+		err = g.s.fresh(ctx, g.tx, g.seen)
+	}
 	if err == nil {
 		err = g.s.checkpoint(ctx, g.tx, g.runID, g.owner, g.from, p, slices.Compact(g.accounts))
 	}

@@ -102,37 +102,44 @@ var ErrNoProposal = errors.New("no such pending proposal")
 // item creates it (or finds it, if it was created since) and maps the line
 // to it. A declined match is never proposed again for that description, nor
 // a declined new item created.
-func (s *Store) Decide(ctx context.Context, account string, ids []int64, accept bool) ([]Proposal, error) {
+func (s *Store) Decide(ctx context.Context, c Correction, account string, ids []int64, accept bool) ([]Proposal, int64, error) {
 	var done []Proposal
-	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
-		status := "declined"
-		if accept {
-			status = "accepted"
+	c.Accounts = []string{account}
+	id, err := s.Correct(ctx, c, func(tx pgx.Tx) (any, error) {
+		done = done[:0]
+		err := s.decide(ctx, tx, account, ids, accept, &done)
+		return done, err
+	})
+	return done, id, err
+}
+
+func (s *Store) decide(ctx context.Context, tx pgx.Tx, account string, ids []int64, accept bool, done *[]Proposal) error {
+	status := "declined"
+	if accept {
+		status = "accepted"
+	}
+	for _, id := range ids {
+		var p Proposal
+		err := tx.QueryRow(ctx, `UPDATE mapping_proposals SET status = $3, decided_at = now()
+			WHERE account = $1 AND id = $2 AND status = 'pending'
+			RETURNING id, vendor, vendor_name, coalesce(vendor_sku, ''), key, description, item_id, coalesce(new_name, ''),
+				coalesce(new_key, ''), coalesce(new_unit, '')`, account, id, status).
+			Scan(&p.ID, &p.Vendor, &p.VendorName, &p.VendorSKU, &p.Key, &p.Desc, &p.ItemID, &p.NewName, &p.NewKey, &p.NewUnit)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("proposal %d of account %q: %w", id, account, ErrNoProposal)
 		}
-		for _, id := range ids {
-			var p Proposal
-			err := tx.QueryRow(ctx, `UPDATE mapping_proposals SET status = $3, decided_at = now()
-				WHERE account = $1 AND id = $2 AND status = 'pending'
-				RETURNING id, vendor, vendor_name, coalesce(vendor_sku, ''), key, description, item_id, coalesce(new_name, ''),
-					coalesce(new_key, ''), coalesce(new_unit, '')`, account, id, status).
-				Scan(&p.ID, &p.Vendor, &p.VendorName, &p.VendorSKU, &p.Key, &p.Desc, &p.ItemID, &p.NewName, &p.NewKey, &p.NewUnit)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("proposal %d of account %q: %w", id, account, ErrNoProposal)
-			}
-			if err != nil {
+		if err != nil {
+			return err
+		}
+		p.Account, p.Status = account, status
+		if accept {
+			if err := s.apply(ctx, tx, &p); err != nil {
 				return err
 			}
-			p.Account, p.Status = account, status
-			if accept {
-				if err := s.apply(ctx, tx, &p); err != nil {
-					return err
-				}
-			}
-			done = append(done, p)
 		}
-		return nil
-	})
-	return done, s.lost(err)
+		*done = append(*done, p)
+	}
+	return nil
 }
 
 // apply stores what an accepted proposal says.
@@ -150,10 +157,11 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, p *Proposal) error {
 	}
 	ms = append(ms, NewMapping{Account: p.Account, Vendor: p.Vendor, KeyKind: "description", Key: p.Key, ItemID: p.ItemID, Method: "manual", Score: 1})
 	for _, m := range ms {
-		// A person's decision replaces what an import stored meanwhile.
+		// A person's decision replaces what an import stored meanwhile,
+		// and no longer goes when that import is reverted.
 		if _, err := tx.Exec(ctx, `INSERT INTO item_mappings (account, vendor, key_kind, key, item_id, method, score)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (account, vendor, key_kind, key) DO UPDATE SET item_id = excluded.item_id, method = excluded.method, score = excluded.score`,
+			ON CONFLICT (account, vendor, key_kind, key) DO UPDATE SET item_id = excluded.item_id, method = excluded.method, score = excluded.score, run_id = NULL`,
 			m.Account, m.Vendor, m.KeyKind, m.Key, *m.ItemID, m.Method, float32(m.Score)); err != nil {
 			return err
 		}

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -85,6 +87,9 @@ func (s *Store) Rekey(ctx context.Context, n Normalizer) (Rekeyed, error) {
 			return err
 		}
 		if err := s.rekeyProposals(ctx, tx, n, &out); err != nil {
+			return err
+		}
+		if err := rekeyAliases(ctx, tx, n); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE normalizer SET version = $1`, out.To)
@@ -305,6 +310,33 @@ func (s *Store) rekeyProposals(ctx context.Context, tx pgx.Tx, n Normalizer, out
 		}
 		if _, err := tx.Exec(ctx, `UPDATE mapping_proposals SET key = $3, new_key = nullif($4, '') WHERE account = $1 AND id = $2`,
 			p.account, p.id, key, newKey); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rekeyAliases makes the keys of merged items' names again; of two names
+// that now share a key, the older alias stays.
+func rekeyAliases(ctx context.Context, tx pgx.Tx, n Normalizer) error {
+	rows, err := tx.Query(ctx, `DELETE FROM item_aliases RETURNING account, normalized_name, name, item_id, created_at`)
+	if err != nil {
+		return err
+	}
+	type alias struct {
+		account, key, name string
+		item               int64
+		at                 time.Time
+	}
+	var all []alias
+	var a alias
+	if _, err := pgx.ForEachRow(rows, []any{&a.account, &a.key, &a.name, &a.item, &a.at}, func() error { all = append(all, a); return nil }); err != nil {
+		return err
+	}
+	slices.SortFunc(all, func(x, y alias) int { return x.at.Compare(y.at) })
+	for _, a := range all {
+		if _, err := tx.Exec(ctx, `INSERT INTO item_aliases (account, normalized_name, name, item_id, created_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (account, normalized_name) DO NOTHING`, a.account, n.ItemKey(a.name, a.key), a.name, a.item, a.at); err != nil {
 			return err
 		}
 	}

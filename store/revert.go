@@ -2,52 +2,134 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 )
 
+// Reverted is what reverting a run undid.
+type Reverted struct {
+	RunID           int64  `json:"run_id"`
+	Source          string `json:"source"`
+	WasStatus       Status `json:"was_status"`
+	Already         bool   `json:"already_reverted"` // nothing to do
+	Transactions    int64  `json:"transactions_removed"`
+	ItemsRestocked  int64  `json:"items_restocked"`
+	ItemsRemoved    int64  `json:"items_removed"`
+	MappingsRemoved int64  `json:"mappings_removed"`
+	InvoicesFreed   int64  `json:"invoices_freed"`
+	RejectsReopened int64  `json:"rejects_reopened"` // fixed records it took back, rejects again
+}
+
 // RevertRun undoes a run in one transaction, if owner still holds it (else
-// *FencedError): its transactions and their stock go, and so do the
-// mappings it stored and the items it created that nothing else uses now;
-// its invoices are freed, and the rejects it took back are rejects again.
-// Its own rejects stay. The run is marked reverted, with why; its source can
-// then be imported again as a new run.
+// *FencedError): an import whose run may not stay (--max-rejects).
 func (s *Store) RevertRun(ctx context.Context, id int64, owner, why string) error {
 	if s.conn == nil {
 		return errNotConnected
 	}
 	return s.lost(pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
-		var accounts []string
-		err := tx.QueryRow(ctx, `UPDATE import_runs SET status = 'reverted', finished_at = now(), error = $3
-			WHERE id = $1 AND owner = $2 RETURNING array_append(accounts, account)`, id, owner, why).Scan(&accounts)
-		if err == pgx.ErrNoRows {
-			return s.fenced(ctx, tx, id)
+		_, err := s.revert(ctx, tx, id, owner, why)
+		return err
+	}))
+}
+
+// Revert is `batchimport revert`: it undoes a run that no process is
+// importing (else *LockedError), as a correction of its accounts. A run
+// already reverted is left as it is (Reverted.Already).
+func (s *Store) Revert(ctx context.Context, id int64, c Correction) (Reverted, int64, error) {
+	run, err := s.GetRun(ctx, id)
+	if err != nil {
+		return Reverted{}, 0, err
+	}
+	out := Reverted{RunID: id, Source: run.SourceName, WasStatus: run.Status, Already: run.Status == StatusReverted}
+	if out.Already {
+		return out, 0, nil
+	}
+	// The source's lock keeps the run's own import out: it is dead, or
+	// this waits for nothing. The lock lasts as long as the connection.
+	if err := s.LockSource(ctx, run.SourceKey); err != nil {
+		var locked *LockedError
+		if errors.As(err, &locked) {
+			return out, 0, fmt.Errorf("run %d is being imported by another process; revert it when that import ends: %w", id, err)
 		}
-		if err != nil {
-			return err
+		return out, 0, err
+	}
+	defer s.unlockSource(context.WithoutCancel(ctx), run.SourceKey)
+	accounts, err := s.runAccounts(ctx, id)
+	if err != nil {
+		return out, 0, err
+	}
+	c.Accounts = accounts
+	cid, err := s.Correct(ctx, c, func(tx pgx.Tx) (any, error) {
+		// A new owner fences whatever process held the run before.
+		owner := "batchimport revert"
+		if _, err := tx.Exec(ctx, `UPDATE import_runs SET owner = $2 WHERE id = $1`, id, owner); err != nil {
+			return nil, err
 		}
-		// Every statement names the accounts, so that it runs on Citus.
-		stmts := []string{
-			`UPDATE inventory_items AS i SET quantity = i.quantity - d.qty
+		r, err := s.revert(ctx, tx, id, owner, "reverted by batchimport revert")
+		r.Source, r.WasStatus = out.Source, out.WasStatus
+		out = r
+		return r, err
+	})
+	return out, cid, err
+}
+
+// runAccounts lists a run's accounts, its own first.
+func (s *Store) runAccounts(ctx context.Context, id int64) ([]string, error) {
+	var accounts []string
+	err := s.q().QueryRow(ctx, `SELECT array_prepend(account, array_remove(accounts, account)) FROM import_runs WHERE id = $1`, id).Scan(&accounts)
+	return accounts, s.lost(err)
+}
+
+func (s *Store) unlockSource(ctx context.Context, sourceKey string) {
+	_, _ = s.q().Exec(ctx, `SELECT pg_advisory_unlock(hashtext('batchimport source ' || $1), hashtext($2))`, s.schema, sourceKey)
+}
+
+// revert undoes a run in tx: its transactions and their stock go, and so do
+// the mappings it stored and the items it created that nothing else uses
+// now; its invoices are freed, and the rejects it took back are rejects
+// again. Its own rejects stay. The run is marked reverted, with why; its
+// source can then be imported again as a new run.
+func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why string) (Reverted, error) {
+	out := Reverted{RunID: id}
+	var accounts []string
+	err := tx.QueryRow(ctx, `UPDATE import_runs SET status = 'reverted', finished_at = coalesce(finished_at, now()), error = $3
+		WHERE id = $1 AND owner = $2 RETURNING array_append(accounts, account)`, id, owner, why).Scan(&accounts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return out, s.fenced(ctx, tx, id)
+	}
+	if err != nil {
+		return out, err
+	}
+	// Every statement names the accounts, so that it runs on Citus.
+	steps := []struct {
+		count *int64
+		sql   string
+	}{
+		{&out.ItemsRestocked, `UPDATE inventory_items AS i SET quantity = i.quantity - d.qty
 			FROM (SELECT account, item_id, sum(base_quantity) AS qty FROM transactions
 			      WHERE account = ANY($1) AND run_id = $2 GROUP BY 1, 2 ORDER BY 1, 2) AS d
-			WHERE i.account = d.account AND i.id = d.item_id`,
-			`DELETE FROM transactions WHERE account = ANY($1) AND run_id = $2`,
-			`DELETE FROM item_mappings WHERE account = ANY($1) AND run_id = $2`,
-			`DELETE FROM invoices WHERE account = ANY($1) AND run_id = $2`,
-			// What it proposed for review and nobody decided goes with it.
-			`DELETE FROM mapping_proposals WHERE account = ANY($1) AND run_id = $2 AND status = 'pending'`,
-			// The rejects it took back, fixed, are rejects again.
-			`UPDATE rejects SET resolved_by = NULL WHERE account = ANY($1) AND resolved_by = $2`,
-			`DELETE FROM inventory_items AS i WHERE i.account = ANY($1) AND i.run_id = $2 AND i.quantity = 0
+			WHERE i.account = d.account AND i.id = d.item_id`},
+		{&out.Transactions, `DELETE FROM transactions WHERE account = ANY($1) AND run_id = $2`},
+		{&out.MappingsRemoved, `DELETE FROM item_mappings WHERE account = ANY($1) AND run_id = $2`},
+		{&out.InvoicesFreed, `DELETE FROM invoices WHERE account = ANY($1) AND run_id = $2`},
+		// What it proposed for review and nobody decided goes with it.
+		{nil, `DELETE FROM mapping_proposals WHERE account = ANY($1) AND run_id = $2 AND status = 'pending'`},
+		{&out.RejectsReopened, `UPDATE rejects SET resolved_by = NULL WHERE account = ANY($1) AND resolved_by = $2`},
+		{&out.ItemsRemoved, `DELETE FROM inventory_items AS i WHERE i.account = ANY($1) AND i.run_id = $2 AND i.quantity = 0
 			AND NOT EXISTS (SELECT FROM transactions t WHERE t.account = i.account AND t.item_id = i.id)
-			AND NOT EXISTS (SELECT FROM item_mappings m WHERE m.account = i.account AND m.item_id = i.id)`,
+			AND NOT EXISTS (SELECT FROM item_mappings m WHERE m.account = i.account AND m.item_id = i.id)
+			AND NOT EXISTS (SELECT FROM item_aliases a WHERE a.account = i.account AND a.item_id = i.id)`},
+	}
+	for _, st := range steps {
+		tag, err := tx.Exec(ctx, st.sql, accounts, id)
+		if err != nil {
+			return out, err
 		}
-		for _, q := range stmts {
-			if _, err := tx.Exec(ctx, q, accounts, id); err != nil {
-				return err
-			}
+		if st.count != nil {
+			*st.count = tag.RowsAffected()
 		}
-		return nil
-	}))
+	}
+	return out, nil
 }

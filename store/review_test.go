@@ -39,7 +39,7 @@ func TestAcceptNewItemsOfTwoSizes(t *testing.T) {
 	if err != nil || len(ps) != 2 {
 		t.Fatalf("proposals %v, %v", ps, err)
 	}
-	done, err := db.Decide(ctx, "default", []int64{ps[0].ID, ps[1].ID}, true)
+	done, _, err := db.Decide(ctx, store.Correction{Command: "mappings accept"}, "default", []int64{ps[0].ID, ps[1].ID}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 // Package store is everything batchimport says to PostgreSQL: the embedded
 // migrations, loading an account's catalogue, import runs and their
-// checkpoints, the per-source lock, and the transaction that writes a chunk.
+// checkpoints, the per-source and per-account locks, the transaction that
+// writes a chunk, and the corrections operators make (corrections.go:
+// revert, items merge, mappings set), each one audited transaction.
 // Every statement filters or joins on account, so the tables can be
 // distributed by account on Citus.
 package store

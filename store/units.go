@@ -34,10 +34,16 @@ func (s *Store) ItemOf(ctx context.Context, account string, id int64) (Item, err
 }
 
 // ItemNamed finds an item of an account by its normalized name, which is
-// unique.
+// unique, or by an alias it has.
 func (s *Store) ItemNamed(ctx context.Context, account, normalized string) (Item, error) {
 	it := Item{Normalized: normalized}
-	err := s.q().QueryRow(ctx, `SELECT id, name, coalesce(unit, '') FROM inventory_items WHERE account = $1 AND normalized_name = $2`,
+	// An item's own name first, then the name of an item merged into it.
+	err := s.q().QueryRow(ctx, `SELECT id, name, coalesce(unit, '') FROM (
+			SELECT 1, id, name, unit FROM inventory_items WHERE account = $1 AND normalized_name = $2
+			UNION ALL
+			SELECT 2, i.id, i.name, i.unit FROM item_aliases a JOIN inventory_items i ON i.account = a.account AND i.id = a.item_id
+			WHERE a.account = $1 AND a.normalized_name = $2) AS n(rank, id, name, unit)
+		ORDER BY rank LIMIT 1`,
 		account, normalized).Scan(&it.ID, &it.Name, &it.Unit)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return it, fmt.Errorf("no item of account %q is named %q: %w", account, normalized, ErrNoItem)
@@ -46,12 +52,20 @@ func (s *Store) ItemNamed(ctx context.Context, account, normalized string) (Item
 }
 
 // SetUnit stores (or replaces) the conversion of unit, normalized, for an
-// item of an account.
-func (s *Store) SetUnit(ctx context.Context, account string, itemID int64, unit string, factor decimal.Decimal) error {
-	_, err := s.q().Exec(ctx, `INSERT INTO item_units (account, item_id, unit, factor) VALUES ($1, $2, $3, $4::numeric)
-		ON CONFLICT (account, item_id, unit) DO UPDATE SET factor = excluded.factor, set_at = now()`,
-		account, itemID, unit, factor.String())
-	return s.lost(err)
+// item of an account, as a correction of the account.
+func (s *Store) SetUnit(ctx context.Context, c Correction, account string, itemID int64, unit string, factor decimal.Decimal) (int64, error) {
+	c.Accounts = []string{account}
+	return s.Correct(ctx, c, func(tx pgx.Tx) (any, error) {
+		var was *string
+		err := tx.QueryRow(ctx, `SELECT factor::text FROM item_units WHERE account = $1 AND item_id = $2 AND unit = $3`, account, itemID, unit).Scan(&was)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO item_units (account, item_id, unit, factor) VALUES ($1, $2, $3, $4::numeric)
+			ON CONFLICT (account, item_id, unit) DO UPDATE SET factor = excluded.factor, set_at = now()`,
+			account, itemID, unit, factor.String())
+		return map[string]any{"item_id": itemID, "unit": unit, "factor": factor.String(), "was": was}, err
+	})
 }
 
 // ListUnits lists the conversions set for an account's items (itemID 0:

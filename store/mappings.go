@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// MappingRow is a stored mapping, with its item's name.
+type MappingRow struct {
+	Vendor    string    `json:"vendor"`
+	KeyKind   string    `json:"key_kind"`
+	Key       string    `json:"key"`
+	ItemID    int64     `json:"item_id"`
+	ItemName  string    `json:"item_name"`
+	Method    string    `json:"method"`
+	Score     float64   `json:"score"`
+	RunID     *int64    `json:"run_id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// MappingFilter picks mappings of an account: by method, vendor (as
+// stored, normalized) and run, each when not empty.
+type MappingFilter struct {
+	Account, Method, Vendor string
+	RunID                   int64
+}
+
+// ListMappings lists an account's mappings, by vendor, kind and key.
+func (s *Store) ListMappings(ctx context.Context, f MappingFilter) ([]MappingRow, error) {
+	rows, err := s.q().Query(ctx, `SELECT m.vendor, m.key_kind, m.key, m.item_id, i.name, m.method, coalesce(m.score, 1), m.run_id, m.created_at
+		FROM item_mappings m JOIN inventory_items i ON i.account = m.account AND i.id = m.item_id
+		WHERE m.account = $1 AND ($2 = '' OR m.method = $2) AND ($3 = '' OR m.vendor = $3) AND ($4 = 0 OR m.run_id = $4)
+		ORDER BY m.vendor, m.key_kind, m.key`, f.Account, f.Method, f.Vendor, f.RunID)
+	if err != nil {
+		return nil, s.lost(err)
+	}
+	var out []MappingRow
+	var m MappingRow
+	var score float32
+	_, err = pgx.ForEachRow(rows, []any{&m.Vendor, &m.KeyKind, &m.Key, &m.ItemID, &m.ItemName, &m.Method, &score, &m.RunID, &m.CreatedAt}, func() error {
+		m.Score = float64(score)
+		out = append(out, m)
+		return nil
+	})
+	return out, s.lost(err)
+}
+
+// MappingChange maps a vendor's key (vendor normalized, key as stored) to
+// an item, by a person.
+type MappingChange struct {
+	Vendor, KeyKind, Key string
+	ItemID               int64
+	// NewItem, when set, is created (or found, by its normalized name) and
+	// mapped instead of ItemID; with no unit, it counts in the unit of the
+	// item the key mapped to.
+	NewItem *NewItem
+	// History, when set, picks among the transactions of the item the key
+	// mapped to those resolved through the key: they move to the new item,
+	// with their stock.
+	History func(vendor, sku, description string) bool
+}
+
+// MappingSet is what a change did.
+type MappingSet struct {
+	Vendor  string `json:"vendor"`
+	KeyKind string `json:"key_kind"`
+	Key     string `json:"key"`
+	Was     *int64 `json:"was_item_id"` // nil: the key was not mapped
+	ItemID  int64  `json:"item_id"`
+	Created bool   `json:"item_created"`
+	Moved   *Moved `json:"history_moved,omitempty"`
+}
+
+// SetMappings applies changes to an account's mappings, as one correction:
+// each becomes a person's mapping (method manual, no run), and the history
+// of each that asks for it moves, converted into the new item's base unit
+// (refused when conv has no conversion).
+func (s *Store) SetMappings(ctx context.Context, c Correction, account string, changes []MappingChange, conv Converter) ([]MappingSet, int64, error) {
+	var out []MappingSet
+	c.Accounts = []string{account}
+	id, err := s.Correct(ctx, c, func(tx pgx.Tx) (any, error) {
+		out = out[:0]
+		for _, ch := range changes {
+			set, err := s.setMapping(ctx, tx, account, ch, conv)
+			if err != nil {
+				return nil, fmt.Errorf("vendor %q %s %q: %w", ch.Vendor, ch.KeyKind, ch.Key, err)
+			}
+			out = append(out, set)
+		}
+		return out, nil
+	})
+	return out, id, err
+}
+
+func (s *Store) setMapping(ctx context.Context, tx pgx.Tx, account string, ch MappingChange, conv Converter) (MappingSet, error) {
+	set := MappingSet{Vendor: ch.Vendor, KeyKind: ch.KeyKind, Key: ch.Key, ItemID: ch.ItemID}
+	err := tx.QueryRow(ctx, `SELECT item_id FROM item_mappings WHERE account = $1 AND vendor = $2 AND key_kind = $3 AND key = $4 FOR UPDATE`,
+		account, ch.Vendor, ch.KeyKind, ch.Key).Scan(&set.Was)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return set, err
+	}
+	var was Item
+	if set.Was != nil {
+		if was, err = lockItem(ctx, tx, account, *set.Was); err != nil {
+			return set, err
+		}
+	}
+	if ch.NewItem != nil {
+		it := *ch.NewItem
+		it.Account, it.ID = account, &set.ItemID
+		if it.Unit == "" {
+			it.Unit = was.Unit
+		}
+		n, err := s.insertItems(ctx, tx, 0, []NewItem{it})
+		if err != nil {
+			return set, err
+		}
+		set.Created = n == 1
+	}
+	into, err := lockItem(ctx, tx, account, set.ItemID)
+	if err != nil {
+		return set, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO item_mappings (account, vendor, key_kind, key, item_id, method, score)
+		VALUES ($1, $2, $3, $4, $5, 'manual', 1)
+		ON CONFLICT (account, vendor, key_kind, key) DO UPDATE
+		SET item_id = excluded.item_id, method = excluded.method, score = excluded.score, run_id = NULL`,
+		account, ch.Vendor, ch.KeyKind, ch.Key, set.ItemID); err != nil {
+		return set, err
+	}
+	if ch.History == nil || set.Was == nil || *set.Was == set.ItemID {
+		return set, nil
+	}
+	if into.Units, err = itemUnits(ctx, tx, account, into.ID); err != nil {
+		return set, err
+	}
+	factor, err := conv(was.Unit, into)
+	if err != nil {
+		return set, fmt.Errorf("its history, in %q of item %d %q, cannot move to item %d %q, in %q: %w", was.Unit, was.ID, was.Name, into.ID, into.Name, into.Unit, err)
+	}
+	ids, err := resolvedThrough(ctx, tx, account, was.ID, ch.History)
+	if err != nil || len(ids) == 0 {
+		set.Moved = &Moved{Factor: factor.String(), Removed: "0", Added: "0"}
+		return set, err
+	}
+	moved, err := moveTransactions(ctx, tx, account, was.ID, into.ID, ids, factor)
+	set.Moved = &moved
+	return set, err
+}
+
+// resolvedThrough lists the transactions of an item that pick says were
+// resolved through a key.
+func resolvedThrough(ctx context.Context, tx pgx.Tx, account string, item int64, pick func(vendor, sku, description string) bool) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT id, vendor, coalesce(vendor_sku, ''), description FROM transactions WHERE account = $1 AND item_id = $2`, account, item)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	var id int64
+	var vendor, sku, desc string
+	_, err = pgx.ForEachRow(rows, []any{&id, &vendor, &sku, &desc}, func() error {
+		if pick(vendor, sku, desc) {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	return ids, err
+}
