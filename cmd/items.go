@@ -56,6 +56,9 @@ func runMerge(ctx context.Context, g *globalOptions, f *correctionFlags, corr st
 	if err != nil {
 		return err
 	}
+	if from.ID == into.ID {
+		return usagef("%q and %q are the same item, %d %q (a merged name is an alias of the item kept)", fromRef, intoRef, from.ID, from.Name)
+	}
 	m, id, err := db.MergeItems(ctx, corr, f.account, from.ID, into.ID, convert)
 	if err != nil {
 		return err

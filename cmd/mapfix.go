@@ -197,9 +197,7 @@ func runMappingsSet(ctx context.Context, g *globalOptions, f *setFlags, corr sto
 	default:
 		return err
 	}
-	if f.history {
-		ch.History = historyOf(ch)
-	}
+	ch.Resolves, ch.MoveHistory = historyOf(ch), f.history
 	sets, id, err := db.SetMappings(ctx, corr, f.account, []store.MappingChange{ch}, convert)
 	if err != nil {
 		return err
@@ -237,6 +235,9 @@ func describeSets(sets []store.MappingSet) []string {
 		line := fmt.Sprintf("%s %s %q: %s -> item %d", printable(s.Vendor), s.KeyKind, printable(s.Key), was, s.ItemID)
 		if s.Created {
 			line += " (created)"
+		}
+		if len(s.SKUs) > 0 {
+			line += fmt.Sprintf("; its lines' SKU mappings too (%s)", strings.Join(s.SKUs, ", "))
 		}
 		if s.Moved != nil {
 			line += fmt.Sprintf("; %d transactions moved (%s taken, %s added, factor %s)", s.Moved.Transactions, s.Moved.Removed, s.Moved.Added, s.Moved.Factor)
@@ -327,9 +328,7 @@ func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr s
 		if was, ok := current[[3]string{ch.Vendor, ch.KeyKind, ch.Key}]; ok && was == ch.ItemID {
 			continue
 		}
-		if f.history {
-			ch.History = historyOf(ch)
-		}
+		ch.Resolves, ch.MoveHistory = historyOf(ch), f.history
 		changes = append(changes, ch)
 	}
 	if len(changes) == 0 {

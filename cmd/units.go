@@ -163,7 +163,13 @@ func findItem(ctx context.Context, db *store.Store, account, ref string) (store.
 	var err error
 	for _, key := range mapping.Keys(ref) {
 		var it store.Item
-		if it, err = db.ItemNamed(ctx, account, key); !errors.Is(err, store.ErrNoItem) {
+		it, err = db.ItemNamed(ctx, account, key)
+		switch {
+		case errors.Is(err, store.ErrNoItem):
+		case err == nil && mapping.Conflict(ref, it.Name):
+			// The key without sizes named an item of another size.
+			err = fmt.Errorf("no item of account %q is named %q (item %d %q is of another size): %w", account, ref, it.ID, it.Name, store.ErrNoItem)
+		default:
 			return it, err
 		}
 	}

@@ -29,7 +29,7 @@ func (r *resolver) resolverOf(ctx context.Context, account string) (*mapping.Res
 		opts.Declined = append(opts.Declined, d)
 	}
 	for _, a := range cat.Aliases {
-		opts.Aliases = append(opts.Aliases, mapping.Alias{Key: a.Normalized, ItemID: a.ItemID})
+		opts.Aliases = append(opts.Aliases, mapping.Alias{Key: a.Normalized, ItemID: a.ItemID, Name: a.Name})
 	}
 	mr := mapping.NewResolver(mappingItems(cat.Items), mappingMappings(cat.Mappings), opts)
 	r.byAccount[account] = mr

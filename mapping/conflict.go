@@ -158,6 +158,14 @@ func Keys(name string) []string {
 	return []string{d.key}
 }
 
+// Conflict says whether two names are of products that never match: sizes,
+// numbers or qualifiers of one kind that differ.
+func Conflict(a, b string) bool {
+	ta, tb := traitsOf(a), traitsOf(b)
+	_, c := ta.conflicts(tb)
+	return c
+}
+
 // DescriptionKey is the key a description's mappings are stored under: its
 // normalized form, with its sizes when it states any.
 func DescriptionKey(description string) string {

@@ -114,9 +114,9 @@ type Options struct {
 	// (ErrDeclined).
 	Declined []Declined
 	// Aliases are the names of items merged into others: a description
-	// whose key is an alias's resolves to its item, as an exact match,
-	// whatever the two names' sizes or qualifiers say (a person merged
-	// them).
+	// whose key is an alias's, and whose sizes, numbers and qualifiers the
+	// merged name does not contradict, resolves to its item, as an exact
+	// match, whatever the item's own name says (a person merged them).
 	Aliases []Alias
 }
 
@@ -124,6 +124,7 @@ type Options struct {
 type Alias struct {
 	Key    string
 	ItemID int64
+	Name   string // the merged name: a description of another size is no match
 }
 
 // Declined is a proposal a person declined: the item (0: a new item) for a
@@ -172,8 +173,10 @@ type Resolver struct {
 	// first needed: most items are never a candidate.
 	traits []*traits
 	// exact maps a normalized name to the position of the first item that
-	// has it; aliases an alias's key to its item's position.
-	exact, aliases map[string]int
+	// has it; aliases an alias's key to its item's position and the merged
+	// name's traits.
+	exact   map[string]int
+	aliases map[string]alias
 	// sku and desc are the mappings by (vendor, key): stored ones whose item
 	// is known, and those made by this resolver.
 	sku, desc map[mappingKey]*Item
@@ -201,6 +204,11 @@ func describe(s string) described {
 }
 
 type mappingKey struct{ vendor, key string }
+
+type alias struct {
+	pos    int
+	traits traits
+}
 
 // NewResolver returns a resolver over an account's items and stored mappings.
 // It copies items; the *Item values in results point at the resolver's copies,
@@ -256,9 +264,9 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 	for _, a := range opts.Aliases {
 		if pos, ok := positionOf(r.items, a.ItemID); ok {
 			if r.aliases == nil {
-				r.aliases = map[string]int{}
+				r.aliases = map[string]alias{}
 			}
-			r.aliases[a.Key] = pos
+			r.aliases[a.Key] = alias{pos: pos, traits: traitsOf(a.Name)}
 		}
 	}
 	for _, m := range mappings {
@@ -382,11 +390,14 @@ func (r *Resolver) exactMatch(d described) (int, bool) {
 
 // aliasMatch finds the item a merged name, the description's, now is.
 func (r *Resolver) aliasMatch(d described) (int, bool) {
-	if pos, ok := r.aliases[d.key+d.sizeKey]; ok {
-		return pos, true
+	for _, k := range []string{d.key + d.sizeKey, d.key} {
+		if a, ok := r.aliases[k]; ok {
+			if _, c := a.traits.conflicts(*d.traits); !c {
+				return a.pos, true
+			}
+		}
 	}
-	pos, ok := r.aliases[d.key]
-	return pos, ok
+	return 0, false
 }
 
 // positionOf finds a stored item by its id; items are in id order.

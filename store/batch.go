@@ -97,6 +97,9 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch, careful bool) (Outcome
 	}
 	var out Outcome
 	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
+		if err := s.lockSeen(ctx, tx, b.Seen); err != nil {
+			return err
+		}
 		w := newBatchWriter(s, b, stockSums{})
 		var err error
 		if out, err = w.run(ctx, tx, careful); err != nil {

@@ -33,6 +33,7 @@ type Mapping struct {
 type Alias struct {
 	Normalized string
 	ItemID     int64
+	Name       string // as the merged item was named
 }
 
 // Catalogue is what resolving an account's lines needs: its items (with
@@ -70,7 +71,7 @@ func (s *Store) LoadCatalogue(ctx context.Context, account string) (Catalogue, e
 }
 
 func (s *Store) aliases(ctx context.Context, account string) ([]Alias, error) {
-	rows, err := s.q().Query(ctx, `SELECT normalized_name, item_id FROM item_aliases WHERE account = $1 ORDER BY normalized_name`, account)
+	rows, err := s.q().Query(ctx, `SELECT normalized_name, item_id, name FROM item_aliases WHERE account = $1 ORDER BY normalized_name`, account)
 	if err != nil {
 		return nil, s.lost(err)
 	}

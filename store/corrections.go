@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -165,11 +166,25 @@ func (s *Store) lastCorrection(ctx context.Context, account string) (int64, erro
 	return id, s.lost(err)
 }
 
+// lockSeen takes, shared and until the transaction ends, the locks of the
+// accounts a batch was resolved against, before the batch writes a row: a
+// correction of one of them, which takes its lock and then locks items,
+// waits for the commit instead of deadlocking with it.
+func (s *Store) lockSeen(ctx context.Context, tx pgx.Tx, seen map[string]int64) error {
+	if len(seen) == 0 {
+		return nil
+	}
+	accounts := slices.Sorted(maps.Keys(seen))
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(hashtext('batchimport account ' || $1), hashtext(a))
+		FROM unnest($2::text[]) AS a ORDER BY a`, s.schema, accounts)
+	return err
+}
+
 // fresh refuses a commit (*StaleCatalogueError) when an account whose
 // catalogue the batch was resolved against was corrected since it was
-// loaded: seen maps each account to the latest correction then. It holds
-// the accounts' locks, shared, until the commit, so that no correction
-// commits between the check and the commit.
+// loaded: seen maps each account to the latest correction then. The
+// accounts' locks, taken before the batch wrote (lockSeen), keep any
+// correction from committing between this check and the commit.
 func (s *Store) fresh(ctx context.Context, tx pgx.Tx, seen map[string]int64) error {
 	if len(seen) == 0 {
 		return nil
@@ -177,10 +192,6 @@ func (s *Store) fresh(ctx context.Context, tx pgx.Tx, seen map[string]int64) err
 	accounts, ids := make([]string, 0, len(seen)), make([]int64, 0, len(seen))
 	for a, id := range seen {
 		accounts, ids = append(accounts, a), append(ids, id)
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(hashtext('batchimport account ' || $1), hashtext(a))
-		FROM unnest($2::text[]) AS a ORDER BY a`, s.schema, accounts); err != nil {
-		return err
 	}
 	e := &StaleCatalogueError{}
 	err := tx.QueryRow(ctx, `SELECT c.account, c.id, c.command FROM corrections c

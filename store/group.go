@@ -42,6 +42,9 @@ func (s *Store) BeginGroup(ctx context.Context, first *Batch) (*Group, error) {
 // Write writes a batch into the group, as WriteBatch would, without
 // committing. On an error the group is done for: roll it back.
 func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
+	if err := g.s.lockSeen(ctx, g.tx, b.Seen); err != nil {
+		return Outcome{}, g.s.lost(err)
+	}
 	w := newBatchWriter(g.s, b, g.stock)
 	out, err := w.run(ctx, g.tx, false)
 	if err != nil {

@@ -74,6 +74,7 @@ func (w *batchWriter) takeBack(ctx context.Context, tx pgx.Tx) ([]int64, error) 
 	rows, err := tx.Query(ctx, `UPDATE rejects AS j SET resolved_by = $1
 		FROM unnest($2::bigint[], $3::bigint[]) AS u(run_id, record_no) JOIN import_runs r ON r.id = u.run_id
 		WHERE j.account = r.account AND j.run_id = u.run_id AND j.record_no = u.record_no AND j.resolved_by IS NULL
+		  AND r.status <> 'reverted' AND NOT EXISTS (SELECT FROM import_runs h WHERE h.id = j.home_run AND h.status = 'reverted')
 		RETURNING j.run_id, j.record_no, j.home_run`, b.RunID, runs, records)
 	if err != nil {
 		return nil, err
@@ -110,7 +111,9 @@ func (w *batchWriter) takeBack(ctx context.Context, tx pgx.Tx) ([]int64, error) 
 
 // whyNotTaken says, for origins that could not be taken back, why.
 func (w *batchWriter) whyNotTaken(ctx context.Context, tx pgx.Tx, runs, records []int64) (map[Origin]string, error) {
-	rows, err := tx.Query(ctx, `SELECT u.run_id, u.record_no, j.resolved_by FROM unnest($1::bigint[], $2::bigint[]) AS u(run_id, record_no)
+	rows, err := tx.Query(ctx, `SELECT u.run_id, u.record_no, j.resolved_by,
+			coalesce((SELECT h.id FROM import_runs h WHERE h.id IN (u.run_id, j.home_run) AND h.status = 'reverted' LIMIT 1), 0)
+		FROM unnest($1::bigint[], $2::bigint[]) AS u(run_id, record_no)
 		LEFT JOIN import_runs r ON r.id = u.run_id
 		LEFT JOIN rejects j ON j.account = r.account AND j.run_id = u.run_id AND j.record_no = u.record_no`, runs, records)
 	if err != nil {
@@ -119,8 +122,11 @@ func (w *batchWriter) whyNotTaken(ctx context.Context, tx pgx.Tx, runs, records 
 	why := map[Origin]string{}
 	var o Origin
 	var by *int64
-	_, err = pgx.ForEachRow(rows, []any{&o.Run, &o.Record, &by}, func() error {
-		if by == nil {
+	var reverted int64
+	_, err = pgx.ForEachRow(rows, []any{&o.Run, &o.Record, &by, &reverted}, func() error {
+		if reverted > 0 {
+			why[o] = fmt.Sprintf("_record: record %d of run %d belongs to run %d, which was reverted: import that run's source again instead", o.Record, o.Run, reverted)
+		} else if by == nil {
 			why[o] = fmt.Sprintf("_record: record %d of run %d is no rejected record of that run", o.Record, o.Run)
 		} else {
 			why[o] = fmt.Sprintf("_record: record %d of run %d was already taken back, by run %d: a fixed record is imported once", o.Record, o.Run, *by)

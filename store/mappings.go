@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,10 +59,13 @@ type MappingChange struct {
 	// mapped instead of ItemID; with no unit, it counts in the unit of the
 	// item the key mapped to.
 	NewItem *NewItem
-	// History, when set, picks among the transactions of the item the key
-	// mapped to those resolved through the key: they move to the new item,
+	// Resolves picks, among the transactions of the item the key mapped
+	// to, those resolved through the key (its vendor, and its SKU or a
+	// description of its key).
+	Resolves func(vendor, sku, description string) bool
+	// MoveHistory moves the transactions Resolves picks to the new item,
 	// with their stock.
-	History func(vendor, sku, description string) bool
+	MoveHistory bool
 }
 
 // MappingSet is what a change did.
@@ -72,7 +76,11 @@ type MappingSet struct {
 	Was     *int64 `json:"was_item_id"` // nil: the key was not mapped
 	ItemID  int64  `json:"item_id"`
 	Created bool   `json:"item_created"`
-	Moved   *Moved `json:"history_moved,omitempty"`
+	// SKUs are the vendor's SKU mappings set along with a description's:
+	// those of the lines of that description, which would otherwise keep
+	// resolving them (a SKU mapping comes first) to the old item.
+	SKUs  []string `json:"skus_set,omitempty"`
+	Moved *Moved   `json:"history_moved,omitempty"`
 }
 
 // SetMappings applies changes to an account's mappings, as one correction:
@@ -132,7 +140,25 @@ func (s *Store) setMapping(ctx context.Context, tx pgx.Tx, account string, ch Ma
 		account, ch.Vendor, ch.KeyKind, ch.Key, set.ItemID); err != nil {
 		return set, err
 	}
-	if ch.History == nil || set.Was == nil || *set.Was == set.ItemID {
+	if ch.Resolves == nil || set.Was == nil || *set.Was == set.ItemID {
+		return set, nil
+	}
+	ids, skus, err := resolvedThrough(ctx, tx, account, was.ID, ch.Resolves)
+	if err != nil {
+		return set, err
+	}
+	if ch.KeyKind == "description" && len(skus) > 0 {
+		tag, err := tx.Exec(ctx, `UPDATE item_mappings SET item_id = $5, method = 'manual', score = 1, run_id = NULL
+			WHERE account = $1 AND vendor = $2 AND key_kind = 'sku' AND key = ANY($3) AND item_id = $4`,
+			account, ch.Vendor, skus, was.ID, into.ID)
+		if err != nil {
+			return set, err
+		}
+		if tag.RowsAffected() > 0 {
+			set.SKUs = skus
+		}
+	}
+	if !ch.MoveHistory {
 		return set, nil
 	}
 	if into.Units, err = itemUnits(ctx, tx, account, into.ID); err != nil {
@@ -142,10 +168,9 @@ func (s *Store) setMapping(ctx context.Context, tx pgx.Tx, account string, ch Ma
 	if err != nil {
 		return set, fmt.Errorf("its history, in %q of item %d %q, cannot move to item %d %q, in %q: %w", was.Unit, was.ID, was.Name, into.ID, into.Name, into.Unit, err)
 	}
-	ids, err := resolvedThrough(ctx, tx, account, was.ID, ch.History)
-	if err != nil || len(ids) == 0 {
+	if len(ids) == 0 {
 		set.Moved = &Moved{Factor: factor.String(), Removed: "0", Added: "0"}
-		return set, err
+		return set, nil
 	}
 	moved, err := moveTransactions(ctx, tx, account, was.ID, into.ID, ids, factor)
 	set.Moved = &moved
@@ -153,20 +178,24 @@ func (s *Store) setMapping(ctx context.Context, tx pgx.Tx, account string, ch Ma
 }
 
 // resolvedThrough lists the transactions of an item that pick says were
-// resolved through a key.
-func resolvedThrough(ctx context.Context, tx pgx.Tx, account string, item int64, pick func(vendor, sku, description string) bool) ([]int64, error) {
+// resolved through a key, and the SKUs they carry.
+func resolvedThrough(ctx context.Context, tx pgx.Tx, account string, item int64, pick func(vendor, sku, description string) bool) ([]int64, []string, error) {
 	rows, err := tx.Query(ctx, `SELECT id, vendor, coalesce(vendor_sku, ''), description FROM transactions WHERE account = $1 AND item_id = $2`, account, item)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var ids []int64
+	var skus []string
 	var id int64
 	var vendor, sku, desc string
 	_, err = pgx.ForEachRow(rows, []any{&id, &vendor, &sku, &desc}, func() error {
 		if pick(vendor, sku, desc) {
 			ids = append(ids, id)
+			if sku != "" && !slices.Contains(skus, sku) {
+				skus = append(skus, sku)
+			}
 		}
 		return nil
 	})
-	return ids, err
+	return ids, skus, err
 }

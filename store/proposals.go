@@ -145,6 +145,16 @@ func (s *Store) decide(ctx context.Context, tx pgx.Tx, account string, ids []int
 // apply stores what an accepted proposal says.
 func (s *Store) apply(ctx context.Context, tx pgx.Tx, p *Proposal) error {
 	if p.ItemID == nil {
+		// An item merged since under that name is the item now.
+		var id int64
+		err := tx.QueryRow(ctx, `SELECT item_id FROM item_aliases WHERE account = $1 AND normalized_name = $2`, p.Account, p.NewKey).Scan(&id)
+		if err == nil {
+			p.ItemID = &id
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+	}
+	if p.ItemID == nil {
 		id := new(int64)
 		if _, err := s.insertItems(ctx, tx, 0, []NewItem{{Account: p.Account, Name: p.NewName, Normalized: p.NewKey, Unit: p.NewUnit, ID: id}}); err != nil {
 			return err

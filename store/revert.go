@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -62,6 +63,9 @@ func (s *Store) Revert(ctx context.Context, id int64, c Correction) (Reverted, i
 	}
 	c.Accounts = accounts
 	cid, err := s.Correct(ctx, c, func(tx pgx.Tx) (any, error) {
+		if err := cameHome(ctx, tx, accounts, id); err != nil {
+			return nil, err
+		}
 		// A new owner fences whatever process held the run before.
 		owner := "batchimport revert"
 		if _, err := tx.Exec(ctx, `UPDATE import_runs SET owner = $2 WHERE id = $1`, id, owner); err != nil {
@@ -73,6 +77,32 @@ func (s *Store) Revert(ctx context.Context, id int64, c Correction) (Reverted, i
 		return r, err
 	})
 	return out, cid, err
+}
+
+// cameHome refuses to revert a run some of whose rejects, fixed, were
+// imported by later runs still standing: those rows are records of the
+// run's source too, and left alone they would be imported twice once the
+// source is imported again.
+func cameHome(ctx context.Context, tx pgx.Tx, accounts []string, id int64) error {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT r.id, r.source_name FROM rejects j JOIN import_runs r ON r.id = j.resolved_by
+		WHERE j.account = ANY($1) AND j.home_run = $2 AND r.id <> $2 AND r.status <> 'reverted' ORDER BY r.id`, accounts, id)
+	if err != nil {
+		return err
+	}
+	var runs []string
+	var run int64
+	var name string
+	if _, err := pgx.ForEachRow(rows, []any{&run, &name}, func() error {
+		runs = append(runs, fmt.Sprintf("%d (%s)", run, name))
+		return nil
+	}); err != nil {
+		return err
+	}
+	if len(runs) > 0 {
+		return fmt.Errorf("run %d's rejected records, fixed, were imported by run %s: revert %s first, then run %d", id,
+			strings.Join(runs, ", run "), map[bool]string{true: "it", false: "them"}[len(runs) == 1], id)
+	}
+	return nil
 }
 
 // runAccounts lists a run's accounts, its own first.
