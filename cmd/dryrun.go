@@ -29,21 +29,20 @@ back, so database constraints and triggers are checked too.`,
   batchimport dryrun --rollback may.csv`,
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			opts, err := o.importerOptions(g)
-			if err != nil {
-				return err
-			}
-			switch {
-			case offline && rollback:
+			if offline && rollback {
 				return usagef("--offline and --rollback exclude each other")
-			case offline:
-				opts.DryRun = importer.Offline
-			case rollback:
-				opts.DryRun = importer.Rollback
-			default:
-				opts.DryRun = importer.ReadOnly
 			}
-			return runImport(c.Context(), g, o, opts, args)
+			return runImport(c, g, o, args, func(opts *importer.Options) error {
+				switch {
+				case offline:
+					opts.DryRun = importer.Offline
+				case rollback:
+					opts.DryRun = importer.Rollback
+				default:
+					opts.DryRun = importer.ReadOnly
+				}
+				return nil
+			})
 		},
 	}
 	o.addFlags(c)

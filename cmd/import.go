@@ -3,10 +3,13 @@ package cmd
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/batchimport/batchimport/importer"
 	"github.com/batchimport/batchimport/invoice"
@@ -35,6 +38,17 @@ type importOptions struct {
 	noProgress     bool
 	columns        []string
 	delimiter      string
+	set            []string
+	skipLines      int
+	dateFormat     string
+	decimalSep     string
+	thousandsSep   string
+	encoding       string
+	skipNonLines   bool
+	records        string
+	sheet          string
+	config         string
+	profile        string
 }
 
 func newImportCmd(g *globalOptions) *cobra.Command {
@@ -52,11 +66,7 @@ was already imported is skipped unless --force.`,
   zcat may.ndjson.gz | batchimport import --format ndjson --source-id may-2026 -`,
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			opts, err := o.importerOptions(g)
-			if err != nil {
-				return err
-			}
-			return runImport(c.Context(), g, o, opts, args)
+			return runImport(c, g, o, args, nil)
 		},
 	}
 	o.addFlags(c)
@@ -64,9 +74,16 @@ was already imported is skipped unless --force.`,
 }
 
 func (o *importOptions) addFlags(c *cobra.Command) {
-	f := c.Flags()
+	o.addFlagsTo(c.Flags())
+}
+
+// addFlagsTo defines the flags of import (and dryrun) in f: once on the
+// command, and again per input when a config applies (optionsFor).
+func (o *importOptions) addFlagsTo(f *pflag.FlagSet) {
+	f.StringVar(&o.config, "config", "", "config file of defaults and supplier profiles (default: $"+configEnv+", else batchimport/config.toml in the user config directory)")
+	f.StringVar(&o.profile, "profile", "", "the config's profile for every input (default: the profile whose match patterns match the file's name)")
 	f.StringVar(&o.account, "account", "default", "account (tenant) of rows without an account value")
-	f.StringVar(&o.format, "format", "", "input format: csv, json or ndjson (default: by extension; required for stdin)")
+	f.StringVar(&o.format, "format", "", "input format: csv, json, ndjson or xlsx (default: by extension; required for stdin)")
 	f.IntVar(&o.chunkSize, "chunk-size", importer.DefaultChunkSize, "rows per COPY chunk")
 	f.IntVar(&o.perCommit, "chunks-per-commit", importer.DefaultChunksPerCommit, "most chunks one transaction carries (1 = a commit per chunk); a transaction also lasts at most 5 seconds")
 	f.StringVar(&o.rejects, "rejects", "", "rejects file (default: beside the input, NAME.rejects.csv or NAME.rejects.ndjson)")
@@ -83,7 +100,16 @@ func (o *importOptions) addFlags(c *cobra.Command) {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and only warnings in the log")
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar (it only shows when stderr is a terminal)")
 	f.StringArrayVar(&o.columns, "column", nil, "map an input column to a field, FIELD=HEADER (repeatable)")
-	f.StringVar(&o.delimiter, "delimiter", ",", "CSV delimiter, one character")
+	f.StringVar(&o.delimiter, "delimiter", "", "CSV delimiter, one character (default: a tab for .tsv files, else a comma)")
+	f.StringArrayVar(&o.set, "set", nil, "give every record FIELD the value VALUE, FIELD=VALUE, e.g. vendor=Sysco (repeatable)")
+	f.IntVar(&o.skipLines, "skip-lines", 0, "lines above the CSV header to skip, at most (report titles)")
+	f.StringVar(&o.dateFormat, "date-format", "YYYY-MM-DD", "how invoice dates are written, e.g. MM/DD/YYYY or DD.MM.YYYY")
+	f.StringVar(&o.decimalSep, "decimal-separator", ".", "decimal separator of quantities and prices: . or ,")
+	f.StringVar(&o.thousandsSep, "thousands-separator", "NONE", "thousands separator: NONE, a comma, a point, an apostrophe or a space")
+	f.BoolVar(&o.skipNonLines, "skip-non-lines", false, "skip rows with no quantity and no invoice number or date (totals, notes, blank rows) instead of rejecting them")
+	f.StringVar(&o.sheet, "sheet", "", "the sheet of an .xlsx input to read (default: the first)")
+	f.StringVar(&o.records, "records", "", "where the records of a nested JSON document are: nested arrays, e.g. invoices[].lines[]; members of the objects around a record are its fields too")
+	f.StringVar(&o.encoding, "encoding", "utf-8", "text encoding of the input: utf-8, utf-16, windows-1252, iso-8859-1 or iso-8859-15 (a byte order mark wins)")
 }
 
 // importerOptions checks the flags and turns them into importer options.
@@ -145,23 +171,51 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 			return opts, &usageError{err: err}
 		}
 	}
-	d := o.delimiter
-	if d == `\t` || d == "tab" {
-		d = "\t"
+	if d := o.delimiter; d != "" {
+		if d == `\t` || d == "tab" {
+			d = "\t"
+		}
+		if utf8.RuneCountInString(d) != 1 || d == "\n" || d == "\r" || d == `"` {
+			return opts, usagef("--delimiter %q: want one character other than a quote or newline", o.delimiter)
+		}
+		opts.Delimiter, _ = utf8.DecodeRuneInString(d)
 	}
-	if utf8.RuneCountInString(d) != 1 || d == "\n" || d == "\r" || d == `"` {
-		return opts, usagef("--delimiter %q: want one character other than a quote or newline", o.delimiter)
+	for _, spec := range o.set {
+		field, value, ok := strings.Cut(spec, "=")
+		field = strings.ToLower(strings.TrimSpace(field))
+		if !ok || !slices.Contains(invoice.Fields, field) || strings.HasPrefix(field, "_") {
+			return opts, usagef("--set %q: want FIELD=VALUE with FIELD one of %s", spec, strings.Join(invoice.Fields[:10], ", "))
+		}
+		if opts.Set == nil {
+			opts.Set = map[string]string{}
+		}
+		opts.Set[field] = value
 	}
-	opts.Delimiter, _ = utf8.DecodeRuneInString(d)
+	if o.skipLines < 0 || o.skipLines > 1000 {
+		return opts, usagef("--skip-lines %d: want 0 to 1000", o.skipLines)
+	}
+	opts.SkipLines, opts.SkipNonLines, opts.Sheet = o.skipLines, o.skipNonLines, o.sheet
+	var err error
+	if opts.Records, err = invoice.ParseRecordsPath(o.records); err != nil {
+		return opts, &usageError{err: err}
+	}
+	if opts.Encoding, err = invoice.CheckEncoding(o.encoding); err != nil {
+		return opts, &usageError{err: err}
+	}
+	if opts.Values, err = invoice.NewValueFormat(o.dateFormat, o.decimalSep, o.thousandsSep); err != nil {
+		return opts, &usageError{err: err}
+	}
 	if o.quiet {
 		opts.Log = slog.New(levelHandler{slog.LevelWarn, g.log.Handler()})
 	}
 	return opts, nil
 }
 
-// runImport imports each file in turn, prints a summary per file, and
-// decides the exit code from them all.
-func runImport(ctx context.Context, g *globalOptions, o *importOptions, opts importer.Options, files []string) error {
+// runImport imports each file in turn, with its options (optionsFor: the
+// flags, the config's defaults and the file's profile) as mode adjusts
+// them, prints a summary per file, and decides the exit code from them all.
+func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []string, mode func(*importer.Options) error) error {
+	ctx := c.Context()
 	stdin := 0
 	for _, f := range files {
 		if f == "-" {
@@ -171,22 +225,36 @@ func runImport(ctx context.Context, g *globalOptions, o *importOptions, opts imp
 	if stdin > 1 {
 		return usagef("standard input (-) can be given only once")
 	}
-	if stdin == 1 && opts.Format == "" {
-		return usagef("reading standard input needs --format csv|json|ndjson")
-	}
 	if o.sourceID != "" && len(files) > 1 {
 		return usagef("--source-id names one input; give one file with it")
 	}
 	if o.rejects != "" && len(files) > 1 {
 		return usagef("--rejects names one file; give one input with it, or use the default beside each input")
 	}
-	showBar := g.io.ErrTTY && !o.quiet && !o.noProgress
 	var sums []importer.Summary
 	for _, f := range files {
-		opts := opts
-		opts.Progress = newProgressBar(g.io.ErrOut, showBar)
+		fo, profile, err := optionsFor(c, o, f)
+		if err != nil {
+			return err
+		}
+		opts, err := fo.importerOptions(g)
+		if err != nil {
+			return err
+		}
+		if mode != nil {
+			if err := mode(&opts); err != nil {
+				return err
+			}
+		}
+		if f == "-" && opts.Format == "" {
+			return usagef("reading standard input needs --format csv|json|ndjson|xlsx")
+		}
+		if profile != "" {
+			g.log.Info("reading with a profile", "source", f, "profile", profile)
+		}
+		opts.Progress = newProgressBar(g.io.ErrOut, g.io.ErrTTY && !fo.quiet && !fo.noProgress)
 		sum := importer.Import(ctx, importer.Input{Name: f, Stdin: g.io.In}, opts)
-		if err := printSummary(g.io.Out, o.output, &sum); err != nil {
+		if err := printSummary(g.io.Out, fo.output, &sum); err != nil {
 			return err
 		}
 		if sum.Error != nil {

@@ -32,6 +32,9 @@ func printSummary(w io.Writer, format string, s *importer.Summary) error {
 	fmt.Fprintf(&b, "  rows read       %d\n", s.RowsRead)
 	fmt.Fprintf(&b, "  rows imported   %d\n", s.RowsImported)
 	fmt.Fprintf(&b, "  rows rejected   %d\n", s.RowsRejected)
+	if s.RowsSkipped > 0 {
+		fmt.Fprintf(&b, "  rows skipped    %d (no invoice line: totals, notes, blank rows)\n", s.RowsSkipped)
+	}
 	if s.RejectsFile != nil {
 		fmt.Fprintf(&b, "  rejects file    %s\n", *s.RejectsFile)
 	}

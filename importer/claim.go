@@ -125,7 +125,7 @@ func (r *runner) start(ctx context.Context, layout invoice.Layout) error {
 	if r.db == nil || r.opts.DryRun == ReadOnly {
 		return nil
 	}
-	in := store.InputLayout{Format: string(layout.Format), Delimiter: string(layout.Delimiter), Header: layout.EncodeHeader()}
+	in := store.InputLayout{Format: string(layout.Format), Delimiter: string(layout.Delimiter), Header: layout.EncodeHeader(), Encoding: layout.Encoding}
 	var err error
 	switch {
 	case r.run.ID != 0:

@@ -60,7 +60,7 @@ func (r *runner) record(ctx context.Context, w *writer, err error) error {
 	p := w.committed
 	status, msg := store.StatusSuccess, ""
 	switch {
-	case err == nil && p.RowsRead > 0 && p.RowsRejected == p.RowsRead:
+	case err == nil && p.RowsRejected > 0 && p.RowsRejected == p.RowsRead-p.RowsSkipped:
 		rule, n, qerr := r.db.CommonestRule(dbctx, r.run)
 		if qerr != nil {
 			rule = qerr.Error()

@@ -50,7 +50,7 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 	if format == "" {
 		f, ok := invoice.FormatOf(in.Name)
 		if !ok {
-			return fmt.Errorf("%s: cannot tell the format from the name; use --format csv|json|ndjson", in.Name)
+			return fmt.Errorf("%s: cannot tell the format from the name; use --format csv|json|ndjson|xlsx", in.Name)
 		}
 		format = f
 	}
@@ -186,8 +186,14 @@ func (r *runner) decoder(p store.Progress) (invoice.Decoder, *hashingReader, err
 	in := r.src.reader()
 	in.expect(p.Bytes, p.Digest, &ReusedSourceError{SourceID: r.key, RunID: r.run.ID,
 		Was: fmt.Sprintf("its first %d bytes", p.Bytes), Now: "other bytes"})
+	delim := r.opts.Delimiter
+	if delim == 0 {
+		delim = invoice.DelimiterOf(r.src.in.Name)
+	}
 	dec, err := invoice.NewDecoder(in, invoice.Options{
-		Format: r.format, Delimiter: r.opts.Delimiter, Columns: r.opts.Columns, Account: r.opts.Account,
+		Format: r.format, Delimiter: delim, Columns: r.opts.Columns, Account: r.opts.Account,
+		Set: r.opts.Set, SkipLines: r.opts.SkipLines, Values: r.opts.Values, Encoding: r.opts.Encoding,
+		SkipNonLines: r.opts.SkipNonLines, Records: r.opts.Records, Sheet: r.opts.Sheet,
 	})
 	if err != nil {
 		return nil, nil, &InputError{Name: r.src.in.Name, Err: err}

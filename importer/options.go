@@ -31,10 +31,24 @@ type Options struct {
 	Force           bool
 	Columns         invoice.ColumnMap
 	Delimiter       rune
-	Retry           RetryPolicy
-	Progress        Progress
-	Log             *slog.Logger
-	DryRun          DryRun
+	// Set, SkipLines and Values are how the input is written
+	// (invoice.Options).
+	Set       map[string]string
+	SkipLines int
+	Values    invoice.ValueFormat
+	Encoding  string
+	// SkipNonLines skips records that are no invoice line (a total, a
+	// note, a blank row) instead of rejecting them.
+	SkipNonLines bool
+	// Records is where a nested JSON document's records are
+	// (invoice.ParseRecordsPath).
+	Records []string
+	// Sheet is the sheet of an XLSX input to read; "" is the first.
+	Sheet    string
+	Retry    RetryPolicy
+	Progress Progress
+	Log      *slog.Logger
+	DryRun   DryRun
 }
 
 // DryRun says whether, and how, an import only pretends to write.

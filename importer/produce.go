@@ -18,6 +18,7 @@ type chunk struct {
 	report    []reportEntry    // keys seen for the first time
 	proposals []store.Proposal // of rejected lines, for review
 	read      int64            // records in the chunk
+	skipped   int64            // of them, no invoice line (--skip-non-lines)
 	fuzzy     int64
 	last      int64  // line of the chunk's last record
 	lastSeq   int64  // and its position in the input
@@ -107,6 +108,11 @@ func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 // add puts a record in the chunk, as a row or as a reject. Only a failure
 // to load a catalogue is returned.
 func (p *producer) add(ctx context.Context, c *chunk, rec *invoice.Record) error {
+	if rec.Skipped {
+		c.count(rec)
+		c.skipped++
+		return nil
+	}
 	if rec.Err != nil {
 		c.count(rec)
 		c.rejected = append(c.rejected, reject{rec: rec, err: rec.Err})

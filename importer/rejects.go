@@ -94,7 +94,7 @@ func (r *rejectsWriter) write(rj store.Reject) error {
 // writeRunRejects writes every reject of a run to w, and says how many.
 // They name their run, unless it is a dry run's, which will be rolled back.
 func writeRunRejects(ctx context.Context, db *store.Store, run store.Run, dryRun bool, w io.Writer) (int64, error) {
-	l, err := invoice.ParseLayout(run.Input.Format, run.Input.Delimiter, run.Input.Header)
+	l, err := invoice.ParseLayout(run.Input.Format, run.Input.Delimiter, run.Input.Header, run.Input.Encoding)
 	if err != nil {
 		return 0, fmt.Errorf("run %d: %w", run.ID, err)
 	}

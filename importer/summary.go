@@ -17,6 +17,7 @@ type Summary struct {
 	RowsRead        int64        `json:"rows_read"`
 	RowsImported    int64        `json:"rows_imported"`
 	RowsRejected    int64        `json:"rows_rejected"`
+	RowsSkipped     int64        `json:"rows_skipped"`
 	ItemsCreated    int64        `json:"items_created"`
 	FuzzyMatches    int64        `json:"fuzzy_matches"`
 	Chunks          int64        `json:"chunks"`
@@ -36,7 +37,7 @@ type Summary struct {
 
 // setCounts copies a run's progress into the summary.
 func (s *Summary) setCounts(p store.Progress) {
-	s.RowsRead, s.RowsImported, s.RowsRejected = p.RowsRead, p.RowsImported, p.RowsRejected
+	s.RowsRead, s.RowsImported, s.RowsRejected, s.RowsSkipped = p.RowsRead, p.RowsImported, p.RowsRejected, p.RowsSkipped
 	s.ItemsCreated, s.FuzzyMatches = p.ItemsCreated, p.FuzzyMatches
 	s.Chunks, s.ChunksReplayed = p.Chunks, p.ChunksReplayed
 }

@@ -161,6 +161,7 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 		p.RowsRead += c.read
 		p.RowsImported += int64(len(c.rows))
 		p.RowsRejected += int64(len(c.rejected))
+		p.RowsSkipped += c.skipped
 		p.FuzzyMatches += c.fuzzy
 		p.Chunks++
 		b.Ends = append(b.Ends, len(b.Rows))

@@ -1,6 +1,7 @@
 package invoice
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ type csvMeta struct {
 	raw    []string
 	err    error
 	origin Origin // of a record with more fields than the header, read from its end
+	// miscounted says the record is valid CSV with another field count
+	// than the header's.
+	miscounted bool
 }
 
 var _ Decoder = (*csvDecoder)(nil)
@@ -51,23 +55,42 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 	if opts.Delimiter != 0 {
 		cr.Comma = opts.Delimiter
 	}
-	header, err := cr.Read()
-	switch {
-	case errors.Is(err, io.EOF):
-		return nil, &FatalError{Msg: "the file is empty: no header line"}
-	case err != nil:
-		var perr *csv.ParseError
-		if errors.As(err, &perr) {
-			return nil, &FatalError{Line: 1, Msg: fmt.Sprintf("header: CSV syntax: %v", perr.Err)}
+	// The header is the first line whose columns give the fields, within
+	// the first SkipLines+1: the title lines a report puts above it are
+	// skipped, and a file without them (its rejects file) reads the same.
+	var header, fields []string
+	for tries := 0; ; tries++ {
+		var err error
+		header, err = cr.Read()
+		switch {
+		case errors.Is(err, io.EOF) && tries == 0:
+			return nil, &FatalError{Msg: "the file is empty: no header line"}
+		case errors.Is(err, io.EOF):
+			return nil, &FatalError{Msg: fmt.Sprintf("no header line among the first %d lines (--skip-lines %d)", tries, opts.SkipLines)}
+		case err != nil:
+			var perr *csv.ParseError
+			if errors.As(err, &perr) && tries >= opts.SkipLines {
+				return nil, &FatalError{Line: perr.StartLine, Msg: fmt.Sprintf("header: CSV syntax: %v", perr.Err)}
+			}
+			if perr == nil {
+				return nil, err
+			}
+			continue
 		}
-		return nil, err
-	}
-	fields, err := fieldNames(header, opts.Columns)
-	if err != nil {
-		if fe, ok := err.(*FatalError); ok {
-			fe.Line = 1
+		line, _ := cr.FieldPos(0)
+		fields, err = fieldNames(header, opts.Columns, opts.Set)
+		if err == nil {
+			break
 		}
-		return nil, err
+		if tries >= opts.SkipLines {
+			if fe, ok := err.(*FatalError); ok {
+				fe.Line = line
+				if opts.SkipLines > 0 {
+					fe.Msg += fmt.Sprintf(" (no line among the first %d is a header: --skip-lines %d)", opts.SkipLines+1, opts.SkipLines)
+				}
+			}
+			return nil, err
+		}
 	}
 	tap.discard(cr.InputOffset())
 	d := &csvDecoder{
@@ -102,8 +125,10 @@ func (d *csvDecoder) Next() (*Record, error) {
 	}
 	m := <-d.meta
 	rec := &Record{Line: m.line, Raw: RawRecord{Fields: m.raw}, Err: m.err, Origin: m.origin}
-	if rec.Err == nil {
-		rec.finish(&v, d.opts.Account)
+	if rec.Err == nil || d.opts.SkipNonLines && m.miscounted && isNonLine(&v) {
+		// A note row is often shorter than the header: its fields, as
+		// far as they go, still tell that it is no line.
+		rec.finish(&v, &d.opts)
 	}
 	return rec, nil
 }
@@ -174,9 +199,13 @@ func (s *csvRows) Read() ([]string, error) {
 		return nil, err
 	default:
 		line, _ := d.r.FieldPos(0)
+		if slices.ContainsFunc(rec, func(f string) bool { return strings.Contains(f, "\n") }) {
+			rec = keepCRLF(rec, d.tap.slice(start, d.r.InputOffset()), d.r.Comma)
+		}
 		m = csvMeta{line: line, raw: rec}
 		if len(rec) != len(d.header) {
 			m.err = &SyntaxError{Msg: fmt.Sprintf("record has %d fields, the header has %d", len(rec), len(d.header))}
+			m.miscounted = true
 			m.origin = d.originFromEnd(rec)
 		}
 	}
@@ -240,4 +269,62 @@ func (t *tapReader) discard(upto int64) {
 	n := copy(t.buf, t.buf[drop:])
 	t.buf = t.buf[:n]
 	t.base = upto
+}
+
+// keepCRLF gives back the CRLF line ends inside quoted fields that
+// encoding/csv turns into LF: RFC 4180 keeps a quoted field's bytes as they
+// are. raw is the record's text as read; should splitting it again not
+// give rec's fields, less those CRs, rec is kept as it is.
+func keepCRLF(rec []string, raw []byte, comma rune) []string {
+	if !bytes.Contains(raw, []byte("\r\n")) {
+		return rec
+	}
+	sep := string(comma)
+	s := string(raw)
+	for strings.HasPrefix(s, "\n") || strings.HasPrefix(s, "\r\n") { // blank lines before the record
+		s = s[strings.IndexByte(s, '\n')+1:]
+	}
+	var out []string
+	for {
+		var f strings.Builder
+		if strings.HasPrefix(s, `"`) {
+			s = s[1:]
+			for {
+				i := strings.IndexByte(s, '"')
+				if i < 0 {
+					return rec
+				}
+				f.WriteString(s[:i])
+				if strings.HasPrefix(s[i+1:], `"`) {
+					f.WriteByte('"')
+					s = s[i+2:]
+					continue
+				}
+				s = s[i+1:]
+				break
+			}
+		}
+		end := len(s)
+		for _, stop := range []string{sep, "\r\n", "\n"} {
+			if i := strings.Index(s, stop); i >= 0 && i < end {
+				end = i
+			}
+		}
+		f.WriteString(s[:end])
+		out = append(out, f.String())
+		s = s[end:]
+		if !strings.HasPrefix(s, sep) {
+			break
+		}
+		s = s[len(sep):]
+	}
+	if len(out) != len(rec) {
+		return rec
+	}
+	for i := range out {
+		if strings.ReplaceAll(out[i], "\r\n", "\n") != rec[i] {
+			return rec
+		}
+	}
+	return out
 }

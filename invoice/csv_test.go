@@ -52,8 +52,10 @@ func TestCSVLinesAndQuoting(t *testing.T) {
 			t.Errorf("record %d line = %d, want %d", i, r.Line, wantLines[i])
 		}
 	}
-	if got := recs[1].Valid.Description; got != "Cheese,\nshredded" { // encoding/csv turns a quoted CRLF into LF
-		t.Errorf("multi-line description = %q", got)
+	// RFC 4180 keeps a quoted field's CRLF (encoding/csv alone would make
+	// it LF), in the value and in the record as read.
+	if got := recs[1].Valid.Description; got != "Cheese,\r\nshredded" || recs[1].Raw.Fields[4] != got {
+		t.Errorf("multi-line description = %q, as read %q", got, recs[1].Raw.Fields[4])
 	}
 	if got := recs[2].Valid.Description; got != `Say "cheese"` {
 		t.Errorf("quoted description = %q", got)

@@ -18,41 +18,61 @@ const (
 	CSV    Format = "csv"
 	JSON   Format = "json"
 	NDJSON Format = "ndjson"
+	// XLSX is a workbook's sheet, read as CSV records: its Decoder's
+	// Format is CSV, as its rejects are written.
+	XLSX Format = "xlsx"
 )
 
 // ParseFormat checks a --format value.
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
-	case CSV, JSON, NDJSON:
+	case CSV, JSON, NDJSON, XLSX:
 		return f, nil
 	case "jsonl":
 		return NDJSON, nil
+	case "tsv":
+		return CSV, nil
 	}
-	return "", fmt.Errorf("unknown format %q (want csv, json or ndjson)", s)
+	return "", fmt.Errorf("unknown format %q (want csv, json, ndjson or xlsx)", s)
 }
 
-// FormatOf guesses the format from a file name: .csv, .json, .ndjson or
-// .jsonl, each optionally followed by .gz. ok is false when the name says
-// nothing.
+// FormatOf guesses the format from a file name: .csv, .tsv, .json, .ndjson
+// or .jsonl, each optionally followed by .gz, or .xlsx. ok is false when the
+// name says nothing.
 func FormatOf(name string) (f Format, ok bool) {
 	base := strings.TrimSuffix(strings.ToLower(filepath.Base(name)), ".gz")
 	switch filepath.Ext(base) {
-	case ".csv":
+	case ".csv", ".tsv":
 		return CSV, true
 	case ".json":
 		return JSON, true
 	case ".ndjson", ".jsonl":
 		return NDJSON, true
+	case ".xlsx":
+		// Also under .gz, which the decoder refuses saying why.
+		return XLSX, true
 	}
 	return "", false
 }
 
+// DelimiterOf is the CSV delimiter a file's name says: a tab for .tsv,
+// else 0 (a comma, unless --delimiter says otherwise).
+func DelimiterOf(name string) rune {
+	if filepath.Ext(strings.TrimSuffix(strings.ToLower(filepath.Base(name)), ".gz")) == ".tsv" {
+		return '\t'
+	}
+	return 0
+}
+
 // RejectsPath is where the rejects of input go by default: beside it, its
-// name less .gz and the format extension, plus .rejects.csv (CSV input) or
-// .rejects.ndjson (JSON input). in/may.2026.csv.gz → in/may.2026.rejects.csv.
+// name less .gz and the format extension, plus .rejects.csv (CSV or XLSX
+// input) or .rejects.ndjson (JSON input). in/may.2026.csv.gz → in/may.2026.rejects.csv.
 func RejectsPath(input string, f Format) string {
 	ext := ".rejects.ndjson"
-	if f == CSV {
+	switch {
+	case f == CSV && DelimiterOf(input) == '\t':
+		ext = ".rejects.tsv"
+	case f == CSV, f == XLSX:
 		ext = ".rejects.csv"
 	}
 	if input == "-" || input == "" {
@@ -74,6 +94,26 @@ type Options struct {
 	Delimiter rune      // CSV only; ',' when zero
 	Columns   ColumnMap // --column renames
 	Account   string    // account of records that have none
+	// Set gives fields a constant (--set FIELD=VALUE): every record has
+	// it, whether or not the input has the field.
+	Set map[string]string
+	// SkipLines is how many lines above the header to skip (CSV).
+	SkipLines int
+	// Values says how dates and numbers are written.
+	Values ValueFormat
+	// Records is the path of nested arrays whose objects are the records
+	// of a JSON document (ParseRecordsPath); nil: a top-level array.
+	// NDJSON lines are records already, and ignore it.
+	Records []string
+	// SkipNonLines marks records with no quantity and no invoice number
+	// or date (totals, notes, blank rows) Record.Skipped, not rejected.
+	SkipNonLines bool
+	// Encoding is the input's text encoding (Encodings; "" is UTF-8); a
+	// byte order mark overrides it.
+	Encoding string
+	// Sheet names the sheet of an XLSX input to read (--sheet), matched
+	// ignoring case; "" reads the first.
+	Sheet string
 }
 
 // Decoder yields the records of one input, in order.
@@ -96,6 +136,21 @@ type Decoder interface {
 // missing required column, a duplicated name) is reported here, before any
 // record is read.
 func NewDecoder(r io.Reader, opts Options) (Decoder, error) {
+	if opts.Format == XLSX {
+		// A workbook is a zip archive whose XML says its own encoding:
+		// neither gzip nor --encoding applies. Its rejects, CSV in UTF-8,
+		// still start with a byte order mark when --encoding names
+		// another, so that they read back right with the same flags.
+		d, err := newXLSXDecoder(r, opts)
+		if err != nil {
+			return nil, err
+		}
+		enc := opts.Encoding
+		if enc == "" {
+			enc = UTF8
+		}
+		return &numbered{Decoder: d, enc: enc}, nil
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
@@ -104,9 +159,13 @@ func NewDecoder(r io.Reader, opts Options) (Decoder, error) {
 		}
 		br = bufio.NewReaderSize(gzipReader{zr}, 64<<10)
 	}
-	// A UTF-8 byte order mark is not part of the data.
-	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xef, 0xbb, 0xbf}) {
-		_, _ = br.Discard(3)
+	br = decodeText(br, opts.Encoding)
+	// The layout says the --encoding, not what a byte order mark made of
+	// it: the rejects start with UTF-8's whenever --encoding names another,
+	// so that they read back right with the same flags.
+	enc := opts.Encoding
+	if enc == "" {
+		enc = UTF8
 	}
 	if opts.Columns == nil {
 		opts.Columns = ColumnMap{}
@@ -124,14 +183,18 @@ func NewDecoder(r io.Reader, opts Options) (Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &numbered{Decoder: d}, nil
+	return &numbered{Decoder: d, enc: enc}, nil
 }
 
 // numbered gives every record its Seq, whatever the format.
 type numbered struct {
 	Decoder
 	seq int64
+	enc string // the --encoding it was read with
 }
+
+// encoding is the --encoding the input was read with.
+func (n *numbered) encoding() string { return n.enc }
 
 func (n *numbered) Next() (*Record, error) {
 	rec, err := n.Decoder.Next()

@@ -1,6 +1,8 @@
 package invoice
 
 import (
+	_ "embed"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -52,12 +54,16 @@ func isRejectColumn(name string) bool {
 }
 
 // fieldNames resolves input column names to fields: index i of the result is
-// the field column i holds, or "" for a column that is ignored. It fails,
-// naming the column, on a duplicated header or a missing required field.
-func fieldNames(header []string, columns ColumnMap) ([]string, error) {
+// the field column i holds, or "" for a column that is ignored. A column is
+// a field by --column, else by the field's own name, else by a name of it
+// in the synonym table (headers.json). It fails, naming the columns, on a
+// duplicated header, two columns of one field, or a missing required field
+// that --set does not give.
+func fieldNames(header []string, columns ColumnMap, set map[string]string) ([]string, error) {
 	out := make([]string, len(header))
 	seen := make(map[string]int, len(header)) // normalized header → column
 	byField := make(map[string]int, len(Fields))
+	via := make([]int, len(header)) // the pass that gave each column its field
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(h))
 		if j, dup := seen[name]; dup && name != "" {
@@ -66,40 +72,82 @@ func fieldNames(header []string, columns ColumnMap) ([]string, error) {
 		seen[name] = i
 	}
 	// Mapped columns first, so that --column wins over a column that happens
-	// to carry the field's own name.
-	for pass := 0; pass < 2; pass++ {
+	// to carry the field's own name, which wins over a synonym.
+	for pass := 0; pass < 3; pass++ {
 		for i, h := range header {
 			name := strings.ToLower(strings.TrimSpace(h))
 			field, mapped := columns[name]
-			if pass == 1 {
+			switch {
+			case pass == 0 && !mapped:
+				continue
+			case pass == 1:
 				if mapped || !isField(name) {
 					continue
 				}
 				field = name
-			} else if !mapped {
-				continue
+			case pass == 2:
+				var ok bool
+				if field, ok = synonyms[headerKey(h)]; mapped || out[i] != "" || !ok {
+					continue
+				}
 			}
 			if j, taken := byField[field]; taken {
-				if pass == 1 {
-					continue // a literal column shadowed by --column
+				switch {
+				case pass == 2 && via[j] == 2:
+					return nil, &FatalError{Msg: fmt.Sprintf("columns %d %q and %d %q could both be %q; say which with --column %s=HEADER",
+						j+1, strings.TrimSpace(header[j]), i+1, strings.TrimSpace(h), field, field)}
+				case pass >= 1:
+					continue // a literal column, or a synonym, shadowed
 				}
 				return nil, &FatalError{Msg: fmt.Sprintf("field %q is given by both column %d and column %d", field, j+1, i+1)}
 			}
+			via[i] = pass
 			byField[field] = i
 			out[i] = field
 		}
 	}
 	var missing []string
 	for _, f := range RequiredFields {
-		if _, ok := byField[f]; !ok {
+		_, ok := byField[f]
+		if _, given := set[f]; !ok && !given {
 			missing = append(missing, f)
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &FatalError{Msg: fmt.Sprintf("required column %s missing (use --column FIELD=HEADER to map a differently named column)", quoteList(missing))}
+		return nil, &FatalError{Msg: fmt.Sprintf("required column %s missing (use --column FIELD=HEADER to map a differently named column, or --set FIELD=VALUE to give every record the same value)", quoteList(missing))}
 	}
 	return out, nil
 }
+
+// headerKey is a header as the synonym table has it: lower case, spaces
+// collapsed, underscores as spaces, a trailing colon dropped.
+func headerKey(h string) string {
+	h = strings.ReplaceAll(strings.ToLower(h), "_", " ")
+	return strings.TrimSuffix(strings.Join(strings.Fields(h), " "), ":")
+}
+
+//go:embed headers.json
+var headersJSON []byte
+
+// synonyms maps a header key to the field it names.
+var synonyms = func() map[string]string {
+	var table struct {
+		Synonyms map[string][]string `json:"synonyms"`
+	}
+	if err := json.Unmarshal(headersJSON, &table); err != nil {
+		panic("invoice/headers.json: " + err.Error())
+	}
+	m := map[string]string{}
+	for field, names := range table.Synonyms {
+		if !isField(field) {
+			panic("invoice/headers.json: unknown field " + field)
+		}
+		for _, n := range names {
+			m[headerKey(n)] = field
+		}
+	}
+	return m
+}()
 
 func quoteList(names []string) string {
 	q := make([]string, len(names))

@@ -51,6 +51,14 @@ func newJSONDecoder(r io.Reader, opts Options) (Decoder, error) {
 		// NewDecoder hands us a bufio.Reader already; NewReaderSize reuses it.
 		d.src = &ndjsonSource{br: bufio.NewReaderSize(r, 64<<10)}
 	case JSON:
+		if len(opts.Records) > 0 {
+			src, err := newRecordsSource(r, opts.Records)
+			if err != nil {
+				return nil, err
+			}
+			d.src = src
+			break
+		}
 		src, err := newArraySource(r)
 		if err != nil {
 			return nil, err
@@ -65,10 +73,13 @@ func newJSONDecoder(r io.Reader, opts Options) (Decoder, error) {
 func (d *jsonDecoder) Header() []string { return nil }
 func (d *jsonDecoder) Format() Format   { return d.format }
 
-// Close marks the decoder done; it holds nothing that needs releasing.
+// Close marks the decoder done, and stops a --records walk.
 func (d *jsonDecoder) Close() error {
 	if d.err == nil {
 		d.err = io.EOF
+	}
+	if s, ok := d.src.(*recordsSource); ok {
+		s.stop()
 	}
 	return nil
 }
@@ -101,7 +112,7 @@ func (d *jsonDecoder) record(el element) *Record {
 	}
 	var v Values
 	err := d.keys.fill(&v, members)
-	rec.finish(&v, d.opts.Account)
+	rec.finish(&v, &d.opts)
 	if err != nil {
 		rec.Err = err
 	}
@@ -376,15 +387,23 @@ type keyResolver struct {
 // chosenKey is the member that gives a field its value in a record.
 type chosenKey struct {
 	member int // index in the members + 1; 0 = none
-	mapped bool
+	rank   int
 }
 
 // keyField is what a key stands for: the index in Fields of its field (-1
-// for none), and whether it got there through --column.
+// for none), and how it got there: rankMapped through --column, rankField
+// by the field's own name, rankSynonym by a name of it in headers.json. A
+// key of a higher rank wins over one of a lower.
 type keyField struct {
-	field  int
-	mapped bool
+	field int
+	rank  int
 }
+
+const (
+	rankSynonym = iota
+	rankField
+	rankMapped
+)
 
 // maxCachedKeys bounds the cache, so a file of ever new keys cannot grow it
 // without limit.
@@ -402,9 +421,11 @@ func (k *keyResolver) resolve(rawKey []byte) keyField {
 	name := strings.ToLower(strings.TrimSpace(unquote(rawKey)))
 	f := keyField{field: -1}
 	if field, ok := k.columns[name]; ok {
-		f = keyField{field: fieldIndex(field), mapped: true}
-	} else {
-		f.field = fieldIndex(name)
+		f = keyField{field: fieldIndex(field), rank: rankMapped}
+	} else if f.field = fieldIndex(name); f.field >= 0 {
+		f.rank = rankField
+	} else if field, ok := synonyms[headerKey(name)]; ok {
+		f = keyField{field: fieldIndex(field), rank: rankSynonym}
 	}
 	if len(k.cache) < maxCachedKeys {
 		k.cache[string(rawKey)] = f
@@ -414,7 +435,8 @@ func (k *keyResolver) resolve(rawKey []byte) keyField {
 
 // fill sets v from an object's members. Two keys giving the same field are
 // an error, except that a key renamed by --column wins over a key that
-// merely carries the field's own name, as for CSV headers.
+// merely carries the field's own name, which wins over a synonym, as for
+// CSV headers.
 func (k *keyResolver) fill(v *Values, members []member) error {
 	chosen := k.chosen
 	clear(chosen)
@@ -426,14 +448,14 @@ func (k *keyResolver) fill(v *Values, members []member) error {
 		c := &chosen[kf.field]
 		if c.member > 0 {
 			switch {
-			case c.mapped && !kf.mapped:
-				continue // a literal key shadowed by --column
-			case kf.mapped == c.mapped:
+			case kf.rank < c.rank:
+				continue // shadowed by --column, or by the field's own name
+			case kf.rank == c.rank:
 				prev := unquote(members[c.member-1].key)
 				return &FieldError{Field: Fields[kf.field], Rule: fmt.Sprintf("is given twice, by keys %q and %q", prev, unquote(m.key))}
 			}
 		}
-		c.member, c.mapped = i+1, kf.mapped
+		c.member, c.rank = i+1, kf.rank
 	}
 	// Every field that can be read is, even after one that cannot: where a
 	// rejected record came from (_run, _record) must survive its errors.
@@ -456,6 +478,10 @@ func (k *keyResolver) fill(v *Values, members []member) error {
 func scalar(field string, raw []byte) (string, error) {
 	switch raw[0] {
 	case '"':
+		if esc, ok := loneSurrogate(raw); ok {
+			// Decoding would quietly make it U+FFFD.
+			return "", &FieldError{Field: field, Rule: "must not hold a lone UTF-16 surrogate (an escape that is half of a character)", Value: esc}
+		}
 		return unquote(raw), nil
 	case 'n':
 		return "", nil
@@ -463,6 +489,39 @@ func scalar(field string, raw []byte) (string, error) {
 		return "", &FieldError{Field: field, Rule: "must be a string or a number", Value: shorten(string(compact(raw)))}
 	}
 	return string(raw), nil
+}
+
+// loneSurrogate finds a \uD800-\uDFFF escape in a raw JSON string that
+// is not half of a high-low pair, and returns it as written.
+func loneSurrogate(raw []byte) (string, bool) {
+	surrogate := func(i int) (rune, bool) { // the escape at raw[i:], if any
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 32)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		r, ok := surrogate(i)
+		switch {
+		case !ok:
+			i++ // another escape: skip its second byte
+		case r >= 0xD800 && r < 0xDC00:
+			if low, ok := surrogate(i + 6); ok && low >= 0xDC00 && low < 0xE000 {
+				i += 11
+				continue
+			}
+			return string(raw[i : i+6]), true
+		case r >= 0xDC00 && r < 0xE000:
+			return string(raw[i : i+6]), true
+		default:
+			i += 5
+		}
+	}
+	return "", false
 }
 
 // fieldIndex is the index of name in Fields, or -1.

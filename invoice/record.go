@@ -119,6 +119,9 @@ type Record struct {
 	Valid Line
 	// Err says why the record is rejected; a *FieldError or *SyntaxError.
 	Err error
+	// Skipped says the record is no invoice line and is neither imported
+	// nor rejected (Options.SkipNonLines).
+	Skipped bool
 }
 
 // Origin names a rejected record: the run that rejected it and the record's
@@ -129,14 +132,28 @@ type Origin struct {
 
 // finish sets what a record's values say: where it came from, and its
 // valid line or why it is rejected.
-func (rec *Record) finish(v *Values, account string) {
+func (rec *Record) finish(v *Values, opts *Options) {
+	if opts.SkipNonLines && isNonLine(v) {
+		rec.Skipped, rec.Err = true, nil
+		return
+	}
 	o, err := parseOrigin(v.Run, v.Record)
 	if err != nil {
 		rec.Err = err
 		return
 	}
 	rec.Origin = o
-	rec.Valid, rec.Err = Validate(v, account)
+	for field, value := range opts.Set {
+		*v.field(field) = value
+	}
+	rec.Valid, rec.Err = Validate(v, opts.Account, opts.Values)
+}
+
+// isNonLine says a record is no invoice line: it has no quantity, and no
+// invoice number or no date (a total, a note, a blank row).
+func isNonLine(v *Values) bool {
+	blank := func(s string) bool { return strings.TrimSpace(s) == "" }
+	return blank(v.Quantity) && (blank(v.InvoiceNumber) || blank(v.InvoiceDate))
 }
 
 // parseOrigin reads _run and _record. Both empty, or an empty _run (a dry

@@ -14,13 +14,17 @@ type Layout struct {
 	Format    Format
 	Delimiter rune     // CSV
 	Header    []string // CSV
+	Encoding  string   // the input's, which was read into UTF-8; "" is UTF-8
 }
 
 // LayoutOf returns the layout of d's input.
 func LayoutOf(d Decoder) Layout {
-	l := Layout{Format: d.Format(), Delimiter: ',', Header: d.Header()}
+	l := Layout{Format: d.Format(), Delimiter: ',', Header: d.Header(), Encoding: UTF8}
 	if dd, ok := d.(interface{ delimiter() rune }); ok {
 		l.Delimiter = dd.delimiter()
+	}
+	if de, ok := d.(interface{ encoding() string }); ok {
+		l.Encoding = de.encoding()
 	}
 	return l
 }
@@ -58,12 +62,12 @@ func (l Layout) EncodeHeader() []byte {
 }
 
 // ParseLayout rebuilds a stored layout.
-func ParseLayout(format, delimiter string, header []byte) (Layout, error) {
+func ParseLayout(format, delimiter string, header []byte, encoding string) (Layout, error) {
 	f, err := ParseFormat(format)
 	if err != nil {
 		return Layout{}, err
 	}
-	l := Layout{Format: f}
+	l := Layout{Format: f, Encoding: encoding}
 	l.Delimiter, _ = utf8.DecodeRuneInString(delimiter)
 	if f == CSV && len(header) > 0 { // runs from before layouts were stored have none
 		h, err := l.ParseRaw(header)
@@ -104,12 +108,19 @@ func NewRejectEncoder(l Layout) *RejectEncoder {
 	return e
 }
 
-// Header returns the bytes a new rejects file starts with (nil for NDJSON).
+// Header returns the bytes a new rejects file starts with: for CSV its
+// header, after a UTF-8 byte order mark when the input was read from
+// another encoding (so that the file read back with the same --encoding is
+// read as the UTF-8 it is).
 func (e *RejectEncoder) Header() []byte {
-	if e.layout.Format != CSV {
-		return nil
+	var h []byte
+	if transcoded(e.layout.Encoding) {
+		h = []byte{0xef, 0xbb, 0xbf}
 	}
-	return csvLine(e.header, e.layout.Delimiter)
+	if e.layout.Format != CSV {
+		return h
+	}
+	return append(h, csvLine(e.header, e.layout.Delimiter)...)
 }
 
 // Encode returns one rejected record of a run (0 for a dry run, which has

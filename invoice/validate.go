@@ -2,7 +2,6 @@ package invoice
 
 import (
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
@@ -72,8 +71,9 @@ func isPlainDecimal(s string) bool {
 
 // Validate checks a record's values against the rules of the contract and
 // returns the valid line, or a *FieldError naming the first field that breaks
-// a rule. defaultAccount applies when the record has no account value.
-func Validate(v *Values, defaultAccount string) (Line, error) {
+// a rule. defaultAccount applies when the record has no account value; f
+// says how dates and numbers are written.
+func Validate(v *Values, defaultAccount string, f ValueFormat) (Line, error) {
 	var l Line
 	var err error
 	text := func(field, value string, required bool, max int) string {
@@ -102,11 +102,11 @@ func Validate(v *Values, defaultAccount string) (Line, error) {
 	if l.Account == "" {
 		l.Account = defaultAccount
 	}
-	if _, perr := time.Parse(time.DateOnly, date); perr != nil || len(date) != len(time.DateOnly) {
-		return Line{}, &FieldError{Field: FieldInvoiceDate, Rule: "must be a real calendar date written YYYY-MM-DD", Value: shorten(date)}
+	var ok bool
+	if l.InvoiceDate, ok = f.date(date); !ok {
+		return Line{}, &FieldError{Field: FieldInvoiceDate, Rule: f.dateRule(), Value: shorten(date)}
 	}
-	l.InvoiceDate = date
-	if l.Quantity, err = checkDecimal(FieldQuantity, quantity, quantityScale); err != nil {
+	if l.Quantity, err = checkDecimal(FieldQuantity, quantity, quantityScale, f, false); err != nil {
 		return Line{}, err
 	}
 	switch {
@@ -115,7 +115,7 @@ func Validate(v *Values, defaultAccount string) (Line, error) {
 	case l.Quantity.Abs().Cmp(quantityLimit) >= 0:
 		return Line{}, &FieldError{Field: FieldQuantity, Rule: "absolute value must be below 10^15", Value: shorten(quantity)}
 	}
-	if l.UnitPrice, err = checkDecimal(FieldUnitPrice, price, unitPriceScale); err != nil {
+	if l.UnitPrice, err = checkDecimal(FieldUnitPrice, price, unitPriceScale, f, true); err != nil {
 		return Line{}, err
 	}
 	switch {
@@ -146,16 +146,18 @@ func checkText(field, value string, required bool, max int) (string, error) {
 	return value, nil
 }
 
-// checkDecimal parses an exact decimal. A value with more fractional digits
-// than scale allows is rejected, never rounded; trailing zeros after the
-// point do not count, since dropping them changes nothing ("2.50000" is 2.5).
-func checkDecimal(field, value string, scale int32) (decimal.Decimal, error) {
-	if !isPlainDecimal(value) {
-		return decimal.Decimal{}, &FieldError{Field: field, Rule: "must be a decimal number such as 12.5 or -3", Value: shorten(value)}
+// checkDecimal parses an exact decimal written as f says (with a currency
+// sign when currency). A value with more fractional digits than scale
+// allows is rejected, never rounded; trailing zeros after the point do not
+// count, since dropping them changes nothing ("2.50000" is 2.5).
+func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool) (decimal.Decimal, error) {
+	plain, ok := f.number(value, currency)
+	if !ok || !isPlainDecimal(plain) {
+		return decimal.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(value), Value: shorten(value)}
 	}
-	d, err := decimal.NewFromString(value)
+	d, err := decimal.NewFromString(plain)
 	if err != nil {
-		return decimal.Decimal{}, &FieldError{Field: field, Rule: "must be a decimal number such as 12.5 or -3", Value: shorten(value)}
+		return decimal.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(value), Value: shorten(value)}
 	}
 	if !d.Equal(d.Truncate(scale)) {
 		return decimal.Decimal{}, &FieldError{Field: field, Rule: "must have at most " + itoa(int(scale)) + " fractional digits (it is never rounded)", Value: shorten(value)}

@@ -30,7 +30,8 @@ func TestValidateRules(t *testing.T) {
 		{"date leap day ok", func(v *Values) { v.InvoiceDate = "2028-02-29" }, "", ""},
 		{"date wrong form", func(v *Values) { v.InvoiceDate = "04/05/2026" }, FieldInvoiceDate, "YYYY-MM-DD"},
 		{"date single digit month", func(v *Values) { v.InvoiceDate = "2026-5-04" }, FieldInvoiceDate, "YYYY-MM-DD"},
-		{"date with time", func(v *Values) { v.InvoiceDate = "2026-05-04T10:00:00" }, FieldInvoiceDate, "YYYY-MM-DD"},
+		{"date with time", func(v *Values) { v.InvoiceDate = "2026-05-04T10:00:00" }, "", ""}, // ISO 8601: its date
+		{"date with words after", func(v *Values) { v.InvoiceDate = "2026-05-04Tnoon" }, FieldInvoiceDate, "YYYY-MM-DD"},
 		{"vendor missing", func(v *Values) { v.Vendor = "" }, FieldVendor, "required"},
 		{"vendor too long", func(v *Values) { v.Vendor = strings.Repeat("v", 201) }, FieldVendor, "at most 200"},
 		{"sku optional", func(v *Values) { v.VendorSKU = "" }, "", ""},
@@ -61,7 +62,7 @@ func TestValidateRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v := validValues()
 			tt.edit(&v)
-			l, err := Validate(&v, "acme")
+			l, err := Validate(&v, "acme", ValueFormat{})
 			if tt.field == "" {
 				if err != nil {
 					t.Fatalf("want valid, got %v", err)
@@ -85,7 +86,7 @@ func TestValidateRules(t *testing.T) {
 func TestValidateExactDecimals(t *testing.T) {
 	v := validValues()
 	v.Quantity, v.UnitPrice, v.Account = " 0.1 ", "1234567890123.4567", " other "
-	l, err := Validate(&v, "acme")
+	l, err := Validate(&v, "acme", ValueFormat{})
 	if err != nil {
 		t.Fatal(err)
 	}

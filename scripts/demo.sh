@@ -6,7 +6,7 @@ set -euo pipefail
 bin=$(realpath "$1")
 work=$(mktemp -d "${TMPDIR:-/tmp}/batchimport-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cp testdata/demo/invoices.csv testdata/demo/invoices-june.ndjson "$work/"
+cp testdata/demo/invoices.csv testdata/demo/invoices-june.ndjson testdata/demo/sysco-2026-11-27.csv testdata/demo/batchimport.toml "$work/"
 cd "$work"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
@@ -53,6 +53,13 @@ step "batchimport units set 'Whole Milk 1 gal' cs 4   # a case of it holds 4 gal
 step "batchimport import invoices-june.rejects.ndjson   # the case of milk comes home, in gallons"
 cp invoices-june.rejects.ndjson june-fixed.ndjson
 "$bin" import --no-progress june-fixed.ndjson || true
+
+step "cat batchimport.toml; iconv -f windows-1252 sysco-2026-11-27.csv   # a supplier's file as delivered"
+cat batchimport.toml
+iconv -f windows-1252 -t utf-8 sysco-2026-11-27.csv 2>/dev/null || cat sysco-2026-11-27.csv
+
+step "batchimport import --config batchimport.toml sysco-2026-11-27.csv   # read through its profile, picked by the name"
+"$bin" import --no-progress --config batchimport.toml sysco-2026-11-27.csv || true
 
 step batchimport status
 "$bin" status

@@ -45,6 +45,7 @@ type Progress struct {
 	RowsRead       int64
 	RowsImported   int64
 	RowsRejected   int64
+	RowsSkipped    int64 // no invoice line: a total, a note (--skip-non-lines)
 	ItemsCreated   int64
 	FuzzyMatches   int64
 	Chunks         int64
@@ -87,12 +88,14 @@ type InputLayout struct {
 	Format    string
 	Delimiter string
 	Header    []byte
+	Encoding  string // what the input was read in, into UTF-8
 }
 
 const runColumns = `id, source_key, source_name, account, status, started_at, finished_at,
 	coalesce(rejects_file, ''), coalesce(error, ''), coalesce(owner, ''), coalesce(content_sha256, ''), content_size,
-	input_format, input_delimiter, input_header, checkpoint_record, checkpoint_line, rows_read, rows_imported,
+	input_format, input_delimiter, input_header, input_encoding, checkpoint_record, checkpoint_line, rows_read, rows_imported,
 	rows_rejected, items_created, fuzzy_matches, chunks, chunks_replayed, checkpoint_bytes, coalesce(checkpoint_sha256, ''),
+	rows_skipped,
 	(SELECT count(*) FROM rejects j WHERE j.account = import_runs.account AND j.run_id = import_runs.id AND j.resolved_by IS NULL)`
 
 func scanRun(row pgx.Row) (Run, error) {
@@ -100,8 +103,8 @@ func scanRun(row pgx.Row) (Run, error) {
 	p := &r.Progress
 	err := row.Scan(&r.ID, &r.SourceKey, &r.SourceName, &r.Account, &r.Status, &r.StartedAt, &r.FinishedAt,
 		&r.RejectsFile, &r.Error, &r.Owner, &r.Content.SHA256, &r.Content.Size,
-		&r.Input.Format, &r.Input.Delimiter, &r.Input.Header, &p.Record, &p.Line, &p.RowsRead, &p.RowsImported,
-		&p.RowsRejected, &p.ItemsCreated, &p.FuzzyMatches, &p.Chunks, &p.ChunksReplayed, &p.Bytes, &p.Digest, &r.Unresolved)
+		&r.Input.Format, &r.Input.Delimiter, &r.Input.Header, &r.Input.Encoding, &p.Record, &p.Line, &p.RowsRead, &p.RowsImported,
+		&p.RowsRejected, &p.ItemsCreated, &p.FuzzyMatches, &p.Chunks, &p.ChunksReplayed, &p.Bytes, &p.Digest, &p.RowsSkipped, &r.Unresolved)
 	return r, err
 }
 
@@ -218,10 +221,10 @@ func (s *Store) CreateRun(ctx context.Context, n NewRun) (Run, error) {
 		return Run{}, errNotConnected
 	}
 	r, err := scanRun(s.q().QueryRow(ctx, `INSERT INTO import_runs (source_key, source_name, account, status, rejects_file,
-		owner, content_sha256, content_size, input_format, input_delimiter, input_header)
-		VALUES ($1, $2, $3, 'running', $4, $5, nullif($6, ''), $7, $8, $9, $10) RETURNING `+runColumns,
+		owner, content_sha256, content_size, input_format, input_delimiter, input_header, input_encoding)
+		VALUES ($1, $2, $3, 'running', $4, $5, nullif($6, ''), $7, $8, $9, $10, coalesce(nullif($11, ''), 'utf-8')) RETURNING `+runColumns,
 		n.SourceKey, n.SourceName, n.Account, n.RejectsFile, n.Owner, n.Content.SHA256, n.Content.Size,
-		n.Input.Format, n.Input.Delimiter, n.Input.Header))
+		n.Input.Format, n.Input.Delimiter, n.Input.Header, n.Input.Encoding))
 	return r, s.lost(err)
 }
 
@@ -243,8 +246,8 @@ func (s *Store) ResumeRun(ctx context.Context, id int64, owner string, in InputL
 		return Run{}, errNotConnected
 	}
 	r, err := scanRun(s.q().QueryRow(ctx, `UPDATE import_runs SET status = 'running', finished_at = NULL, error = NULL, owner = $2,
-		input_format = $3, input_delimiter = $4, input_header = $5
-		WHERE id = $1 RETURNING `+runColumns, id, owner, in.Format, in.Delimiter, in.Header))
+		input_format = $3, input_delimiter = $4, input_header = $5, input_encoding = coalesce(nullif($6, ''), 'utf-8')
+		WHERE id = $1 RETURNING `+runColumns, id, owner, in.Format, in.Delimiter, in.Header, in.Encoding))
 	return r, s.lost(err)
 }
 
@@ -285,10 +288,10 @@ func (s *Store) checkpoint(ctx context.Context, tx pgx.Tx, runID int64, owner st
 	tag, err := tx.Exec(ctx, `UPDATE import_runs SET checkpoint_record = $4, checkpoint_line = $5, rows_read = $6,
 		rows_imported = $7, rows_rejected = $8, items_created = $9, fuzzy_matches = $10, chunks = $11, chunks_replayed = $12,
 		accounts = ARRAY(SELECT DISTINCT a FROM unnest(accounts || $13::text[]) AS a ORDER BY 1),
-		checkpoint_bytes = $14, checkpoint_sha256 = nullif($15, '')
+		checkpoint_bytes = $14, checkpoint_sha256 = nullif($15, ''), rows_skipped = $16
 		WHERE id = $1 AND owner = $2 AND checkpoint_record = $3`,
 		runID, owner, from, p.Record, p.Line, p.RowsRead, p.RowsImported, p.RowsRejected, p.ItemsCreated,
-		p.FuzzyMatches, p.Chunks, p.ChunksReplayed, accounts, p.Bytes, p.Digest)
+		p.FuzzyMatches, p.Chunks, p.ChunksReplayed, accounts, p.Bytes, p.Digest, p.RowsSkipped)
 	if err != nil || tag.RowsAffected() == 1 {
 		return err
 	}

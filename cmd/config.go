@@ -1,0 +1,197 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// config is the config file of import and dryrun (SPEC §15): defaults for
+// every input, and profiles, one per supplier, each picked by --profile or
+// by a pattern of the file's name. Keys are the commands' long flag names;
+// a flag given on the command line wins over both.
+//
+//	[defaults]
+//	account = "acme"
+//
+//	[profiles.sysco]
+//	match = ["sysco*.csv", "SYSCO_*.csv"]
+//	date-format = "MM/DD/YYYY"
+//	set = ["vendor=Sysco"]
+//	thousands-separator = ","
+type config struct {
+	path     string
+	Defaults map[string]any            `toml:"defaults"`
+	Profiles map[string]map[string]any `toml:"profiles"`
+}
+
+// configEnv names the config file when --config does not.
+const configEnv = "BATCHIMPORT_CONFIG"
+
+// loadConfig reads the config file: --config, else $BATCHIMPORT_CONFIG,
+// else batchimport/config.toml in the user's config directory, if there
+// is one. A file named by the first two must exist. nil: no config.
+func loadConfig(flag string) (*config, error) {
+	path, must := flag, true
+	if path == "" {
+		path = os.Getenv(configEnv)
+	}
+	if path == "" {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return nil, nil
+		}
+		path, must = filepath.Join(dir, "batchimport", "config.toml"), false
+	}
+	c := &config{path: path}
+	_, err := toml.DecodeFile(path, c)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !must:
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// profileFor picks the profile of an input: the one named, else the one
+// whose match patterns match the file's name. Two that match are an error.
+func (c *config) profileFor(name, file string) (string, map[string]any, error) {
+	if name != "" {
+		p, ok := c.Profiles[name]
+		if !ok {
+			return "", nil, usagef("--profile %q: config %s has no such profile (it has %s)", name, c.path, strings.Join(c.names(), ", "))
+		}
+		return name, p, nil
+	}
+	base := filepath.Base(file)
+	var found []string
+	for _, n := range c.names() {
+		patterns, err := stringsOf(c.Profiles[n]["match"])
+		if err != nil {
+			return "", nil, fmt.Errorf("config %s: profile %q: match: %w", c.path, n, err)
+		}
+		for _, pat := range patterns {
+			if ok, err := filepath.Match(pat, base); err != nil {
+				return "", nil, fmt.Errorf("config %s: profile %q: match %q: %w", c.path, n, pat, err)
+			} else if ok {
+				found = append(found, n)
+				break
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", nil, nil
+	case 1:
+		return found[0], c.Profiles[found[0]], nil
+	}
+	return "", nil, usagef("%s matches the profiles %s of config %s; choose one with --profile", base, strings.Join(found, " and "), c.path)
+}
+
+func (c *config) names() []string {
+	var ns []string
+	for n := range c.Profiles {
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	return ns
+}
+
+// apply sets the flags of fs from a section of the config.
+func (c *config) apply(fs *pflag.FlagSet, section string, values map[string]any) error {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if k == "match" && section != "defaults" {
+			continue
+		}
+		fl := fs.Lookup(k)
+		if fl == nil || k == "config" || k == "profile" {
+			return usagef("config %s: [%s]: %q is not a flag a profile can set", c.path, section, k)
+		}
+		var err error
+		if sv, ok := fl.Value.(pflag.SliceValue); ok {
+			var vs []string
+			if vs, err = stringsOf(values[k]); err == nil {
+				err = sv.Replace(vs)
+			}
+		} else {
+			err = fl.Value.Set(fmt.Sprint(values[k]))
+		}
+		if err != nil {
+			return usagef("config %s: [%s] %s: %v", c.path, section, k, err)
+		}
+	}
+	return nil
+}
+
+// stringsOf reads a string or a list of strings.
+func stringsOf(v any) ([]string, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []string{v}, nil
+	case []any:
+		out := make([]string, len(v))
+		for i, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("want strings, got %v", e)
+			}
+			out[i] = s
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("want a string or a list of strings, got %v", v)
+}
+
+// optionsFor is o for one input once the config applies: the defaults,
+// then the input's profile, then the flags given on the command line c.
+// It says which profile applied ("" for none).
+func optionsFor(c *cobra.Command, o *importOptions, file string) (*importOptions, string, error) {
+	cfg, err := loadConfig(o.config)
+	if err != nil || cfg == nil {
+		if err == nil && o.profile != "" {
+			err = usagef("--profile %q: no config file (give --config, or set %s)", o.profile, configEnv)
+		}
+		return o, "", err
+	}
+	name, profile, err := cfg.profileFor(o.profile, file)
+	if err != nil {
+		return nil, "", err
+	}
+	fo := &importOptions{}
+	fs := pflag.NewFlagSet(c.Name(), pflag.ContinueOnError)
+	fo.addFlagsTo(fs)
+	if err := cfg.apply(fs, "defaults", cfg.Defaults); err != nil {
+		return nil, "", err
+	}
+	if err := cfg.apply(fs, "profiles."+name, profile); err != nil {
+		return nil, "", err
+	}
+	c.Flags().Visit(func(fl *pflag.Flag) {
+		to := fs.Lookup(fl.Name)
+		if to == nil { // a flag of dryrun's own, or a global one
+			return
+		}
+		if sv, ok := fl.Value.(pflag.SliceValue); ok {
+			err = errors.Join(err, to.Value.(pflag.SliceValue).Replace(sv.GetSlice()))
+		} else {
+			err = errors.Join(err, to.Value.Set(fl.Value.String()))
+		}
+	})
+	return fo, name, err
+}

@@ -1,0 +1,258 @@
+package invoice
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"strings"
+)
+
+// ParseRecordsPath checks a --records path: member names of nested arrays,
+// outermost first, each followed by [] ("invoices[].lines[]"); a leading
+// "[]" is a top-level array ("[].lines[]").
+func ParseRecordsPath(path string) ([]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	var names []string
+	for i, seg := range strings.Split(path, ".") {
+		name, ok := strings.CutSuffix(seg, "[]")
+		if !ok || strings.ContainsAny(name, "[]") || (name == "" && i > 0) {
+			return nil, fmt.Errorf("--records %q: want member names of nested arrays, each with [], e.g. invoices[].lines[]", path)
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// recordsSource yields the objects of the innermost array of a path of
+// nested arrays (--records), streaming: one record at a time is held, and
+// the members of the objects around it. Each record gets the scalar members
+// (strings, numbers, booleans, null) that the objects enclosing it have
+// before it, by name, the nearest first; its own members win. The record a
+// rejects file keeps is that merged object, so it reads the same on its
+// own.
+type recordsSource struct {
+	dec   *json.Decoder
+	lines *lineCounter
+	path  []string
+	pull  func() (element, error, bool)
+	stop  func()
+}
+
+// newRecordsSource reads the document's first token here, so that an empty
+// file or a document of the wrong kind is reported before any record, like
+// a bad CSV header.
+func newRecordsSource(r io.Reader, path []string) (*recordsSource, error) {
+	lc := &lineCounter{r: r}
+	s := &recordsSource{dec: json.NewDecoder(lc), lines: lc, path: path}
+	s.dec.UseNumber()
+	if err := s.begin(); err != nil {
+		return nil, err
+	}
+	s.pull, s.stop = iter.Pull2(s.walk)
+	return s, nil
+}
+
+func (s *recordsSource) next() (element, error) {
+	el, err, ok := s.pull()
+	if !ok {
+		return element{}, io.EOF
+	}
+	if err != nil {
+		s.stop()
+	}
+	return el, err
+}
+
+// walk reads the document, yielding its records, then io.EOF, or the
+// error that stops it.
+func (s *recordsSource) walk(yield func(element, error) bool) {
+	err := s.document(yield)
+	if err == nil {
+		s.dec.More()
+		if rest, _ := io.ReadAll(s.dec.Buffered()); len(bytes.TrimLeft(rest, jsonSpace)) > 0 || s.dec.More() {
+			err = s.fatal("JSON syntax error: unexpected data after the document")
+		}
+	}
+	if err == nil {
+		err = s.lines.err
+	}
+	if err != nil && !errors.Is(err, errStopped) {
+		yield(element{}, err)
+	}
+}
+
+// errStopped ends the walk when the reader of records stopped.
+var errStopped = errors.New("stopped")
+
+// begin reads the document's opening { (or [ for a path that starts with
+// []).
+func (s *recordsSource) begin() error {
+	s.dec.More()
+	at := s.dec.InputOffset()
+	tok, err := s.dec.Token()
+	switch {
+	case s.lines.err != nil:
+		return s.lines.err
+	case errors.Is(err, io.EOF):
+		return &FatalError{Line: 1, Msg: "the file is empty: want a JSON document with the records at --records " + s.pathText()}
+	case err != nil:
+		return s.syntax(err)
+	case s.path[0] == "" && tok != json.Delim('['), s.path[0] != "" && tok != json.Delim('{'):
+		want := "an object"
+		if s.path[0] == "" {
+			want = "an array"
+		}
+		return &FatalError{Line: s.lines.lineAt(at), Msg: fmt.Sprintf("the document must be %s, as --records %s says", want, s.pathText())}
+	}
+	return nil
+}
+
+func (s *recordsSource) document(yield func(element, error) bool) error {
+	if s.path[0] == "" {
+		return s.array(0, nil, yield)
+	}
+	return s.object(0, nil, yield)
+}
+
+// object reads the members of an object whose { was read: its scalars are
+// inherited by the records below it; its member path[level] is the array
+// to descend into.
+func (s *recordsSource) object(level int, inherited []member, yield func(element, error) bool) error {
+	var own []member
+	for s.dec.More() {
+		tok, err := s.dec.Token()
+		if err != nil {
+			return s.syntax(err)
+		}
+		key, _ := tok.(string)
+		if key == s.path[level] {
+			tok, err := s.dec.Token()
+			if err != nil {
+				return s.syntax(err)
+			}
+			if tok != json.Delim('[') {
+				return s.fatal(fmt.Sprintf("member %q is not an array, as --records %s says", key, s.pathText()))
+			}
+			// The nearest first: this object's, then its parents'.
+			if err := s.array(level, append(own[:len(own):len(own)], inherited...), yield); err != nil {
+				return err
+			}
+			continue
+		}
+		var raw json.RawMessage
+		if err := s.dec.Decode(&raw); err != nil {
+			return s.syntax(err)
+		}
+		if c := raw[0]; c != '{' && c != '[' {
+			k, _ := json.Marshal(key)
+			own = append(own, member{key: k, value: raw})
+		}
+	}
+	_, err := s.dec.Token() // }
+	return s.syntax(err)
+}
+
+// array reads the elements of an array whose [ was read: the records, at
+// the path's last level, else objects to descend into.
+func (s *recordsSource) array(level int, inherited []member, yield func(element, error) bool) error {
+	last := level == len(s.path)-1
+	for s.dec.More() {
+		if !last {
+			tok, err := s.dec.Token()
+			if err != nil {
+				return s.syntax(err)
+			}
+			if tok != json.Delim('{') {
+				return s.fatal(fmt.Sprintf("an element of %q is not an object, as --records %s says", s.path[level], s.pathText()))
+			}
+			if err := s.object(level+1, inherited, yield); err != nil {
+				return err
+			}
+			continue
+		}
+		var raw json.RawMessage
+		if err := s.dec.Decode(&raw); err != nil {
+			return s.syntax(err)
+		}
+		begin := s.dec.InputOffset() - int64(len(raw))
+		el := element{line: s.lines.lineAt(begin), raw: raw}
+		if raw[0] == '{' {
+			el.raw = withInherited(raw, inherited)
+		} else {
+			el.bad = fmt.Sprintf("a record of --records %s is %s, not a JSON object", s.pathText(), kindOf(raw))
+		}
+		if !yield(el, nil) {
+			return errStopped
+		}
+	}
+	_, err := s.dec.Token() // ]
+	return s.syntax(err)
+}
+
+// withInherited adds to an object the inherited members it has no member
+// of the same name of, the nearest first.
+func withInherited(obj []byte, inherited []member) []byte {
+	if len(inherited) == 0 {
+		return obj
+	}
+	members, _ := objectMembers(obj, nil)
+	have := map[string]bool{}
+	for _, m := range members {
+		have[unquote(m.key)] = true
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for _, m := range inherited {
+		if name := unquote(m.key); !have[name] {
+			have[name] = true
+			b.Write(m.key)
+			b.WriteByte(':')
+			b.Write(m.value)
+			b.WriteByte(',')
+		}
+	}
+	inner := bytes.TrimSpace(obj[1 : len(obj)-1])
+	if len(inner) == 0 {
+		b.Truncate(b.Len() - 1) // the last comma
+	}
+	b.Write(inner)
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func (s *recordsSource) pathText() string {
+	var b strings.Builder
+	for i, n := range s.path {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(n + "[]")
+	}
+	return b.String()
+}
+
+// syntax turns an error of the decoder into a *FatalError naming the line
+// where the input stops being JSON; nil stays nil.
+func (s *recordsSource) syntax(err error) error {
+	var se *json.SyntaxError
+	switch {
+	case err == nil:
+		return nil
+	case s.lines.err != nil:
+		return s.lines.err
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &FatalError{Line: s.lines.lineAt(s.lines.read - 1), Msg: "JSON syntax error: unexpected end of input"}
+	case errors.As(err, &se):
+		return s.fatal("JSON syntax error: " + se.Error())
+	}
+	return err
+}
+
+func (s *recordsSource) fatal(msg string) *FatalError {
+	return &FatalError{Line: s.lines.lineAt(s.dec.InputOffset()), Msg: msg}
+}

@@ -1,0 +1,91 @@
+package invoice
+
+import (
+	"strings"
+	"testing"
+)
+
+// A nested API export: records two arrays down, each with the members of
+// the objects around it, the nearest first; keys by synonym.
+func TestRecordsNested(t *testing.T) {
+	in := `{
+  "supplier": "Baldor",
+  "account": "acme",
+  "invoices": [
+    {"invoiceNo": "B-1", "invoiceDate": "2026-11-28",
+     "lines": [
+       {"description": "Micro Greens", "qty": 2, "unitPrice": "12.00"},
+       {"description": "Shiso", "qty": 1, "unitPrice": 9, "supplier": "Baldor NYC"},
+       "not an object"
+     ]},
+    {"invoiceNo": "B-2", "invoiceDate": "2026-11-29", "notes": {"x": 1},
+     "lines": [{"description": "Ramps", "qty": 3, "unitPrice": 4.5}]}
+  ]
+}
+`
+	path, err := ParseRecordsPath("invoices[].lines[]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := decodeAll(t, in, Options{Format: JSON, Records: path})
+	if len(recs) != 4 {
+		t.Fatalf("%d records, want 4", len(recs))
+	}
+	want := []struct {
+		line              int
+		number, vendor, d string
+	}{
+		{7, "B-1", "Baldor", "Micro Greens"},
+		{8, "B-1", "Baldor NYC", "Shiso"},
+		{9, "", "", ""},
+		{12, "B-2", "Baldor", "Ramps"},
+	}
+	for i, w := range want {
+		r := recs[i]
+		if r.Line != w.line {
+			t.Errorf("record %d: line %d, want %d", i, r.Line, w.line)
+		}
+		if w.number == "" {
+			if r.Err == nil || !strings.Contains(r.Err.Error(), "not a JSON object") {
+				t.Errorf("record %d: %v, want it rejected as no object", i, r.Err)
+			}
+			continue
+		}
+		if r.Err != nil {
+			t.Errorf("record %d: %v", i, r.Err)
+			continue
+		}
+		if v := r.Valid; v.InvoiceNumber != w.number || v.Vendor != w.vendor || v.Description != w.d || v.Account != "acme" {
+			t.Errorf("record %d: %+v", i, v)
+		}
+	}
+	// The record kept for the rejects file stands on its own.
+	if raw := string(recs[0].Raw.Object); !strings.Contains(raw, `"invoiceNo":"B-1"`) || !strings.Contains(raw, `"supplier":"Baldor"`) {
+		t.Errorf("record 0 as kept: %s", raw)
+	}
+}
+
+func TestRecordsErrors(t *testing.T) {
+	for _, c := range []struct{ path, in, want string }{
+		{"invoices[].lines[]", `[1]`, "must be an object"},
+		{"invoices[].lines[]", `{"invoices": {"lines": []}}`, `"invoices" is not an array`},
+		{"invoices[].lines[]", `{"invoices": [{"lines": [{"a": 1}]}, 7]}`, "is not an object"},
+		{"invoices[].lines[]", `{"invoices": [{"lines": [{"a": 1}`, "unexpected end of input"},
+		{"invoices[].lines[]", `{"invoices": []} {}`, "unexpected data after the document"},
+		{"[].lines[]", `{"lines": []}`, "must be an array"},
+	} {
+		path, _ := ParseRecordsPath(c.path)
+		d, err := NewDecoder(strings.NewReader(c.in), Options{Format: JSON, Records: path})
+		for err == nil {
+			_, err = d.Next()
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s over %s: %v, want %q", c.path, c.in, err, c.want)
+		}
+	}
+	for _, bad := range []string{"invoices", "invoices[].", "a[]b[]", ".lines[]"} {
+		if _, err := ParseRecordsPath(bad); err == nil {
+			t.Errorf("--records %q: no error", bad)
+		}
+	}
+}

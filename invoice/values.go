@@ -1,0 +1,203 @@
+package invoice
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ValueFormat is how an input writes dates and numbers (SPEC §15): the
+// contract's YYYY-MM-DD and 12.5 when zero.
+type ValueFormat struct {
+	// Date is the --date-format pattern (YYYY, MM and DD, with separators
+	// among - . / and space), "" for YYYY-MM-DD; layout is its Go layout.
+	Date   string
+	layout string
+	// Decimal is the decimal separator: '.' (also when zero) or ','.
+	Decimal byte
+	// Thousands is the thousands separator: 0 for none, or one of , . ' and
+	// space. Digits between separators come in threes.
+	Thousands byte
+}
+
+// NewValueFormat checks the settings of --date-format,
+// --decimal-separator and --thousands-separator ("NONE" or "" for none).
+func NewValueFormat(date, decimal, thousands string) (ValueFormat, error) {
+	f := ValueFormat{Date: strings.ToUpper(strings.TrimSpace(date))}
+	if f.Date != "" && !strings.EqualFold(f.Date, "YYYY-MM-DD") {
+		layout, err := dateLayout(f.Date)
+		if err != nil {
+			return f, err
+		}
+		f.layout = layout
+	}
+	switch decimal {
+	case "", ".":
+		f.Decimal = '.'
+	case ",":
+		f.Decimal = ','
+	default:
+		return f, fmt.Errorf("--decimal-separator %q: want . or ,", decimal)
+	}
+	switch thousands {
+	case "", "NONE", "none":
+	case ",", ".", "'", " ":
+		f.Thousands = thousands[0]
+	default:
+		return f, fmt.Errorf("--thousands-separator %q: want NONE, a comma, a point, an apostrophe or a space", thousands)
+	}
+	if f.Thousands == f.Decimal {
+		return f, fmt.Errorf("--thousands-separator %q is the decimal separator too", thousands)
+	}
+	return f, nil
+}
+
+// dateLayout turns a pattern such as MM/DD/YYYY into a Go layout. Months
+// and days of one digit are read too, unless nothing separates the parts.
+func dateLayout(pattern string) (string, error) {
+	separated := strings.ContainsAny(pattern, "-./ ")
+	month, day := "1", "2"
+	if !separated {
+		month, day = "01", "02"
+	}
+	var b strings.Builder
+	seen := map[string]bool{}
+	for rest := pattern; rest != ""; {
+		for _, tok := range []string{"YYYY", "MM", "DD"} {
+			if strings.HasPrefix(rest, tok) && seen[tok] {
+				return "", fmt.Errorf("--date-format %q: %s twice; want each of YYYY, MM and DD once", pattern, tok)
+			}
+		}
+		switch {
+		case strings.HasPrefix(rest, "YYYY"):
+			b.WriteString("2006")
+			seen["YYYY"], rest = true, rest[4:]
+		case strings.HasPrefix(rest, "MM"):
+			b.WriteString(month)
+			seen["MM"], rest = true, rest[2:]
+		case strings.HasPrefix(rest, "DD"):
+			b.WriteString(day)
+			seen["DD"], rest = true, rest[2:]
+		case strings.ContainsRune("-./ ", rune(rest[0])):
+			b.WriteByte(rest[0])
+			rest = rest[1:]
+		default:
+			return "", fmt.Errorf("--date-format %q: want YYYY, MM and DD in some order, separated by - . / or a space, e.g. MM/DD/YYYY or DD.MM.YYYY", pattern)
+		}
+	}
+	if len(seen) != 3 || len(b.String()) > 12 {
+		return "", fmt.Errorf("--date-format %q: want each of YYYY, MM and DD once, e.g. MM/DD/YYYY or DD.MM.YYYY", pattern)
+	}
+	return b.String(), nil
+}
+
+// date reads an invoice date as YYYY-MM-DD. An ISO 8601 date-time (or a
+// date followed by a time, as spreadsheets export) gives its date.
+func (f ValueFormat) date(s string) (string, bool) {
+	layout := f.layout
+	if layout == "" {
+		layout = time.DateOnly
+	}
+	t, err := time.Parse(layout, s)
+	if err != nil {
+		i := strings.IndexAny(s, "T ")
+		if i < 0 || !isTimeOfDay(s[i+1:]) {
+			return "", false
+		}
+		if t, err = time.Parse(layout, s[:i]); err != nil {
+			return "", false
+		}
+	}
+	return t.Format(time.DateOnly), true
+}
+
+// isTimeOfDay accepts what follows the date of an ISO 8601 date-time:
+// hh:mm, optional seconds and fraction, an optional zone (Z, ±hh:mm), and
+// a spreadsheet's " 12:00:00 AM".
+func isTimeOfDay(s string) bool {
+	s = strings.TrimSuffix(strings.TrimSuffix(s, " AM"), " PM")
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == ':' || c == '.' || c == '+' || c == '-' || c == 'Z':
+		default:
+			return false
+		}
+	}
+	return len(s) >= 4 && digits >= 3 && strings.Contains(s, ":")
+}
+
+// currencySigns are the signs a unit price may carry, once.
+var currencySigns = []string{"$", "€", "£"}
+
+// number rewrites a number written in the input's format as the contract
+// writes it (12.5), or returns ok false. With currency, one currency sign
+// before or after the number (after a leading minus, too) is allowed.
+func (f ValueFormat) number(s string, currency bool) (string, bool) {
+	if currency {
+		s = stripCurrency(s)
+	}
+	if f.Thousands == 0 && f.Decimal != ',' {
+		return s, true // the common case, left to isPlainDecimal
+	}
+	sign := ""
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		sign, s = s[:1], s[1:]
+	}
+	intPart, frac, hasFrac := strings.Cut(s, string(f.Decimal))
+	if f.Thousands != 0 && strings.IndexByte(intPart, f.Thousands) >= 0 {
+		groups := strings.Split(intPart, string(f.Thousands))
+		for i, g := range groups {
+			if (i == 0 && (len(g) < 1 || len(g) > 3)) || (i > 0 && len(g) != 3) {
+				return "", false
+			}
+		}
+		intPart = strings.Join(groups, "")
+	}
+	if strings.ContainsAny(frac, ".,' ") || strings.ContainsAny(intPart, ".,' ") {
+		return "", false
+	}
+	if hasFrac {
+		return sign + intPart + "." + frac, true
+	}
+	return sign + intPart, true
+}
+
+func stripCurrency(s string) string {
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	for _, c := range currencySigns {
+		if rest, ok := strings.CutPrefix(s, c); ok {
+			return sign + strings.TrimSpace(rest)
+		}
+		if rest, ok := strings.CutSuffix(s, c); ok {
+			return sign + strings.TrimSpace(rest)
+		}
+	}
+	return sign + s
+}
+
+// dateRule and numberRule say what a rejected date or number must be, and
+// which setting reads another way of writing it.
+func (f ValueFormat) dateRule() string {
+	if f.layout == "" {
+		return "must be a real calendar date written YYYY-MM-DD (for another order, set --date-format, e.g. MM/DD/YYYY or DD.MM.YYYY)"
+	}
+	return "must be a real calendar date written " + f.Date + " (--date-format)"
+}
+
+func (f ValueFormat) numberRule(value string) string {
+	rule := "must be a decimal number such as 12.5 or -3"
+	switch {
+	case f.Decimal == ',':
+		rule = "must be a decimal number such as 12,5 or -3 (--decimal-separator ,)"
+	case strings.ContainsAny(value, ",.'") && f.Thousands == 0:
+		rule += " (for 1,089.00 set --thousands-separator ,; for 2,5 set --decimal-separator ,)"
+	}
+	return rule
+}

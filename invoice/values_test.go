@@ -1,0 +1,106 @@
+package invoice
+
+import "testing"
+
+func TestValueFormatNumbers(t *testing.T) {
+	cases := []struct {
+		decimal, thousands string
+		in                 string
+		currency           bool
+		want               string // "" = rejected
+	}{
+		{".", "NONE", "12.5", false, "12.5"},
+		{".", "NONE", "1,089.00", false, ""},
+		{".", ",", "1,089.00", false, "1089.00"},
+		{".", ",", "1,234,567.5", false, "1234567.5"},
+		{".", ",", "1,08.00", false, ""},
+		{".", ",", "12,3456", false, ""},
+		{".", ",", "-1,000", false, "-1000"},
+		{",", "NONE", "2,5", false, "2.5"},
+		{",", "NONE", "2.5", false, ""},
+		{",", ".", "1.089,00", false, "1089.00"},
+		{",", " ", "1 089,5", false, "1089.5"},
+		{".", "'", "1'089.5", false, "1089.5"},
+		{".", "NONE", "$32.50", true, "32.50"},
+		{".", "NONE", "-$3.00", true, "-3.00"},
+		{",", ".", "4,5 €", true, "4.5"},
+		{".", "NONE", "£7", true, "7"},
+		{".", "NONE", "$$7", true, ""},
+		{".", "NONE", "$32.50", false, ""},
+	}
+	for _, c := range cases {
+		f, err := NewValueFormat("", c.decimal, c.thousands)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := f.number(c.in, c.currency)
+		if ok && !isPlainDecimal(got) {
+			ok = false
+		}
+		if !ok {
+			got = ""
+		}
+		if got != c.want {
+			t.Errorf("decimal %q thousands %q currency %v: %q read as %q, want %q", c.decimal, c.thousands, c.currency, c.in, got, c.want)
+		}
+	}
+	if _, err := NewValueFormat("", ",", ","); err == nil {
+		t.Error("the same decimal and thousands separator: no error")
+	}
+}
+
+func TestValueFormatDates(t *testing.T) {
+	cases := []struct{ format, in, want string }{
+		{"", "2026-11-28", "2026-11-28"},
+		{"", "2026-11-28T10:15:00Z", "2026-11-28"},
+		{"", "2026-11-28T10:15:00.5+01:00", "2026-11-28"},
+		{"", "2026-11-28 10:15", "2026-11-28"},
+		{"", "2026-11-28 lunch", ""},
+		{"", "2026-02-30", ""},
+		{"", "11/28/2026", ""},
+		{"MM/DD/YYYY", "11/28/2026", "2026-11-28"},
+		{"MM/DD/YYYY", "1/5/2026", "2026-01-05"},
+		{"MM/DD/YYYY", "11/28/2026 12:00:00 AM", "2026-11-28"},
+		{"MM/DD/YYYY", "28/11/2026", ""},
+		{"DD.MM.YYYY", "28.11.2026", "2026-11-28"},
+		{"DD.MM.YYYY", "29.02.2025", ""},
+		{"YYYYMMDD", "20261128", "2026-11-28"},
+	}
+	for _, c := range cases {
+		f, err := NewValueFormat(c.format, ".", "NONE")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := f.date(c.in)
+		if !ok {
+			got = ""
+		}
+		if got != c.want {
+			t.Errorf("--date-format %q: %q read as %q, want %q", c.format, c.in, got, c.want)
+		}
+	}
+	for _, bad := range []string{"MM/DD/YY", "MM/DD", "YYYY-MM-DD-DD", "mm/dd/yyyy hh"} {
+		if _, err := NewValueFormat(bad, ".", "NONE"); err == nil {
+			t.Errorf("--date-format %q: no error", bad)
+		}
+	}
+}
+
+func TestLoneSurrogate(t *testing.T) {
+	cases := map[string]string{
+		`"plain"`:               "",
+		`"\ud83c\udf45 tomato"`: "", // a pair: 🍅
+		`"\ud800"`:              `\ud800`,
+		`"a\udc00b"`:            `\udc00`,
+		`"\ud83c tomato"`:       `\ud83c`,
+		`"\\ud800"`:             "", // an escaped backslash, then text
+		`"\u00e9\ud83c\udf45"`:  "",
+		`"\ud83c\ud83c\udf45"`:  `\ud83c`,
+	}
+	for raw, want := range cases {
+		got, ok := loneSurrogate([]byte(raw))
+		if got != want || ok != (want != "") {
+			t.Errorf("%s: %q %v, want %q", raw, got, ok, want)
+		}
+	}
+}
