@@ -82,7 +82,7 @@ func (c *config) profileFor(name, file string) (string, map[string]any, error) {
 		for _, pat := range patterns {
 			if ok, err := filepath.Match(pat, base); err != nil {
 				return "", nil, fmt.Errorf("config %s: profile %q: match %q: %w", c.path, n, pat, err)
-			} else if ok {
+			} else if ok || matchesRejectsOf(pat, base) {
 				found = append(found, n)
 				break
 			}
@@ -95,6 +95,23 @@ func (c *config) profileFor(name, file string) (string, map[string]any, error) {
 		return found[0], c.Profiles[found[0]], nil
 	}
 	return "", nil, usagef("%s matches the profiles %s of config %s; choose one with --profile", base, strings.Join(found, " and "), c.path)
+}
+
+// matchesRejectsOf says whether base is the rejects file of a file pat
+// matches: acme-1.rejects.ndjson of acme-*.json, sysco.rejects.csv of
+// sysco*.xlsx. A rejects file, fixed, imports with its input's profile.
+func matchesRejectsOf(pat, base string) bool {
+	i := strings.LastIndex(base, ".rejects.")
+	if i < 0 {
+		return false
+	}
+	stem, ext := base[:i], filepath.Ext(pat)
+	for _, e := range []string{ext, filepath.Ext(strings.TrimSuffix(pat, ".gz")) + ".gz"} {
+		if ok, _ := filepath.Match(pat, stem+e); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *config) names() []string {
@@ -121,6 +138,9 @@ func (c *config) apply(fs *pflag.FlagSet, section string, values map[string]any)
 		if fl == nil || k == "config" || k == "profile" {
 			return usagef("config %s: [%s]: %q is not a flag a profile can set", c.path, section, k)
 		}
+		if slices.Contains(perInput, k) {
+			return usagef("config %s: [%s]: %q is for one input at a time; give it on the command line", c.path, section, k)
+		}
 		var err error
 		if sv, ok := fl.Value.(pflag.SliceValue); ok {
 			var vs []string
@@ -136,6 +156,11 @@ func (c *config) apply(fs *pflag.FlagSet, section string, values map[string]any)
 	}
 	return nil
 }
+
+// perInput are flags for one input, or one run, that a config must not set
+// for every file it matches: a rejects path or a source id shared by many
+// files, a mapping report overwritten, --force every night.
+var perInput = []string{"rejects", "source-id", "mapping-report", "force"}
 
 // stringsOf reads a string or a list of strings.
 func stringsOf(v any) ([]string, error) {
@@ -188,7 +213,11 @@ func optionsFor(c *cobra.Command, o *importOptions, file string) (*importOptions
 			return
 		}
 		if sv, ok := fl.Value.(pflag.SliceValue); ok {
-			err = errors.Join(err, to.Value.(pflag.SliceValue).Replace(sv.GetSlice()))
+			// Added to the profile's, whose later entries they override
+			// (--set unit=CS keeps the profile's vendor).
+			for _, v := range sv.GetSlice() {
+				err = errors.Join(err, to.Value.(pflag.SliceValue).Append(v))
+			}
 		} else {
 			err = errors.Join(err, to.Value.Set(fl.Value.String()))
 		}

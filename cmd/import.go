@@ -231,15 +231,27 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 	if o.rejects != "" && len(files) > 1 {
 		return usagef("--rejects names one file; give one input with it, or use the default beside each input")
 	}
+	// The command line's own mistakes are usage errors (exit 2); a
+	// profile's are its file's failure, and the other files go on.
+	if _, err := o.importerOptions(g); err != nil {
+		return err
+	}
 	var sums []importer.Summary
 	for _, f := range files {
 		fo, profile, err := optionsFor(c, o, f)
-		if err != nil {
-			return err
+		var opts importer.Options
+		if err == nil {
+			opts, err = fo.importerOptions(g)
 		}
-		opts, err := fo.importerOptions(g)
 		if err != nil {
-			return err
+			msg := err.Error()
+			sum := importer.Summary{Status: store.StatusFailed, Source: f, Error: &msg, Err: err}
+			if perr := printSummary(g.io.Out, o.output, &sum); perr != nil {
+				return perr
+			}
+			g.log.Error("import failed", "source", f, "status", sum.Status, "error", msg)
+			sums = append(sums, sum)
+			continue
 		}
 		if mode != nil {
 			if err := mode(&opts); err != nil {
@@ -250,7 +262,7 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 			return usagef("reading standard input needs --format csv|json|ndjson|xlsx")
 		}
 		if profile != "" {
-			g.log.Info("reading with a profile", "source", f, "profile", profile)
+			g.log.Info("reading with a profile", "source", f, "profile", profile, "account", fo.account)
 		}
 		opts.Progress = newProgressBar(g.io.ErrOut, g.io.ErrTTY && !fo.quiet && !fo.noProgress)
 		sum := importer.Import(ctx, importer.Input{Name: f, Stdin: g.io.In}, opts)

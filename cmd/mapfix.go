@@ -312,6 +312,7 @@ func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr s
 		return fmt.Errorf("%s: line 1: want the header %s (as mappings export writes it)", path, strings.Join(exportHeader, ","))
 	}
 	var changes []store.MappingChange
+	lines := map[[3]string]int{} // the line of each key in the file
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -325,7 +326,17 @@ func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr s
 		if err != nil {
 			return fmt.Errorf("%s: line %d: %w", path, line, err)
 		}
-		if was, ok := current[[3]string{ch.Vendor, ch.KeyKind, ch.Key}]; ok && was == ch.ItemID {
+		key := [3]string{ch.Vendor, ch.KeyKind, ch.Key}
+		if first, dup := lines[key]; dup {
+			return fmt.Errorf("%s: line %d: vendor %q %s %q is on line %d too; give each mapping once", path, line, ch.Vendor, ch.KeyKind, ch.Key, first)
+		}
+		lines[key] = line
+		was, ok := current[key]
+		if !ok {
+			// A spreadsheet may have rewritten a key (SKU 0012 as 12).
+			return fmt.Errorf("%s: line %d: vendor %q %s %q is no stored mapping (was the key changed by a spreadsheet?); apply changes stored mappings, mappings set adds one", path, line, ch.Vendor, ch.KeyKind, ch.Key)
+		}
+		if was == ch.ItemID {
 			continue
 		}
 		ch.Resolves, ch.MoveHistory = historyOf(ch), f.history

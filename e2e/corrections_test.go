@@ -356,6 +356,21 @@ C-1,2026-05-04,Gordon,,Chicken Thighs Boneless IQF,7,lb,2.49
 	if _, after := export("after.csv"); !slices.Equal(after, rows) {
 		t.Errorf("mappings after apply:\n%s\nwant\n%s", strings.Join(after, "\n"), strings.Join(rows, "\n"))
 	}
+	// A key given twice, or one a spreadsheet rewrote, is refused whole.
+	before = pgtest.Snapshot(t, conn)
+	for name, file := range map[string][]string{
+		"is on line 2 too":     append(slices.Clone(rows), rows[1]),
+		"is no stored mapping": append(slices.Clone(rows), "sysco,sku,12,"+fmt.Sprint(dark)+",,manual,1,-"),
+	} {
+		path := filepath.Join(dir, "bad.csv")
+		if err := os.WriteFile(path, []byte(strings.Join(file, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if p := bi(t, cfg, 1, "mappings", "apply", path); !strings.Contains(p.stderr.String(), name) {
+			t.Errorf("apply of a bad file: %q, want %q", p.stderr.String(), name)
+		}
+	}
+	unchanged(t, conn, before, "a refused apply")
 	checkStock(t, conn, map[string]string{"Chicken Thighs Boneless lb": "37.000", "Dark Meat Thighs IQF kg": "9.443", "Green Onions ea": "4.000"})
 	accounted(t, conn, map[string][]int{s["source_key"].(string): {2, 3, 4, 5, 6, 7}})
 }

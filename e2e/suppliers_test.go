@@ -250,9 +250,16 @@ column = ["invoice_number=Rechnung", "invoice_date=Datum", "vendor=Lieferant", "
 		`SELECT invoice_number || '/' || vendor || '/' || invoice_date || '/' || unit_cost FROM transactions ORDER BY invoice_number`)
 	// An unknown key, or a file two profiles match, is said clearly.
 	bad := writeCSV(t, dir, "bad.toml", "[profiles.x]\nmatch = \"*.csv\"\ndate-fromat = \"MM/DD/YYYY\"\n")
-	p := bi(t, cfg, 2, "import", "--config", bad, sysco)
-	if !strings.Contains(p.stderr.String(), `"date-fromat" is not a flag`) {
-		t.Errorf("a misspelt key: %q", p.stderr.String())
+	s = imported(t, cfg, 1, sysco, "--config", bad)
+	if msg, _ := s["error"].(string); s["status"] != "failed" || !strings.Contains(msg, `"date-fromat" is not a flag`) {
+		t.Errorf("a misspelt key: %v", s)
+	}
+	// Per-input flags stay on the command line; a rejects file, fixed,
+	// imports with its input's profile (sysco-*.csv matches it anyway;
+	// *.json's rejects are .ndjson).
+	perInput := writeCSV(t, dir, "per-input.toml", "[defaults]\nforce = true\n")
+	if s = imported(t, cfg, 1, sysco, "--config", perInput); !strings.Contains(s["error"].(string), `"force" is for one input at a time`) {
+		t.Errorf("force in a config: %v", s)
 	}
 }
 

@@ -82,6 +82,7 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 		if err == nil {
 			break
 		}
+		tap.discard(cr.InputOffset()) // a title line is not kept
 		if tries >= opts.SkipLines {
 			if fe, ok := err.(*FatalError); ok {
 				fe.Line = line
@@ -125,6 +126,9 @@ func (d *csvDecoder) Next() (*Record, error) {
 	}
 	m := <-d.meta
 	rec := &Record{Line: m.line, Raw: RawRecord{Fields: m.raw}, Err: m.err, Origin: m.origin}
+	if m.miscounted && d.opts.SkipNonLines {
+		d.opts.setConstants(&v)
+	}
 	if rec.Err == nil || d.opts.SkipNonLines && m.miscounted && isNonLine(&v) {
 		// A note row is often shorter than the header: its fields, as
 		// far as they go, still tell that it is no line.

@@ -5,8 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
-	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
@@ -48,25 +48,87 @@ func CheckEncoding(name string) (string, error) {
 // as UTF-16. Otherwise the input is in the encoding named.
 func decodeText(br *bufio.Reader, name string) *bufio.Reader {
 	bom, _ := br.Peek(3)
-	var enc encoding.Encoding
+	var t transform.Transformer
 	switch {
 	case bytes.HasPrefix(bom, []byte{0xef, 0xbb, 0xbf}):
 		_, _ = br.Discard(3)
 		return br
 	case bytes.HasPrefix(bom, []byte{0xff, 0xfe}), bytes.HasPrefix(bom, []byte{0xfe, 0xff}):
-		enc = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM)
+		t = transform.Chain(unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder(), unreplaced{})
 	case name == "utf-16":
-		enc = unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM)
+		t = transform.Chain(unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewDecoder(), unreplaced{})
 	case name == "windows-1252":
-		enc = charmap.Windows1252
+		t = newSingleByte(charmap.Windows1252)
 	case name == "iso-8859-1":
-		enc = charmap.ISO8859_1
+		t = newSingleByte(charmap.ISO8859_1)
 	case name == "iso-8859-15":
-		enc = charmap.ISO8859_15
+		t = newSingleByte(charmap.ISO8859_15)
 	default:
 		return br
 	}
-	return bufio.NewReaderSize(transform.NewReader(br, enc.NewDecoder()), 64<<10)
+	return bufio.NewReaderSize(transform.NewReader(br, t), 64<<10)
+}
+
+// notUTF8 stands for what a decoder could not read: a byte that is not
+// UTF-8, so that the field holding it is rejected ("must be valid UTF-8"),
+// naming its line, instead of stored as U+FFFD without a word.
+const notUTF8 = "\xff"
+
+// singleByte decodes a single-byte code page. A byte the code page leaves
+// undefined, or that is a C1 control (no text holds one; in a Latin-1 file
+// it is a Windows-1252 byte read with the wrong --encoding), becomes
+// notUTF8.
+type singleByte struct{ table [256]string }
+
+func newSingleByte(cm *charmap.Charmap) *singleByte {
+	s := &singleByte{}
+	for b := range 256 {
+		r := cm.DecodeByte(byte(b))
+		if r == utf8.RuneError || r >= 0x80 && r <= 0x9f {
+			s.table[b] = notUTF8
+		} else {
+			s.table[b] = string(r)
+		}
+	}
+	return s
+}
+
+func (s *singleByte) Reset() {}
+
+func (s *singleByte) Transform(dst, src []byte, _ bool) (nDst, nSrc int, err error) {
+	for ; nSrc < len(src); nSrc++ {
+		t := s.table[src[nSrc]]
+		if nDst+len(t) > len(dst) {
+			return nDst, nSrc, transform.ErrShortDst
+		}
+		nDst += copy(dst[nDst:], t)
+	}
+	return nDst, nSrc, nil
+}
+
+// unreplaced turns the U+FFFD a UTF-16 decoder puts for a lone surrogate or
+// an odd last byte into notUTF8. (A UTF-16 file that holds U+FFFD itself
+// holds no text a person typed there.)
+type unreplaced struct{ transform.NopResetter }
+
+func (unreplaced) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err error) {
+	const fffd = "\uFFFD"
+	for nSrc < len(src) {
+		rest := src[nSrc:]
+		n, repl := 1, rest[:1]
+		switch {
+		case bytes.HasPrefix(rest, []byte(fffd)):
+			n, repl = len(fffd), []byte(notUTF8)
+		case !atEOF && len(rest) < len(fffd) && bytes.HasPrefix([]byte(fffd), rest):
+			return nDst, nSrc, transform.ErrShortSrc // maybe the start of one
+		}
+		if nDst+len(repl) > len(dst) {
+			return nDst, nSrc, transform.ErrShortDst
+		}
+		nDst += copy(dst[nDst:], repl)
+		nSrc += n
+	}
+	return nDst, nSrc, nil
 }
 
 // transcoded reports whether text read with an --encoding was made UTF-8:

@@ -26,6 +26,16 @@ func (m ColumnMap) Parse(spec string) error {
 	return nil
 }
 
+// maps says whether some --column names where field is.
+func (m ColumnMap) maps(field string) bool {
+	for _, f := range m {
+		if f == field {
+			return true
+		}
+	}
+	return false
+}
+
 func isField(name string) bool {
 	for _, f := range Fields {
 		if f == name {
@@ -87,8 +97,8 @@ func fieldNames(header []string, columns ColumnMap, set map[string]string) ([]st
 				field = name
 			case pass == 2:
 				var ok bool
-				if field, ok = synonyms[headerKey(h)]; mapped || out[i] != "" || !ok {
-					continue
+				if field, ok = synonyms[headerKey(h)]; mapped || out[i] != "" || !ok || columns.maps(field) {
+					continue // --column says where that field is, and nothing else
 				}
 			}
 			if j, taken := byField[field]; taken {

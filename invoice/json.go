@@ -52,7 +52,7 @@ func newJSONDecoder(r io.Reader, opts Options) (Decoder, error) {
 		d.src = &ndjsonSource{br: bufio.NewReaderSize(r, 64<<10)}
 	case JSON:
 		if len(opts.Records) > 0 {
-			src, err := newRecordsSource(r, opts.Records)
+			src, err := newRecordsSource(r, opts.Records, d.keys)
 			if err != nil {
 				return nil, err
 			}
@@ -424,7 +424,7 @@ func (k *keyResolver) resolve(rawKey []byte) keyField {
 		f = keyField{field: fieldIndex(field), rank: rankMapped}
 	} else if f.field = fieldIndex(name); f.field >= 0 {
 		f.rank = rankField
-	} else if field, ok := synonyms[headerKey(name)]; ok {
+	} else if field, ok := synonyms[headerKey(name)]; ok && !k.columns.maps(field) {
 		f = keyField{field: fieldIndex(field), rank: rankSynonym}
 	}
 	if len(k.cache) < maxCachedKeys {

@@ -133,6 +133,7 @@ type Origin struct {
 // finish sets what a record's values say: where it came from, and its
 // valid line or why it is rejected.
 func (rec *Record) finish(v *Values, opts *Options) {
+	opts.setConstants(v)
 	if opts.SkipNonLines && isNonLine(v) {
 		rec.Skipped, rec.Err = true, nil
 		return
@@ -143,17 +144,22 @@ func (rec *Record) finish(v *Values, opts *Options) {
 		return
 	}
 	rec.Origin = o
-	for field, value := range opts.Set {
-		*v.field(field) = value
-	}
 	rec.Valid, rec.Err = Validate(v, opts.Account, opts.Values)
 }
 
+// setConstants gives v the fields of --set.
+func (opts *Options) setConstants(v *Values) {
+	for field, value := range opts.Set {
+		*v.field(field) = value
+	}
+}
+
 // isNonLine says a record is no invoice line: it has no quantity, and no
-// invoice number or no date (a total, a note, a blank row).
+// invoice number or no description (a total, a note, a blank row). A line
+// cut off after its invoice number still has its description: rejected.
 func isNonLine(v *Values) bool {
 	blank := func(s string) bool { return strings.TrimSpace(s) == "" }
-	return blank(v.Quantity) && (blank(v.InvoiceNumber) || blank(v.InvoiceDate))
+	return blank(v.Quantity) && (blank(v.InvoiceNumber) || blank(v.Description))
 }
 
 // parseOrigin reads _run and _record. Both empty, or an empty _run (a dry

@@ -39,16 +39,25 @@ type recordsSource struct {
 	dec   *json.Decoder
 	lines *lineCounter
 	path  []string
-	pull  func() (element, error, bool)
-	stop  func()
+	keys  *keyResolver // to tell which field a member gives
+	// objects and had count, by level, the objects where the path goes on
+	// and those that had its member: none having it is a wrong path.
+	objects, had []int
+	pull         func() (element, error, bool)
+	stop         func()
 }
+
+// maxInherited bounds a member a record inherits: every record of the
+// object around it gets a copy, and no field holds more.
+const maxInherited = 4 << 10
 
 // newRecordsSource reads the document's first token here, so that an empty
 // file or a document of the wrong kind is reported before any record, like
 // a bad CSV header.
-func newRecordsSource(r io.Reader, path []string) (*recordsSource, error) {
+func newRecordsSource(r io.Reader, path []string, keys *keyResolver) (*recordsSource, error) {
 	lc := &lineCounter{r: r}
-	s := &recordsSource{dec: json.NewDecoder(lc), lines: lc, path: path}
+	s := &recordsSource{dec: json.NewDecoder(lc), lines: lc, path: path, keys: keys,
+		objects: make([]int, len(path)), had: make([]int, len(path))}
 	s.dec.UseNumber()
 	if err := s.begin(); err != nil {
 		return nil, err
@@ -72,6 +81,13 @@ func (s *recordsSource) next() (element, error) {
 // error that stops it.
 func (s *recordsSource) walk(yield func(element, error) bool) {
 	err := s.document(yield)
+	for level := range s.path {
+		if err == nil && s.objects[level] > 0 && s.had[level] == 0 {
+			// A path that names nothing would make the run a success of
+			// no records, and the right path then a repeat of it.
+			err = &FatalError{Line: s.lines.lineAt(s.lines.read - 1), Msg: fmt.Sprintf("no object of the document has the member %q that --records %s names: check the path", s.path[level], s.pathText())}
+		}
+	}
 	if err == nil {
 		s.dec.More()
 		if rest, _ := io.ReadAll(s.dec.Buffered()); len(bytes.TrimLeft(rest, jsonSpace)) > 0 || s.dec.More() {
@@ -123,6 +139,7 @@ func (s *recordsSource) document(yield func(element, error) bool) error {
 // inherited by the records below it; its member path[level] is the array
 // to descend into.
 func (s *recordsSource) object(level int, inherited []member, yield func(element, error) bool) error {
+	s.objects[level]++
 	var own []member
 	for s.dec.More() {
 		tok, err := s.dec.Token()
@@ -131,6 +148,7 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 		}
 		key, _ := tok.(string)
 		if key == s.path[level] {
+			s.had[level]++
 			tok, err := s.dec.Token()
 			if err != nil {
 				return s.syntax(err)
@@ -148,9 +166,13 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 		if err := s.dec.Decode(&raw); err != nil {
 			return s.syntax(err)
 		}
-		if c := raw[0]; c != '{' && c != '[' {
+		// Only what gives a field is inherited, and only if a field can
+		// hold it.
+		if c := raw[0]; c != '{' && c != '[' && len(raw) <= maxInherited {
 			k, _ := json.Marshal(key)
-			own = append(own, member{key: k, value: raw})
+			if s.keys.resolve(k).field >= 0 {
+				own = append(own, member{key: k, value: raw})
+			}
 		}
 	}
 	_, err := s.dec.Token() // }
@@ -182,7 +204,7 @@ func (s *recordsSource) array(level int, inherited []member, yield func(element,
 		begin := s.dec.InputOffset() - int64(len(raw))
 		el := element{line: s.lines.lineAt(begin), raw: raw}
 		if raw[0] == '{' {
-			el.raw = withInherited(raw, inherited)
+			el.raw = s.withInherited(raw, inherited)
 		} else {
 			el.bad = fmt.Sprintf("a record of --records %s is %s, not a JSON object", s.pathText(), kindOf(raw))
 		}
@@ -194,22 +216,24 @@ func (s *recordsSource) array(level int, inherited []member, yield func(element,
 	return s.syntax(err)
 }
 
-// withInherited adds to an object the inherited members it has no member
-// of the same name of, the nearest first.
-func withInherited(obj []byte, inherited []member) []byte {
+// withInherited adds to an object the inherited members of the fields it
+// does not give itself, by whatever name, the nearest first.
+func (s *recordsSource) withInherited(obj []byte, inherited []member) []byte {
 	if len(inherited) == 0 {
 		return obj
 	}
 	members, _ := objectMembers(obj, nil)
-	have := map[string]bool{}
+	have := map[int]bool{}
 	for _, m := range members {
-		have[unquote(m.key)] = true
+		if f := s.keys.resolve(m.key).field; f >= 0 {
+			have[f] = true
+		}
 	}
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for _, m := range inherited {
-		if name := unquote(m.key); !have[name] {
-			have[name] = true
+		if f := s.keys.resolve(m.key).field; !have[f] {
+			have[f] = true
 			b.Write(m.key)
 			b.WriteByte(':')
 			b.Write(m.value)

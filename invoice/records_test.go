@@ -89,3 +89,32 @@ func TestRecordsErrors(t *testing.T) {
 		}
 	}
 }
+
+// A record's own field wins over an inherited one whatever either is
+// called; a path that names nothing is an error, not an empty success.
+func TestRecordsOwnFieldsWin(t *testing.T) {
+	in := `{"supplier": "Baldor", "invoices": [{"invoice_number": "B-1", "description": "Weekly delivery", "quantity": 12,
+  "invoice_date": "2026-11-28", "notes": "` + strings.Repeat("x", 10000) + `",
+  "lines": [{"Item Description": "Ramps", "Qty": 3, "price": 4}]}]}`
+	path, _ := ParseRecordsPath("invoices[].lines[]")
+	recs := decodeAll(t, in, Options{Format: JSON, Records: path})
+	if len(recs) != 1 || recs[0].Err != nil {
+		t.Fatalf("records: %d, %v", len(recs), recs[0].Err)
+	}
+	if v := recs[0].Valid; v.Description != "Ramps" || v.Quantity.String() != "3" || v.Vendor != "Baldor" {
+		t.Errorf("record: %+v; want its own description and quantity, the supplier inherited", v)
+	}
+	if raw := string(recs[0].Raw.Object); strings.Contains(raw, "notes") || strings.Contains(raw, "Weekly") {
+		t.Errorf("record as kept: %s; want no member that gives no field, nor the fields it gives itself", raw)
+	}
+	for _, bad := range []string{"invoice[].lines[]", "invoices[].line[]"} {
+		p, _ := ParseRecordsPath(bad)
+		d, err := NewDecoder(strings.NewReader(in), Options{Format: JSON, Records: p})
+		for err == nil {
+			_, err = d.Next()
+		}
+		if !strings.Contains(err.Error(), "check the path") {
+			t.Errorf("--records %s: %v, want the path named wrong", bad, err)
+		}
+	}
+}

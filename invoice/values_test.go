@@ -104,3 +104,40 @@ func TestLoneSurrogate(t *testing.T) {
 		}
 	}
 }
+
+// What an encoding cannot read rejects its field rather than being stored
+// as U+FFFD or a control character.
+func TestEncodingsRejectWhatTheyCannotRead(t *testing.T) {
+	head := "invoice_number,invoice_date,vendor,description,quantity,unit_price\n"
+	for _, c := range []struct {
+		enc, in, want string // want: the description stored, "" = rejected
+	}{
+		{"windows-1252", head + "A,2026-01-02,V,Caf\xe9 \x80,1,1\n", "Café €"},
+		{"windows-1252", head + "A,2026-01-02,V,Caf\xe9 \x81,1,1\n", ""},
+		{"iso-8859-1", head + "A,2026-01-02,V,Ctrl \x85,1,1\n", ""},
+		{"iso-8859-15", head + "A,2026-01-02,V,\xa4uro,1,1\n", "€uro"},
+		{"utf-16", utf16le(head + "A,2026-01-02,V,Cr\u00e8me,1,1\n"), "Crème"},
+		{"utf-16", utf16le(head+"A,2026-01-02,V,1,1,") + "\x00\xd8" + utf16le("x\n"), ""}, // a lone surrogate
+		{"utf-16", utf16le(head+"A,2026-01-02,V,1,1,Odd") + "\x41", ""},                   // an odd last byte
+	} {
+		recs := decodeAll(t, c.in, Options{Encoding: c.enc})
+		if len(recs) != 1 {
+			t.Fatalf("%s %q: %d records", c.enc, c.in, len(recs))
+		}
+		got := recs[0].Valid.Description
+		if recs[0].Err != nil {
+			got = ""
+		}
+		if got != c.want {
+			t.Errorf("%s %q: description %q (%v), want %q", c.enc, c.in, got, recs[0].Err, c.want)
+		}
+	}
+}
+
+func utf16le(s string) string {
+	var b []byte
+	for _, r := range s {
+		b = append(b, byte(r), byte(r>>8))
+	}
+	return string(b)
+}
