@@ -171,6 +171,9 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 			return opts, &usageError{err: err}
 		}
 	}
+	if strings.EqualFold(o.format, "tsv") && o.delimiter == "" {
+		opts.Delimiter = '\t' // standard input, or a .txt file, of tab-separated values
+	}
 	if d := o.delimiter; d != "" {
 		if d == `\t` || d == "tab" {
 			d = "\t"

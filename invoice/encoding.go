@@ -57,6 +57,11 @@ func decodeText(br *bufio.Reader, name string) *bufio.Reader {
 		t = transform.Chain(unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder(), unreplaced{})
 	case name == "utf-16":
 		t = transform.Chain(unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewDecoder(), unreplaced{})
+	case (name == "windows-1252" || strings.HasPrefix(name, "iso-8859")) && looksUTF8(br):
+		// UTF-8 that says nothing: a rejects file whose byte order mark an
+		// editor dropped, a spreadsheet's UTF-8 export. Read as a code
+		// page it would be stored as mojibake ("CrÃ¨me").
+		return br
 	case name == "windows-1252":
 		t = newSingleByte(charmap.Windows1252)
 	case name == "iso-8859-1":
@@ -67,6 +72,19 @@ func decodeText(br *bufio.Reader, name string) *bufio.Reader {
 		return br
 	}
 	return bufio.NewReaderSize(transform.NewReader(br, t), 64<<10)
+}
+
+// looksUTF8 says whether the start of the input is UTF-8 with characters
+// beyond ASCII, which text in a single-byte code page almost never is: the
+// bytes of é in Windows-1252 (0xE9) start no valid UTF-8 sequence before
+// an ASCII letter.
+func looksUTF8(br *bufio.Reader) bool {
+	head, _ := br.Peek(br.Size())
+	// A sequence cut by the end of what was peeked is not held against it.
+	for i := 0; i < 3 && len(head) > 0 && !utf8.Valid(head); i++ {
+		head = head[:len(head)-1]
+	}
+	return utf8.Valid(head) && bytes.ContainsFunc(head, func(r rune) bool { return r >= 0x80 })
 }
 
 // notUTF8 stands for what a decoder could not read: a byte that is not

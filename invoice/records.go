@@ -162,21 +162,43 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 			}
 			continue
 		}
-		var raw json.RawMessage
-		if err := s.dec.Decode(&raw); err != nil {
+		// A member off the path is read token by token, never whole: an
+		// array of other things may be any size. Only a scalar that gives
+		// a field is inherited, and only if a field can hold it.
+		tok, err = s.dec.Token()
+		if err != nil {
 			return s.syntax(err)
 		}
-		// Only what gives a field is inherited, and only if a field can
-		// hold it.
-		if c := raw[0]; c != '{' && c != '[' && len(raw) <= maxInherited {
-			k, _ := json.Marshal(key)
-			if s.keys.resolve(k).field >= 0 {
-				own = append(own, member{key: k, value: raw})
+		if _, ok := tok.(json.Delim); ok {
+			if err := s.skip(); err != nil {
+				return err
 			}
+			continue
+		}
+		k, _ := json.Marshal(key)
+		if raw, _ := json.Marshal(tok); len(raw) <= maxInherited && s.keys.resolve(k).field >= 0 {
+			own = append(own, member{key: k, value: raw})
 		}
 	}
 	_, err := s.dec.Token() // }
 	return s.syntax(err)
+}
+
+// skip reads the rest of an object or array whose opening was read.
+func (s *recordsSource) skip() error {
+	for depth := 1; depth > 0; {
+		tok, err := s.dec.Token()
+		if err != nil {
+			return s.syntax(err)
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+	return nil
 }
 
 // array reads the elements of an array whose [ was read: the records, at

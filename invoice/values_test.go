@@ -141,3 +141,13 @@ func utf16le(s string) string {
 	}
 	return string(b)
 }
+
+// UTF-8 read with a single-byte --encoding is read as UTF-8: a rejects
+// file whose byte order mark an editor dropped stays right.
+func TestSingleByteEncodingOfUTF8(t *testing.T) {
+	in := "invoice_number,invoice_date,vendor,description,quantity,unit_price\nA,2026-01-02,V,Crème fraîche,1,1\n"
+	recs := decodeAll(t, in, Options{Encoding: "windows-1252"})
+	if len(recs) != 1 || recs[0].Valid.Description != "Crème fraîche" {
+		t.Errorf("UTF-8 read as windows-1252: %+v", recs[0])
+	}
+}
