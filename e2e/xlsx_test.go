@@ -72,6 +72,45 @@ func TestXLSXImport(t *testing.T) {
 	}
 }
 
+// Number cells hold their number with a point whatever the locale; with
+// --decimal-separator , --thousands-separator . they keep their value, text
+// typed the user's way is read with the separators, and the rejects file
+// (CSV) reads back with the same flags.
+func TestXLSXSeparators(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	day := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	path := writeXLSX(t, dir, "metro-november.xlsx", [][]any{
+		{"Rechnung", "Datum", "Lieferant", "Bezeichnung", "Menge", "Einheit", "Preis"},
+		{"M-1", day, "Metro", "Milch", number("1.234"), "l", number("1234.5")},
+		{"M-1", day, "Metro", "Sahne", "1.234,5", "l", "2,45"},
+		{"M-2", day, "Metro", "", number("2.25"), "kg", number("3.5")},
+	})
+	flags := []string{"--decimal-separator", ",", "--thousands-separator", ".",
+		"--column", "invoice_number=Rechnung", "--column", "invoice_date=Datum", "--column", "vendor=Lieferant",
+		"--column", "description=Bezeichnung", "--column", "quantity=Menge", "--column", "unit=Einheit", "--column", "unit_price=Preis"}
+	s := imported(t, cfg, 3, path, flags...)
+	if s["rows_imported"] != 2.0 || s["rows_rejected"] != 1.0 {
+		t.Fatalf("import: %v; want 2 imported, 1 rejected", s)
+	}
+	data, err := os.ReadFile(s["rejects_file"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "\nM-2,2026-11-28,Metro,,\"2,25\",kg,\"3,5\",") {
+		t.Fatalf("rejects file:\n%s", data)
+	}
+	fixed := writeCSV(t, dir, "metro-november.fixed.csv", strings.Replace(string(data), "Metro,,", "Metro,Butter,", 1))
+	if s := imported(t, cfg, 0, fixed, flags...); s["rows_imported"] != 1.0 {
+		t.Errorf("fixed rejects: %v; want the row imported", s)
+	}
+	listIs(t, conn, "M-1/Milch/1.234/1234.5000 M-1/Sahne/1234.500/2.4500 M-2/Butter/2.250/3.5000",
+		`SELECT invoice_number || '/' || description || '/' || quantity || '/' || unit_cost
+		FROM transactions ORDER BY invoice_number, description`)
+}
+
 // number is a number cell's value as the sheet's XML has it.
 type number string
 

@@ -1,13 +1,13 @@
 package invoice
 
 import (
-	"archive/zip"
-	"bufio"
-	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,23 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// Bounds of an .xlsx input. excelize opens a workbook from a file or from
-// memory (OpenReader reads it all into memory), so the input is copied to
-// a temporary file. excelize unpacks every part into memory but worksheets
-// over xlsxMaxPart, which it unpacks to temporary files, and its iterator
-// reads a row at a time: memory does not grow with the rows. The sizes the
-// zip declares are checked first (archive/zip fails a part that unpacks to
-// more than it declares: a zip bomb is refused before it is unpacked).
-const (
-	xlsxMaxFile     = 256 << 20 // the .xlsx as delivered (on disk)
-	xlsxMaxUnpacked = 1 << 30   // all its parts unpacked, mostly on disk
-	xlsxMaxPart     = 16 << 20  // excelize's UnzipXMLSizeLimit
-	// The parts unpacked into memory, together, counting the shared
-	// strings, which excelize indexes in memory even when it unpacks them
-	// to disk.
-	xlsxMaxInMemory = 64 << 20
-	excelDigits     = 15 // Excel keeps 15 significant digits; more are binary noise
-)
+const excelDigits = 15 // Excel keeps 15 significant digits; more are binary noise
 
 // xlsxDecoder reads the rows of one sheet of a workbook as CSV records:
 // Raw.Fields holds a row's cells as read, its rejects file is CSV, and a
@@ -42,17 +26,22 @@ type xlsxDecoder struct {
 	dir      string // temporary: the input's copy and excelize's unpacked parts
 	book     *excelize.File
 	rows     *excelize.Rows
-	date1904 bool // the workbook counts days from 1904, as old Mac Excel did
-	row      int  // number of the row last read
+	date1904 bool   // the workbook counts days from 1904, as old Mac Excel did
+	row      int    // number of the row last read
+	sheet    string // the sheet read, for errors: its name, and whether it is hidden
 	header   []string
 	fields   []string // field of each column, "" when ignored
+	// Of the row last read, when it is wider than the header: its last
+	// column, and how many of its values are right of the header's.
+	wideTo, wideValues int
 }
 
 var _ Decoder = (*xlsxDecoder)(nil)
 
 func newXLSXDecoder(r io.Reader, opts Options) (_ *xlsxDecoder, err error) {
 	d := &xlsxDecoder{opts: opts}
-	if d.dir, err = os.MkdirTemp("", "batchimport-xlsx-"); err != nil {
+	removeStaleTemp()
+	if d.dir, err = os.MkdirTemp("", xlsxTempPrefix); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -72,12 +61,8 @@ func newXLSXDecoder(r io.Reader, opts Options) (_ *xlsxDecoder, err error) {
 	_ = os.Remove(path) // what excelize needs of it, it has unpacked
 	props, _ := d.book.GetWorkbookProps()
 	d.date1904 = props.Date1904 != nil && *props.Date1904
-	sheet, err := d.sheet()
-	if err != nil {
+	if err := d.openSheet(); err != nil {
 		return nil, err
-	}
-	if d.rows, err = d.book.Rows(sheet); err != nil {
-		return nil, &FatalError{Msg: fmt.Sprintf("sheet %q: %v", sheet, err)}
 	}
 	// The header is the first row whose cells give the fields, among the
 	// first SkipLines+1 rows that are not empty, as for CSV.
@@ -85,7 +70,7 @@ func newXLSXDecoder(r io.Reader, opts Options) (_ *xlsxDecoder, err error) {
 		cells, bad, err := d.nextRow()
 		switch {
 		case err == io.EOF:
-			return nil, &FatalError{Msg: fmt.Sprintf("sheet %q has no header row among its %d rows that are not empty (--skip-lines %d)", sheet, tries, opts.SkipLines)}
+			return nil, &FatalError{Msg: fmt.Sprintf("%s has no header row among its %d rows that are not empty (--skip-lines %d)", d.sheet, tries, opts.SkipLines)}
 		case err != nil:
 			return nil, err
 		}
@@ -96,9 +81,9 @@ func newXLSXDecoder(r io.Reader, opts Options) (_ *xlsxDecoder, err error) {
 			}
 		}
 		if tries >= opts.SkipLines {
-			msg := "header: " + bad.Error()
+			msg := d.sheet + ": header: " + bad.Error()
 			if fe, ok := bad.(*FatalError); ok {
-				msg = fe.Msg
+				msg = d.sheet + ": " + fe.Msg
 			}
 			if opts.SkipLines > 0 {
 				msg += fmt.Sprintf(" (no row among the first %d is a header: --skip-lines %d)", opts.SkipLines+1, opts.SkipLines)
@@ -108,75 +93,60 @@ func newXLSXDecoder(r io.Reader, opts Options) (_ *xlsxDecoder, err error) {
 	}
 }
 
-// spool copies the input to a file, checking it is an intact zip in bounds.
-func (d *xlsxDecoder) spool(r io.Reader) (string, error) {
-	br := bufio.NewReader(r)
-	if magic, _ := br.Peek(2); !bytes.Equal(magic, []byte("PK")) {
-		return "", &FatalError{Msg: "not an .xlsx workbook (a zip archive): decompress a gzip-compressed one first; save a password-protected one or an .xls as .xlsx"}
-	}
-	f, err := os.CreateTemp(d.dir, "*.xlsx")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	n, err := io.Copy(f, io.LimitReader(br, xlsxMaxFile+1))
-	if err != nil {
-		return "", err
-	}
-	if n > xlsxMaxFile {
-		return "", tooBig(fmt.Sprintf("the .xlsx is over %d MiB", xlsxMaxFile>>20))
-	}
-	zr, err := zip.NewReader(f, n)
-	if err != nil {
-		return "", &FatalError{Msg: fmt.Sprintf("not a readable .xlsx workbook: %v", err)}
-	}
-	var total, inMemory uint64
-	for _, p := range zr.File {
-		name, size := strings.ToLower(strings.ReplaceAll(p.Name, `\`, "/")), p.UncompressedSize64
-		total += min(size, xlsxMaxUnpacked+1)
-		if !strings.HasPrefix(name, "xl/worksheets/sheet") || size <= xlsxMaxPart {
-			inMemory += min(size, xlsxMaxUnpacked+1)
+// openSheet opens the sheet to read: Options.Sheet, matched ignoring case
+// as Excel matches sheet names, or the first visible worksheet (not a
+// chart sheet, whose part spool leaves out). It sets d.sheet to name it in
+// errors.
+func (d *xlsxDecoder) openSheet() error {
+	names := d.book.GetSheetList() // reads the workbook, d.book.WorkBook
+	var list []string              // the sheets, for errors
+	for i, name := range names {
+		state := d.book.WorkBook.Sheets.Sheet[i].State // hidden, veryHidden
+		hidden := state != "" && state != "visible"
+		label := fmt.Sprintf("%q", name)
+		if hidden {
+			label += " (hidden)"
 		}
-		switch {
-		case total > xlsxMaxUnpacked:
-			return "", tooBig(fmt.Sprintf("the .xlsx unpacks to more than %d MiB", xlsxMaxUnpacked>>20))
-		case inMemory > xlsxMaxInMemory:
-			return "", tooBig(fmt.Sprintf("its parts other than large sheets unpack to more than %d MiB (at %s)", xlsxMaxInMemory>>20, p.Name))
+		if i < 20 {
+			list = append(list, label)
 		}
-		// excelize ignores a part that fails to unpack, keeping what came
-		// before the damage: a damaged sheet would lose rows without a word.
-		rc, err := p.Open()
-		if err == nil {
-			_, err = io.Copy(io.Discard, rc) // checks the part's checksum
-			rc.Close()
+		if d.opts.Sheet == "" && hidden || d.opts.Sheet != "" && !strings.EqualFold(name, d.opts.Sheet) {
+			continue
 		}
-		if err != nil {
-			return "", &FatalError{Msg: fmt.Sprintf("the .xlsx is damaged: %s: %v", p.Name, err)}
+		d.sheet = "sheet " + label
+		rows, err := d.book.Rows(name)
+		switch notSheet := errors.As(err, new(excelize.ErrSheetNotExist)); {
+		case err == nil:
+			d.rows = rows
+			return nil
+		case notSheet && d.opts.Sheet == "":
+			continue
+		case notSheet:
+			return &FatalError{Msg: d.sheet + " is no worksheet (a chart sheet?): name the sheet to read with --sheet"}
+		default:
+			return &FatalError{Msg: fmt.Sprintf("%s: %v", d.sheet, err)}
 		}
 	}
-	return f.Name(), nil
-}
-
-func tooBig(what string) error { return &FatalError{Msg: what + ", the limit of an .xlsx input"} }
-
-// sheet is the name of the sheet to read: Options.Sheet, matched ignoring
-// case as Excel matches sheet names, or the first.
-func (d *xlsxDecoder) sheet() (string, error) {
-	sheets := d.book.GetSheetList()
-	for _, s := range sheets {
-		if d.opts.Sheet == "" || strings.EqualFold(s, d.opts.Sheet) {
-			return s, nil
-		}
+	all := strings.Join(list, ", ")
+	if len(names) > len(list) {
+		all += fmt.Sprintf(" and %d more", len(names)-len(list))
 	}
-	if d.opts.Sheet == "" {
-		return "", &FatalError{Msg: "the workbook has no sheet"}
+	switch {
+	case len(names) == 0:
+		return &FatalError{Msg: "the workbook has no sheet"}
+	case d.opts.Sheet == "":
+		return &FatalError{Msg: fmt.Sprintf("the workbook has no visible worksheet: its sheets are %s; name the one to read with --sheet", all)}
 	}
-	return "", &FatalError{Msg: fmt.Sprintf("no sheet named %q (--sheet); the workbook's sheets are %q", d.opts.Sheet, sheets)}
+	return &FatalError{Msg: fmt.Sprintf("no sheet named %q (--sheet); the workbook's sheets are %s", d.opts.Sheet, all)}
 }
 
 // nextRow reads the next row that is not empty, less its trailing empty
 // cells. bad says they cannot all be read (a bad cell reference or shared
-// string: the row is rejected); err is io.EOF or a *FatalError.
+// string: the row is rejected); err is io.EOF or a *FatalError. Once the
+// header is read, a row wider than it keeps only its first
+// xlsxMaxBeyond values right of it, without the empty cells between (a
+// row of one value in column XFD is 16,384 cells): d.wideTo and
+// d.wideValues say what it had.
 func (d *xlsxDecoder) nextRow() (cells []string, bad, err error) {
 	for {
 		if d.rows == nil || !d.rows.Next() {
@@ -193,9 +163,31 @@ func (d *xlsxDecoder) nextRow() (cells []string, bad, err error) {
 			cells = cells[:len(cells)-1]
 		}
 		if len(cells) > 0 || bad != nil {
-			return cells, bad, nil
+			return d.cut(cells), bad, nil
 		}
 	}
+}
+
+const xlsxMaxBeyond = 16
+
+// cut copies a row's cells (excelize's slice may have room for 16,384),
+// cutting it to the header's width and the values beyond.
+func (d *xlsxDecoder) cut(cells []string) []string {
+	width := len(d.header)
+	d.wideTo, d.wideValues = 0, 0
+	if d.header == nil || len(cells) <= width {
+		return slices.Clone(cells)
+	}
+	out := slices.Clone(cells[:width])
+	for _, c := range cells[width:] {
+		if c != "" {
+			if d.wideValues++; d.wideValues <= xlsxMaxBeyond {
+				out = append(out, c)
+			}
+		}
+	}
+	d.wideTo = len(cells)
+	return out
 }
 
 func (d *xlsxDecoder) Header() []string { return d.header }
@@ -207,30 +199,41 @@ func (d *xlsxDecoder) Next() (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Raw holds the cells as read, cut (the rejects file pads it to the
+	// header's width): a date cell's day count as a date in the input's
+	// format and a number cell's number in its decimal separator, so that
+	// the rejects file reads back the same with the same settings.
+	rec := &Record{Line: d.row, Raw: RawRecord{Fields: cells}}
 	if bad != nil {
-		return &Record{Line: d.row, Raw: RawRecord{Fields: cells}, Err: &SyntaxError{Msg: fmt.Sprintf("row %d cannot be read: %v", d.row, bad)}}, nil
+		rec.Err = &SyntaxError{Msg: fmt.Sprintf("row %d cannot be read: %v", d.row, bad)}
+		return rec, nil
 	}
-	// Raw holds the cells as read: a date cell's day count as a date in
-	// the input's format, so that the rejects file reads back the same.
-	raw := make([]string, max(len(cells), len(d.header)))
-	copy(raw, cells)
-	rec := &Record{Line: d.row, Raw: RawRecord{Fields: raw}}
 	var v Values
 	for i, field := range d.fields {
-		switch field {
-		case "":
+		if field == "" || i >= len(cells) {
 			continue
-		case FieldInvoiceDate:
-			raw[i] = d.serialDate(raw[i])
-		case FieldQuantity, FieldUnitPrice:
-			raw[i] = exactNumber(raw[i])
 		}
-		*v.field(field) = raw[i]
+		switch field {
+		case FieldInvoiceDate:
+			cells[i] = d.serialDate(cells[i])
+		case FieldQuantity:
+			cells[i] = d.number(cells[i], quantityScale)
+		case FieldUnitPrice:
+			cells[i] = d.number(cells[i], unitPriceScale)
+		}
+		*v.field(field) = cells[i]
 	}
-	if len(cells) > len(d.header) {
+	if d.wideTo > 0 {
 		last, _ := excelize.ColumnNumberToName(len(d.header))
-		beyond, _ := excelize.ColumnNumberToName(len(cells)) // excelize read it, so it is a column
-		rec.Err = &SyntaxError{Msg: fmt.Sprintf("row has a value in column %s, right of the header's last column %s", beyond, last)}
+		beyond, _ := excelize.ColumnNumberToName(d.wideTo) // excelize read it, so it is a column
+		msg := fmt.Sprintf("row is wider than its header: it has a value in column %s, right of the header's last column %s", beyond, last)
+		switch {
+		case d.wideValues > xlsxMaxBeyond:
+			msg += fmt.Sprintf(" (%d values there: the rejects file keeps the first %d, without the empty cells between them)", d.wideValues, xlsxMaxBeyond)
+		case d.wideTo-len(d.header) > d.wideValues:
+			msg += " (the rejects file keeps its values there without the empty cells between them)"
+		}
+		rec.Err = &SyntaxError{Msg: msg}
 		if !d.opts.SkipNonLines || !isNonLine(&v) {
 			return rec, nil
 		}
@@ -239,28 +242,68 @@ func (d *xlsxDecoder) Next() (*Record, error) {
 	return rec, nil
 }
 
+// The invoice dates a number in the invoice_date column may be the day
+// count of: others (a quantity, TRUE as 1) are text, and so no date.
+var (
+	serialFirst = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+	serialLast  = time.Date(2100, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
 // serialDate reads an invoice date stored as a date cell's day count
-// (46354 is 2026-11-28; a fraction is the time of day) as a date in the
-// input's format, validated as one typed as text. What the format reads
-// (20261128 for YYYYMMDD) is text.
+// (46354 is 2026-11-28; a fraction is the time of day, which does not
+// move the date) as a date in the input's format, validated as one typed
+// as text. What the format reads (20261128 for YYYYMMDD) is text, and so
+// is a number that is no day between serialFirst and serialLast.
 func (d *xlsxDecoder) serialDate(s string) string {
 	days, err := strconv.ParseFloat(s, 64)
-	if _, ok := d.opts.Values.date(s); ok || err != nil || !isPlainDecimal(s) || days < 1 || days >= 2958466 { // 9999-12-31
+	if _, ok := d.opts.Values.date(s); ok || err != nil || !isPlainDecimal(s) || days < 0 || days > 1e6 {
 		return s
 	}
-	t, err := excelize.ExcelDateToTime(days, d.date1904)
-	if err != nil || t.Year() > 9999 {
+	// Day 0 is 1899-12-30 (Excel counts a 1900-02-29 that was not, before
+	// day 61, a date of no invoice) or 1904-01-01.
+	t := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+	if d.date1904 {
+		t = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	t = t.AddDate(0, 0, int(math.Floor(days)))
+	if t.Before(serialFirst) || t.After(serialLast) {
 		return s
 	}
 	return t.Format(cmp.Or(d.opts.Values.layout, time.DateOnly))
+}
+
+// number reads a quantity or unit price. A raw value that is a plain
+// decimal (a number cell's is, with a point whatever the locale) means
+// that number: rounded by exactNumber, and written in the input's decimal
+// separator, which the validation reads back (1.234 as 1,234 with
+// --decimal-separator , whatever the thousands separator). Other text is
+// read in the input's format, as typed (1.234,5). A text cell holding a
+// plain decimal cannot be told from a number cell: it means the same
+// number (1.234, not 1234, with --thousands-separator .).
+func (d *xlsxDecoder) number(s string, scale int32) string {
+	if !isPlainDecimal(s) {
+		return s
+	}
+	s = exactNumber(s, scale)
+	if d.opts.Values.Decimal == ',' {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
 }
 
 // exactNumber undoes binary floating point's noise in a number: Excel
 // writes 2.45 as 2.4500000000000002, a formula's 2.2*1.1 as
 // 2.4200000000000004. A number of more than 15 significant digits is read
 // as the shortest decimal that gives the same float (2.45), and, when that
-// still has more digits than Excel keeps, as Excel shows it (2.42).
-func exactNumber(s string) string {
+// still has more digits than Excel keeps, as Excel shows it (2.42); but
+// only when that differs from it by less than half a unit of the last of
+// the scale fractional digits the field allows, so that rounding never
+// changes what is stored (9999999999999.999 stays itself, and is then
+// accepted or rejected as typed). As a text cell cannot be told from a
+// number cell, text of more than 15 significant digits is rounded too,
+// when the rounding is beyond the scale: "1.0000000000000001" is a
+// quantity of 1, not one rejected for its 16 fractional digits.
+func exactNumber(s string, scale int32) string {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || !isPlainDecimal(s) || significantDigits(s) <= excelDigits {
 		return s
@@ -268,6 +311,10 @@ func exactNumber(s string) string {
 	out := strconv.FormatFloat(f, 'f', -1, 64)
 	if significantDigits(out) > excelDigits {
 		out = decimal.RequireFromString(strconv.FormatFloat(f, 'e', excelDigits-1, 64)).String()
+	}
+	exact, err := decimal.NewFromString(s)
+	if err != nil || exact.Sub(decimal.RequireFromString(out)).Abs().Cmp(decimal.New(5, -(scale+1))) >= 0 {
+		return s
 	}
 	return out
 }
