@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -83,10 +82,4 @@ func convert(unit string, into store.Item) (decimal.Decimal, error) {
 		return f, fmt.Errorf("no conversion of %q into %q; set one first: batchimport units set %d %s FACTOR", units.Normalize(unit), into.Unit, into.ID, units.Normalize(unit))
 	}
 	return f, nil
-}
-
-// openForCorrection opens the database for a correction, checking its
-// schema; the caller closes it.
-func openForCorrection(ctx context.Context, g *globalOptions) (*store.Store, error) {
-	return openChecked(ctx, g)
 }

@@ -43,7 +43,7 @@ id or its name.`,
 }
 
 func runMerge(ctx context.Context, g *globalOptions, f *correctionFlags, corr store.Correction, fromRef, intoRef string) error {
-	db, err := openForCorrection(ctx, g)
+	db, err := openChecked(ctx, g)
 	if err != nil {
 		return err
 	}

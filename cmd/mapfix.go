@@ -172,7 +172,7 @@ func runOf(id *int64) string {
 }
 
 func runMappingsSet(ctx context.Context, g *globalOptions, f *setFlags, corr store.Correction, vendor, ref string) error {
-	db, err := openForCorrection(ctx, g)
+	db, err := openChecked(ctx, g)
 	if err != nil {
 		return err
 	}
@@ -289,7 +289,7 @@ func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr s
 		return err
 	}
 	defer in.Close()
-	db, err := openForCorrection(ctx, g)
+	db, err := openChecked(ctx, g)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ is importing cannot be reverted; an import of the same account makes it wait
 }
 
 func runRevert(ctx context.Context, g *globalOptions, f *correctionFlags, corr store.Correction, id int64) error {
-	db, err := openForCorrection(ctx, g)
+	db, err := openChecked(ctx, g)
 	if err != nil {
 		return err
 	}

@@ -203,7 +203,9 @@ func (s *csvRows) Read() ([]string, error) {
 		return nil, err
 	default:
 		line, _ := d.r.FieldPos(0)
-		if slices.ContainsFunc(rec, func(f string) bool { return strings.Contains(f, "\n") }) {
+		// Only a record that spans lines can hold a quoted line end: a
+		// look at where its last field starts, not a scan of every field.
+		if last, _ := d.r.FieldPos(len(rec) - 1); last > line || strings.Contains(rec[len(rec)-1], "\n") {
 			rec = keepCRLF(rec, d.tap.slice(start, d.r.InputOffset()), d.r.Comma)
 		}
 		m = csvMeta{line: line, raw: rec}
