@@ -130,7 +130,7 @@ func (r *runner) importRecords(ctx context.Context) error {
 	}
 	w := &writer{src: r.src, layout: layout, run: r.run, committed: r.run.Progress, written: r.run.Progress,
 		perBatch: r.opts.chunksPerBatch(), maxRejects: r.opts.MaxRejects, force: r.opts.Force, progress: r.opts.Progress,
-		seen: r.seenSoFar}
+		seen: r.seenSoFar, spare: make(spare, r.opts.chunksPerBatch())}
 	var load loader // nil: no resolving
 	switch {
 	case r.db == nil:
@@ -151,7 +151,7 @@ func (r *runner) importRecords(ctx context.Context) error {
 	}
 	r.opts.Progress.Start(r.src.in.Name, r.src.size())
 	for {
-		p := &producer{dec: dec, in: in, src: r.src, skipUpTo: w.committed.Record, chunkSize: r.opts.ChunkSize}
+		p := &producer{dec: dec, in: in, src: r.src, skipUpTo: w.committed.Record, chunkSize: r.opts.ChunkSize, spare: w.spare}
 		if load != nil {
 			p.resolver = newResolver(load, r.opts.resolverOptions(), r.opts.MappingReport != "")
 			p.resolver.runID = r.run.ID

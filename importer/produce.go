@@ -48,16 +48,51 @@ type producer struct {
 	skipUpTo  int64 // resume: the records up to this position are done
 	chunkSize int
 	resolver  *resolver // nil: validation only
+	spare     spare     // row arrays the writer is done with
+}
+
+// spare carries the row arrays of chunks the writer has copied into its
+// batch back to the producer, to be filled again: a run allocates a few
+// rather than one per chunk.
+type spare chan rowArrays
+
+type rowArrays struct {
+	rows []store.Row
+	raws []invoice.RawRecord
+}
+
+// newChunk returns an empty chunk, with row arrays the writer gave back
+// if there are any.
+func (p *producer) newChunk() *chunk {
+	select {
+	case a := <-p.spare:
+		return &chunk{rows: a.rows, raws: a.raws}
+	default:
+		return &chunk{rows: make([]store.Row, 0, p.chunkSize), raws: make([]invoice.RawRecord, 0, p.chunkSize)}
+	}
+}
+
+// giveBack hands the chunk's row arrays back to the producer, emptied.
+func (s spare) giveBack(c *chunk) {
+	if cap(c.rows) == 0 {
+		return
+	}
+	clear(c.rows)
+	clear(c.raws)
+	select {
+	case s <- rowArrays{rows: c.rows[:0], raws: c.raws[:0]}:
+	default:
+	}
 }
 
 func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 	defer close(out)
-	c := &chunk{}
+	c := p.newChunk()
 	send := func() bool {
 		c.bytes, c.digest = p.in.digest()
 		select {
 		case out <- c:
-			c = &chunk{}
+			c = p.newChunk()
 			return true
 		case <-ctx.Done():
 			return false

@@ -27,7 +27,7 @@ type resolver struct {
 	ids       map[*mapping.Item]*int64                        // id slots of items
 	report    map[reportKey]bool                              // keys reported so far; nil: no report
 	packs     memo.Memo[[]units.Pack]                         // pack sizes of descriptions
-	factors   map[unitKey]decimal.Decimal                     // what a unit of an item is worth in its base unit
+	factors   map[unitKey]factor                              // what a unit of an item is worth in its base unit
 	namePacks map[*mapping.Item][]units.Pack                  // pack sizes of items' names
 	runID     int64                                           // 0: rows are not encoded ahead (no run)
 	slab      []byte                                          // where rows are encoded ahead, in turn
@@ -37,7 +37,7 @@ func newResolver(load loader, opts mapping.Options, report bool) *resolver {
 	r := &resolver{opts: opts, load: load, byAccount: map[string]*mapping.Resolver{},
 		units: map[string]map[int64]map[string]decimal.Decimal{}, ids: map[*mapping.Item]*int64{},
 		packs:     memo.New(func(d string) []units.Pack { return units.Packs("", d) }),
-		factors:   map[unitKey]decimal.Decimal{},
+		factors:   map[unitKey]factor{},
 		namePacks: map[*mapping.Item][]units.Pack{}}
 	if report {
 		r.report = map[reportKey]bool{}
@@ -133,22 +133,28 @@ func (r *resolver) toBase(l *invoice.Line, it *mapping.Item) (decimal.Decimal, e
 	f, ok := r.factors[k]
 	if !ok {
 		ui := units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID], NamePacks: r.itemPacks(it)}
-		var err error
-		if f, _, err = units.Factor(l.Unit, packs, ui); err != nil {
+		d, _, err := units.Factor(l.Unit, packs, ui)
+		if err != nil {
 			return decimal.Decimal{}, err
 		}
 		if len(r.factors) >= memo.Limit {
 			clear(r.factors)
 		}
+		f = factor{d: d, one: d.Equal(decimal.NewFromInt(1))}
 		r.factors[k] = f
 	}
-	if f.Equal(one) {
+	if f.one {
 		return l.Quantity, nil // most lines: no decimal to allocate
 	}
-	return l.Quantity.Mul(f).RoundBank(units.Scale), nil
+	return l.Quantity.Mul(f.d).RoundBank(units.Scale), nil
 }
 
-var one = decimal.NewFromInt(1)
+// factor is what a unit is worth in a base unit; one marks the factor 1,
+// which converts nothing.
+type factor struct {
+	d   decimal.Decimal
+	one bool
+}
 
 // linePacks are the pack sizes a line states.
 func (r *resolver) linePacks(l *invoice.Line) []units.Pack {

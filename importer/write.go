@@ -31,6 +31,11 @@ type writer struct {
 	// seen says, by account, the latest correction when the catalogue
 	// the rows were resolved against was loaded (Batch.Seen).
 	seen func() map[string]int64
+	// The arrays of the batch being written, reused by the next, and
+	// where the chunks' arrays go once copied.
+	rows  []store.Row
+	raws  []invoice.RawRecord
+	spare spare
 }
 
 // maxBatchWait bounds how long a batch waits for more chunks; when a
@@ -140,12 +145,10 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 		b.Seen = w.seen()
 	}
 	p := w.written
-	n := 0
-	for _, c := range cs {
-		n += len(c.rows)
-	}
-	b.Rows = make([]store.Row, 0, n)
-	raws := make([]invoice.RawRecord, 0, n)
+	clear(w.rows)
+	clear(w.raws)
+	b.Rows, w.raws = w.rows[:0], w.raws[:0]
+	raws := w.raws
 	for _, c := range cs {
 		if c.read == 0 {
 			continue
@@ -165,8 +168,10 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 		p.FuzzyMatches += c.fuzzy
 		p.Chunks++
 		b.Ends = append(b.Ends, len(b.Rows))
-		c.rows, c.raws = nil, nil // the batch has them: the chunk's copies can go
+		w.spare.giveBack(c) // the batch has the rows
+		c.rows, c.raws = nil, nil
 	}
+	w.rows, w.raws = b.Rows, raws
 	b.Raw = func(i int) []byte { return w.layout.Raw(raws[i]) }
 	b.Progress = p
 	return b

@@ -22,10 +22,18 @@ const (
 	unitPriceScale = 4
 )
 
-var (
-	quantityLimit  = decimal.New(1, 15) // |quantity| < 10^15
-	unitPriceLimit = decimal.New(1, 14) // unit_price < 10^14
+// The magnitudes numbers must stay below, as powers of ten.
+const (
+	quantityDigits  = 15 // |quantity| < 10^15
+	unitPriceDigits = 14 // unit_price < 10^14
 )
+
+// atLeastPow10 says whether |d| >= 10^n. A coefficient of k digits with
+// exponent e lies in [10^(k-1+e), 10^(k+e)); NumDigits does not allocate,
+// as Abs and Cmp do.
+func atLeastPow10(d decimal.Decimal, n int) bool {
+	return !d.IsZero() && d.NumDigits()+int(d.Exponent()) > n
+}
 
 // isPlainDecimal accepts what people and JSON encoders write for a number:
 // an optional sign, digits with an optional fraction (at least one digit in
@@ -112,7 +120,7 @@ func Validate(v *Values, defaultAccount string, f ValueFormat) (Line, error) {
 	switch {
 	case l.Quantity.IsZero():
 		return Line{}, &FieldError{Field: FieldQuantity, Rule: "must not be zero (use a negative quantity for a credit or return)", Value: quantity}
-	case l.Quantity.Abs().Cmp(quantityLimit) >= 0:
+	case atLeastPow10(l.Quantity, quantityDigits):
 		return Line{}, &FieldError{Field: FieldQuantity, Rule: "absolute value must be below 10^15", Value: shorten(quantity)}
 	}
 	if l.UnitPrice, err = checkDecimal(FieldUnitPrice, price, unitPriceScale, f, true); err != nil {
@@ -121,7 +129,7 @@ func Validate(v *Values, defaultAccount string, f ValueFormat) (Line, error) {
 	switch {
 	case l.UnitPrice.IsNegative():
 		return Line{}, &FieldError{Field: FieldUnitPrice, Rule: "must be zero or more", Value: price}
-	case l.UnitPrice.Cmp(unitPriceLimit) >= 0:
+	case atLeastPow10(l.UnitPrice, unitPriceDigits):
 		return Line{}, &FieldError{Field: FieldUnitPrice, Rule: "must be below 10^14", Value: shorten(price)}
 	}
 	return l, nil
@@ -155,14 +163,30 @@ func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool
 	if !ok || !isPlainDecimal(plain) {
 		return decimal.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(value), Value: shorten(value)}
 	}
+	tooPrecise := func() error {
+		return &FieldError{Field: field, Rule: "must have at most " + itoa(int(scale)) + " fractional digits (it is never rounded)", Value: shorten(value)}
+	}
+	exponent := strings.ContainsAny(plain, "eE")
+	if dot := strings.IndexByte(plain, '.'); dot >= 0 && !exponent && len(plain)-dot-1 > int(scale) {
+		// Without an exponent, the digits past the scale are read off the
+		// text: zeros are dropped, anything else is refused.
+		end := dot + 1 + int(scale)
+		if strings.Trim(plain[end:], "0") != "" {
+			return decimal.Decimal{}, tooPrecise()
+		}
+		plain = plain[:end]
+	}
 	d, err := decimal.NewFromString(plain)
 	if err != nil {
 		return decimal.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(value), Value: shorten(value)}
 	}
-	if !d.Equal(d.Truncate(scale)) {
-		return decimal.Decimal{}, &FieldError{Field: field, Rule: "must have at most " + itoa(int(scale)) + " fractional digits (it is never rounded)", Value: shorten(value)}
+	if exponent {
+		if !d.Equal(d.Truncate(scale)) {
+			return decimal.Decimal{}, tooPrecise()
+		}
+		d = d.Truncate(scale)
 	}
-	return d.Truncate(scale), nil
+	return d, nil
 }
 
 func itoa(n int) string { return decimal.NewFromInt(int64(n)).String() }

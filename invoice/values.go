@@ -96,6 +96,9 @@ func dateLayout(pattern string) (string, error) {
 func (f ValueFormat) date(s string) (string, bool) {
 	layout := f.layout
 	if layout == "" {
+		if isCalendarDate(s) {
+			return s, true // the common case, without time.Parse
+		}
 		layout = time.DateOnly
 	}
 	t, err := time.Parse(layout, s)
@@ -108,7 +111,44 @@ func (f ValueFormat) date(s string) (string, bool) {
 			return "", false
 		}
 	}
+	if t.Year() < 1 {
+		return "", false // year 0 is no year of the calendar PostgreSQL keeps
+	}
 	return t.Format(time.DateOnly), true
+}
+
+// isCalendarDate says whether s is a real date written YYYY-MM-DD, from
+// year 1 on, as time.Parse(time.DateOnly, s) would accept it and Format
+// write it back.
+func isCalendarDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	n := func(from, to int) int {
+		v := 0
+		for i := from; i < to; i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return -1
+			}
+			v = 10*v + int(s[i]-'0')
+		}
+		return v
+	}
+	y, m, d := n(0, 4), n(5, 7), n(8, 10)
+	if y < 1 || m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	days := 31
+	switch m {
+	case 4, 6, 9, 11:
+		days = 30
+	case 2:
+		days = 28
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			days = 29
+		}
+	}
+	return d <= days
 }
 
 // isTimeOfDay accepts what follows the date of an ISO 8601 date-time:
