@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
+	"math"
+	"math/big"
 	"slices"
 	"strconv"
 
@@ -11,120 +14,183 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// EncodeRow appends a row of transactions in COPY's text format to dst.
-// The importer encodes the rows of items whose id is known as it reads
-// them (Row.Encoded), off the path of the writer, which waits for nothing
-// but the database then.
+// EncodeRow appends a row of transactions, in the order of
+// transactionColumns, in COPY's binary format to dst. The importer encodes
+// the rows of items whose id is known as it reads them (Row.Encoded), off
+// the path of the writer, which waits for nothing but the database then.
+//
+// Binary rather than text: the server then reads dates, numerics and
+// bigints without parsing them, which saves it about a second of CPU per
+// million rows, on the path every row takes; and text needs no escaping.
 func EncodeRow(dst []byte, runID int64, r *Row) []byte {
-	dst = strconv.AppendInt(dst, runID, 10)
-	dst = append(dst, '\t')
-	dst = strconv.AppendInt(dst, r.Line, 10)
-	dst = append(dst, '\t')
-	dst = strconv.AppendInt(dst, r.Record, 10)
-	dst = append(dst, '\t')
-	dst = copyText(dst, r.Account)
-	dst = append(dst, '\t')
-	dst = strconv.AppendInt(dst, *r.ItemID, 10)
-	dst = append(dst, '\t')
-	dst = copyText(dst, r.InvoiceNumber)
-	dst = append(dst, '\t')
-	dst = append(dst, r.InvoiceDate...)
-	dst = append(dst, '\t')
-	dst = copyText(dst, r.Vendor)
-	dst = append(dst, '\t')
-	dst = copyNullable(dst, r.VendorSKU)
-	dst = append(dst, '\t')
-	dst = copyText(dst, r.Description)
-	dst = append(dst, '\t')
-	dst = appendDecimal(dst, r.Quantity)
-	dst = append(dst, '\t')
-	dst = copyNullable(dst, r.Unit)
-	dst = append(dst, '\t')
-	dst = appendDecimal(dst, r.UnitCost)
-	dst = append(dst, '\t')
-	dst = copyNullable(dst, r.Pack)
-	dst = append(dst, '\t')
-	dst = appendDecimal(dst, r.BaseQuantity)
-	return append(dst, '\n')
+	dst = binary.BigEndian.AppendUint16(dst, 15) // fields
+	dst = binInt8(dst, runID)
+	dst = binInt8(dst, r.Line)
+	dst = binInt8(dst, r.Record)
+	dst = binText(dst, r.Account)
+	dst = binInt8(dst, *r.ItemID)
+	dst = binText(dst, r.InvoiceNumber)
+	dst = binDate(dst, r.InvoiceDate)
+	dst = binText(dst, r.Vendor)
+	dst = binNullable(dst, r.VendorSKU)
+	dst = binText(dst, r.Description)
+	dst = binNumeric(dst, r.Quantity)
+	dst = binNullable(dst, r.Unit)
+	dst = binNumeric(dst, r.UnitCost)
+	dst = binNullable(dst, r.Pack)
+	return binNumeric(dst, r.BaseQuantity)
 }
 
-// appendDecimal appends a decimal in plain notation. Decimal.String goes
-// through big.Int; a coefficient of up to 18 digits, as every invoice
-// decimal has, is written with strconv instead.
-func appendDecimal(dst []byte, d decimal.Decimal) []byte {
-	e := d.Exponent()
-	if d.NumDigits() > 18 || e > 0 || e < -18 {
-		return append(dst, d.String()...)
-	}
-	c := d.CoefficientInt64()
-	if c < 0 {
-		dst = append(dst, '-')
-		c = -c
-	}
-	var buf [20]byte
-	digits := strconv.AppendInt(buf[:0], c, 10)
-	frac := int(-e)
-	if frac == 0 {
-		return append(dst, digits...)
-	}
-	if len(digits) <= frac {
-		dst = append(dst, '0', '.')
-		for range frac - len(digits) {
-			dst = append(dst, '0')
-		}
-		return append(dst, digits...)
-	}
-	dst = append(dst, digits[:len(digits)-frac]...)
-	dst = append(dst, '.')
-	return append(dst, digits[len(digits)-frac:]...)
+// copyHeader and copyTrailer frame the rows of a binary COPY.
+var (
+	copyHeader  = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+	copyTrailer = []byte{0xff, 0xff}
+)
+
+func binInt8(dst []byte, v int64) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, 8)
+	return binary.BigEndian.AppendUint64(dst, uint64(v))
 }
 
-func copyNullable(dst []byte, s string) []byte {
+func binText(dst []byte, s string) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(s)))
+	return append(dst, s...)
+}
+
+func binNullable(dst []byte, s string) []byte {
 	if s == "" {
-		return append(dst, `\N`...)
+		return binary.BigEndian.AppendUint32(dst, 0xffffffff) // NULL
 	}
-	return copyText(dst, s)
+	return binText(dst, s)
 }
 
-// copyText escapes what COPY's text format gives a meaning to: backslash,
-// and the tab, newline and carriage return that separate columns and rows.
-func copyText(dst []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
-		switch s[i] {
-		case '\\':
-			esc = `\\`
-		case '\t':
-			esc = `\t`
-		case '\n':
-			esc = `\n`
-		case '\r':
-			esc = `\r`
-		default:
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		dst = append(dst, esc...)
-		start = i + 1
+// binDate writes a YYYY-MM-DD date as days since 2000-01-01. What is not
+// such a date from year 1 on (Validate lets nothing else through) is
+// written as a day the server refuses, so that the row is rejected rather
+// than stored as another date.
+func binDate(dst []byte, s string) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, 4)
+	days := int64(math.MinInt32 + 1) // MinInt32 itself is -infinity
+	if y, m, d, ok := parseISODate(s); ok {
+		days = daysFromCivil(y, m, d) - daysFromCivil(2000, 1, 1)
 	}
-	return append(dst, s[start:]...)
+	return binary.BigEndian.AppendUint32(dst, uint32(int32(days)))
+}
+
+func parseISODate(s string) (y, m, d int, ok bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, 0, 0, false
+	}
+	num := func(t string) int {
+		n := 0
+		for i := 0; i < len(t); i++ {
+			if t[i] < '0' || t[i] > '9' {
+				return -1
+			}
+			n = 10*n + int(t[i]-'0')
+		}
+		return n
+	}
+	y, m, d = num(s[:4]), num(s[5:7]), num(s[8:])
+	return y, m, d, y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= 31
+}
+
+// daysFromCivil counts the days from 1970-01-01 to a date of the
+// proleptic Gregorian calendar (H. Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400 // y >= 0 here
+	yoe := y - era*400
+	doy := (153*((m+9)%12)+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+// binNumeric writes a decimal as PostgreSQL's numeric: base-10000 digits
+// around the decimal point, with the decimal's scale as display scale.
+func binNumeric(dst []byte, v decimal.Decimal) []byte {
+	var buf [24]byte
+	var coef []byte
+	if v.NumDigits() <= 18 {
+		c := v.CoefficientInt64()
+		if c < 0 {
+			c = -c
+		}
+		coef = strconv.AppendInt(buf[:0], c, 10)
+	} else {
+		coef = []byte(new(big.Int).Abs(v.Coefficient()).String())
+	}
+	e := int(v.Exponent())
+	dscale := max(0, -e)
+	// The digits, with zeros appended for a positive exponent, and
+	// prepended so that the integer part and the fraction each fill
+	// groups of four.
+	for ; e > 0; e-- {
+		coef = append(coef, '0')
+	}
+	intDigits := len(coef) - dscale
+	lead := 0
+	if intDigits > 0 {
+		lead = (4 - intDigits%4) % 4
+	} else {
+		lead = -intDigits
+	}
+	trail := (4 - dscale%4) % 4
+	total := lead + len(coef) + trail
+	digit := func(i int) int { // the i-th of the padded digits
+		if i < lead || i >= lead+len(coef) {
+			return 0
+		}
+		return int(coef[i-lead] - '0')
+	}
+	groups := make([]uint16, 0, 8)
+	for i := 0; i < total; i += 4 {
+		groups = append(groups, uint16(digit(i)*1000+digit(i+1)*100+digit(i+2)*10+digit(i+3)))
+	}
+	weight := -1 // of the first group: groups before the point, less one
+	if intDigits > 0 {
+		weight = (lead+intDigits)/4 - 1
+	}
+	// Leading and trailing zero groups are not stored.
+	for len(groups) > 0 && groups[0] == 0 {
+		groups, weight = groups[1:], weight-1
+	}
+	for len(groups) > 0 && groups[len(groups)-1] == 0 {
+		groups = groups[:len(groups)-1]
+	}
+	sign := uint16(0)
+	if v.Sign() < 0 {
+		sign = 0x4000
+	}
+	if len(groups) == 0 {
+		weight = 0
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(8+2*len(groups)))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(groups)))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(int16(weight)))
+	dst = binary.BigEndian.AppendUint16(dst, sign)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(dscale))
+	for _, g := range groups {
+		dst = binary.BigEndian.AppendUint16(dst, g)
+	}
+	return dst
 }
 
 // transactionColumns is the column list of every COPY into transactions.
 const transactionColumns = `run_id, line_no, record_no, account, item_id, invoice_number, invoice_date,
 	vendor, vendor_sku, description, quantity, unit, unit_cost, pack, base_quantity`
 
-// copyRows sends the rows in one COPY, in PostgreSQL's text format, which
-// costs the client far less than the binary encoding of numerics. The rows
-// are encoded before the COPY starts: pgconn reads its source on a
-// goroutine of its own, which may outlive a failed CopyFrom, so the source
-// is a buffer that nothing else touches until a COPY from it succeeded.
+// copyRows sends the rows in one binary COPY. The rows are encoded before
+// the COPY starts: pgconn reads its source on a goroutine of its own, which
+// may outlive a failed CopyFrom, so the source is a buffer that nothing
+// else touches until a COPY from it succeeded.
 func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	buf := s.copyBuf[:0]
+	buf := append(s.copyBuf[:0], copyHeader...)
 	for _, r := range rows {
 		if r.Encoded != nil {
 			buf = append(buf, r.Encoded...)
@@ -132,7 +198,8 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 			buf = EncodeRow(buf, runID, r)
 		}
 	}
-	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), `COPY transactions (`+transactionColumns+`) FROM STDIN`)
+	buf = append(buf, copyTrailer...)
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), `COPY transactions (`+transactionColumns+`) FROM STDIN (FORMAT binary)`)
 	// The buffer is used again only when the COPY's reader is known done.
 	s.copyBuf = nil
 	if err == nil {

@@ -7,3 +7,6 @@ import "context"
 func (s *Store) MigrateTo(ctx context.Context, upTo int) ([]int, error) {
 	return s.migrateTo(ctx, upTo)
 }
+
+// CopyFrame is what frames rows of EncodeRow into a binary COPY.
+var CopyFrame = [2][]byte{copyHeader, copyTrailer}
