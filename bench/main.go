@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench measures batchimport against the physical limit of the
 // machine it runs on (SPEC §10, issue 6), and prints the figures as a table.
 //
@@ -30,6 +32,8 @@
 // Usage (the Makefile's bench target):
 //
 //	go build -o bin/batchimport . && scripts/with-postgres.sh go run ./bench -bin bin/batchimport
+//
+// It runs on Linux only: it reads the server's CPU time in /proc.
 //
 // Run it against a throwaway server with default settings: the schema is
 // dropped and re-created, and fsync must stay on for the figures to mean

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package e2e runs the built batchimport binary as an operator would, and
 // provokes the faults it must survive: kill -9, SIGTERM, connections
 // terminated by the server, concurrent imports.
