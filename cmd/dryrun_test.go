@@ -19,7 +19,7 @@ func TestDryrunChangesNothingAndPredictsTheImport(t *testing.T) {
 	// Some items exist already, so the prediction covers exact matches too.
 	seed := testgen.CSV(t, dir, "seed.csv", testgen.Spec{Rows: 300, Variant: 9})
 	if r := c.run(context.Background(), "", "import", seed.Path); r.code != ExitOK {
-		t.Fatalf("seed import: exit %d %s", r.code, r.stderr)
+		t.Fatalf("seed import: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	g := testgen.CSV(t, dir, "may.csv", testgen.Spec{Rows: 3000, BadEvery: 41})
 	before := pgtest.Snapshot(t, conn)

@@ -20,6 +20,10 @@ import (
 // importOptions are the flags of import (and dryrun).
 type importOptions struct {
 	account        string
+	doneDir        string
+	failedDir      string
+	allowAccounts  []string
+	anyAccount     bool
 	format         string
 	chunkSize      int
 	perCommit      int
@@ -54,8 +58,8 @@ type importOptions struct {
 func newImportCmd(g *globalOptions) *cobra.Command {
 	o := &importOptions{}
 	c := &cobra.Command{
-		Use:   "import FILE...",
-		Short: "Import invoice files (- is standard input), each as its own run",
+		Use:   "import FILE|DIR...",
+		Short: "Import invoice files (- is standard input; a directory is the inputs in it), each as its own run",
 		Long: `Import each FILE as its own run. Lines are validated and resolved to
 inventory items in file order, written in COPY chunks together with their
 inventory changes, and rejected lines go to a rejects file that can be fixed
@@ -63,7 +67,8 @@ and imported again. An interrupted run resumes where it stopped; a file that
 was already imported is skipped unless --force.`,
 		Example: `  batchimport import invoices.csv
   batchimport import --account acme --output json in/*.csv.gz
-  zcat may.ndjson.gz | batchimport import --format ndjson --source-id may-2026 -`,
+  zcat may.ndjson.gz | batchimport import --format ndjson --source-id may-2026 -
+  batchimport import --min-age 5m --done-dir done --failed-dir failed incoming/`,
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runImport(c, g, o, args, nil)
@@ -82,7 +87,11 @@ func (o *importOptions) addFlags(c *cobra.Command) {
 func (o *importOptions) addFlagsTo(f *pflag.FlagSet) {
 	f.StringVar(&o.config, "config", "", "config file of defaults and supplier profiles (default: $"+configEnv+", else batchimport/config.toml in the user config directory)")
 	f.StringVar(&o.profile, "profile", "", "the config's profile for every input (default: the profile whose match patterns match the file's name)")
-	f.StringVar(&o.account, "account", "default", "account (tenant) of rows without an account value")
+	f.StringVar(&o.account, "account", "default", "account (tenant) of the run: rows without an account value are its, rows naming another are rejected")
+	f.StringArrayVar(&o.allowAccounts, "allow-account", nil, "another account rows may name (repeatable)")
+	f.BoolVar(&o.anyAccount, "allow-any-account", false, "rows may name any account (the file chooses the tenant: for trusted inputs only)")
+	f.StringVar(&o.doneDir, "done-dir", "", "move each input whose run succeeded, partly succeeded or was skipped into this directory, with its rejects file")
+	f.StringVar(&o.failedDir, "failed-dir", "", "move each input whose run failed on the file (not on the database) or rejected every row into this directory")
 	f.StringVar(&o.format, "format", "", "input format: csv, json, ndjson or xlsx (default: by extension; required for stdin)")
 	f.IntVar(&o.chunkSize, "chunk-size", importer.DefaultChunkSize, "rows per COPY chunk")
 	f.IntVar(&o.perCommit, "chunks-per-commit", importer.DefaultChunksPerCommit, "most chunks one transaction carries (1 = a commit per chunk); a transaction also lasts at most 5 seconds")
@@ -115,7 +124,7 @@ func (o *importOptions) addFlagsTo(f *pflag.FlagSet) {
 // importerOptions checks the flags and turns them into importer options.
 func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, error) {
 	opts := importer.Options{
-		DB: g.dbConfig(), Account: o.account, ChunkSize: o.chunkSize, ChunksPerCommit: o.perCommit, RejectsPath: o.rejects,
+		DB: g.dbConfig(), Account: o.account, AllowAccounts: o.allowAccounts, AnyAccount: o.anyAccount, ChunkSize: o.chunkSize, ChunksPerCommit: o.perCommit, RejectsPath: o.rejects,
 		MaxRejects: o.maxRejects, NoCreate: o.noCreate, FuzzyThreshold: o.fuzzyThreshold,
 		MappingReport: o.mappingReport, SourceID: o.sourceID, Force: o.force, MinAge: o.minAge,
 		Columns: invoice.ColumnMap{}, Log: g.log,
@@ -162,6 +171,11 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 	}
 	if o.account == "" || utf8.RuneCountInString(o.account) > invoice.MaxAccount {
 		return opts, usagef("--account must be 1 to %d characters", invoice.MaxAccount)
+	}
+	for _, a := range o.allowAccounts {
+		if a == "" || utf8.RuneCountInString(a) > invoice.MaxAccount || strings.TrimSpace(a) != a {
+			return opts, usagef("--allow-account %q: want an account name of 1 to %d characters", a, invoice.MaxAccount)
+		}
 	}
 	if o.minAge < 0 {
 		return opts, usagef("--min-age must not be negative")
@@ -219,6 +233,18 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 // them, prints a summary per file, and decides the exit code from them all.
 func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []string, mode func(*importer.Options) error) error {
 	ctx := c.Context()
+	files, err := expandDirs(g, files, o.format != "")
+	if err != nil {
+		return err
+	}
+	drop := dropDirs{done: o.doneDir, failed: o.failedDir}
+	if err := drop.check(files); err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		g.log.Info("no input to import")
+		return nil
+	}
 	stdin := 0
 	for _, f := range files {
 		if f == "-" {
@@ -279,6 +305,12 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 		sums = append(sums, sum)
 		if sum.Status == store.StatusInterrupted || ctx.Err() != nil {
 			break
+		}
+		if err := drop.move(g, &sum); err != nil {
+			// The run is recorded: the file stays, and the next run
+			// skips it as imported and tries the move again.
+			g.log.Error("the input cannot be moved", "source", sum.Source, "error", err)
+			sums[len(sums)-1].Status = store.StatusFailed
 		}
 	}
 	if code := summaryExitCode(sums); code != ExitOK {

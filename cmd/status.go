@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -17,28 +19,66 @@ import (
 
 func newStatusCmd(g *globalOptions) *cobra.Command {
 	var limit int
-	var output string
+	var output, status string
+	var since time.Duration
 	c := &cobra.Command{
-		Use:   "status",
-		Short: "List recent import runs",
-		Long: `List the most recent import runs, newest first: file, source key, status,
-counts and times.`,
+		Use:   "status [RUN]",
+		Short: "List recent import runs, or show one",
+		Long: `List the most recent import runs, newest first, one line each: status,
+counts, times, file, source key and error. With a run id, show that run in
+full.`,
 		Example: `  batchimport status
+  batchimport status --status failed --since 24h
+  batchimport status 42
   batchimport status --limit 100 --output json`,
-		Args: noArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
 				return usagef("--output %q: want text or json", output)
 			}
 			if limit < 1 {
 				return usagef("--limit must be at least 1")
 			}
-			return runStatus(c.Context(), g, limit, output)
+			if since < 0 {
+				return usagef("--since must not be negative")
+			}
+			f := store.RunFilter{Status: store.Status(status), Limit: limit}
+			if status != "" && !slices.Contains(recordedStatuses, f.Status) {
+				return usagef("--status %q: want one of %s", status, joinStatuses(recordedStatuses))
+			}
+			if since > 0 {
+				f.Since = time.Now().Add(-since)
+			}
+			if len(args) == 1 {
+				id, err := strconv.ParseInt(args[0], 10, 64)
+				if err != nil || id < 1 {
+					return usagef("status %q: want a run id (a number, as the first column of batchimport status shows)", args[0])
+				}
+				if c.Flags().Changed("status") || c.Flags().Changed("since") || c.Flags().Changed("limit") {
+					return usagef("a run id shows that run: --status, --since and --limit list runs")
+				}
+				return showRun(c.Context(), g, id, output)
+			}
+			return runStatus(c.Context(), g, f, output)
 		},
 	}
 	c.Flags().IntVar(&limit, "limit", 20, "number of runs to list")
+	c.Flags().StringVar(&status, "status", "", "list only runs of this status: "+joinStatuses(recordedStatuses))
+	c.Flags().DurationVar(&since, "since", 0, "list only runs started within this long, e.g. 24h")
 	c.Flags().StringVar(&output, "output", "text", "text or json (one object per run, one per line)")
 	return c
+}
+
+// recordedStatuses are the statuses a run is recorded with.
+var recordedStatuses = []store.Status{store.StatusRunning, store.StatusSuccess, store.StatusPartialSuccess,
+	store.StatusFailed, store.StatusInterrupted, store.StatusRejected, store.StatusReverted}
+
+func joinStatuses(ss []store.Status) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }
 
 // runJSON is a run as `status --output json` prints it.
@@ -54,6 +94,7 @@ type runJSON struct {
 	RowsRead       int64      `json:"rows_read"`
 	RowsImported   int64      `json:"rows_imported"`
 	RowsRejected   int64      `json:"rows_rejected"`
+	RowsSkipped    int64      `json:"rows_skipped"`
 	Unresolved     int64      `json:"rejects_unresolved"`
 	ItemsCreated   int64      `json:"items_created"`
 	FuzzyMatches   int64      `json:"fuzzy_matches"`
@@ -61,56 +102,125 @@ type runJSON struct {
 	Error          *string    `json:"error"`
 }
 
-func runStatus(ctx context.Context, g *globalOptions, limit int, output string) error {
+func toJSON(r store.Run) runJSON {
+	j := runJSON{RunID: r.ID, Source: r.SourceName, SourceKey: r.SourceKey, Account: r.Account, Status: string(r.Status),
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, CheckpointLine: r.Progress.Line,
+		RowsRead: r.Progress.RowsRead, RowsImported: r.Progress.RowsImported, RowsRejected: r.Progress.RowsRejected,
+		RowsSkipped: r.Progress.RowsSkipped, Unresolved: r.Unresolved,
+		ItemsCreated: r.Progress.ItemsCreated, FuzzyMatches: r.Progress.FuzzyMatches}
+	if r.Progress.RowsRejected > 0 && r.RejectsFile != "" {
+		j.RejectsFile = &r.RejectsFile
+	}
+	if r.Error != "" {
+		j.Error = &r.Error
+	}
+	return j
+}
+
+// openForStatus opens the database for reading runs.
+func openForStatus(ctx context.Context, g *globalOptions) (*store.Store, error) {
 	db, err := store.Open(ctx, g.dbConfig())
+	if err != nil {
+		return nil, err
+	}
+	if err := db.CheckSchema(ctx); err != nil {
+		db.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return db, nil
+}
+
+func runStatus(ctx context.Context, g *globalOptions, f store.RunFilter, output string) error {
+	db, err := openForStatus(ctx, g)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
-	runs, err := db.RecentRuns(ctx, limit)
+	runs, err := db.Runs(ctx, f)
 	if err != nil {
 		return err
 	}
 	if output == "json" {
 		enc := json.NewEncoder(g.io.Out)
 		for _, r := range runs {
-			j := runJSON{RunID: r.ID, Source: r.SourceName, SourceKey: r.SourceKey, Account: r.Account, Status: string(r.Status),
-				StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, CheckpointLine: r.Progress.Line,
-				RowsRead: r.Progress.RowsRead, RowsImported: r.Progress.RowsImported, RowsRejected: r.Progress.RowsRejected, Unresolved: r.Unresolved,
-				ItemsCreated: r.Progress.ItemsCreated, FuzzyMatches: r.Progress.FuzzyMatches}
-			if r.Progress.RowsRejected > 0 && r.RejectsFile != "" {
-				j.RejectsFile = &r.RejectsFile
-			}
-			if r.Error != "" {
-				j.Error = &r.Error
-			}
-			if err := enc.Encode(j); err != nil {
+			if err := enc.Encode(toJSON(r)); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	tw := tabwriter.NewWriter(g.io.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tSTATUS\tREAD\tIMPORTED\tREJECTED\tSTARTED\tDURATION\tSOURCE\tKEY")
+	fmt.Fprintln(tw, "RUN\tSTATUS\tREAD\tIMPORTED\tREJECTED\tSTARTED\tDURATION\tSOURCE\tKEY\tERROR")
 	for _, r := range runs {
-		dur := "-"
-		if r.FinishedAt != nil {
-			dur = r.FinishedAt.Sub(r.StartedAt).Round(10 * time.Millisecond).String()
-		}
 		key := r.SourceKey
 		if len(key) > 19 {
 			key = key[:19] + "…"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.Progress.RowsRead, r.Progress.RowsImported,
-			r.Progress.RowsRejected, r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur, printable(r.SourceName), printable(key))
-		if r.Error != "" {
-			fmt.Fprintf(tw, "\t  error: %s\t\t\t\t\t\t\t\n", printable(r.Error))
-		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.Progress.RowsRead, r.Progress.RowsImported,
+			r.Progress.RowsRejected, r.StartedAt.Local().Format("2006-01-02 15:04:05"), duration(r), printable(r.SourceName),
+			printable(key), shortened(printable(r.Error), 80))
 	}
 	return tw.Flush()
+}
+
+// showRun prints one run in full.
+func showRun(ctx context.Context, g *globalOptions, id int64, output string) error {
+	db, err := openForStatus(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	r, err := db.GetRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	if output == "json" {
+		return json.NewEncoder(g.io.Out).Encode(toJSON(r))
+	}
+	finished := "-"
+	if r.FinishedAt != nil {
+		finished = r.FinishedAt.Local().Format("2006-01-02 15:04:05") + " (" + duration(r) + ")"
+	}
+	p := r.Progress
+	tw := tabwriter.NewWriter(g.io.Out, 0, 4, 2, ' ', 0)
+	for _, kv := range [][2]string{
+		{"run", strconv.FormatInt(r.ID, 10)},
+		{"status", string(r.Status)},
+		{"source", printable(r.SourceName)},
+		{"source key", printable(r.SourceKey)},
+		{"account", printable(r.Account)},
+		{"started", r.StartedAt.Local().Format("2006-01-02 15:04:05")},
+		{"finished", finished},
+		{"read", fmt.Sprintf("%d records, through line %d", p.RowsRead, p.Line)},
+		{"imported", strconv.FormatInt(p.RowsImported, 10)},
+		{"rejected", fmt.Sprintf("%d (%d not imported again since)", p.RowsRejected, r.Unresolved)},
+		{"skipped", strconv.FormatInt(p.RowsSkipped, 10)},
+		{"items created", strconv.FormatInt(p.ItemsCreated, 10)},
+		{"fuzzy matches", strconv.FormatInt(p.FuzzyMatches, 10)},
+		{"rejects file", printable(r.RejectsFile)},
+		{"error", printable(r.Error)},
+	} {
+		if kv[1] == "" {
+			kv[1] = "-"
+		}
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
+	}
+	return tw.Flush()
+}
+
+func duration(r store.Run) string {
+	if r.FinishedAt == nil {
+		return "-"
+	}
+	return r.FinishedAt.Sub(r.StartedAt).Round(10 * time.Millisecond).String()
+}
+
+// shortened cuts s to n characters, saying so.
+func shortened(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
 }
 
 // printable escapes control characters, so that a file name or an error

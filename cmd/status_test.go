@@ -2,8 +2,10 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStatusListsRuns(t *testing.T) {
@@ -21,6 +23,57 @@ func TestStatusListsRuns(t *testing.T) {
 	runs := decodeSummaries(t, r.stdout)
 	if len(runs) != 1 || runs[0]["status"] != "partial_success" || runs[0]["rows_rejected"] != 2.0 || runs[0]["rejects_file"] == nil {
 		t.Errorf("status json: %v", runs)
+	}
+}
+
+// status RUN shows one run; --status and --since pick runs; an error with
+// a newline stays on its run's line.
+func TestStatusOfOneRunAndFilters(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	good := writeFile(t, "good.csv", goodCSV)
+	bad := writeFile(t, "bad\nname.csv", "no,header,here\n1,2,3\n")
+	c.run(context.Background(), "", "import", good, bad)
+
+	r := c.run(context.Background(), "", "status", "--output", "json")
+	runs := decodeSummaries(t, r.stdout)
+	if len(runs) != 2 {
+		t.Fatalf("status: %d runs, want 2\n%s%s", len(runs), r.stdout, r.stderr)
+	}
+	failed := fmt.Sprint(runs[0]["run_id"])
+	if runs[0]["status"] != "failed" || runs[1]["status"] != "success" {
+		t.Fatalf("status: %v", runs)
+	}
+
+	r = c.run(context.Background(), "", "status", failed)
+	if r.code != ExitOK || !strings.Contains(r.stdout, "status:") || !strings.Contains(r.stdout, "failed") ||
+		!strings.Contains(r.stdout, `bad\nname.csv`) || strings.Contains(r.stdout, "bad\nname") {
+		t.Errorf("status %s: exit %d\n%s%s", failed, r.code, r.stdout, r.stderr)
+	}
+	r = c.run(context.Background(), "", "status", "--output", "json", failed)
+	if one := decodeSummaries(t, r.stdout); len(one) != 1 || fmt.Sprint(one[0]["run_id"]) != failed || one[0]["error"] == nil {
+		t.Errorf("status --output json %s: %v", failed, one)
+	}
+	if r := c.run(context.Background(), "", "status", "999999"); r.code != ExitFailure || !strings.Contains(r.stderr, "run 999999") {
+		t.Errorf("status of no run: exit %d\n%s", r.code, r.stderr)
+	}
+
+	r = c.run(context.Background(), "", "status", "--status", "failed", "--output", "json")
+	if got := decodeSummaries(t, r.stdout); len(got) != 1 || got[0]["status"] != "failed" {
+		t.Errorf("status --status failed: %v", got)
+	}
+	r = c.run(context.Background(), "", "status", "--status", "failed", "--since", "1h")
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 2 || !strings.Contains(lines[1], "failed") {
+		t.Errorf("status --status failed --since 1h: one line per run wanted:\n%s", r.stdout)
+	}
+	if r := c.run(context.Background(), "", "status", "--status", "nope"); r.code != ExitUsage {
+		t.Errorf("status --status nope: exit %d, want %d", r.code, ExitUsage)
+	}
+	// Runs started more than a second from now are none.
+	time.Sleep(1100 * time.Millisecond)
+	r = c.run(context.Background(), "", "status", "--since", "1s", "--output", "json")
+	if r.code != ExitOK || strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("status --since 1s after a second: exit %d\n%s", r.code, r.stdout)
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 // Exactly once under real operations (SPEC §12): a paused writer is fenced,
@@ -612,7 +614,7 @@ func TestFileChangedDuringImport(t *testing.T) {
 	lines := slices.Clone(g.Lines)
 	var more strings.Builder
 	for i := range appended {
-		fmt.Fprintf(&more, "INV-late-%d,2026-05-05,Vendor 1,SKU-%d,Late Product %d,%d,ea,2.50\n", i, 9000+i, i, i+1)
+		fmt.Fprintf(&more, "INV-late-%d,2026-05-05,Vendor 1,SKU-%d,Late Product %d,%d,ea,2.50,\n", i, 9000+i, i, i+1)
 		lines = append(lines, nextLine+i)
 	}
 	if _, err := f.WriteString(more.String()); err != nil {
@@ -649,7 +651,11 @@ func TestFileChangedDuringImport(t *testing.T) {
 		t.Errorf("summary %v: want a new run, not run %d resumed", s, runID)
 	}
 	wantSummary(t, s, newID, bigRows+appended, len(g.Bad))
-	pgtest.CheckInvariant(t, conn, s["source_key"].(string), lines, rejects)
+	// The reverted run's rejects file stays; the new run's goes beside it.
+	if got := s["rejects_file"]; got == rejects {
+		t.Errorf("the new run's rejects file is the reverted run's, %s", rejects)
+	}
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), lines, s["rejects_file"].(string))
 }
 
 // ---------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 import (
@@ -22,7 +24,7 @@ func TestImportStopsOnACorrectedCatalogue(t *testing.T) {
 	dir := t.TempDir()
 	const header = "account,invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"
 	base := imported(t, cfg, 0, writeCSV(t, dir, "base.csv", header+
-		"other,A-1,2026-05-04,US Foods,,Green Onions,3,ea,1.00\nother,A-2,2026-05-04,Sysco,,Scallions,2,ea,1.00\n"))
+		"other,A-1,2026-05-04,US Foods,,Green Onions,3,ea,1.00\nother,A-2,2026-05-04,Sysco,,Scallions,2,ea,1.00\n"), "--allow-account", "other")
 
 	first := "B-1,2026-06-02,Sysco,,Scallions,1,ea,1.00\n"
 	rest := "B-2,2026-06-03,Sysco,,Scallions,4,ea,1.00\nB-2,2026-06-03,Sysco,,Green Onions,5,ea,1.00\n"
@@ -32,7 +34,7 @@ func TestImportStopsOnACorrectedCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	args := []string{"import", "--format", "csv", "--chunk-size", "1", "--source-id", "june", "--output", "json", "-"}
+	args := []string{"import", "--format", "csv", "--chunk-size", "1", "--source-id", "june", "--allow-account", "other", "--output", "json", "-"}
 	p := startWith(t, cfg, r, args...)
 	r.Close()
 	if _, err := w.WriteString(input[:len(header)+len("other,")+len(first)]); err != nil {

@@ -43,20 +43,16 @@ func (r *resolver) resolverOf(ctx context.Context, account string) (*mapping.Res
 	return mr, nil
 }
 
-// loadFresh loads a catalogue on a connection of its own (the run's may be
-// busy with a batch), retrying transient failures like a batch.
+// loadFresh loads a catalogue on the run's catalogue connection (the
+// run's own may be busy with a batch), retrying transient failures like a
+// batch. Every account of the run is loaded on that one connection.
 func (r *runner) loadFresh(ctx context.Context, account string) (store.Catalogue, error) {
 	rt := retrier{policy: r.opts.Retry, log: r.opts.Log}
 	for {
-		db, err := store.Open(ctx, r.opts.DB)
+		c, err := r.loadOnCatalogueConn(ctx, account)
 		if err == nil {
-			var c store.Catalogue
-			c, err = db.LoadCatalogue(ctx, account)
-			db.Close(context.WithoutCancel(ctx))
-			if err == nil {
-				r.saw(account, c.Corrected)
-				return c, nil
-			}
+			r.saw(account, c.Corrected)
+			return c, nil
 		}
 		if !store.IsTransient(err) {
 			return store.Catalogue{}, err
@@ -64,6 +60,58 @@ func (r *runner) loadFresh(ctx context.Context, account string) (store.Catalogue
 		if err := rt.wait(ctx, err, "loading the catalogue of account", account); err != nil {
 			return store.Catalogue{}, err
 		}
+	}
+}
+
+// loadOnCatalogueConn opens the catalogue connection on first use, and
+// drops it after a failure.
+func (r *runner) loadOnCatalogueConn(ctx context.Context, account string) (store.Catalogue, error) {
+	r.catalogueMu.Lock()
+	defer r.catalogueMu.Unlock()
+	if err := r.openCatalogueConn(ctx); err != nil {
+		return store.Catalogue{}, err
+	}
+	c, err := r.catalogueDB.LoadCatalogue(ctx, account)
+	if err != nil {
+		r.catalogueDB.Close(context.WithoutCancel(ctx))
+		r.catalogueDB = nil
+	}
+	return c, err
+}
+
+// openCatalogueConn opens the catalogue connection unless it is open; the
+// caller holds catalogueMu.
+func (r *runner) openCatalogueConn(ctx context.Context) error {
+	if r.catalogueDB != nil {
+		return nil
+	}
+	db, err := store.Open(ctx, r.opts.DB)
+	if err != nil {
+		return err
+	}
+	r.catalogueDB = db
+	return nil
+}
+
+// checkSession refuses a connection through a pooler that does not keep
+// sessions (store.CheckSession), comparing the run's connection with the
+// catalogue connection.
+func (r *runner) checkSession(ctx context.Context) error {
+	r.catalogueMu.Lock()
+	defer r.catalogueMu.Unlock()
+	if err := r.openCatalogueConn(ctx); err != nil {
+		return err
+	}
+	return r.db.CheckSession(ctx, r.catalogueDB)
+}
+
+// closeCatalogueConn closes the catalogue connection, if open.
+func (r *runner) closeCatalogueConn(ctx context.Context) {
+	r.catalogueMu.Lock()
+	defer r.catalogueMu.Unlock()
+	if r.catalogueDB != nil {
+		r.catalogueDB.Close(context.WithoutCancel(ctx))
+		r.catalogueDB = nil
 	}
 }
 

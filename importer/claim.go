@@ -137,7 +137,7 @@ func (r *runner) start(ctx context.Context, layout invoice.Layout) error {
 		fallthrough
 	default:
 		r.run, err = r.db.CreateRun(ctx, store.NewRun{SourceKey: r.key, SourceName: r.sourceName(), Account: r.opts.Account,
-			RejectsFile: r.rejectsPath(), Owner: ownerToken(), Content: r.src.content, Input: in})
+			RejectsFile: r.rejectsFile, Owner: ownerToken(), Content: r.src.content, Input: in})
 	}
 	if err == nil && r.opts.DryRun == Write {
 		r.sum.RunID = &r.run.ID

@@ -43,6 +43,13 @@ type runner struct {
 	// correction then; every commit checks that none came since.
 	seenMu sync.Mutex
 	seen   map[string]int64
+	// catalogueDB is the connection catalogues are loaded on while the
+	// run's own writes (loadFresh).
+	catalogueMu sync.Mutex
+	catalogueDB *store.Store
+	// rejectsFile is the run's rejects file, and reserved the name this
+	// run created for it (ownRejectsPath).
+	rejectsFile, reserved string
 }
 
 func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) error {
@@ -86,7 +93,11 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
+	defer r.closeCatalogueConn(ctx)
 	r.db = db
+	if err := r.checkSession(ctx); err != nil {
+		return err
+	}
 	if err := db.CheckSchema(ctx); err != nil {
 		return err
 	}
@@ -113,15 +124,21 @@ func (r *runner) importRecords(ctx context.Context) error {
 		if err := r.notTheInput(path); err != nil {
 			return err
 		}
-		var err error
+		path, err := r.ownRejectsPath(path)
+		if err != nil {
+			return err
+		}
+		r.rejectsFile = path
+		defer r.unreserve() // unless a rejects file was written there
 		if out, err = createOutFile(path); err != nil {
 			return err
 		}
+		out.replace = true
 		defer out.discard()
 	}
 	dec, in, err := r.decoder(r.run.Progress)
 	if err != nil {
-		return err
+		return r.refused(ctx, out, err)
 	}
 	layout := invoice.LayoutOf(dec)
 	if err := r.start(ctx, layout); err != nil {
@@ -180,18 +197,42 @@ func (r *runner) importRecords(ctx context.Context) error {
 	return r.finish(ctx, w, out, err)
 }
 
+// refused records a run of an input refused before its first record (no
+// header, a damaged workbook), failed, so that status shows it and a drop
+// folder moves it away; the error is returned either way.
+func (r *runner) refused(ctx context.Context, out *outFile, err error) error {
+	var input *InputError
+	if !errors.As(err, &input) || r.db == nil || r.opts.DryRun != Write {
+		return err
+	}
+	layout := invoice.Layout{Format: r.format, Delimiter: r.delimiter()}
+	if serr := r.start(ctx, layout); serr != nil {
+		return err
+	}
+	return r.finish(ctx, &writer{run: r.run, committed: r.run.Progress, written: r.run.Progress}, out, err)
+}
+
+// delimiter is the CSV delimiter of the input: --delimiter, else what its
+// name says, else a comma.
+func (r *runner) delimiter() rune {
+	switch {
+	case r.opts.Delimiter != 0:
+		return r.opts.Delimiter
+	case invoice.DelimiterOf(r.src.in.Name) != 0:
+		return invoice.DelimiterOf(r.src.in.Name)
+	}
+	return ','
+}
+
 // decoder opens the input for reading from its start, checking that the
 // bytes the progress p covers are the ones it was made from.
 func (r *runner) decoder(p store.Progress) (invoice.Decoder, *hashingReader, error) {
 	in := r.src.reader()
 	in.expect(p.Bytes, p.Digest, &ReusedSourceError{SourceID: r.key, RunID: r.run.ID,
 		Was: fmt.Sprintf("its first %d bytes", p.Bytes), Now: "other bytes"})
-	delim := r.opts.Delimiter
-	if delim == 0 {
-		delim = invoice.DelimiterOf(r.src.in.Name)
-	}
 	dec, err := invoice.NewDecoder(in, invoice.Options{
-		Format: r.format, Delimiter: delim, Columns: r.opts.Columns, Account: r.opts.Account,
+		Format: r.format, Delimiter: r.delimiter(), Columns: r.opts.Columns, Account: r.opts.Account,
+		AllowAccounts: r.opts.AllowAccounts, AnyAccount: r.opts.AnyAccount,
 		Set: r.opts.Set, SkipLines: r.opts.SkipLines, Values: r.opts.Values, Encoding: r.opts.Encoding,
 		SkipNonLines: r.opts.SkipNonLines, Records: r.opts.Records, Sheet: r.opts.Sheet,
 	})

@@ -57,7 +57,7 @@ func TestImport100kLinesWithBadRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(all[0], ","); got != "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price,_run,_record,_line,_error" {
+	if got := strings.Join(all[0], ","); got != "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price,notes,_run,_record,_line,_error" {
 		t.Errorf("rejects header = %s", got)
 	}
 	seen := map[int]bool{}
@@ -218,9 +218,10 @@ func TestStdinWithoutSourceIDIsNeverSkipped(t *testing.T) {
 	g := testgen.CSV(t, dir, "gen.csv", testgen.Spec{Rows: 700})
 	opts := testOptions(cfg)
 	opts.Format = "csv"
-	opts.RejectsPath = filepath.Join(t.TempDir(), "stdin.rejects.csv")
 	var keys []string
 	for i, want := range []store.Status{store.StatusSuccess, store.StatusRejected} {
+		// A rejects file is never overwritten: each run names its own.
+		opts.RejectsPath = filepath.Join(t.TempDir(), "stdin.rejects.csv")
 		f, err := os.Open(g.Path)
 		if err != nil {
 			t.Fatal(err)
@@ -242,11 +243,12 @@ func TestStdinWithoutSourceIDIsNeverSkipped(t *testing.T) {
 	opts.SourceID = "may-2026"
 	other := testgen.CSV(t, dir, "other.csv", testgen.Spec{Rows: 700, Variant: 1})
 	for i, want := range []store.Status{store.StatusSuccess, store.StatusSkipped} {
+		opts.RejectsPath = filepath.Join(t.TempDir(), "stdin.rejects.csv")
 		f, _ := os.Open(other.Path)
 		sum := Import(context.Background(), Input{Name: "-", Stdin: f}, opts)
 		f.Close()
 		if sum.Status != want {
-			t.Errorf("import %d with --source-id: %s, want %s", i, sum.Status, want)
+			t.Errorf("import %d with --source-id: %s, want %s (%v)", i, sum.Status, want, sum.Err)
 		}
 	}
 }
@@ -309,9 +311,10 @@ func TestMinAgeDefersNewFiles(t *testing.T) {
 	}
 }
 
-// A rejects path that is a symlink is replaced, never written through: the
-// file it pointed to is untouched.
-func TestRejectsFileNeverFollowsASymlink(t *testing.T) {
+// A rejects path that is taken, by a symlink or a file, is never written
+// through nor replaced (SPEC §16): the default path gives way to the next
+// free name, a path given with --rejects is refused.
+func TestRejectsFileNeverReplacesAFile(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
 	dir := t.TempDir()
@@ -324,6 +327,11 @@ func TestRejectsFileNeverFollowsASymlink(t *testing.T) {
 	if err := os.Symlink(victim, link); err != nil {
 		t.Fatal(err)
 	}
+	opts := testOptions(cfg)
+	opts.RejectsPath = victim
+	if sum := Import(context.Background(), Input{Name: g.Path}, opts); sum.Status != store.StatusFailed || !strings.Contains(*sum.Error, "never overwrites") {
+		t.Errorf("--rejects naming an existing file: %s %v", sum.Status, sum.Err)
+	}
 	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
 	if sum.Status != store.StatusPartialSuccess {
 		t.Fatalf("status %s %v", sum.Status, sum.Err)
@@ -331,9 +339,13 @@ func TestRejectsFileNeverFollowsASymlink(t *testing.T) {
 	if b, err := os.ReadFile(victim); err != nil || string(b) != "ssh-ed25519 AAAA keep-me\n" {
 		t.Errorf("the symlink's target was written: %q (%v)", b, err)
 	}
-	st, err := os.Lstat(link)
-	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 {
-		t.Errorf("rejects file %v (%v): want a regular file, mode 0600", st, err)
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlink was replaced: %v %v", st, err)
 	}
-	pgtest.CheckInvariant(t, pgtest.Conn(t, cfg), sum.SourceKey, g.Lines, link)
+	want := filepath.Join(dir, "gen-2.rejects.csv")
+	st, err := os.Lstat(want)
+	if sum.RejectsFile == nil || *sum.RejectsFile != want || err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 {
+		t.Errorf("rejects file %v, %v (%v): want %s, a regular file, mode 0600", sum.RejectsFile, st, err, want)
+	}
+	pgtest.CheckInvariant(t, pgtest.Conn(t, cfg), sum.SourceKey, g.Lines, want)
 }

@@ -11,10 +11,14 @@ import (
 
 // Options are the knobs of one import, as an operator sets them.
 type Options struct {
-	DB        store.Config
-	Account   string
-	Format    invoice.Format // "" = by file name
-	ChunkSize int            // accepted rows per chunk
+	DB      store.Config
+	Account string
+	// AllowAccounts are the other accounts rows may name, or any with
+	// AnyAccount; other rows naming one are rejected.
+	AllowAccounts []string
+	AnyAccount    bool
+	Format        invoice.Format // "" = by file name
+	ChunkSize     int            // accepted rows per chunk
 	// ChunksPerCommit is the most chunks one transaction carries. They come
 	// in batches of at most MaxBatchRows rows, each of which waits at most
 	// a second for its chunks.

@@ -3,10 +3,14 @@ package importer
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/store"
@@ -20,12 +24,15 @@ import (
 // outFile is a file the tool writes whole: created at the start in the
 // destination's directory under a temporary name (so that a directory that
 // cannot be written fails the run before it writes anything), filled,
-// synced, and renamed over the destination at the end. It never writes
-// through a symlink, and is readable by its owner only.
+// synced, and put in place at the end. It never writes through a symlink,
+// is readable by its owner only, and never replaces a file the tool did
+// not create for the run (SPEC §16): only a run's own rejects file, which
+// ownRejectsPath reserved, is replaced.
 type outFile struct {
-	path string
-	f    *os.File
-	w    *bufio.Writer
+	path    string
+	f       *os.File
+	w       *bufio.Writer
+	replace bool // path is the run's own: replace what is there
 }
 
 func createOutFile(path string) (*outFile, error) {
@@ -45,14 +52,78 @@ func (o *outFile) commit() error {
 	if cerr := o.f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
+	switch {
+	case err == nil && o.replace:
 		err = os.Rename(o.f.Name(), o.path)
+	case err == nil:
+		// A link fails where a file is, where a rename would replace it.
+		if err = os.Link(o.f.Name(), o.path); errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("%s exists, and batchimport never overwrites a file it did not create for this run: remove it, or choose another name", o.path)
+		}
+		os.Remove(o.f.Name())
 	}
 	if err != nil {
 		os.Remove(o.f.Name())
 		return fmt.Errorf("write %s: %w", o.path, err)
 	}
 	return nil
+}
+
+// ownRejectsPath makes path the run's rejects file: the file a resumed run
+// recorded is its own; otherwise the name is reserved by creating it,
+// empty, so that no other run, and no file already there, shares it. A
+// default path that is taken gives way to NAME-2.rejects.csv and so on (the
+// rejects of may.csv and may.csv.gz, say); a path given with --rejects that
+// is taken is refused.
+func (r *runner) ownRejectsPath(path string) (string, error) {
+	if r.run.ID != 0 && path == r.run.RejectsFile {
+		return path, nil
+	}
+	for n := 1; n <= maxRejectsNames; n++ {
+		p := path
+		if n > 1 {
+			p = numbered(path, n)
+		}
+		// O_EXCL also refuses a symlink, even one that points nowhere.
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			r.reserved = p
+			return p, f.Close()
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("cannot write the rejects file: %w", err)
+		}
+		if r.opts.RejectsPath != "" {
+			return "", fmt.Errorf("the rejects file %s exists, and batchimport never overwrites a file it did not create for the run: remove it, or choose another --rejects", p)
+		}
+	}
+	return "", fmt.Errorf("no free name for the rejects file beside %s (tried %d)", path, maxRejectsNames)
+}
+
+// maxRejectsNames bounds the names tried: a file imported every day for
+// years under one name, its rejects files left beside it, still finds one.
+const maxRejectsNames = 100_000
+
+// numbered puts -n before a rejects file's .rejects.EXT (or its extension):
+// the name stays a rejects file's, which a drop folder never takes as input.
+func numbered(path string, n int) string {
+	dir, base := filepath.Split(path)
+	i := strings.LastIndex(base, ".rejects.")
+	if i < 0 {
+		i = len(base) - len(filepath.Ext(base))
+	}
+	return dir + base[:i] + "-" + strconv.Itoa(n) + base[i:]
+}
+
+// unreserve removes the name reserved for a rejects file that was not
+// written, if it is still the empty file that reserved it.
+func (r *runner) unreserve() {
+	if r.reserved == "" {
+		return
+	}
+	if st, err := os.Lstat(r.reserved); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+		os.Remove(r.reserved)
+	}
 }
 
 // discard removes the unfinished file.

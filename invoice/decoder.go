@@ -94,6 +94,10 @@ type Options struct {
 	Delimiter rune      // CSV only; ',' when zero
 	Columns   ColumnMap // --column renames
 	Account   string    // account of records that have none
+	// AllowAccounts are the other accounts a record may name, or any with
+	// AnyAccount; a record naming another is rejected (SPEC §16).
+	AllowAccounts []string
+	AnyAccount    bool
 	// Set gives fields a constant (--set FIELD=VALUE): every record has
 	// it, whether or not the input has the field.
 	Set map[string]string

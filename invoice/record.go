@@ -144,7 +144,7 @@ func (rec *Record) finish(v *Values, opts *Options) {
 		return
 	}
 	rec.Origin = o
-	rec.Valid, rec.Err = Validate(v, opts.Account, opts.Values)
+	rec.Valid, rec.Err = Validate(v, Accounts{Default: opts.Account, Allowed: opts.AllowAccounts, Any: opts.AnyAccount}, opts.Values)
 }
 
 // setConstants gives v the fields of --set.

@@ -27,7 +27,7 @@ func TestRecordsNested(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := decodeAll(t, in, Options{Format: JSON, Records: path})
+	recs := decodeAll(t, in, Options{Format: JSON, Records: path, Account: "acme"})
 	if len(recs) != 4 {
 		t.Fatalf("%d records, want 4", len(recs))
 	}

@@ -1,6 +1,9 @@
 package invoice
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -77,11 +80,24 @@ func isPlainDecimal(s string) bool {
 	return i == len(s)
 }
 
+// Accounts says which accounts an input's records may name (SPEC §16): the
+// account of the run, which a record that names none belongs to, and others
+// only when allowed. An upload must not choose its tenant.
+type Accounts struct {
+	Default string
+	Allowed []string // --allow-account
+	Any     bool     // --allow-any-account
+}
+
+func (a Accounts) allows(name string) bool {
+	return a.Any || name == a.Default || slices.Contains(a.Allowed, name)
+}
+
 // Validate checks a record's values against the rules of the contract and
 // returns the valid line, or a *FieldError naming the first field that breaks
-// a rule. defaultAccount applies when the record has no account value; f
-// says how dates and numbers are written.
-func Validate(v *Values, defaultAccount string, f ValueFormat) (Line, error) {
+// a rule. accounts says which account values are allowed, and the one of a
+// record without; f says how dates and numbers are written.
+func Validate(v *Values, accounts Accounts, f ValueFormat) (Line, error) {
 	var l Line
 	var err error
 	text := func(field, value string, required bool, max int) string {
@@ -107,8 +123,12 @@ func Validate(v *Values, defaultAccount string, f ValueFormat) (Line, error) {
 	if _, ok := units.ParsePack(l.Pack); l.Pack != "" && !ok {
 		return Line{}, &FieldError{Field: FieldPack, Rule: "must be a pack size: COUNT/SIZE UNIT, as 4/1GAL, 1/25LB or 6/#10, or SIZE UNIT, as 40# or 200CT", Value: shorten(l.Pack)}
 	}
-	if l.Account == "" {
-		l.Account = defaultAccount
+	switch {
+	case l.Account == "":
+		l.Account = accounts.Default
+	case !accounts.allows(l.Account):
+		return Line{}, &FieldError{Field: FieldAccount, Value: shorten(l.Account),
+			Rule: "names another account than the run's (--account " + accounts.Default + "); allow it with --allow-account NAME or --allow-any-account"}
 	}
 	var ok bool
 	if l.InvoiceDate, ok = f.date(date); !ok {
@@ -141,10 +161,11 @@ func checkText(field, value string, required bool, max int) (string, error) {
 	if !utf8.ValidString(value) {
 		return "", &FieldError{Field: field, Rule: "must be valid UTF-8", Value: shorten(strings.ToValidUTF8(value, "\uFFFD"))}
 	}
-	if strings.IndexByte(value, 0) >= 0 {
-		return "", &FieldError{Field: field, Rule: "must not contain a NUL character", Value: shorten(strings.ReplaceAll(value, "\x00", `\0`))}
-	}
 	value = strings.TrimSpace(value)
+	if i := controlAt(value); i >= 0 {
+		return "", &FieldError{Field: field, Rule: fmt.Sprintf("must not contain control characters other than tab (it has %U)", value[i]),
+			Value: shorten(strconv.Quote(value))}
+	}
 	if value == "" && required {
 		return "", &FieldError{Field: field, Rule: "is required and must not be empty"}
 	}
@@ -152,6 +173,31 @@ func checkText(field, value string, required bool, max int) (string, error) {
 		return "", &FieldError{Field: field, Rule: "must be at most " + itoa(max) + " characters", Value: shorten(value)}
 	}
 	return value, nil
+}
+
+// maxDigits bounds the digits of a number (SPEC §16).
+const maxDigits = 40
+
+func digitsIn(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
+// controlAt returns where s has a C0 control character other than tab
+// (a NUL, a line break inside the value, a terminal escape), or -1
+// (SPEC §16).
+func controlAt(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' {
+			return i
+		}
+	}
+	return -1
 }
 
 // checkDecimal parses an exact decimal written as f says (with a currency
@@ -162,6 +208,10 @@ func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool
 	plain, ok := f.number(value, currency)
 	if !ok || !isPlainDecimal(plain) {
 		return decimal.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(value), Value: shorten(value)}
+	}
+	if len(plain) > maxDigits && digitsIn(plain) > maxDigits {
+		// Refused before parsing: a million digits would take seconds.
+		return decimal.Decimal{}, &FieldError{Field: field, Rule: "must have at most " + itoa(maxDigits) + " digits", Value: shorten(value)}
 	}
 	tooPrecise := func() error {
 		return &FieldError{Field: field, Rule: "must have at most " + itoa(int(scale)) + " fractional digits (it is never rounded)", Value: shorten(value)}

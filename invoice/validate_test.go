@@ -56,13 +56,20 @@ func TestValidateRules(t *testing.T) {
 		{"price at limit", func(v *Values) { v.UnitPrice = "100000000000000" }, FieldUnitPrice, "below 10^14"},
 		{"unit too long", func(v *Values) { v.Unit = strings.Repeat("u", 33) }, FieldUnit, "at most 32"},
 		{"invalid UTF-8", func(v *Values) { v.Description = "caf\xe9" }, FieldDescription, "UTF-8"},
-		{"NUL", func(v *Values) { v.Vendor = "Sys\x00co" }, FieldVendor, "NUL"},
+		{"NUL", func(v *Values) { v.Vendor = "Sys\x00co" }, FieldVendor, "control characters other than tab (it has U+0000)"},
+		{"line break inside", func(v *Values) { v.Description = "Milk\nWhole" }, FieldDescription, "U+000A"},
+		{"terminal escape", func(v *Values) { v.InvoiceNumber = "A\x1b[31m1" }, FieldInvoiceNumber, "U+001B"},
+		{"tab inside is kept", func(v *Values) { v.Description = "Milk\tWhole" }, "", ""},
+		{"line breaks around are trimmed", func(v *Values) { v.Description = "\r\nMilk\r\n" }, "", ""},
+		{"41 digits", func(v *Values) { v.Quantity = "0." + strings.Repeat("0", 39) + "1" }, FieldQuantity, "at most 40 digits"},
+		{"a million digits", func(v *Values) { v.UnitPrice = strings.Repeat("9", 1_000_000) }, FieldUnitPrice, "at most 40 digits"},
+		{"40 digits", func(v *Values) { v.Quantity = "1" + strings.Repeat("0", 36) + ".000" }, FieldQuantity, "below 10^15"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := validValues()
 			tt.edit(&v)
-			l, err := Validate(&v, "acme", ValueFormat{})
+			l, err := Validate(&v, Accounts{Default: "acme"}, ValueFormat{})
 			if tt.field == "" {
 				if err != nil {
 					t.Fatalf("want valid, got %v", err)
@@ -86,7 +93,7 @@ func TestValidateRules(t *testing.T) {
 func TestValidateExactDecimals(t *testing.T) {
 	v := validValues()
 	v.Quantity, v.UnitPrice, v.Account = " 0.1 ", "1234567890123.4567", " other "
-	l, err := Validate(&v, "acme", ValueFormat{})
+	l, err := Validate(&v, Accounts{Default: "acme", Allowed: []string{"other"}}, ValueFormat{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +113,38 @@ func TestIsPlainDecimal(t *testing.T) {
 	} {
 		if got := isPlainDecimal(s); got != want {
 			t.Errorf("isPlainDecimal(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// A record names another account than the run's only where it is allowed.
+func TestValidateBindsTheAccount(t *testing.T) {
+	for _, c := range []struct {
+		accounts Accounts
+		value    string
+		want     string // the line's account; "" rejected
+	}{
+		{Accounts{Default: "acme"}, "", "acme"},
+		{Accounts{Default: "acme"}, "acme", "acme"},
+		{Accounts{Default: "acme"}, "rival", ""},
+		{Accounts{Default: "acme"}, "ACME", ""},
+		{Accounts{Default: "acme", Allowed: []string{"north", "south"}}, "south", "south"},
+		{Accounts{Default: "acme", Allowed: []string{"north"}}, "south", ""},
+		{Accounts{Default: "acme", Any: true}, "anyone", "anyone"},
+	} {
+		v := validValues()
+		v.Account = c.value
+		l, err := Validate(&v, c.accounts, ValueFormat{})
+		switch {
+		case c.want == "" && err == nil:
+			t.Errorf("%+v, account %q: accepted as %q, want rejected", c.accounts, c.value, l.Account)
+		case c.want == "":
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != FieldAccount || !strings.Contains(fe.Rule, "--allow-account") {
+				t.Errorf("%+v, account %q: %v; want an account error naming --allow-account", c.accounts, c.value, err)
+			}
+		case err != nil || l.Account != c.want:
+			t.Errorf("%+v, account %q: %q, %v; want %q", c.accounts, c.value, l.Account, err, c.want)
 		}
 	}
 }

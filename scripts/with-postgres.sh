@@ -7,6 +7,7 @@
 # server. COMMAND sees:
 #   BATCHIMPORT_TEST_DATABASE_URL, DATABASE_URL  key=value connection string
 #   PGHOST, PGPORT, PGUSER, PGDATABASE           for psql
+#   BATCHIMPORT_TEST_PGBOUNCER                   the pgbouncer program
 # When the PostgreSQL server package is missing, it is installed with
 # apt-get (as root). PostgreSQL refuses to run as root, so as root the server
 # runs as the postgres user.
@@ -52,6 +53,23 @@ install_server() {
 
 bindir=$(find_bindir) || { install_server; bindir=$(find_bindir); }
 
+# PgBouncer, Debian's package, for the tests of an import through a pooler.
+# Installed as root when missing; Debian starts its service on install,
+# which is stopped and disabled: the tests start their own, on private
+# sockets. Without it those tests fail, saying so.
+find_pgbouncer() {
+	command -v pgbouncer 2>/dev/null || { [[ -x /usr/sbin/pgbouncer ]] && echo /usr/sbin/pgbouncer; }
+}
+if ! pgbouncer=$(find_pgbouncer) && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+	echo "with-postgres: installing the pgbouncer package" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq pgbouncer >&2 || { apt-get update -qq >&2 && apt-get install -y -qq pgbouncer >&2; } || true
+	if command -v service >/dev/null; then service pgbouncer stop >/dev/null 2>&1 || true; fi
+	pkill -x pgbouncer 2>/dev/null || true
+	command -v update-rc.d >/dev/null && update-rc.d pgbouncer disable >/dev/null 2>&1 || true
+	pgbouncer=$(find_pgbouncer) || true
+fi
+
 dir=$(mktemp -d "${TMPDIR:-/tmp}/batchimport-pg.XXXXXX")
 as_pg=()
 if [[ $(id -u) -eq 0 ]]; then
@@ -80,6 +98,7 @@ fi
 export PGHOST=$dir PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
 export BATCHIMPORT_TEST_DATABASE_URL="host=$dir port=5432 user=postgres dbname=postgres sslmode=disable"
 export DATABASE_URL=$BATCHIMPORT_TEST_DATABASE_URL
+export BATCHIMPORT_TEST_PGBOUNCER=${pgbouncer:-}
 export PATH="$bindir:$PATH"
 set +e
 "$@"

@@ -200,12 +200,30 @@ func (s *Store) GetRun(ctx context.Context, id int64) (Run, error) {
 }
 
 // RecentRuns lists the latest runs, newest first.
-func (s *Store) RecentRuns(ctx context.Context, limit int) ([]Run, error) {
-	rows, err := s.q().Query(ctx, `SELECT `+runColumns+` FROM import_runs ORDER BY id DESC LIMIT $1`, limit)
+// RunFilter picks runs: of a status, started since a time; "" and the
+// zero time pick all.
+type RunFilter struct {
+	Status Status
+	Since  time.Time
+	Limit  int
+}
+
+// Runs returns the runs the filter picks, newest first.
+func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
+	rows, err := s.q().Query(ctx, `SELECT `+runColumns+` FROM import_runs
+		WHERE ($1 = '' OR status = $1) AND ($2::timestamptz IS NULL OR started_at >= $2)
+		ORDER BY id DESC LIMIT $3`, string(f.Status), nullTime(f.Since), f.Limit)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Run, error) { return scanRun(row) })
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // NewRun is a run about to start.

@@ -105,8 +105,6 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	// a character the database cannot hold is then refused (SQLSTATE
 	// 22P05, the row's reject) instead of stored as mojibake.
 	cfg.RuntimeParams["client_encoding"] = "UTF8"
-	// Unqualified table names resolve to the configured schema.
-	cfg.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
 	if c.Tracer != nil {
 		cfg.Tracer = c.Tracer
 	}
@@ -136,8 +134,55 @@ func (s *Store) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
+	// Unqualified table names resolve to the configured schema. A SET,
+	// not a startup parameter, which PgBouncer refuses (SPEC §16).
+	if _, err := conn.Exec(ctx, "SET search_path = "+pgx.Identifier{s.schema}.Sanitize(), pgx.QueryExecModeSimpleProtocol); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
 	s.conn = conn
 	return nil
+}
+
+// CheckSession refuses a connection that does not keep its server session
+// from one transaction to the next, as a pooler in transaction or
+// statement mode does not: an import's session lock and settings would
+// then be another client's. other is a second connection of the same
+// run: in session pooling, or without a pooler, two open connections are
+// two server processes; through a pooler that hands a server to whoever
+// asks next, the second is served by the process the first just released.
+func (s *Store) CheckSession(ctx context.Context, other *Store) error {
+	pid := func(st *Store) (int32, error) {
+		var p int32
+		err := st.conn.QueryRow(ctx, "SELECT pg_backend_pid()", pgx.QueryExecModeSimpleProtocol).Scan(&p)
+		return p, err
+	}
+	first, err := pid(s)
+	if err != nil {
+		return s.lost(err)
+	}
+	second, err := pid(other)
+	if err != nil {
+		return other.lost(err)
+	}
+	again, err := pid(s)
+	if err != nil {
+		return s.lost(err)
+	}
+	if first == second || first != again {
+		return &PoolingError{}
+	}
+	return nil
+}
+
+// PoolingError is a connection through a pooler in transaction or
+// statement mode.
+type PoolingError struct{}
+
+func (*PoolingError) Error() string {
+	return "the connection does not keep its server session between transactions (a pooler such as PgBouncer in transaction or statement pooling mode): " +
+		"an import holds a session lock on its run and sets search_path for its session, which another client would inherit there; " +
+		"connect directly, or through a pool in session pooling mode"
 }
 
 // Reconnect drops the current connection, if any, and opens a new one.

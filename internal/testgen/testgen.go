@@ -39,8 +39,8 @@ type Spec struct {
 }
 
 // CSV writes a file of spec.Rows records to dir/name. Every 13th record has
-// a description spanning two lines, so that record lines differ from record
-// numbers.
+// a note spanning two lines (in a column no field reads: a value of a field
+// may hold no line break), so that record lines differ from record numbers.
 func CSV(t testing.TB, dir, name string, spec Spec) *File {
 	t.Helper()
 	n := spec.Rows
@@ -53,7 +53,7 @@ func CSV(t testing.TB, dir, name string, spec Spec) *File {
 		t.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
-	fmt.Fprintln(w, "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price")
+	fmt.Fprintln(w, "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price,notes")
 	line := 2
 	breaks := []struct {
 		field string
@@ -77,11 +77,10 @@ func CSV(t testing.TB, dir, name string, spec Spec) *File {
 		}
 		fields := []string{
 			fmt.Sprintf("INV-%d-%d", spec.Variant, i/20), "2026-05-04", fmt.Sprintf("Vendor %d", item%7),
-			fmt.Sprintf("SKU-%d", item), desc, qty.String(), "ea", "1.25",
+			fmt.Sprintf("SKU-%d", item), desc, qty.String(), "ea", "1.25", "",
 		}
-		if i%13 == 0 { // a description spanning two lines
-			fields[4] = "\"" + desc + "\n(second line)\""
-			desc += "\n(second line)"
+		if i%13 == 0 { // a note spanning two lines
+			fields[8] = "\"picked by\nhand\""
 		}
 		if spec.Edit != nil {
 			spec.Edit(i, fields)
