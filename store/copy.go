@@ -280,6 +280,6 @@ func (s stockSums) apply(ctx context.Context, tx pgx.Tx) error {
 	}
 	_, err := tx.Exec(ctx, `UPDATE inventory_items AS i SET quantity = i.quantity + d.delta
 		FROM (SELECT * FROM unnest($1::text[], $2::bigint[], $3::numeric[]) AS u(account, id, delta) ORDER BY account, id) AS d
-		WHERE i.account = d.account AND i.id = d.id`, accounts, ids, deltas)
+		WHERE i.account = d.account AND i.id = d.id`, customPlan, accounts, ids, deltas)
 	return err
 }

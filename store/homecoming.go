@@ -172,7 +172,7 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 		SELECT u.a, lower(u.v), u.n, u.h FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(a, v, n, h)
 		ORDER BY 1, 2, 3
 		ON CONFLICT DO NOTHING
-		RETURNING account, vendor, invoice_number`, accounts, vendors, numbers, owners)
+		RETURNING account, vendor, invoice_number`, customPlan, accounts, vendors, numbers, owners)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 		rows, err := tx.Query(ctx, `SELECT u.i, i.run_id, coalesce(r.source_name, '')
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(a, v, n, i)
 			JOIN invoices i ON i.account = u.a AND i.vendor = lower(u.v) AND i.invoice_number = u.n
-			LEFT JOIN import_runs r ON r.id = i.run_id`, pick(accounts, others), pick(vendors, others), pick(numbers, others), others)
+			LEFT JOIN import_runs r ON r.id = i.run_id`, customPlan, pick(accounts, others), pick(vendors, others), pick(numbers, others), others)
 		if err != nil {
 			return err
 		}

@@ -144,6 +144,15 @@ func (s *Store) connect(ctx context.Context) error {
 	return nil
 }
 
+// customPlan runs a statement unnamed, so that the server plans it for
+// each call's arguments. A statement of a batch that joins arrays of the
+// batch's keys to a table the run fills (invoices) must not keep the
+// generic plan the server settles on while that table is empty: it then
+// scans the grown table whole for every batch (1.7 s per 1M lines, and
+// more the longer the run). Not for every statement: the foreign-key
+// checks of a COPY, planned for each row, would cost twice the COPY.
+const customPlan = pgx.QueryExecModeCacheDescribe
+
 // CheckSession refuses a connection that does not keep its server session
 // from one transaction to the next, as a pooler in transaction or
 // statement mode does not: an import's session lock and settings would
