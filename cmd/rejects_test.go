@@ -29,6 +29,13 @@ func TestRejectsCommand(t *testing.T) {
 	if err != nil || string(rebuilt) != string(written) {
 		t.Errorf("rebuilt rejects file differs from the run's (%v):\n%s\nwant\n%s", err, rebuilt, written)
 	}
+	// A file that exists is never overwritten.
+	if r := c.run(context.Background(), "", "rejects", "1", "-o", mixed); r.code != ExitFailure || !strings.Contains(r.stderr, "never overwrites") {
+		t.Errorf("rejects -o over the input: exit %d\n%s", r.code, r.stderr)
+	}
+	if after, _ := os.ReadFile(mixed); string(after) != mixedCSV {
+		t.Errorf("rejects -o over the input changed it:\n%s", after)
+	}
 	if r := c.run(context.Background(), "", "rejects", "1"); r.code != ExitOK || r.stdout != string(written) {
 		t.Errorf("rejects to stdout: exit %d\n%s", r.code, r.stdout)
 	}
