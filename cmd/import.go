@@ -23,6 +23,7 @@ type importOptions struct {
 	doneDir        string
 	failedDir      string
 	allowAccounts  []string
+	maxRecordBytes int
 	anyAccount     bool
 	format         string
 	chunkSize      int
@@ -89,6 +90,7 @@ func (o *importOptions) addFlagsTo(f *pflag.FlagSet) {
 	f.StringVar(&o.profile, "profile", "", "the config's profile for every input (default: the profile whose match patterns match the file's name)")
 	f.StringVar(&o.account, "account", "default", "account (tenant) of the run: rows without an account value are its, rows naming another are rejected")
 	f.StringArrayVar(&o.allowAccounts, "allow-account", nil, "another account rows may name (repeatable)")
+	f.IntVar(&o.maxRecordBytes, "max-record-bytes", invoice.DefaultMaxRecordBytes, "reject an NDJSON line longer than this many bytes, keeping its first 4 KiB")
 	f.BoolVar(&o.anyAccount, "allow-any-account", false, "rows may name any account (the file chooses the tenant: for trusted inputs only)")
 	f.StringVar(&o.doneDir, "done-dir", "", "move each input whose run succeeded, partly succeeded or was skipped into this directory, with its rejects file")
 	f.StringVar(&o.failedDir, "failed-dir", "", "move each input whose run failed on the file (not on the database) or rejected every row into this directory")
@@ -124,7 +126,7 @@ func (o *importOptions) addFlagsTo(f *pflag.FlagSet) {
 // importerOptions checks the flags and turns them into importer options.
 func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, error) {
 	opts := importer.Options{
-		DB: g.dbConfig(), Account: o.account, AllowAccounts: o.allowAccounts, AnyAccount: o.anyAccount, ChunkSize: o.chunkSize, ChunksPerCommit: o.perCommit, RejectsPath: o.rejects,
+		DB: g.dbConfig(), Account: o.account, AllowAccounts: o.allowAccounts, AnyAccount: o.anyAccount, MaxRecordBytes: o.maxRecordBytes, ChunkSize: o.chunkSize, ChunksPerCommit: o.perCommit, RejectsPath: o.rejects,
 		MaxRejects: o.maxRejects, NoCreate: o.noCreate, FuzzyThreshold: o.fuzzyThreshold,
 		MappingReport: o.mappingReport, SourceID: o.sourceID, Force: o.force, MinAge: o.minAge,
 		Columns: invoice.ColumnMap{}, Log: g.log,
@@ -176,6 +178,9 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 		if a == "" || utf8.RuneCountInString(a) > invoice.MaxAccount || strings.TrimSpace(a) != a {
 			return opts, usagef("--allow-account %q: want an account name of 1 to %d characters", a, invoice.MaxAccount)
 		}
+	}
+	if o.maxRecordBytes < 1 {
+		return opts, usagef("--max-record-bytes must be at least 1")
 	}
 	if o.minAge < 0 {
 		return opts, usagef("--min-age must not be negative")

@@ -232,7 +232,7 @@ func (r *runner) decoder(p store.Progress) (invoice.Decoder, *hashingReader, err
 		Was: fmt.Sprintf("its first %d bytes", p.Bytes), Now: "other bytes"})
 	dec, err := invoice.NewDecoder(in, invoice.Options{
 		Format: r.format, Delimiter: r.delimiter(), Columns: r.opts.Columns, Account: r.opts.Account,
-		AllowAccounts: r.opts.AllowAccounts, AnyAccount: r.opts.AnyAccount,
+		AllowAccounts: r.opts.AllowAccounts, AnyAccount: r.opts.AnyAccount, MaxRecordBytes: r.opts.MaxRecordBytes,
 		Set: r.opts.Set, SkipLines: r.opts.SkipLines, Values: r.opts.Values, Encoding: r.opts.Encoding,
 		SkipNonLines: r.opts.SkipNonLines, Records: r.opts.Records, Sheet: r.opts.Sheet,
 	})

@@ -17,8 +17,11 @@ type Options struct {
 	// AnyAccount; other rows naming one are rejected.
 	AllowAccounts []string
 	AnyAccount    bool
-	Format        invoice.Format // "" = by file name
-	ChunkSize     int            // accepted rows per chunk
+	// MaxRecordBytes bounds an NDJSON line (invoice.Options); 0: the
+	// default.
+	MaxRecordBytes int
+	Format         invoice.Format // "" = by file name
+	ChunkSize      int            // accepted rows per chunk
 	// ChunksPerCommit is the most chunks one transaction carries. They come
 	// in batches of at most MaxBatchRows rows, each of which waits at most
 	// a second for its chunks.

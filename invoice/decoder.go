@@ -118,6 +118,19 @@ type Options struct {
 	// Sheet names the sheet of an XLSX input to read (--sheet), matched
 	// ignoring case; "" reads the first.
 	Sheet string
+	// MaxRecordBytes bounds an NDJSON line: a longer one is rejected,
+	// cut (--max-record-bytes); 0 is DefaultMaxRecordBytes.
+	MaxRecordBytes int
+}
+
+// DefaultMaxRecordBytes is the default of Options.MaxRecordBytes.
+const DefaultMaxRecordBytes = 1 << 20
+
+func (o *Options) maxRecordBytes() int {
+	if o.MaxRecordBytes > 0 {
+		return o.MaxRecordBytes
+	}
+	return DefaultMaxRecordBytes
 }
 
 // Decoder yields the records of one input, in order.

@@ -49,7 +49,7 @@ func newJSONDecoder(r io.Reader, opts Options) (Decoder, error) {
 	switch opts.Format {
 	case NDJSON:
 		// NewDecoder hands us a bufio.Reader already; NewReaderSize reuses it.
-		d.src = &ndjsonSource{br: bufio.NewReaderSize(r, 64<<10)}
+		d.src = &ndjsonSource{br: bufio.NewReaderSize(r, 64<<10), max: opts.maxRecordBytes()}
 	case JSON:
 		if len(opts.Records) > 0 {
 			src, err := newRecordsSource(r, opts.Records, d.keys)
@@ -121,17 +121,32 @@ func (d *jsonDecoder) record(el element) *Record {
 
 // ---- NDJSON ----
 
-// ndjsonSource reads one element per line. bufio.Reader.ReadBytes has no
-// line length limit, unlike bufio.Scanner's default 64 KiB.
+// ndjsonSource reads one element per line. A line longer than max is read
+// to its end but not kept: its record is rejected with its first bytes.
 type ndjsonSource struct {
 	br   *bufio.Reader
+	max  int // bytes of a line kept, at most
 	line int // lines read so far, blank ones included
 	eof  bool
 }
 
+// keptOfLongRecord is how much of a record over the limit its reject keeps.
+const keptOfLongRecord = 4 << 10
+
 func (s *ndjsonSource) next() (element, error) {
 	for !s.eof {
-		b, err := s.br.ReadBytes('\n')
+		b, n, err := s.readLine()
+		if err == nil {
+			n-- // the newline
+		}
+		if n > s.max && (err == nil || errors.Is(err, io.EOF)) {
+			s.line++
+			if errors.Is(err, io.EOF) {
+				s.eof = true
+			}
+			cut := bytes.ToValidUTF8(b[:min(len(b), keptOfLongRecord)], nil)
+			return element{line: s.line, raw: cut, bad: fmt.Sprintf("the line is %d bytes, more than --max-record-bytes %d; it is kept here cut to its first %d bytes", n, s.max, len(cut))}, nil
+		}
 		switch {
 		case errors.Is(err, io.EOF):
 			s.eof = true
@@ -157,6 +172,23 @@ func (s *ndjsonSource) next() (element, error) {
 		return el, nil
 	}
 	return element{}, io.EOF
+}
+
+// readLine reads a line, keeping at most max+1 bytes of it (and at least
+// keptOfLongRecord); n is its whole length. Memory stays bounded however
+// long the line.
+func (s *ndjsonSource) readLine() (line []byte, n int, err error) {
+	keep := max(s.max+1, keptOfLongRecord)
+	for {
+		chunk, err := s.br.ReadSlice('\n')
+		n += len(chunk)
+		if room := keep - len(line); room > 0 {
+			line = append(line, chunk[:min(len(chunk), room)]...)
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return line, n, err
+		}
+	}
 }
 
 // jsonSpace is the whitespace of RFC 8259. Other Unicode spaces make a line

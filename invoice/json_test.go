@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // obj is a valid record as a compact JSON object; extra members, already
@@ -694,3 +695,31 @@ func benchmarkDecode(b *testing.B, f Format) {
 
 func BenchmarkDecodeJSON(b *testing.B)   { benchmarkDecode(b, JSON) }
 func BenchmarkDecodeNDJSON(b *testing.B) { benchmarkDecode(b, NDJSON) }
+
+// An NDJSON line over MaxRecordBytes is rejected, kept cut to its first
+// bytes, and the lines around it are read (SPEC §16); memory is bounded by
+// the limit, not by the line.
+func TestNDJSONLineOverTheLimit(t *testing.T) {
+	good := `{"invoice_number":"A","invoice_date":"2026-05-04","vendor":"V","description":"Milk","quantity":1,"unit_price":2}`
+	long := `{"invoice_number":"B","description":"` + strings.Repeat("é", 3<<20) + `"}`
+	for _, end := range []string{"\n", ""} {
+		recs := mustDecode(t, NDJSON, good+"\n"+long+"\n"+good+"\n"+long[:100]+strings.Repeat("x", 2<<20)+end, Options{MaxRecordBytes: 1 << 20})
+		if len(recs) != 4 || recs[0].Err != nil || recs[2].Err != nil {
+			t.Fatalf("got %d records: %v", len(recs), recs)
+		}
+		for _, i := range []int{1, 3} {
+			r := recs[i]
+			if r.Err == nil || !strings.Contains(r.Err.Error(), "more than --max-record-bytes 1048576") || r.Line != i+1 {
+				t.Errorf("record %d (line %d): %v", i, r.Line, r.Err)
+			}
+			if n := len(r.Raw.Object); n > 4<<10 || n < 4000 || !utf8.Valid(r.Raw.Object) {
+				t.Errorf("record %d kept %d bytes (valid UTF-8: %v), want its first 4 KiB", i, n, utf8.Valid(r.Raw.Object))
+			}
+		}
+	}
+	// A line of exactly the limit is read.
+	exact := good[:len(good)-1] + `,"notes":"` + strings.Repeat("n", 100) + `"}`
+	if recs := mustDecode(t, NDJSON, exact+"\n", Options{MaxRecordBytes: len(exact)}); recs[0].Err != nil {
+		t.Errorf("a line of exactly the limit: %v", recs[0].Err)
+	}
+}
