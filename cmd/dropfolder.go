@@ -91,6 +91,9 @@ func (d dropDirs) check(inputs []string) error {
 			if ist, err := os.Stat(in); err == nil && device(ist) != device(st) {
 				return usagef("%s %s is on another file system than %s: a move there would be a copy, which a crash could leave half done", dir.flag, dir.path, in)
 			}
+			if dst, err := os.Stat(filepath.Dir(in)); err == nil && os.SameFile(dst, st) {
+				return usagef("%s %s is the directory %s is in: give another directory", dir.flag, dir.path, in)
+			}
 		}
 	}
 	return nil

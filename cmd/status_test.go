@@ -3,6 +3,8 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +76,18 @@ func TestStatusOfOneRunAndFilters(t *testing.T) {
 	r = c.run(context.Background(), "", "status", "--since", "1s", "--output", "json")
 	if r.code != ExitOK || strings.TrimSpace(r.stdout) != "" {
 		t.Errorf("status --since 1s after a second: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// A drop directory that is the input's own is refused: a move there would
+// be no move, and the file must stay whole.
+func TestDropDirIsNotTheInputsDirectory(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	good := writeFile(t, "good.csv", goodCSV)
+	r := c.run(context.Background(), "", "import", "--done-dir", filepath.Dir(good), good)
+	if _, err := os.Stat(good); r.code != ExitUsage || err != nil || !strings.Contains(r.stderr, "is the directory") {
+		t.Errorf("--done-dir of the input's directory: exit %d, file %v\n%s", r.code, err, r.stderr)
 	}
 }
 
