@@ -3,10 +3,12 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -65,5 +67,71 @@ func TestHostileNDJSONLine(t *testing.T) {
 	if err != nil || len(got) > 8<<10 || !strings.Contains(string(got), "more than --max-record-bytes 1048576") {
 		t.Errorf("rejects file (%d bytes, %v):\n%.600s", len(got), err, got)
 	}
+	pgtest.CheckQuantities(t, conn)
+}
+
+// 20,000 empty columns: in a header, the file is refused at once; in
+// records, each is rejected, kept cut, and the lines around are imported;
+// in bounded memory and time either way (SPEC §16).
+func TestHostileWideCSV(t *testing.T) {
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	const header = "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price"
+	empty := strings.Repeat(",", 20000)
+	// Written as they are made: the peak RSS of a child counts its
+	// parent's memory until the child's exec.
+	write := func(name string, wideHeader, wideRows bool) string {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := bufio.NewWriter(f)
+		w.WriteString(header)
+		if wideHeader {
+			w.WriteString(empty)
+		}
+		w.WriteString("\n")
+		for i := range 3000 {
+			w.WriteString("X-" + strconv.Itoa(i) + ",2026-05-04,V,S" + strconv.Itoa(i%10) + ",Milk " + strconv.Itoa(i%10) + ",1,ea,2")
+			if wideHeader || wideRows && i%2 == 1 {
+				w.WriteString(empty)
+			}
+			w.WriteString("\n")
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, c := range []struct {
+		name string
+		path string
+		exit int
+	}{
+		{"wide records", write("wide-records.csv", false, true), 3},
+		{"wide header", write("wide-header.csv", true, false), 1},
+	} {
+		path := c.path
+		cmd := exec.Command(binary, "import", "--schema", cfg.Schema, "--output", "json", path)
+		cmd.Env = append(os.Environ(), "BATCHIMPORT_DATABASE_URL="+cfg.URL)
+		began := time.Now()
+		out, _ := cmd.CombinedOutput()
+		took := time.Since(began)
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+		t.Logf("%s: %s, peak RSS %d MiB", c.name, took.Round(time.Millisecond), rss>>10)
+		if code := cmd.ProcessState.ExitCode(); code != c.exit || took > 30*time.Second || rss > 200<<10 {
+			t.Errorf("%s: exit %d in %s, peak RSS %d MiB; want exit %d, under 30 s and 200 MiB\n%.2000s", c.name, code, took, rss>>10, c.exit, out)
+		}
+		if c.exit == 1 && !strings.Contains(string(out), "more than 1000") {
+			t.Errorf("%s: the message does not say why:\n%.2000s", c.name, out)
+		}
+	}
+	countIs(t, conn, 1500, `SELECT count(*) FROM transactions`)
+	countIs(t, conn, 1500, `SELECT count(*) FROM rejects WHERE reason LIKE '%more than 1000%'`)
 	pgtest.CheckQuantities(t, conn)
 }

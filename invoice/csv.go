@@ -201,6 +201,13 @@ func (s *csvRows) Read() ([]string, error) {
 		rec = nil
 	case err != nil:
 		return nil, err
+	case len(rec) > MaxColumns:
+		line, _ := d.r.FieldPos(0)
+		raw := d.tap.slice(start, d.r.InputOffset())
+		raw = bytes.ToValidUTF8(raw[:min(len(raw), keptOfLongRecord)], nil)
+		m = csvMeta{line: line, raw: []string{string(raw)}, err: &SyntaxError{Msg: fmt.Sprintf(
+			"record has %d fields, more than %d; it is kept here whole in one field, cut to its first %d bytes", len(rec), MaxColumns, len(raw))}}
+		rec = nil
 	default:
 		line, _ := d.r.FieldPos(0)
 		// Only a record that spans lines can hold a quoted line end: a
