@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,4 +135,52 @@ func TestHostileWideCSV(t *testing.T) {
 	countIs(t, conn, 1500, `SELECT count(*) FROM transactions`)
 	countIs(t, conn, 1500, `SELECT count(*) FROM rejects WHERE reason LIKE '%more than 1000%'`)
 	pgtest.CheckQuantities(t, conn)
+}
+
+// A gzip bomb whose record never ends (an unterminated quote, then 1 GiB)
+// stops the file at that record, naming its line and --max-record-bytes,
+// in bounded memory and time; the lines before it are imported.
+func TestHostileUnterminatedQuoteInAGzipBomb(t *testing.T) {
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	path := filepath.Join(t.TempDir(), "bomb.csv.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	zw.Write([]byte("invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n" +
+		"B-1,2026-05-04,V,S1,Milk,1,ea,2\n" + `B-2,2026-05-04,V,S1,"Milk`))
+	chunk := bytes.Repeat([]byte("a"), 1<<20)
+	for range 1024 {
+		zw.Write(chunk)
+	}
+	zw.Write([]byte("\nB-3,2026-05-04,V,S1,Milk,1,ea,2\n"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "import", "--schema", cfg.Schema, "--output", "json", path)
+	cmd.Env = append(os.Environ(), "BATCHIMPORT_DATABASE_URL="+cfg.URL)
+	began := time.Now()
+	out, _ := cmd.CombinedOutput()
+	took := time.Since(began)
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	t.Logf("1 GiB unterminated quote, %d KiB gzipped: %s, peak RSS %d MiB", fileSize(t, path)>>10, took.Round(time.Millisecond), rss>>10)
+	if code := cmd.ProcessState.ExitCode(); code != 1 || took > 30*time.Second || rss > 200<<10 ||
+		!strings.Contains(string(out), "line 3: a record from here on is longer than --max-record-bytes") {
+		t.Errorf("exit %d in %s, peak RSS %d MiB; want exit 1 naming line 3 and --max-record-bytes, under 30 s and 200 MiB\n%.2000s", code, took, rss>>10, out)
+	}
+	listIs(t, conn, "B-1", `SELECT invoice_number FROM transactions`)
+	pgtest.CheckQuantities(t, conn)
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
 }

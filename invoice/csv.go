@@ -24,6 +24,8 @@ type csvDecoder struct {
 	header []string // as read
 	fields []string // field of each column, "" when ignored
 
+	lastLine int // where the last record read ends
+
 	values chan Values
 	meta   chan csvMeta
 	errc   chan error
@@ -48,7 +50,10 @@ type csvMeta struct {
 var _ Decoder = (*csvDecoder)(nil)
 
 func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
-	tap := &tapReader{r: r}
+	// A record may take at most --max-record-bytes, and what csv.Reader
+	// reads ahead: an unterminated quote makes the rest of the file one
+	// record, which must not be held whole.
+	tap := &tapReader{r: r, limit: int64(opts.maxRecordBytes()) + 64<<10}
 	cr := csv.NewReader(tap)
 	cr.FieldsPerRecord = -1 // a wrong field count rejects the record, not the file
 	cr.ReuseRecord = false  // raw fields are kept for the rejects file
@@ -67,6 +72,8 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 			return nil, &FatalError{Msg: "the file is empty: no header line"}
 		case errors.Is(err, io.EOF):
 			return nil, &FatalError{Msg: fmt.Sprintf("no header line among the first %d lines (--skip-lines %d)", tries, opts.SkipLines)}
+		case errors.Is(err, errRecordTooLong):
+			return nil, &FatalError{Msg: fmt.Sprintf("no header within the first %d bytes (--max-record-bytes)", opts.maxRecordBytes())}
 		case err != nil:
 			var perr *csv.ParseError
 			if errors.As(err, &perr) && tries >= opts.SkipLines {
@@ -193,6 +200,9 @@ func (s *csvRows) Read() ([]string, error) {
 	var m csvMeta
 	var perr *csv.ParseError
 	switch {
+	case errors.Is(err, errRecordTooLong):
+		return nil, &FatalError{Line: d.lastLine + 1, Msg: fmt.Sprintf("a record from here on is longer than --max-record-bytes %d "+
+			"(an unterminated quote?): the rest of the file cannot be split into records, and is not read", d.opts.maxRecordBytes())}
 	case errors.As(err, &perr):
 		// The record cannot be split into fields; keep its text whole in the
 		// first column so that the rejects file loses nothing.
@@ -223,6 +233,10 @@ func (s *csvRows) Read() ([]string, error) {
 		}
 	}
 	d.tap.discard(d.r.InputOffset())
+	d.lastLine = m.line
+	if len(rec) > 0 {
+		d.lastLine, _ = d.r.FieldPos(len(rec) - 1)
+	}
 	select {
 	case d.meta <- m:
 	case <-d.done:
@@ -249,12 +263,24 @@ func align(rec []string, n int) []string {
 // the text of a record that is not valid CSV can still be written to the
 // rejects file.
 type tapReader struct {
-	r    io.Reader
-	buf  []byte
-	base int64 // offset of buf[0]
+	r     io.Reader
+	buf   []byte
+	base  int64 // offset of buf[0]
+	mark  int64 // where the record being read starts
+	limit int64 // most bytes read past mark (0: no limit)
 }
 
+// errRecordTooLong is a record longer than tapReader's limit.
+var errRecordTooLong = errors.New("record too long")
+
 func (t *tapReader) Read(p []byte) (int, error) {
+	if t.limit > 0 {
+		room := t.mark + t.limit - (t.base + int64(len(t.buf)))
+		if room <= 0 {
+			return 0, errRecordTooLong
+		}
+		p = p[:min(int64(len(p)), room)]
+	}
 	n, err := t.r.Read(p)
 	t.buf = append(t.buf, p[:n]...)
 	return n, err
@@ -275,6 +301,7 @@ func (t *tapReader) slice(from, to int64) []byte {
 // discard forgets the bytes before offset upto. It compacts only when the
 // forgotten prefix is large, so the cost per record stays small.
 func (t *tapReader) discard(upto int64) {
+	t.mark = upto
 	drop := upto - t.base
 	if drop < 256<<10 || drop > int64(len(t.buf)) {
 		return
