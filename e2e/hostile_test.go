@@ -184,3 +184,47 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return st.Size()
 }
+
+// A 300 MB element of a JSON array, through standard input, stops the file
+// at its line, naming --max-record-bytes, in bounded memory and time; the
+// element before it is imported.
+func TestHostileJSONElement(t *testing.T) {
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "import", "--schema", cfg.Schema, "--format", "json", "--source-id", "huge-json",
+		"--rejects", filepath.Join(t.TempDir(), "r.ndjson"), "--output", "json", "-")
+	cmd.Env = append(os.Environ(), "BATCHIMPORT_DATABASE_URL="+cfg.URL)
+	var out bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, &out, &out
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	go func() {
+		defer w.Close()
+		_, _ = w.WriteString(`[{"invoice_number":"J-1","invoice_date":"2026-05-04","vendor":"V","description":"Milk","quantity":1,"unit_price":2},` +
+			"\n" + `{"invoice_number":"J-2","description":"`)
+		chunk := []byte(strings.Repeat("a", 1<<20))
+		for range 300 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+		_, _ = w.WriteString(`"}]`)
+	}()
+	_ = cmd.Wait()
+	took := time.Since(began)
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	t.Logf("300 MB JSON element: %s, peak RSS %d MiB", took.Round(time.Millisecond), rss>>10)
+	if code := cmd.ProcessState.ExitCode(); code != 1 || took > 30*time.Second || rss > 200<<10 ||
+		!strings.Contains(out.String(), "line 2: array element 2 is longer than --max-record-bytes") {
+		t.Errorf("exit %d in %s, peak RSS %d MiB; want exit 1 naming line 2, under 30 s and 200 MiB\n%.2000s", code, took, rss>>10, out.String())
+	}
+	listIs(t, conn, "J-1", `SELECT invoice_number FROM transactions`)
+	pgtest.CheckQuantities(t, conn)
+}

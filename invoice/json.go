@@ -59,7 +59,7 @@ func newJSONDecoder(r io.Reader, opts Options) (Decoder, error) {
 			d.src = src
 			break
 		}
-		src, err := newArraySource(r)
+		src, err := newArraySource(r, opts.maxRecordBytes())
 		if err != nil {
 			return nil, err
 		}
@@ -223,8 +223,10 @@ type arraySource struct {
 	done  bool // the closing ] has been read
 }
 
-func newArraySource(r io.Reader) (*arraySource, error) {
-	lc := &lineCounter{r: r}
+func newArraySource(r io.Reader, maxElement int) (*arraySource, error) {
+	// An element may take at most maxElement bytes, and what the decoder
+	// reads ahead: a 300 MB element must not be held whole.
+	lc := &lineCounter{r: r, limit: int64(maxElement) + 64<<10}
 	s := &arraySource{dec: json.NewDecoder(lc), lines: lc}
 	// Token decodes a top-level scalar into an any; a number must not become
 	// a float64 (nor fail to, when it is out of range).
@@ -260,7 +262,15 @@ func (s *arraySource) next() (element, error) {
 		}
 	}
 	var raw json.RawMessage
+	at := s.dec.InputOffset() // at the comma before the element, or at it
+	if ahead, _ := io.ReadAll(io.LimitReader(s.dec.Buffered(), 4096)); len(ahead) > 0 {
+		at += int64(len(ahead) - len(bytes.TrimLeft(ahead, jsonSpace+",")))
+	}
+	s.lines.mark = s.lines.read
 	if err := s.dec.Decode(&raw); err != nil {
+		if errors.Is(err, errRecordTooLong) {
+			return element{}, s.fatal(at, fmt.Sprintf("array element %d is longer than --max-record-bytes %d: the rest of the file is not read", s.n+1, s.lines.limit-64<<10))
+		}
 		return element{}, s.syntaxError(err, -1)
 	}
 	s.n++
@@ -362,14 +372,23 @@ func (s *arraySource) fatal(at int64, msg string) *FatalError {
 // keeping the bytes. Only newlines the decoder has read but not yet passed
 // are kept: a buffer's worth.
 type lineCounter struct {
-	r    io.Reader
-	read int64   // bytes read so far
-	nl   []int64 // offsets of the newlines at or after the last lineAt
-	line int     // newlines before the offset of the last lineAt
-	err  error   // the first read error other than io.EOF
+	r     io.Reader
+	mark  int64   // where the element being read starts, roughly (what was read then)
+	limit int64   // most bytes read past mark (0: no limit)
+	read  int64   // bytes read so far
+	nl    []int64 // offsets of the newlines at or after the last lineAt
+	line  int     // newlines before the offset of the last lineAt
+	err   error   // the first read error other than io.EOF
 }
 
 func (c *lineCounter) Read(p []byte) (int, error) {
+	if c.limit > 0 {
+		room := c.mark + c.limit - c.read
+		if room <= 0 {
+			return 0, errRecordTooLong
+		}
+		p = p[:min(int64(len(p)), room)]
+	}
 	n, err := c.r.Read(p)
 	for i := 0; i < n; {
 		j := bytes.IndexByte(p[i:n], '\n')
