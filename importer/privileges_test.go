@@ -50,6 +50,17 @@ func TestImportWithReadmeGrants(t *testing.T) {
 		t.Fatalf("import as %s: %+v (error %v)", role, sum, sum.Error)
 	}
 	pgtest.CheckInvariant(t, admin, sum.SourceKey, g.Lines, *sum.RejectsFile)
+
+	// --max-rejects reverts a run: deletes its rows, restocks, frees its
+	// invoices, under the same grants.
+	h := testgen.CSV(t, t.TempDir(), "h.csv", testgen.Spec{Rows: 3000, BadEvery: 7, Variant: 3})
+	capped := opts
+	capped.MaxRejects = 1
+	capped.ChunksPerCommit = 1
+	if sum := Import(context.Background(), Input{Name: h.Path}, capped); sum.Status != store.StatusFailed || !sum.Reverted {
+		t.Fatalf("--max-rejects as %s: %s, reverted %v (error %v)", role, sum.Status, sum.Reverted, sum.Error)
+	}
+	pgtest.CheckQuantities(t, admin)
 }
 
 // readmeGrants is the README's block of SQL that creates the importer role.
