@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,8 +27,9 @@ import (
 // --format), less rejects files, hidden files and temporary files. What is
 // left out is said in the log, except rejects files, which are expected
 // there.
-func expandDirs(g *globalOptions, args []string, anyName bool) ([]string, error) {
+func expandDirs(g *globalOptions, args []string, anyName bool) ([]string, map[string]bool, error) {
 	var out []string
+	fromDir := map[string]bool{}
 	for _, a := range args {
 		if a == "-" {
 			out = append(out, a)
@@ -40,7 +42,7 @@ func expandDirs(g *globalOptions, args []string, anyName bool) ([]string, error)
 		}
 		entries, err := os.ReadDir(a)
 		if err != nil {
-			return nil, fmt.Errorf("read directory %s: %w", a, err)
+			return nil, nil, fmt.Errorf("read directory %s: %w", a, err)
 		}
 		for _, e := range entries {
 			name := e.Name()
@@ -57,10 +59,14 @@ func expandDirs(g *globalOptions, args []string, anyName bool) ([]string, error)
 				g.log.Warn("not an input: the name tells no format (give --format to read every file)", "path", filepath.Join(a, name))
 				continue
 			}
-			out = append(out, filepath.Join(a, name))
+			p := filepath.Join(a, name)
+			if !fromDir[p] { // a folder given twice
+				out = append(out, p)
+				fromDir[p] = true
+			}
 		}
 	}
-	return out, nil
+	return out, fromDir, nil
 }
 
 // isRejectsFile says whether a file name is a rejects file's: NAME.rejects.EXT.
@@ -115,9 +121,10 @@ func (d dropDirs) destination(sum *importer.Summary) string {
 	case store.StatusFailed:
 		var locked *store.LockedError
 		var fenced *store.FencedError
+		var changed *importer.ChangedError
 		if sum.RunID == nil || store.IsTransient(sum.Err) || errors.As(sum.Err, &locked) || errors.As(sum.Err, &fenced) ||
-			errors.Is(sum.Err, context.Canceled) {
-			return ""
+			errors.Is(sum.Err, context.Canceled) || errors.As(sum.Err, &changed) {
+			return "" // not the file's fault, or an upload still being written
 		}
 		return d.failed
 	}
@@ -128,9 +135,17 @@ func (d dropDirs) destination(sum *importer.Summary) string {
 // the directory its run's outcome says. The rejects file goes first: a
 // crash between the two leaves the input behind, which the next run skips
 // as imported and moves then.
-func (d dropDirs) move(g *globalOptions, sum *importer.Summary) error {
+func (d dropDirs) move(log *slog.Logger, sum *importer.Summary) error {
 	dir := d.destination(sum)
 	if dir == "" {
+		return nil
+	}
+	// Only the file the run read: one put in its place meanwhile (a
+	// supplier's upload by rename) stays, for the next run to read.
+	if now, err := os.Lstat(sum.Source); errors.Is(err, fs.ErrNotExist) {
+		return nil // another job moved it
+	} else if err != nil || sum.Opened == nil || !os.SameFile(now, sum.Opened) {
+		log.Warn("the input was replaced while it was imported: left in place for the next run", "source", sum.Source)
 		return nil
 	}
 	if sum.RejectsFile != nil && filepath.Dir(*sum.RejectsFile) == filepath.Dir(absOrSelf(sum.Source)) {
@@ -139,14 +154,17 @@ func (d dropDirs) move(g *globalOptions, sum *importer.Summary) error {
 			if err != nil {
 				return err
 			}
-			g.log.Info("moved", "from", *sum.RejectsFile, "to", to)
+			log.Info("moved", "from", *sum.RejectsFile, "to", to)
 		}
 	}
 	to, err := moveInto(sum.Source, dir, sum.RunID)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // another job moved it meanwhile
+	}
 	if err != nil {
 		return err
 	}
-	g.log.Info("moved", "from", sum.Source, "to", to, "status", sum.Status)
+	log.Info("moved", "from", sum.Source, "to", to, "status", sum.Status)
 	return nil
 }
 

@@ -2,10 +2,14 @@ package cmd
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -171,12 +175,12 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 	default:
 		return opts, usagef("--on-new %q: want create, review or reject", o.onNew)
 	}
-	if o.account == "" || utf8.RuneCountInString(o.account) > invoice.MaxAccount {
-		return opts, usagef("--account must be 1 to %d characters", invoice.MaxAccount)
+	if !validAccount(o.account) {
+		return opts, usagef("--account %q: want an account name of 1 to %d characters, without spaces around it or control characters", o.account, invoice.MaxAccount)
 	}
 	for _, a := range o.allowAccounts {
-		if a == "" || utf8.RuneCountInString(a) > invoice.MaxAccount || strings.TrimSpace(a) != a {
-			return opts, usagef("--allow-account %q: want an account name of 1 to %d characters", a, invoice.MaxAccount)
+		if !validAccount(a) {
+			return opts, usagef("--allow-account %q: want an account name of 1 to %d characters, without spaces around it or control characters", a, invoice.MaxAccount)
 		}
 	}
 	if o.maxRecordBytes < 1 {
@@ -233,12 +237,20 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 	return opts, nil
 }
 
+// validAccount says whether an account name given on the command line is
+// one a row could name: what a row's value becomes once trimmed, without
+// control characters.
+func validAccount(a string) bool {
+	return a != "" && utf8.RuneCountInString(a) <= invoice.MaxAccount && strings.TrimSpace(a) == a &&
+		!strings.ContainsFunc(a, unicode.IsControl)
+}
+
 // runImport imports each file in turn, with its options (optionsFor: the
 // flags, the config's defaults and the file's profile) as mode adjusts
 // them, prints a summary per file, and decides the exit code from them all.
 func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []string, mode func(*importer.Options) error) error {
 	ctx := c.Context()
-	files, err := expandDirs(g, files, o.format != "")
+	files, fromDir, err := expandDirs(g, files, o.format != "")
 	if err != nil {
 		return err
 	}
@@ -247,7 +259,9 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 		return err
 	}
 	if len(files) == 0 {
-		g.log.Info("no input to import")
+		if !o.quiet {
+			g.log.Info("no input to import")
+		}
 		return nil
 	}
 	stdin := 0
@@ -264,6 +278,14 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 	}
 	if o.rejects != "" && len(files) > 1 {
 		return usagef("--rejects names one file; give one input with it, or use the default beside each input")
+	}
+	if o.mappingReport != "" && len(files) > 1 {
+		return usagef("--mapping-report names one file; give one input with it")
+	}
+	if o.mappingReport != "" {
+		if _, err := os.Lstat(o.mappingReport); err == nil {
+			return usagef("--mapping-report %s exists, and batchimport never overwrites a file it did not create for the run: remove it, or choose another name", o.mappingReport)
+		}
 	}
 	// The command line's own mistakes are usage errors (exit 2); a
 	// profile's are its file's failure, and the other files go on.
@@ -299,7 +321,21 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 			g.log.Info("reading with a profile", "source", f, "profile", profile, "account", fo.account)
 		}
 		opts.Progress = newProgressBar(g.io.ErrOut, g.io.ErrTTY && !fo.quiet && !fo.noProgress)
-		sum := importer.Import(ctx, importer.Input{Name: f, Stdin: g.io.In}, opts)
+		sum := importer.Import(ctx, importer.Input{Name: f, Stdin: g.io.In, NoSymlink: fromDir[f]}, opts)
+		if fromDir[f] && errors.Is(sum.Err, fs.ErrNotExist) {
+			// Gone since the folder was listed: another job took it.
+			opts.Log.Info("gone from its folder before it was read; another import took it", "source", f)
+			continue
+		}
+		interrupted := sum.Status == store.StatusInterrupted || ctx.Err() != nil
+		if !interrupted {
+			if err := drop.move(opts.Log, &sum); err != nil {
+				// The run is recorded: the file stays, and the next run
+				// skips it as imported and tries the move again.
+				msg := "the run is recorded, but the input cannot be moved: " + err.Error()
+				sum.Status, sum.Error, sum.Err = store.StatusFailed, &msg, err
+			}
+		}
 		if err := printSummary(g.io.Out, fo.output, &sum); err != nil {
 			return err
 		}
@@ -308,14 +344,8 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 			g.log.Error("import failed", "source", sum.Source, "status", sum.Status, "error", *sum.Error)
 		}
 		sums = append(sums, sum)
-		if sum.Status == store.StatusInterrupted || ctx.Err() != nil {
+		if interrupted {
 			break
-		}
-		if err := drop.move(g, &sum); err != nil {
-			// The run is recorded: the file stays, and the next run
-			// skips it as imported and tries the move again.
-			g.log.Error("the input cannot be moved", "source", sum.Source, "error", err)
-			sums[len(sums)-1].Status = store.StatusFailed
 		}
 	}
 	if code := summaryExitCode(sums); code != ExitOK {

@@ -223,16 +223,22 @@ func shortened(s string, n int) string {
 	return string([]rune(s)[:n-1]) + "…"
 }
 
+// unprintable is a control character, or one that reorders the text
+// around it (a right-to-left override).
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+}
+
 // printable escapes control characters, so that a file name or an error
 // with a newline or a terminal escape cannot break the table or the
 // terminal.
 func printable(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsControl) {
+	if !strings.ContainsFunc(s, unprintable) {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if !unicode.IsControl(r) {
+		if !unprintable(r) {
 			b.WriteRune(r)
 			continue
 		}

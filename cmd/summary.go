@@ -25,7 +25,7 @@ func printSummary(w io.Writer, format string, s *importer.Summary) error {
 	if s.RunID != nil {
 		run = fmt.Sprintf(" (run %d)", *s.RunID)
 	}
-	fmt.Fprintf(&b, "%s: %s%s\n", s.Source, s.Status, run)
+	fmt.Fprintf(&b, "%s: %s%s\n", printable(s.Source), s.Status, run)
 	if s.ResumedFromLine != nil {
 		fmt.Fprintf(&b, "  resumed after line %d\n", *s.ResumedFromLine)
 	}
@@ -36,17 +36,17 @@ func printSummary(w io.Writer, format string, s *importer.Summary) error {
 		fmt.Fprintf(&b, "  rows skipped    %d (no invoice line: totals, notes, blank rows)\n", s.RowsSkipped)
 	}
 	if s.RejectsFile != nil {
-		fmt.Fprintf(&b, "  rejects file    %s\n", *s.RejectsFile)
+		fmt.Fprintf(&b, "  rejects file    %s\n", printable(*s.RejectsFile))
 	}
 	fmt.Fprintf(&b, "  items created   %d\n", s.ItemsCreated)
 	fmt.Fprintf(&b, "  fuzzy matches   %d\n", s.FuzzyMatches)
 	fmt.Fprintf(&b, "  chunks          %d (%d replayed row by row)\n", s.Chunks, s.ChunksReplayed)
 	if s.MappingReport != nil {
-		fmt.Fprintf(&b, "  mapping report  %s\n", *s.MappingReport)
+		fmt.Fprintf(&b, "  mapping report  %s\n", printable(*s.MappingReport))
 	}
 	fmt.Fprintf(&b, "  duration        %.2fs\n", s.DurationSeconds)
 	if s.Error != nil {
-		fmt.Fprintf(&b, "  error           %s\n", *s.Error)
+		fmt.Fprintf(&b, "  error           %s\n", printable(*s.Error))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

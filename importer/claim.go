@@ -54,8 +54,14 @@ func (r *runner) claim(ctx context.Context) (done bool, err error) {
 		// The counts of a skipped source are this invocation's: nothing.
 		r.sum.Status, r.sum.AlreadyImported = store.StatusSkipped, true
 		r.sum.RunID = &last.ID
-		if err := r.restoreRejects(ctx, last); err != nil {
-			return true, err
+		// A rejects file that was lost (or moved away with its input) is
+		// written again, and belongs to this summary: a drop folder moves
+		// it with the input. Not writing it fails nothing: the rejects
+		// are in the database.
+		if path, err := r.restoreRejects(ctx, last); err != nil {
+			r.opts.Log.Warn("could not write the missing rejects file of the run (batchimport rejects RUN rebuilds it)", "run_id", last.ID, "error", err)
+		} else if path != "" {
+			r.sum.RejectsFile = &path
 		}
 		r.opts.Log.Info("source already imported; skipping (use --force to import it again)", "source", r.src.in.Name, "run_id", last.ID)
 		return true, nil
@@ -78,24 +84,27 @@ func (r *runner) claim(ctx context.Context) (done bool, err error) {
 // restoreRejects writes the rejects file of a finished run again when it is
 // missing (it could not be written, or was deleted): the rejects are in the
 // database.
-func (r *runner) restoreRejects(ctx context.Context, run store.Run) error {
+func (r *runner) restoreRejects(ctx context.Context, run store.Run) (string, error) {
 	if r.opts.DryRun != Write || run.Progress.RowsRejected == 0 || run.RejectsFile == "" {
-		return nil
+		return "", nil
+	}
+	if r.src.f != nil && filepath.Dir(run.RejectsFile) != filepath.Dir(absPath(r.src.in.Name)) {
+		return "", nil // the input came back elsewhere: no file is written where it is not
 	}
 	if _, err := os.Lstat(run.RejectsFile); !errors.Is(err, os.ErrNotExist) {
-		return nil
+		return "", nil
 	}
 	out, err := createOutFile(run.RejectsFile)
 	if err != nil {
-		return err
+		return "", err
 	}
 	n, err := writeRunRejects(ctx, r.db, run, false, out.w)
 	if err != nil || n == 0 { // a run from before rejects were stored has none to write
 		out.discard()
-		return err
+		return "", err
 	}
 	r.opts.Log.Info("wrote the missing rejects file of the run", "run_id", run.ID, "path", run.RejectsFile, "rejects", n)
-	return out.commit()
+	return run.RejectsFile, out.commit()
 }
 
 // checkContent refuses a --source-id that an earlier run used for other

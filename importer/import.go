@@ -62,6 +62,9 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 		format = f
 	}
 	src, err := openSource(in, opts.MinAge)
+	if src != nil && src.f != nil {
+		sum.Opened = src.stat
+	}
 	if err != nil {
 		if _, ok := err.(*deferredError); ok {
 			opts.Log.Info("not importing now", "source", in.Name, "reason", err)

@@ -77,6 +77,22 @@ func (o *outFile) commit() error {
 // is taken is refused.
 func (r *runner) ownRejectsPath(path string) (string, error) {
 	if r.run.ID != 0 && path == r.run.RejectsFile {
+		// A resumed run: the temporary files of the attempt that was
+		// killed go, and the name it reserved is its own again.
+		dir, base := filepath.Split(path)
+		if tmps, err := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".*.tmp")); err == nil {
+			for _, tmp := range tmps {
+				os.Remove(tmp)
+			}
+		}
+		if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+			r.reserved = path
+		} else if errors.Is(err, fs.ErrNotExist) {
+			if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+				r.reserved = path
+				f.Close()
+			}
+		}
 		return path, nil
 	}
 	for n := 1; n <= maxRejectsNames; n++ {
@@ -103,6 +119,18 @@ func (r *runner) ownRejectsPath(path string) (string, error) {
 // maxRejectsNames bounds the names tried: a file imported every day for
 // years under one name, its rejects files left beside it, still finds one.
 const maxRejectsNames = 100_000
+
+// globEscape quotes what filepath.Glob reads as a pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\\`, r) {
+			b.WriteRune('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
 
 // numbered puts -n before a rejects file's .rejects.EXT (or its extension):
 // the name stays a rejects file's, which a drop folder never takes as input.

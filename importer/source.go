@@ -21,6 +21,10 @@ type Input struct {
 	Name string
 	// Stdin is read when Name is "-".
 	Stdin io.Reader
+	// NoSymlink refuses a path that is a symlink when it is opened: an
+	// input found in a drop folder, which a hostile uploader may swap for
+	// a link after the folder was listed.
+	NoSymlink bool
 }
 
 // IsStdin says whether the input is standard input.
@@ -56,6 +60,13 @@ func openSource(in Input, minAge time.Duration) (*source, error) {
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
 		err = fmt.Errorf("%s is not a regular file", in.Name)
+	}
+	if err == nil && in.NoSymlink {
+		// The path, looked at after the open: a link there, or another
+		// file than the one opened, is refused.
+		if lst, lerr := os.Lstat(in.Name); lerr != nil || !lst.Mode().IsRegular() || !os.SameFile(st, lst) {
+			err = fmt.Errorf("%s is a symlink, or was replaced while it was opened: not read", in.Name)
+		}
 	}
 	if err == nil && minAge > 0 {
 		if age := time.Since(st.ModTime()); age < minAge {

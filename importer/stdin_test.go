@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/batchimport/batchimport/internal/pgtest"
@@ -91,4 +93,26 @@ func tableLine(snapshot, table string) string {
 		}
 	}
 	return ""
+}
+
+// An input from a drop folder that is a symlink when it is opened is not
+// read, wherever it points.
+func TestNoSymlinkInputIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "private.csv")
+	if err := os.WriteFile(target, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "b.csv")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openSource(Input{Name: link, NoSymlink: true}, 0); err == nil || !strings.Contains(err.Error(), "symlink") {
+		t.Errorf("a symlinked drop-folder input: %v; want it refused", err)
+	}
+	if s, err := openSource(Input{Name: link}, 0); err != nil {
+		t.Errorf("a symlink given on the command line: %v; want it read", err)
+	} else {
+		s.close()
+	}
 }

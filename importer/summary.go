@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/batchimport/batchimport/store"
 )
@@ -33,6 +34,9 @@ type Summary struct {
 	// Err is the error that ended the run, typed, for errors.Is and
 	// errors.As; Error is its text.
 	Err error `json:"-"`
+	// Opened is the file the run read, as it was opened: a drop folder
+	// moves the path only while it is still that file.
+	Opened os.FileInfo `json:"-"`
 }
 
 // setCounts copies a run's progress into the summary.

@@ -101,8 +101,9 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 		}
 	}
 	tap.discard(cr.InputOffset())
+	headerEnd, _ := cr.FieldPos(len(header) - 1)
 	d := &csvDecoder{
-		opts: opts, tap: tap, r: cr, header: header, fields: fields,
+		opts: opts, tap: tap, r: cr, header: header, fields: fields, lastLine: headerEnd,
 		// Buffered, so that gocsv's goroutine runs ahead instead of handing
 		// over one record at a time. meta holds what values holds, plus the
 		// record gocsv is decoding and the one it is trying to send.
