@@ -68,6 +68,10 @@ func (e *InputError) Unwrap() error { return e.Err }
 type deferredError struct{ age, minAge time.Duration }
 
 func (e *deferredError) Error() string {
+	if e.age < 0 {
+		return fmt.Sprintf("modified %s in the future (a clock that is wrong, here or where it was written): left for later, until that time is --min-age %s past",
+			(-e.age).Round(time.Second), e.minAge)
+	}
 	return fmt.Sprintf("modified %s ago, less than --min-age %s: left for later (an upload may be in progress)",
 		e.age.Round(time.Second), e.minAge)
 }

@@ -66,7 +66,10 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 		sum.Opened = src.stat
 	}
 	if err != nil {
-		if _, ok := err.(*deferredError); ok {
+		if d, ok := err.(*deferredError); ok && d.age < -time.Minute {
+			// Never quietly: such a file would wait until its date.
+			opts.Log.Warn("not importing now", "source", in.Name, "reason", err)
+		} else if ok {
 			opts.Log.Info("not importing now", "source", in.Name, "reason", err)
 		}
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -298,6 +299,19 @@ func TestMinAgeDefersNewFiles(t *testing.T) {
 	sum := Import(context.Background(), Input{Name: g.Path}, opts)
 	if sum.Status != store.StatusDeferred || sum.Error != nil || sum.RunID != nil {
 		t.Fatalf("a new file: %s %v, want deferred", sum.Status, sum.Err)
+	}
+	// A file dated in the future is deferred too, and said so as a
+	// warning: it would wait until its date.
+	future := time.Now().Add(24 * time.Hour)
+	if err := os.Chtimes(g.Path, future, future); err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	warned := opts
+	warned.Log = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if sum := Import(context.Background(), Input{Name: g.Path}, warned); sum.Status != store.StatusDeferred ||
+		!strings.Contains(logged.String(), "level=WARN") || !strings.Contains(logged.String(), "in the future") {
+		t.Errorf("a file dated tomorrow: %s, logged %q; want deferred with a warning", sum.Status, logged.String())
 	}
 	if after := pgtest.Snapshot(t, conn); after != before {
 		t.Errorf("a deferred file wrote:\n%s\nwant\n%s", after, before)
