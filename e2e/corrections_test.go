@@ -495,3 +495,27 @@ func unchanged(t *testing.T, conn *pgx.Conn, before, what string, ignore ...stri
 		t.Errorf("%s changed the database: %s", what, strings.Join(changed, ", "))
 	}
 }
+
+// An account lock held by a session with no running run (an import whose
+// process has exited while its server session is still ending) is waited
+// for a moment, not taken for a running import.
+func TestCorrectionWaitsForAnEndingSession(t *testing.T) {
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	imported(t, cfg, 0, writeCSV(t, t.TempDir(), "a.csv", "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"+
+		"A-1,2026-05-04,Sysco,,Scallions,1,ea,1.00\nA-1,2026-05-04,Sysco,,Green Onions,2,ea,1.00\n"))
+	ending := pgtest.Conn(t, cfg)
+	lock := `(hashtext('batchimport account ' || $1), hashtext($2))`
+	if _, err := ending.Exec(context.Background(), `SELECT pg_advisory_lock_shared`+lock, cfg.Schema, "default"); err != nil {
+		t.Fatal(err)
+	}
+	unlocked := make(chan struct{})
+	go func() {
+		defer close(unlocked)
+		time.Sleep(500 * time.Millisecond)
+		_, _ = ending.Exec(context.Background(), `SELECT pg_advisory_unlock_shared`+lock, cfg.Schema, "default")
+	}()
+	bi(t, cfg, 0, "items", "merge", "Scallions", "Green Onions")
+	<-unlocked // the connection is the test's to close after
+	listIs(t, conn, "Green Onions=3.000", `SELECT name || '=' || quantity FROM inventory_items ORDER BY name`)
+}

@@ -105,6 +105,10 @@ func (s *Store) Correct(ctx context.Context, c Correction, fn func(tx pgx.Tx) (d
 // for as long as they run, a correction exclusively for its transaction.
 const accountLock = `hashtext('batchimport account ' || $1), hashtext($2)`
 
+// endingSessionWait is how long a correction without --wait waits for an
+// account lock that no running run holds.
+const endingSessionWait = 2 * time.Second
+
 func (s *Store) lockAccount(ctx context.Context, tx pgx.Tx, account string, wait time.Duration) error {
 	busy := &BusyError{Account: account, Waited: wait}
 	if wait <= 0 {
@@ -115,7 +119,15 @@ func (s *Store) lockAccount(ctx context.Context, tx pgx.Tx, account string, wait
 		if ok {
 			return nil
 		}
-		return s.busy(ctx, tx, busy)
+		if err := s.busy(ctx, tx, busy); len(busy.Runs) > 0 || !errors.As(err, &busy) {
+			return err
+		}
+		// No run of the account is running: the holder is a session that
+		// is ending (an import that has just exited, whose server process
+		// has not yet let go) or an import about to record its run. Either
+		// is a moment's wait, not a reason to refuse.
+		wait = endingSessionWait
+		busy.Waited = wait
 	}
 	// SET LOCAL takes no parameters; the duration is a whole number. In a
 	// savepoint, so that a timeout leaves the transaction able to say why.
