@@ -60,3 +60,34 @@ func TestDropFolderMovesOnlyTheFileItRead(t *testing.T) {
 		t.Errorf("a file that changed while it was read goes to %q; want it to stay", to)
 	}
 }
+
+// A move that a crash cut short between its link and its unlink leaves the
+// file under both names; the next move finishes it, and a name taken by
+// another file is never replaced.
+func TestMoveIntoAfterACrashAndOnACollision(t *testing.T) {
+	in, done := t.TempDir(), t.TempDir()
+	path := filepath.Join(in, "b.csv.gz")
+	if err := os.WriteFile(path, []byte("ours"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(path, filepath.Join(done, "b.csv.gz")); err != nil { // the crash
+		t.Fatal(err)
+	}
+	run := int64(9)
+	if to, err := moveInto(path, done, &run); err != nil || to != filepath.Join(done, "b.csv.gz") {
+		t.Fatalf("the move after the crash: %q, %v", to, err)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		t.Errorf("the input is still in its folder")
+	}
+	if err := os.WriteFile(path, []byte("a new one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	to, err := moveInto(path, done, &run)
+	if err != nil || to != filepath.Join(done, "b.run-9.csv.gz") {
+		t.Fatalf("the move beside a taken name: %q, %v", to, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(done, "b.csv.gz")); string(b) != "ours" {
+		t.Errorf("the taken name was replaced: %q", b)
+	}
+}
