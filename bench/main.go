@@ -396,6 +396,9 @@ func run(ctx context.Context, cfg config) (err error) {
 		importMethod("d10000", "(d) --chunk-size 10000", bigFile, int64(cfg.rows), "--chunk-size", "10000"),
 		// What joining ready chunks into one commit buys: a commit per chunk.
 		importMethod("e1", "(e) --chunks-per-commit 1", bigFile, int64(cfg.rows), "--chunks-per-commit", "1"),
+		importMethod("f1", "(f) --writers 1", bigFile, int64(cfg.rows), "--writers", "1"),
+		importMethod("f2", "(f) --writers 2", bigFile, int64(cfg.rows), "--writers", "2"),
+		importMethod("f4", "(f) --writers 4", bigFile, int64(cfg.rows), "--writers", "4"),
 	}
 	small := importMethod("small", fmt.Sprintf("batchimport import, %d lines", smallRows), smallFile, int64(smallRows))
 	all := append(methods, small)

@@ -32,6 +32,7 @@ type importOptions struct {
 	format         string
 	chunkSize      int
 	perCommit      int
+	writers        int
 	rejects        string
 	maxRejects     int64
 	noCreate       bool
@@ -101,6 +102,7 @@ func (o *importOptions) addFlagsTo(f *pflag.FlagSet) {
 	f.StringVar(&o.format, "format", "", "input format: csv, json, ndjson or xlsx (default: by extension; required for stdin)")
 	f.IntVar(&o.chunkSize, "chunk-size", importer.DefaultChunkSize, "rows per COPY chunk")
 	f.IntVar(&o.perCommit, "chunks-per-commit", importer.DefaultChunksPerCommit, "most chunks one transaction carries (1 = a commit per chunk); a transaction also lasts at most 5 seconds")
+	f.IntVar(&o.writers, "writers", importer.DefaultWriters, "connections that write a file's rows at once; a run's groups still commit in file order (standard input: always 1)")
 	f.StringVar(&o.rejects, "rejects", "", "rejects file (default: beside the input, NAME.rejects.csv or NAME.rejects.ndjson)")
 	f.Int64Var(&o.maxRejects, "max-rejects", 0, "stop the run (failed) once more than N rows were rejected; 0 = no limit")
 	f.BoolVar(&o.noCreate, "no-create", false, "reject lines whose item cannot be resolved instead of creating an item (= --on-new reject)")
@@ -130,7 +132,7 @@ func (o *importOptions) addFlagsTo(f *pflag.FlagSet) {
 // importerOptions checks the flags and turns them into importer options.
 func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, error) {
 	opts := importer.Options{
-		DB: g.dbConfig(), Account: o.account, AllowAccounts: o.allowAccounts, AnyAccount: o.anyAccount, MaxRecordBytes: o.maxRecordBytes, ChunkSize: o.chunkSize, ChunksPerCommit: o.perCommit, RejectsPath: o.rejects,
+		DB: g.dbConfig(), Account: o.account, AllowAccounts: o.allowAccounts, AnyAccount: o.anyAccount, MaxRecordBytes: o.maxRecordBytes, ChunkSize: o.chunkSize, ChunksPerCommit: o.perCommit, Writers: o.writers, RejectsPath: o.rejects,
 		MaxRejects: o.maxRejects, NoCreate: o.noCreate, FuzzyThreshold: o.fuzzyThreshold,
 		MappingReport: o.mappingReport, SourceID: o.sourceID, Force: o.force, MinAge: o.minAge,
 		Columns: invoice.ColumnMap{}, Log: g.log,
@@ -147,6 +149,9 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 	}
 	if o.perCommit < 1 {
 		return opts, usagef("--chunks-per-commit must be at least 1")
+	}
+	if o.writers < 1 || o.writers > importer.MaxWriters {
+		return opts, usagef("--writers must be from 1 to %d", importer.MaxWriters)
 	}
 	if o.maxRejects < 0 {
 		return opts, usagef("--max-rejects must not be negative")

@@ -155,8 +155,13 @@ func pausedWriter(t *testing.T, wakeAfterB bool) {
 	g := testgen.CSV(t, t.TempDir(), "big.csv", testgen.Spec{Rows: bigRows, BadEvery: 97})
 	rejects := defaultRejects(g.Path)
 
+	// A has four writers, then B one; or A one, then B four.
+	writersA, writersB := "4", "1"
+	if wakeAfterB {
+		writersA, writersB = writersB, writersA
+	}
 	nameA, nameB := uniqueAppName("fenceA"), uniqueAppName("fenceB")
-	a := start(t, pgtest.WithAppName(cfg, nameA), longTransactions("import", "--output", "json", g.Path)...)
+	a := start(t, pgtest.WithAppName(cfg, nameA), longTransactions("import", "--writers", writersA, "--output", "json", g.Path)...)
 	runID := waitForCheckpoint(t, conn, a, 0)
 	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -171,7 +176,7 @@ func pausedWriter(t *testing.T, wakeAfterB bool) {
 	pausedAt := checkpointOf(t, conn, runID)
 	t.Logf("A paused with run %d at line %d, its connection terminated", runID, pausedAt)
 
-	b := start(t, pgtest.WithAppName(cfg, nameB), "import", "--output", "json", g.Path)
+	b := start(t, pgtest.WithAppName(cfg, nameB), "import", "--writers", writersB, "--output", "json", g.Path)
 	if id := waitForCheckpoint(t, conn, b, pausedAt); id != runID {
 		t.Fatalf("B committed to run %d, want it to go on with run %d", id, runID)
 	}
@@ -262,15 +267,19 @@ func TestLostCommitReply(t *testing.T) {
 	t.Parallel()
 	t.Run("file", func(t *testing.T) {
 		t.Parallel()
-		lostCommitReply(t, false)
+		lostCommitReply(t, false, "1")
+	})
+	t.Run("file, four writers", func(t *testing.T) {
+		t.Parallel()
+		lostCommitReply(t, false, "4")
 	})
 	t.Run("stdin", func(t *testing.T) {
 		t.Parallel()
-		lostCommitReply(t, true)
+		lostCommitReply(t, true, "1")
 	})
 }
 
-func lostCommitReply(t *testing.T, stdin bool) {
+func lostCommitReply(t *testing.T, stdin bool, writers string) {
 	const rows, drops = 100_000, 3
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg) // directly to the server: the proxy drops only the importer's replies
@@ -297,7 +306,7 @@ func lostCommitReply(t *testing.T, stdin bool) {
 		p = startStdin(t, proxied, g.Path, "import", "--format", "csv", "--source-id", "lost-reply-stdin",
 			"--rejects", rejects, "--chunks-per-commit", "2", "--output", "json", "-")
 	} else {
-		p = start(t, proxied, "import", "--chunks-per-commit", "2", "--output", "json", g.Path)
+		p = start(t, proxied, "import", "--writers", writers, "--chunks-per-commit", "2", "--output", "json", g.Path)
 	}
 	runID := waitForCheckpoint(t, conn, p, 0)
 	px.DropCommitReplies(drops)

@@ -33,10 +33,11 @@ func TestKill9ThenResume(t *testing.T) {
 	g := testgen.CSV(t, t.TempDir(), "big.csv", testgen.Spec{Rows: bigRows, BadEvery: 97})
 	rejects := strings.TrimSuffix(g.Path, ".csv") + ".rejects.csv"
 
-	// Kill it three times, each time after it has committed more.
+	// Kill it three times, each time after it has committed more, with
+	// four writers, then one, then four; resume with two.
 	var runID, after int64
-	for i := 0; i < 3; i++ {
-		p := start(t, cfg, longTransactions("import", "--output", "json", g.Path)...)
+	for i, writers := range []string{"4", "1", "4"} {
+		p := start(t, cfg, longTransactions("import", "--writers", writers, "--output", "json", g.Path)...)
 		runID = waitForCheckpoint(t, conn, p, after)
 		time.Sleep(time.Duration(i*37) * time.Millisecond)
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -50,7 +51,7 @@ func TestKill9ThenResume(t *testing.T) {
 			t.Fatalf("after kill -9 the run is %q, want running", s)
 		}
 	}
-	p, code := runBin(t, cfg, "import", "--output", "json", g.Path)
+	p, code := runBin(t, cfg, "import", "--writers", "2", "--output", "json", g.Path)
 	if code != 3 {
 		t.Fatalf("resume: exit %d, want 3\n%s\n%s", code, p.stdout.String(), p.stderr.String())
 	}
@@ -98,12 +99,23 @@ func TestSIGTERMThenResume(t *testing.T) {
 
 func TestServerTerminatesConnections(t *testing.T) {
 	t.Parallel()
+	t.Run("one writer", func(t *testing.T) {
+		t.Parallel()
+		serverTerminates(t, "1", bigRows)
+	})
+	t.Run("four writers", func(t *testing.T) {
+		t.Parallel()
+		serverTerminates(t, "4", bigRows/2)
+	})
+}
+
+func serverTerminates(t *testing.T, writers string, rows int) {
 	app := fmt.Sprintf("batchimport_e2e_%d", time.Now().UnixNano())
 	cfg := pgtest.WithAppName(pgtest.Schema(t), app)
 	conn := pgtest.Conn(t, cfg)
-	g := testgen.CSV(t, t.TempDir(), "clean.csv", testgen.Spec{Rows: bigRows})
+	g := testgen.CSV(t, t.TempDir(), "clean.csv", testgen.Spec{Rows: rows})
 
-	p := start(t, cfg, longTransactions("import", "--output", "json", g.Path)...)
+	p := start(t, cfg, longTransactions("import", "--writers", writers, "--output", "json", g.Path)...)
 	runID := waitForCheckpoint(t, conn, p, 0)
 	terminated := 0
 	for i := 0; i < 4 && !p.exited(); i++ {
@@ -124,7 +136,7 @@ func TestServerTerminatesConnections(t *testing.T) {
 		t.Fatalf("exit %d after %d terminated connections, want 0\n%s\n%s", code, terminated, p.stdout.String(), p.stderr.String())
 	}
 	s := p.summary(t)
-	if s["run_id"] != float64(runID) || s["status"] != "success" || s["rows_imported"] != float64(bigRows) {
+	if s["run_id"] != float64(runID) || s["status"] != "success" || s["rows_imported"] != float64(rows) {
 		t.Errorf("summary %v: want run %d, success, all rows", s, runID)
 	}
 	var runs int

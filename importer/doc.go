@@ -19,7 +19,8 @@
 // batches with retries on a new connection (import), where a failed
 // transaction sends the run back to its checkpoint to read its input again
 // (rewindError), retrying transient failures on a new connection
-// (retry.go); one outer transaction rolled back at the end (dryrun
+// (retry.go); the same on N connections at once (--writers, lanes.go),
+// whose groups commit in input order; one outer transaction rolled back at the end (dryrun
 // --rollback), or nothing written at all (dryrun, and dryrun --offline).
 // Claiming a run (claim.go) takes the source's lock and the run's owner
 // token, which every commit checks, so a process that lost its lock can

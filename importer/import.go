@@ -85,6 +85,9 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 	if unique && opts.DryRun == Write {
 		opts.Log.Warn("standard input without --source-id: this import cannot be resumed or recognised as a repeat", "source_key", key)
 	}
+	if src.f == nil {
+		opts.Writers = 1 // standard input is read once: one writer
+	}
 	r := &runner{opts: opts, src: src, format: format, key: key, sum: sum}
 	if opts.DryRun == Offline {
 		return r.importRecords(ctx)
@@ -152,26 +155,14 @@ func (r *runner) importRecords(ctx context.Context) error {
 		return err
 	}
 	w := &writer{src: r.src, layout: layout, run: r.run, committed: r.run.Progress, written: r.run.Progress,
-		perBatch: r.opts.chunksPerBatch(), maxRejects: r.opts.MaxRejects, force: r.opts.Force, progress: r.opts.Progress,
+		perBatch: r.opts.chunksPerBatch(), chunkRows: r.opts.ChunkSize, maxRejects: r.opts.MaxRejects, force: r.opts.Force, progress: r.opts.Progress,
 		seen: r.seenSoFar, spare: make(spare, r.opts.chunksPerBatch())}
-	var load loader // nil: no resolving
-	switch {
-	case r.db == nil:
-		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout)}
-	case r.opts.DryRun == Write:
-		s := &dbSink{db: r.db, key: r.key, run: r.run, policy: r.opts.Retry, log: r.opts.Log}
-		if r.src.f != nil {
-			s.groupChunks = r.opts.ChunksPerCommit
-		}
-		w.sink = s
-		load = r.loadFresh
-	case r.opts.DryRun == Rollback:
-		w.sink = &rollbackSink{db: r.db, mu: &r.mu}
-		load = r.loadShared
-	default:
-		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout)}
-		load = r.loadShared
+	load, stop, err := r.chooseSink(ctx, w, out, layout)
+	if err != nil {
+		dec.Close()
+		return r.finish(ctx, w, out, err)
 	}
+	defer stop()
 	r.opts.Progress.Start(r.src.in.Name, r.src.size())
 	for {
 		p := &producer{dec: dec, in: in, src: r.src, skipUpTo: w.committed.Record, chunkSize: r.opts.ChunkSize, spare: w.spare}

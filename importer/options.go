@@ -26,18 +26,21 @@ type Options struct {
 	// in batches of at most MaxBatchRows rows, each of which waits at most
 	// a second for its chunks.
 	ChunksPerCommit int
-	RejectsPath     string // "" = beside the input
-	MaxRejects      int64  // 0 = no limit
-	NoCreate        bool   // --on-new reject
-	ReviewFuzzy     bool   // --on-fuzzy review
-	ReviewNew       bool   // --on-new review
-	FuzzyThreshold  float64
-	MappingReport   string        // "" = none
-	SourceID        string        // "" = content hash
-	MinAge          time.Duration // a file modified more recently is deferred
-	Force           bool
-	Columns         invoice.ColumnMap
-	Delimiter       rune
+	// Writers is how many connections write at once (--writers); below
+	// 2, one. Standard input has one.
+	Writers        int
+	RejectsPath    string // "" = beside the input
+	MaxRejects     int64  // 0 = no limit
+	NoCreate       bool   // --on-new reject
+	ReviewFuzzy    bool   // --on-fuzzy review
+	ReviewNew      bool   // --on-new review
+	FuzzyThreshold float64
+	MappingReport  string        // "" = none
+	SourceID       string        // "" = content hash
+	MinAge         time.Duration // a file modified more recently is deferred
+	Force          bool
+	Columns        invoice.ColumnMap
+	Delimiter      rune
 	// Set, SkipLines and Values are how the input is written
 	// (invoice.Options).
 	Set       map[string]string
@@ -95,13 +98,33 @@ const DefaultChunkSize = 500
 // makes the run read and write again stays small.
 const DefaultChunksPerCommit = 200
 
+// DefaultWriters is how many connections write a file by default.
+const DefaultWriters = 1
+
+// MaxWriters bounds --writers: each is a connection, and a group in
+// memory.
+const MaxWriters = 16
+
 // MaxBatchRows bounds the rows of a batch, whatever the chunk size: a batch
 // stays in memory until it is written.
 const MaxBatchRows = 7_500
 
+// parallelBatchRows bounds the rows of a batch when several writers
+// write (parallelSink): each holds a batch queued and one it writes.
+const parallelBatchRows = 3_000
+
 // chunksPerBatch is how many chunks a batch carries.
 func (o *Options) chunksPerBatch() int {
-	return max(1, min(o.ChunksPerCommit, MaxBatchRows/o.ChunkSize))
+	rows := MaxBatchRows
+	if o.parallel() {
+		rows = parallelBatchRows
+	}
+	return max(1, min(o.ChunksPerCommit, rows/o.ChunkSize))
+}
+
+// parallel says whether several writers write, if the input is a file.
+func (o *Options) parallel() bool {
+	return o.Writers > 1 && o.ChunksPerCommit > 1 && o.DryRun == Write
 }
 
 func (o *Options) defaults() {

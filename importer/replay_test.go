@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
 	"github.com/batchimport/batchimport/store"
@@ -21,7 +19,7 @@ func TestTriggerRejectsOnlyItsRows(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg)
-	refusePoison(t, conn)
+	pgtest.RefusePoison(t, conn)
 	poisoned := map[int]bool{}
 	g := testgen.CSV(t, t.TempDir(), "poison.csv", testgen.Spec{Rows: 5000, Edit: func(i int, f []string) {
 		if i%701 == 3 || i == 4999 {
@@ -120,7 +118,7 @@ func TestGroupWrittenAgainAfterRefusedRow(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg)
-	refusePoison(t, conn)
+	pgtest.RefusePoison(t, conn)
 	const rows = 100_000
 	refused := map[int]bool{}
 	g := testgen.CSV(t, t.TempDir(), "poison.csv", testgen.Spec{Rows: rows, Edit: func(i int, f []string) {
@@ -164,7 +162,7 @@ func TestRefusedRowsEverywhereReadAgainFewTimes(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg)
-	refusePoison(t, conn)
+	pgtest.RefusePoison(t, conn)
 	const rows = 100_000
 	g := testgen.CSV(t, t.TempDir(), "dirty.csv", testgen.Spec{Rows: rows, Edit: func(i int, f []string) {
 		if i%1000 == 500 {
@@ -187,23 +185,4 @@ func TestRefusedRowsEverywhereReadAgainFewTimes(t *testing.T) {
 		t.Errorf("the input was read again %d times:\n%s", n, log.String())
 	}
 	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
-}
-
-// refusePoison makes the database refuse the rows of invoices whose number
-// starts with POISON, as an operator's trigger would.
-func refusePoison(t *testing.T, conn *pgx.Conn) {
-	t.Helper()
-	_, err := conn.Exec(context.Background(), `
-		CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN
-			IF NEW.invoice_number LIKE 'POISON%' THEN
-				RAISE EXCEPTION 'invoice % is on hold', NEW.invoice_number;
-			END IF;
-			RETURN NEW;
-		END $$;
-		CREATE TRIGGER refuse_poison BEFORE INSERT ON transactions
-			FOR EACH ROW EXECUTE FUNCTION refuse_poison();`)
-	if err != nil {
-		t.Fatal(err)
-	}
 }

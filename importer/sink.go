@@ -7,17 +7,21 @@ import (
 	"sync"
 	"time"
 
+	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/store"
 )
 
 // sink is where the writer commits a batch: the one place where the kind of
 // run shows. It is chosen once, when the run starts.
 type sink interface {
-	// commit writes a batch, and says whether everything written so far
-	// is committed. When more batches follow (more), the sink may keep them
-	// in an open transaction; without more, it commits. A nil batch only
-	// commits what the sink holds.
-	commit(ctx context.Context, b *store.Batch, more bool) (out store.Outcome, committed bool, err error)
+	// commit writes a batch, and returns the progress written, which the
+	// next batch builds on. When more batches follow (more), the sink may
+	// keep them in an open transaction; without more, it commits
+	// everything written before it returns. A nil batch only commits what
+	// the sink holds.
+	commit(ctx context.Context, b *store.Batch, more bool) (store.Outcome, error)
+	// done is the run's progress as committed.
+	done() store.Progress
 	// abandon rolls back what is written and not committed.
 	abandon(ctx context.Context)
 }
@@ -26,7 +30,40 @@ var (
 	_ sink = (*dbSink)(nil)
 	_ sink = (*rollbackSink)(nil)
 	_ sink = (*dryRunSink)(nil)
+	_ sink = (*parallelSink)(nil)
 )
+
+// chooseSink gives the writer its sink, and says how the producer loads
+// catalogues (nil: no resolving); stop ends what the sink started.
+func (r *runner) chooseSink(ctx context.Context, w *writer, out *outFile, layout invoice.Layout) (load loader, stop func(), err error) {
+	stop = func() {}
+	switch {
+	case r.db == nil:
+		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout)}
+		return nil, stop, nil
+	case r.opts.DryRun == Rollback:
+		w.sink = &rollbackSink{db: r.db, mu: &r.mu}
+		return r.loadShared, stop, nil
+	case r.opts.DryRun != Write:
+		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout)}
+		return r.loadShared, stop, nil
+	}
+	s := &dbSink{db: r.db, key: r.key, run: r.run, policy: r.opts.Retry, log: r.opts.Log, committed: r.run.Progress}
+	w.sink = s
+	if r.src.f == nil {
+		return r.loadFresh, stop, nil // standard input cannot be read again: a transaction per batch
+	}
+	s.groupChunks = r.opts.ChunksPerCommit
+	if r.opts.parallel() {
+		ps, err := newParallelSink(ctx, s, r.opts.Writers, r.opts.ChunkSize)
+		if err != nil {
+			return nil, stop, err
+		}
+		w.sink, w.free = ps, make(chan rowArrays, ps.batches())
+		stop = func() { ps.close(ctx) }
+	}
+	return r.loadFresh, stop, nil
+}
 
 // dbSink is an import, on the run's connection. Batches that follow one
 // another at once go in one transaction (a store.Group) of up to
@@ -56,49 +93,52 @@ type dbSink struct {
 	began       time.Time      // when the group began
 	chunks      int            // in the group
 	last        store.Progress // where the group brings the run
+	committed   store.Progress
 }
 
 // maxGroupTime bounds how long a group stays open: what a crash can lose,
 // and how long others wait for the locks it holds.
 const maxGroupTime = 5 * time.Second
 
-func (s *dbSink) commit(ctx context.Context, b *store.Batch, more bool) (store.Outcome, bool, error) {
+func (s *dbSink) commit(ctx context.Context, b *store.Batch, more bool) (store.Outcome, error) {
 	// The batch in flight is finished even when ctx is cancelled by a
 	// signal: its statements run on a context that is never cancelled, and
 	// only the waits between attempts listen to ctx.
 	dbctx := context.WithoutCancel(ctx)
 	switch {
 	case b == nil && s.group == nil:
-		return store.Outcome{}, true, nil
+		return store.Outcome{}, nil
 	case b == nil:
 		p, err := s.commitGroup(ctx)
-		return store.Outcome{Progress: p}, err == nil, err
+		return store.Outcome{Progress: p}, err
 	case s.group == nil && (s.groupChunks < 2 || !more || b.Progress.Record <= s.alone):
 		out, err := s.commitAlone(ctx, b)
 		if err == nil {
-			s.retry = nil
+			s.retry, s.committed = nil, out.Progress
 		}
-		return out, err == nil, err
+		return out, err
 	case s.group == nil:
 		g, err := s.db.BeginGroup(dbctx, b)
 		if err != nil {
-			return store.Outcome{}, false, s.rewind(ctx, b, err)
+			return store.Outcome{}, s.rewind(ctx, b, err)
 		}
 		s.group, s.began, s.chunks, s.from = g, time.Now(), 0, b.From
 	}
 	out, err := s.group.Write(dbctx, b)
 	if err != nil {
 		s.abandon(ctx)
-		return out, false, s.rewind(ctx, b, err)
+		return out, s.rewind(ctx, b, err)
 	}
 	s.chunks += len(b.Ends)
 	s.last = out.Progress
 	if more && s.chunks < s.groupChunks && time.Since(s.began) < maxGroupTime {
-		return out, false, nil
+		return out, nil
 	}
 	out.Progress, err = s.commitGroup(ctx)
-	return out, err == nil, err
+	return out, err
 }
+
+func (s *dbSink) done() store.Progress { return s.committed }
 
 // commitGroup commits the open group, and returns the run's progress.
 func (s *dbSink) commitGroup(ctx context.Context) (store.Progress, error) {
@@ -106,7 +146,7 @@ func (s *dbSink) commitGroup(ctx context.Context) (store.Progress, error) {
 	s.group = nil
 	err := g.Commit(context.WithoutCancel(ctx), p)
 	if err == nil {
-		s.span, s.retry = 0, nil
+		s.span, s.retry, s.committed = 0, nil, p
 		return p, nil
 	}
 	if store.IsRowError(err) {
@@ -118,6 +158,7 @@ func (s *dbSink) commitGroup(ctx context.Context) (store.Progress, error) {
 	var rw *rewindError
 	if errors.As(err, &rw) && rw.to.Record >= p.Record {
 		s.log.Info("the transaction had committed before the connection was lost", "through_line", p.Line)
+		s.committed = rw.to
 		return rw.to, nil
 	}
 	return p, err
@@ -155,6 +196,7 @@ func (s *dbSink) rewind(ctx context.Context, b *store.Batch, err error) error {
 		if err != nil {
 			return s.rewind(ctx, b, err)
 		}
+		s.committed = run.Progress
 		return &rewindError{to: run.Progress}
 	}
 	if !store.IsTransient(err) {
@@ -169,6 +211,7 @@ func (s *dbSink) rewind(ctx context.Context, b *store.Batch, err error) error {
 	if err != nil {
 		return err
 	}
+	s.committed = run.Progress
 	return &rewindError{to: run.Progress}
 }
 
@@ -198,19 +241,25 @@ func (s *dbSink) commitAlone(ctx context.Context, b *store.Batch) (store.Outcome
 // rolled back at the end. The connection is shared with the catalogue
 // loads, hence the lock; nothing can be retried.
 type rollbackSink struct {
-	db *store.Store
-	mu *sync.Mutex
+	db      *store.Store
+	mu      *sync.Mutex
+	written store.Progress
 }
 
-func (s *rollbackSink) commit(ctx context.Context, b *store.Batch, _ bool) (store.Outcome, bool, error) {
+func (s *rollbackSink) commit(ctx context.Context, b *store.Batch, _ bool) (store.Outcome, error) {
 	if b == nil {
-		return store.Outcome{}, true, nil
+		return store.Outcome{Progress: s.written}, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out, err := s.db.WriteBatch(context.WithoutCancel(ctx), b)
-	return out, err == nil, err
+	if err == nil {
+		s.written = out.Progress
+	}
+	return out, err
 }
+
+func (s *rollbackSink) done() store.Progress { return s.written }
 
 func (s *rollbackSink) abandon(context.Context) {}
 
@@ -219,13 +268,16 @@ func (s *rollbackSink) abandon(context.Context) {}
 // file only when one was asked for.
 type dryRunSink struct {
 	rejects *rejectsWriter // nil: none
+	written store.Progress
 }
+
+func (s *dryRunSink) done() store.Progress { return s.written }
 
 func (s *dryRunSink) abandon(context.Context) {}
 
-func (s *dryRunSink) commit(_ context.Context, b *store.Batch, _ bool) (store.Outcome, bool, error) {
+func (s *dryRunSink) commit(_ context.Context, b *store.Batch, _ bool) (store.Outcome, error) {
 	if b == nil {
-		return store.Outcome{}, true, nil
+		return store.Outcome{Progress: s.written}, nil
 	}
 	out := store.Outcome{Progress: b.Progress}
 	for i := range b.Rows {
@@ -235,9 +287,10 @@ func (s *dryRunSink) commit(_ context.Context, b *store.Batch, _ bool) (store.Ou
 	if s.rejects != nil {
 		for _, rj := range b.Rejects {
 			if err := s.rejects.write(rj); err != nil {
-				return out, false, err
+				return out, err
 			}
 		}
 	}
-	return out, true, nil
+	s.written = out.Progress
+	return out, nil
 }

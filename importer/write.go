@@ -23,11 +23,12 @@ type writer struct {
 	committed  store.Progress // what the database holds for the run
 	written    store.Progress // with the batches written but not yet committed
 	perBatch   int            // most chunks in a batch
+	chunkRows  int            // most rows in a chunk
 	maxRejects int64          // 0: no limit
 	force      bool           // import rows of invoices other runs own
 	progress   Progress
-	report     []reportEntry // of committed chunks
-	pending    []reportEntry // of chunks written, not yet committed
+	report     []reportEntry   // of committed chunks
+	pending    []pendingReport // of chunks written, not yet committed
 	// seen says, by account, the latest correction when the catalogue
 	// the rows were resolved against was loaded (Batch.Seen).
 	seen func() map[string]int64
@@ -36,6 +37,10 @@ type writer struct {
 	rows  []store.Row
 	raws  []invoice.RawRecord
 	spare spare
+	// free, when set, says that the sink keeps batches after commit
+	// returns: each batch then gets arrays of its own, which come back
+	// through free once the sink has written them (Batch.Release).
+	free chan rowArrays
 }
 
 // maxBatchWait bounds how long a batch waits for more chunks; when a
@@ -46,7 +51,10 @@ const maxBatchWait = time.Second
 // write commits the chunks as they come, until the input ends, an error,
 // or ctx is done.
 func (w *writer) write(ctx context.Context, chunks <-chan *chunk) error {
-	defer w.sink.abandon(ctx)
+	defer func() {
+		w.sink.abandon(ctx)
+		w.sync()
+	}()
 	for {
 		cs, more := w.gather(ctx, chunks)
 		if len(cs) == 0 && more && ctx.Err() == nil {
@@ -119,23 +127,44 @@ func (w *writer) commit(ctx context.Context, cs []*chunk, more bool) error {
 	if err := w.src.check(); err != nil {
 		return err
 	}
-	out, committed, err := w.sink.commit(ctx, b, more)
+	out, err := w.sink.commit(ctx, b, more)
 	if err != nil {
 		return err
 	}
 	if b != nil {
 		w.written = out.Progress
 		for _, c := range cs {
-			w.pending = append(w.pending, c.report...)
+			if len(c.report) > 0 {
+				w.pending = append(w.pending, pendingReport{upTo: c.lastSeq, entries: c.report})
+			}
 		}
 	}
-	if committed {
-		w.committed = w.written
-		w.report = append(w.report, w.pending...)
-		w.pending = nil
-		w.progress.Update(w.committed.Bytes, w.committed.RowsRead, w.committed.RowsRejected)
-	}
+	w.sync()
 	return nil
+}
+
+// pendingReport are the report entries of a chunk written, not yet
+// committed.
+type pendingReport struct {
+	upTo    int64 // the chunk's last record
+	entries []reportEntry
+}
+
+// sync takes what the sink says is committed: the progress, and the
+// report entries of the chunks it covers.
+func (w *writer) sync() {
+	p := w.sink.done()
+	if p == w.committed {
+		return
+	}
+	w.committed = p
+	n := 0
+	for n < len(w.pending) && w.pending[n].upTo <= p.Record {
+		w.report = append(w.report, w.pending[n].entries...)
+		n++
+	}
+	w.pending = w.pending[n:]
+	w.progress.Update(p.Bytes, p.RowsRead, p.RowsRejected)
 }
 
 // batch joins the chunks into one batch, with the progress it brings.
@@ -145,6 +174,9 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 		b.Seen = w.seen()
 	}
 	p := w.written
+	if w.free != nil {
+		w.rows, w.raws = w.arrays()
+	}
 	clear(w.rows)
 	clear(w.raws)
 	b.Rows, w.raws = w.rows[:0], w.raws[:0]
@@ -173,8 +205,30 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 	}
 	w.rows, w.raws = b.Rows, raws
 	b.Raw = func(i int) []byte { return w.layout.Raw(raws[i]) }
+	if free := w.free; free != nil {
+		rows := b.Rows
+		b.Release = func() {
+			select {
+			case free <- rowArrays{rows: rows, raws: raws}:
+			default:
+			}
+		}
+	}
 	b.Progress = p
 	return b
+}
+
+// arrays returns arrays for a batch the sink keeps: given back, else new.
+func (w *writer) arrays() ([]store.Row, []invoice.RawRecord) {
+	select {
+	case a := <-w.free:
+		clear(a.rows[:cap(a.rows)])
+		clear(a.raws[:cap(a.raws)])
+		return a.rows[:0], a.raws[:0]
+	default:
+		n := w.perBatch * w.chunkRows
+		return make([]store.Row, 0, n), make([]invoice.RawRecord, 0, n)
+	}
 }
 
 // ruleOf is what rejects for the same reason have in common: the reason

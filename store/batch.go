@@ -60,6 +60,9 @@ type Batch struct {
 	// Ends marks where each chunk's rows end (Rows[:Ends[0]] is the first
 	// chunk's): a chunk with a row refused counts as replayed.
 	Ends []int
+	// Release, when set, is called once the rows are written and Raw is
+	// no longer needed: their arrays may then carry another batch.
+	Release func()
 }
 
 // Outcome is what a batch's transaction did.

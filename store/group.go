@@ -80,3 +80,24 @@ func (g *Group) Commit(ctx context.Context, p Progress) error {
 func (g *Group) Rollback(ctx context.Context) {
 	_ = g.tx.Rollback(ctx)
 }
+
+// PID is the server process of the store's connection.
+func (s *Store) PID() uint32 {
+	if s.conn == nil {
+		return 0
+	}
+	return s.conn.PgConn().PID()
+}
+
+// Blocks says whether the group's transaction holds up the server process
+// pid, itself or through processes that wait for it: a client that then
+// waits for pid, as a group waits for the one before it to commit, would
+// wait for ever, and no server sees the cycle.
+func (g *Group) Blocks(ctx context.Context, pid uint32) (bool, error) {
+	var blocks bool
+	err := g.tx.QueryRow(ctx, `WITH RECURSIVE b(pid) AS (
+			SELECT unnest(pg_blocking_pids($1))
+			UNION SELECT unnest(pg_blocking_pids(b.pid)) FROM b)
+		SELECT pg_backend_pid() IN (SELECT pid FROM b)`, int32(pid)).Scan(&blocks)
+	return blocks, g.s.lost(err)
+}

@@ -56,6 +56,20 @@ type Progress struct {
 	Digest string
 }
 
+// Plus adds the counts of d to p's; where p stands (Record, Line, Bytes,
+// Digest) is p's.
+func (p Progress) Plus(d Progress) Progress {
+	p.RowsRead += d.RowsRead
+	p.RowsImported += d.RowsImported
+	p.RowsRejected += d.RowsRejected
+	p.RowsSkipped += d.RowsSkipped
+	p.ItemsCreated += d.ItemsCreated
+	p.FuzzyMatches += d.FuzzyMatches
+	p.Chunks += d.Chunks
+	p.ChunksReplayed += d.ChunksReplayed
+	return p
+}
+
 // Run is a row of import_runs.
 type Run struct {
 	ID          int64

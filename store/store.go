@@ -194,6 +194,16 @@ func (*PoolingError) Error() string {
 		"connect directly, or through a pool in session pooling mode"
 }
 
+// Sibling opens another connection to the same database and schema: a
+// run's other writers (--writers).
+func (s *Store) Sibling(ctx context.Context) (*Store, error) {
+	t := &Store{cfg: s.cfg, schema: s.schema}
+	if err := t.connect(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
 // Reconnect drops the current connection, if any, and opens a new one.
 func (s *Store) Reconnect(ctx context.Context) error {
 	if s.outer != nil {

@@ -185,3 +185,22 @@ func CheckQuantities(t testing.TB, conn *pgx.Conn) {
 		t.Errorf("%d items whose quantity is not the sum of their transactions, e.g. %s", bad, example)
 	}
 }
+
+// RefusePoison makes the database refuse the rows of invoices whose number
+// starts with POISON, as an operator's trigger would.
+func RefusePoison(t testing.TB, conn *pgx.Conn) {
+	t.Helper()
+	_, err := conn.Exec(context.Background(), `
+		CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.invoice_number LIKE 'POISON%' THEN
+				RAISE EXCEPTION 'invoice % is on hold', NEW.invoice_number;
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_poison BEFORE INSERT ON transactions
+			FOR EACH ROW EXECUTE FUNCTION refuse_poison();`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}

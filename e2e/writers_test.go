@@ -1,0 +1,214 @@
+//go:build unix
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batchimport/batchimport/internal/pgtest"
+	"github.com/batchimport/batchimport/internal/testgen"
+)
+
+// parallel makes an import write on four connections, in groups of 1,500
+// rows (chunks of 100): many groups in flight at once, and invoices and
+// new items that span them.
+func parallel(args ...string) []string {
+	return append([]string{args[0], "--writers", "4", "--chunk-size", "100", "--chunks-per-commit", "15"}, args[1:]...)
+}
+
+// TestWritersAgreeWithOneWriter imports one file with four writers and
+// with one, into two schemas: the same rows go to the same items, the
+// same records are rejected, and the summaries count alike.
+func TestWritersAgreeWithOneWriter(t *testing.T) {
+	t.Parallel()
+	g := testgen.CSV(t, t.TempDir(), "mixed.csv", testgen.Spec{Rows: 30_000, BadEvery: 89})
+	rejects := strings.TrimSuffix(g.Path, ".csv") + ".rejects.csv"
+	var views [2]string
+	var sums [2]map[string]any
+	for i, args := range [][]string{parallel("import", "--output", "json", g.Path), {"import", "--writers", "1", "--chunk-size", "100", "--chunks-per-commit", "15", "--output", "json", g.Path}} {
+		cfg := pgtest.Schema(t)
+		conn := pgtest.Conn(t, cfg)
+		p, code := runBin(t, cfg, args...)
+		if code != 3 {
+			t.Fatalf("%v: exit %d, want 3 (partial success)\n%s\n%s", args, code, p.stdout.String(), p.stderr.String())
+		}
+		s := p.summary(t)
+		pgtest.CheckInvariant(t, conn, s["source_key"].(string), g.Lines, rejects)
+		if s["items_created"] != float64(queryInt(t, conn, `SELECT count(*) FROM inventory_items`)) {
+			t.Errorf("%v: summary says %v items created, the database holds %d", args, s["items_created"], queryInt(t, conn, `SELECT count(*) FROM inventory_items`))
+		}
+		views[i] = rowsView(t, conn)
+		if err := os.Remove(rejects); err != nil {
+			t.Fatal(err)
+		}
+		delete(s, "duration_seconds")
+		delete(s, "run_id")
+		sums[i] = s
+	}
+	if views[0] != views[1] {
+		t.Errorf("four writers and one wrote different rows, items or rejects")
+	}
+	if fmt.Sprint(sums[0]) != fmt.Sprint(sums[1]) {
+		t.Errorf("summaries differ:\nfour writers %v\none writer   %v", sums[0], sums[1])
+	}
+}
+
+// rowsView is what an import wrote, independent of ids and of the order
+// of commits: each row's line and item, each reject's line, each item's
+// name and quantity.
+func rowsView(t *testing.T, conn *pgx.Conn) string {
+	t.Helper()
+	var v string
+	err := conn.QueryRow(context.Background(), `SELECT
+		(SELECT md5(string_agg(t.line_no || ':' || i.name || ':' || t.base_quantity, ',' ORDER BY t.line_no))
+		   FROM transactions t JOIN inventory_items i ON i.account = t.account AND i.id = t.item_id) || ' ' ||
+		(SELECT md5(string_agg(line_no || ':' || reason, ',' ORDER BY line_no)) FROM rejects) || ' ' ||
+		(SELECT md5(string_agg(name || ':' || quantity, ',' ORDER BY name)) FROM inventory_items)`).Scan(&v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestWritersHoldBackWhatEarlierGroupsWrite imports, with four writers,
+// a file whose invoices are scattered over it and whose items are created
+// all along it: most groups need an invoice or an item of a group still in
+// flight. A trigger refuses some rows, so that groups fail and the run
+// goes back. What is written must be what one writer writes.
+func TestWritersHoldBackWhatEarlierGroupsWrite(t *testing.T) {
+	t.Parallel()
+	const rows = 20_000
+	path := filepath.Join(t.TempDir(), "scattered.csv")
+	var b strings.Builder
+	b.WriteString("invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n")
+	rng := rand.New(rand.NewPCG(7, 7))
+	lines := make([]int, rows)
+	poisoned := 0
+	for i := range rows {
+		item := i / 100 // a new item every 100 rows
+		if i%100 != 0 {
+			item = rng.IntN(item + 1)
+		}
+		invoice := fmt.Sprintf("S-%d", i*31%97)
+		if i%4999 == 17 {
+			invoice = fmt.Sprintf("POISON-%d", i)
+			poisoned++
+		}
+		fmt.Fprintf(&b, "%s,2026-05-04,Vendor %d,,Item %d,%d.%03d,ea,1.25\n", invoice, i%3, item, i%17+1, i%1000)
+		lines[i] = i + 2
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rejects := strings.TrimSuffix(path, ".csv") + ".rejects.csv"
+	var views [2]string
+	for i, writers := range []string{"4", "1"} {
+		cfg := pgtest.Schema(t)
+		conn := pgtest.Conn(t, cfg)
+		pgtest.RefusePoison(t, conn)
+		p, code := runBin(t, cfg, "import", "--writers", writers, "--fuzzy-threshold", "0", "--chunk-size", "100",
+			"--chunks-per-commit", "20", "--output", "json", path)
+		if code != 3 {
+			t.Fatalf("%s writers: exit %d, want 3\n%s", writers, code, outputs(p))
+		}
+		s := p.summary(t)
+		if s["rows_rejected"] != float64(poisoned) || s["items_created"] != float64(rows/100) {
+			t.Errorf("%s writers: summary %v, want %d rejected and %d items created", writers, s, poisoned, rows/100)
+		}
+		pgtest.CheckInvariant(t, conn, s["source_key"].(string), lines, rejects)
+		views[i] = rowsView(t, conn)
+		if err := os.Remove(rejects); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if views[0] != views[1] {
+		t.Errorf("four writers and one wrote different rows, items or rejects")
+	}
+}
+
+// TestWritersGiveWay provokes what the client cannot foresee: a group
+// that holds a lock the group before it needs. A rejected record, fixed,
+// is in the input twice, in two groups (under two invoice numbers, so
+// that the client sees no link); the first group is slowed by a trigger,
+// so that the second takes the record back first, and the first then
+// waits for it while it waits for the first to commit. The second must
+// notice, give way, and the record be imported once.
+func TestWritersGiveWay(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	first := filepath.Join(dir, "first.csv")
+	const header = "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price"
+	if err := os.WriteFile(first, []byte(header+"\nA-1,2026-05-04,Vendor 1,,Item 1,1.2345,ea,1.25\nA-1,2026-05-04,Vendor 1,,Item 2,2,ea,1.25\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p, code := runBin(t, cfg, "import", "--fuzzy-threshold", "0", first); code != 3 {
+		t.Fatalf("first import: exit %d, want 3\n%s", code, outputs(p))
+	}
+	runID, record := queryInt(t, conn, `SELECT run_id FROM rejects`), queryInt(t, conn, `SELECT record_no FROM rejects`)
+	if _, err := conn.Exec(context.Background(), `
+		CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.invoice_number = 'SLOW' THEN PERFORM pg_sleep(1.5); END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER slow BEFORE INSERT ON transactions FOR EACH ROW EXECUTE FUNCTION slow();`); err != nil {
+		t.Fatal(err)
+	}
+
+	// Batches of 3,000 records, groups of two: the first group's first
+	// batch sleeps, the record is in its second batch, and in the second
+	// group's first. Every row is of an item the first import created:
+	// no row waits for an item of the first group.
+	const rows = 12_000
+	fixed := filepath.Join(dir, "fixed.csv")
+	var b strings.Builder
+	b.WriteString(header + ",_run,_record\n")
+	lines := make([]int, rows)
+	for i := range rows {
+		invoice, qty, origin := fmt.Sprintf("P-%d", i/20), "1", ","
+		switch i {
+		case 0:
+			invoice = "SLOW"
+		case 5990, 6010:
+			invoice, qty, origin = fmt.Sprintf("FIX-%d", i), "1.234", fmt.Sprintf("%d,%d", runID, record)
+		}
+		fmt.Fprintf(&b, "%s,2026-05-04,Vendor 1,,Item 2,%s,ea,1.25,%s\n", invoice, qty, origin)
+		lines[i] = i + 2
+	}
+	if err := os.WriteFile(fixed, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, code := runBin(t, cfg, "import", "--writers", "2", "--fuzzy-threshold", "0", "--chunk-size", "100",
+		"--chunks-per-commit", "60", "--output", "json", fixed)
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 (the second copy rejected)\n%s", code, outputs(p))
+	}
+	if !strings.Contains(p.stderr.String(), "held up the one before it") {
+		t.Errorf("the second group never gave way; stderr:\n%s", p.stderr.String())
+	}
+	s := p.summary(t)
+	if s["rows_rejected"] != float64(1) {
+		t.Errorf("summary %v: want the second copy rejected, alone", s)
+	}
+	reason := ""
+	if err := conn.QueryRow(context.Background(), `SELECT reason FROM rejects WHERE run_id = $1`, int64(s["run_id"].(float64))).Scan(&reason); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(reason, "already taken back") {
+		t.Errorf("the second copy was rejected for %q, want: already taken back", reason)
+	}
+	if n := queryInt(t, conn, `SELECT count(*) FROM transactions WHERE invoice_number LIKE 'FIX-%'`); n != 1 {
+		t.Errorf("the fixed record was imported %d times, want once", n)
+	}
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), lines, strings.TrimSuffix(fixed, ".csv")+".rejects.csv")
+}

@@ -1,0 +1,254 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/batchimport/batchimport/store"
+)
+
+// parallelSink is an import on several connections (--writers N). The
+// batches go in groups, a transaction each, and each group to the next of
+// N lanes, a connection and a goroutine each: N groups are written at
+// once. The groups commit in input order, each once the one before it has
+// committed, so the run's checkpoint is still the end of what is committed
+// and a resume, with any N, needs nothing more.
+//
+// A group waits for the one before it only at its end, where it adds its
+// stock, moves the checkpoint and commits: no other group of the run
+// holds a lock there, so a run takes its stock locks in one order and its
+// groups never wait for each other in the server. Rows that need what an
+// earlier group still in flight writes, an item it creates or an invoice
+// it claims, are held back to the end of their group (split), when that
+// one has committed. Should a group still find itself holding up the one
+// before it (through another process, or keys the client cannot foresee),
+// it gives way (errBlocksGroupBefore) and the run goes back to its
+// checkpoint, as after a refused row.
+//
+// The rest is the one writer's (dbSink): a group that fails sends the run
+// back to its checkpoint, and every group after it is rolled back; after a
+// refused row, batches go one per transaction on the run's own connection
+// for a while; transient failures are retried on new connections.
+type parallelSink struct {
+	*dbSink
+	lanes   []*lane
+	chunks  int       // most chunks in a group
+	next    int       // the lane of the next group
+	open    *flight   // the group being filled; nil: none
+	flights []*flight // sent, oldest first, until harvested
+	// fix is what the groups harvested added to the progress their
+	// batches said: the items they created, the rows the database refused.
+	fix store.Progress
+	// invoices and items are claimed and created by groups in flight: a
+	// row of a later group that needs one waits for its group's end.
+	invoices map[invoiceKey]*flight
+	items    map[*int64]*flight
+	lower    map[string]string // vendors, lower-cased
+}
+
+// parallelGroupRows is about how many rows a group of parallel writers
+// carries: a lane's queue holds a group, so that the next group can start
+// on the next lane while this one is written.
+const parallelGroupRows = 15_000
+
+// blockCheck is how often a group waiting for the one before it checks
+// that it is not what that one waits for.
+const blockCheck = 250 * time.Millisecond
+
+// errBlocksGroupBefore is a group that holds a lock the group before it
+// waits for: it gives way.
+var errBlocksGroupBefore = errors.New("a group of the run held up the group before it")
+
+// errGroupBefore is a group rolled back because the one before it failed.
+var errGroupBefore = errors.New("the group before failed")
+
+// errAbandoned is a group rolled back because the run stopped.
+var errAbandoned = errors.New("the run stopped")
+
+// newParallelSink starts n lanes: the run's connection and n-1 more.
+func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*parallelSink, error) {
+	chunks := max(1, min(s.groupChunks, parallelGroupRows/chunkSize))
+	ps := &parallelSink{dbSink: s, chunks: chunks, invoices: map[invoiceKey]*flight{}, items: map[*int64]*flight{}, lower: map[string]string{}}
+	for i := range n {
+		db := s.db
+		if i > 0 {
+			var err error
+			if db, err = s.db.Sibling(ctx); err != nil {
+				ps.close(ctx)
+				return nil, err
+			}
+		}
+		// A batch queued while the lane writes one: the server is what
+		// waits, and a longer queue would only hold more rows in memory.
+		l := &lane{db: db, pid: db.PID(), jobs: make(chan job, 1), stopped: make(chan struct{})}
+		ps.lanes = append(ps.lanes, l)
+		go l.run()
+	}
+	return ps, nil
+}
+
+// batches is how many batches the sink holds at most: a group queued for
+// each lane, the one it writes, and the one being split.
+func (s *parallelSink) batches() int {
+	return len(s.lanes)*(cap(s.lanes[0].jobs)+1) + 1
+}
+
+// close stops the lanes and closes their connections, but the run's.
+func (s *parallelSink) close(ctx context.Context) {
+	for _, l := range s.lanes {
+		close(l.jobs)
+		<-l.stopped
+		if l.db != s.db {
+			_ = l.db.Close(context.WithoutCancel(ctx))
+		}
+	}
+	s.lanes = nil
+}
+
+func (s *parallelSink) commit(ctx context.Context, b *store.Batch, more bool) (store.Outcome, error) {
+	if err := s.harvest(ctx, false); err != nil {
+		return store.Outcome{}, err
+	}
+	if b != nil && b.Progress.Record <= s.alone {
+		// Past a refused row: a transaction per batch on the run's own
+		// connection, as with one writer.
+		if err := s.drain(ctx); err != nil {
+			return store.Outcome{}, err
+		}
+		b.Progress = b.Progress.Plus(s.fix)
+		out, err := s.commitAlone(ctx, b)
+		if err == nil {
+			s.retry, s.committed, s.fix = nil, out.Progress, store.Progress{}
+		}
+		return out, err
+	}
+	var out store.Outcome
+	if b != nil {
+		s.send(b, !more)
+		out.Progress = b.Progress
+	}
+	if b == nil || !more {
+		return out, s.drain(ctx)
+	}
+	return out, nil
+}
+
+// send hands the batch to the lane of the open group, or of a new one.
+func (s *parallelSink) send(b *store.Batch, last bool) {
+	f := s.open
+	if f == nil {
+		f = &flight{lane: s.lanes[s.next], began: time.Now(), done: make(chan struct{}),
+			heldInvoices: map[invoiceKey]bool{}, heldItems: map[*int64]bool{}}
+		if n := len(s.flights); n > 0 {
+			f.prev = s.flights[n-1]
+		} else {
+			f.base = s.fix
+			for _, l := range s.lanes { // idle: a connection may be new
+				l.pid = l.db.PID()
+			}
+		}
+		s.next = (s.next + 1) % len(s.lanes)
+		s.flights = append(s.flights, f)
+		s.open = f
+	}
+	now, later := s.split(f, b)
+	f.chunks += len(b.Ends)
+	f.last = b.Progress
+	end := last || f.chunks >= s.chunks || time.Since(f.began) >= maxGroupTime
+	f.lane.jobs <- job{f: f, now: now, later: later, end: end}
+	if end {
+		s.open = nil
+	}
+}
+
+// harvest takes the groups that have ended, oldest first, waiting for
+// them all with wait. A group that failed sends the run back to its
+// checkpoint (*rewindError), or ends it.
+func (s *parallelSink) harvest(ctx context.Context, wait bool) error {
+	for len(s.flights) > 0 {
+		f := s.flights[0]
+		if !wait {
+			select {
+			case <-f.done:
+			default:
+				return nil
+			}
+		}
+		<-f.done
+		s.flights = s.flights[1:]
+		s.forget(f)
+		if f.err != nil {
+			return s.failed(ctx, f)
+		}
+		s.committed, s.fix, s.span, s.retry = f.p, f.fix, 0, nil
+	}
+	return nil
+}
+
+// drain ends the open group and waits until every group has ended.
+func (s *parallelSink) drain(ctx context.Context) error {
+	if f := s.open; f != nil {
+		f.lane.jobs <- job{f: f, end: true}
+		s.open = nil
+	}
+	return s.harvest(ctx, true)
+}
+
+// failed stops every group after f, which failed, and turns its failure
+// into where the run goes on from.
+func (s *parallelSink) failed(ctx context.Context, f *flight) error {
+	s.abandon(ctx)
+	s.fix = store.Progress{}
+	from := s.committed.Record
+	err := f.err
+	if errors.Is(err, errBlocksGroupBefore) || store.IsRowError(err) {
+		// Its records, and as many after, go a batch per transaction.
+		s.from = from
+		s.refused(f.last.Record)
+		if !store.IsRowError(err) {
+			s.log.Info("a group of the run held up the one before it: the run goes back to its checkpoint, and writes a batch per transaction for a while",
+				"through_record", s.alone)
+			run, gerr := s.db.GetRun(context.WithoutCancel(ctx), s.run.ID)
+			if gerr != nil {
+				err = gerr
+			} else {
+				s.committed = run.Progress
+				return &rewindError{to: run.Progress}
+			}
+		}
+	}
+	err = s.rewind(ctx, nil, err)
+	var rw *rewindError
+	if errors.As(err, &rw) && rw.to.Record >= f.last.Record {
+		s.log.Info("the transaction had committed before the connection was lost", "through_line", f.last.Line)
+	}
+	if errors.As(err, &rw) {
+		// The run's connection is new if it was lost; the others are
+		// made new too.
+		for _, l := range s.lanes {
+			if l.db != s.db {
+				_ = l.db.Reconnect(context.WithoutCancel(ctx))
+			}
+		}
+	}
+	return err
+}
+
+// abandon rolls back the open group, and waits for the others to end:
+// those before it commit if they can.
+func (s *parallelSink) abandon(ctx context.Context) {
+	if f := s.open; f != nil {
+		f.lane.jobs <- job{f: f, end: true, abort: true}
+		s.open = nil
+	}
+	ok := true
+	for _, f := range s.flights {
+		<-f.done
+		s.forget(f)
+		if ok = ok && f.err == nil; ok {
+			s.committed, s.fix = f.p, f.fix
+		}
+	}
+	s.flights = nil
+}
