@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/batchimport/batchimport/store"
@@ -10,22 +11,34 @@ import (
 // flight is a group: consecutive batches in one transaction on one lane.
 type flight struct {
 	lane  *lane
-	prev  *flight        // the group before it, unless harvested when it began
+	seq   int64          // the group's place in the run, from 1: its slot lock
+	prev  *flight        // the group before it, unless harvested when it began; cleared once read
 	base  store.Progress // else the fix then
-	began time.Time
+	start time.Time
 	// Filled as batches are sent:
-	chunks       int
-	last         store.Progress // as the group's last batch said
-	invoices     []invoiceKey   // registered by this group
-	items        []*int64
-	heldInvoices map[invoiceKey]bool // of rows held back
-	heldItems    map[*int64]bool
-	done         chan struct{}  // closed once committed or failed
-	p, fix       store.Progress // set before done: as committed, and the fix through it
-	err          error
+	chunks int
+	last   store.Progress // as the group's last batch said
+	keys   []any          // registered by this group (parallelSink.forget)
+	held   map[any]bool   // of rows held back
+	// begun is closed once the group's transaction holds its slot lock
+	// (or never will): the group after it may wait for the lock then.
+	begun  chan struct{}
+	opened bool           // begun is closed; the lane's alone
+	done   chan struct{}  // closed once committed or failed
+	p, fix store.Progress // set before done: as committed, and the fix through it
+	err    error
+}
+
+// open closes begun, once.
+func (f *flight) open() {
+	if !f.opened {
+		f.opened = true
+		close(f.begun)
+	}
 }
 
 func (f *flight) finish(p, fix store.Progress, err error) {
+	f.open()
 	f.p, f.fix, f.err = p, fix, err
 	close(f.done)
 }
@@ -33,7 +46,6 @@ func (f *flight) finish(p, fix store.Progress, err error) {
 // lane is one writer: a connection, and the goroutine that writes on it.
 type lane struct {
 	db      *store.Store
-	pid     uint32 // of db's server process; changed only while no group is in flight
 	jobs    chan job
 	stopped chan struct{}
 }
@@ -73,7 +85,7 @@ func (l *lane) run() {
 			continue
 		case j.now != nil:
 			if g == nil {
-				g, err = l.db.BeginGroup(ctx, j.now)
+				g, err = l.begin(ctx, f, j.now)
 			}
 			if err == nil {
 				var out store.Outcome
@@ -101,15 +113,30 @@ func (l *lane) run() {
 	}
 }
 
+// begin starts the group's transaction, which takes the group's slot lock
+// first: the group after it waits for that lock, in the server, where a
+// wait that closes a cycle is seen and broken (SQLSTATE 40P01).
+func (l *lane) begin(ctx context.Context, f *flight, first *store.Batch) (*store.Group, error) {
+	defer f.open()
+	g, err := l.db.BeginGroup(ctx, first)
+	if err == nil {
+		if err = g.LockSlot(ctx, f.seq); err != nil {
+			g.Rollback(ctx)
+		}
+	}
+	return g, err
+}
+
 // commit ends the group: once the group before it has committed, it
 // writes the rows held back, then commits with the progress the group
 // brings the run to.
 func (l *lane) commit(ctx context.Context, g *store.Group, f *flight, later []*store.Batch, delta store.Progress) error {
-	err := l.waitTurn(ctx, g, f.prev)
+	err := waitTurn(ctx, g, f.prev)
 	base := f.base
 	if f.prev != nil && err == nil {
 		base = f.prev.fix
 	}
+	f.prev = nil // what it says is read: a run's groups are not kept
 	for _, b := range later {
 		if err != nil {
 			break
@@ -129,29 +156,28 @@ func (l *lane) commit(ctx context.Context, g *store.Group, f *flight, later []*s
 	return err
 }
 
-// waitTurn waits until the group before has committed, checking now and
-// then that it is not waiting for this one.
-func (l *lane) waitTurn(ctx context.Context, g *store.Group, prev *flight) error {
+// waitTurn waits until the group before has ended, holding the group's
+// transaction open, and says whether it committed. The wait is for the
+// other group's slot lock: in the server, so that a cycle of waits through
+// it (that group waiting for a lock this one holds, itself or through
+// another process) is found and broken by the server's deadlock check.
+func waitTurn(ctx context.Context, g *store.Group, prev *flight) error {
 	if prev == nil {
 		return nil
 	}
-	tick := time.NewTicker(blockCheck)
-	defer tick.Stop()
-	for {
-		select {
-		case <-prev.done:
-			if prev.err != nil {
-				return errGroupBefore
-			}
-			return nil
-		case <-tick.C:
-			blocks, err := g.Blocks(ctx, prev.lane.pid)
-			if err != nil {
-				return err
-			}
-			if blocks {
-				return errBlocksGroupBefore
-			}
-		}
+	<-prev.begun // soon: its lane writes nothing else before it
+	if err := g.LockSlot(ctx, prev.seq); err != nil {
+		return err
 	}
+	<-prev.done // its transaction has ended; its lane is a reply away from saying how
+	if prev.err != nil {
+		return errGroupBefore
+	}
+	return nil
 }
+
+// errGroupBefore is a group rolled back because the one before it failed.
+var errGroupBefore = errors.New("the group before failed")
+
+// errAbandoned is a group rolled back because the run stopped.
+var errAbandoned = errors.New("the run stopped")

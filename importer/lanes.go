@@ -17,19 +17,21 @@ import (
 //
 // A group waits for the one before it only at its end, where it adds its
 // stock, moves the checkpoint and commits: no other group of the run
-// holds a lock there, so a run takes its stock locks in one order and its
-// groups never wait for each other in the server. Rows that need what an
-// earlier group still in flight writes, an item it creates or an invoice
-// it claims, are held back to the end of their group (split), when that
-// one has committed. Should a group still find itself holding up the one
-// before it (through another process, or keys the client cannot foresee),
-// it gives way (errBlocksGroupBefore) and the run goes back to its
-// checkpoint, as after a refused row.
+// holds a lock there, so a run takes its stock locks in one order. Rows
+// that need what an earlier group still in flight writes (an item it
+// creates, an invoice it claims, a reject it takes back) are held back to
+// the end of their group (split.go), when that one has committed. The
+// wait is for the earlier group's slot lock, in the server (lane.go):
+// should two groups still wait for each other, through another process
+// or through keys the client cannot foresee, the server sees the cycle
+// and breaks it (SQLSTATE 40P01), and the run goes back to its
+// checkpoint, as after a stock that overflows.
 //
-// The rest is the one writer's (dbSink): a group that fails sends the run
-// back to its checkpoint, and every group after it is rolled back; after a
-// refused row, batches go one per transaction on the run's own connection
-// for a while; transient failures are retried on new connections.
+// The rest is the one writer's (dbSink): a refused row costs its batch a
+// replay in its group; a group that fails sends the run back to its
+// checkpoint, and every group after it is rolled back; then batches go one
+// per transaction on the run's own connection for a while; transient
+// failures are retried on new connections.
 type parallelSink struct {
 	*dbSink
 	lanes   []*lane
@@ -40,36 +42,22 @@ type parallelSink struct {
 	// fix is what the groups harvested added to the progress their
 	// batches said: the items they created, the rows the database refused.
 	fix store.Progress
-	// invoices and items are claimed and created by groups in flight: a
-	// row of a later group that needs one waits for its group's end.
-	invoices map[invoiceKey]*flight
-	items    map[*int64]*flight
-	lower    map[string]string // vendors, lower-cased
+	// pending is what groups in flight write (split.go): a row of a later
+	// group that needs it waits for its group's end.
+	pending map[any]*flight
+	lower   map[string]string // vendors, lower-cased
+	seq     int64             // groups sent
 }
 
 // parallelGroupRows is about how many rows a group of parallel writers
-// carries: a lane's queue holds a group, so that the next group can start
-// on the next lane while this one is written.
+// carries: enough that its commit, stock update and checkpoint are a small
+// part of it, few enough that a group rolled back costs little.
 const parallelGroupRows = 15_000
-
-// blockCheck is how often a group waiting for the one before it checks
-// that it is not what that one waits for.
-const blockCheck = 250 * time.Millisecond
-
-// errBlocksGroupBefore is a group that holds a lock the group before it
-// waits for: it gives way.
-var errBlocksGroupBefore = errors.New("a group of the run held up the group before it")
-
-// errGroupBefore is a group rolled back because the one before it failed.
-var errGroupBefore = errors.New("the group before failed")
-
-// errAbandoned is a group rolled back because the run stopped.
-var errAbandoned = errors.New("the run stopped")
 
 // newParallelSink starts n lanes: the run's connection and n-1 more.
 func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*parallelSink, error) {
 	chunks := max(1, min(s.groupChunks, parallelGroupRows/chunkSize))
-	ps := &parallelSink{dbSink: s, chunks: chunks, invoices: map[invoiceKey]*flight{}, items: map[*int64]*flight{}, lower: map[string]string{}}
+	ps := &parallelSink{dbSink: s, chunks: chunks, pending: map[any]*flight{}, lower: map[string]string{}}
 	for i := range n {
 		db := s.db
 		if i > 0 {
@@ -81,7 +69,7 @@ func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*paralle
 		}
 		// A batch queued while the lane writes one: the server is what
 		// waits, and a longer queue would only hold more rows in memory.
-		l := &lane{db: db, pid: db.PID(), jobs: make(chan job, 1), stopped: make(chan struct{})}
+		l := &lane{db: db, jobs: make(chan job, 1), stopped: make(chan struct{})}
 		ps.lanes = append(ps.lanes, l)
 		go l.run()
 	}
@@ -111,8 +99,8 @@ func (s *parallelSink) commit(ctx context.Context, b *store.Batch, more bool) (s
 		return store.Outcome{}, err
 	}
 	if b != nil && b.Progress.Record <= s.alone {
-		// Past a refused row: a transaction per batch on the run's own
-		// connection, as with one writer.
+		// Past a group that failed on a row: a transaction per batch on
+		// the run's own connection, as with one writer.
 		if err := s.drain(ctx); err != nil {
 			return store.Outcome{}, err
 		}
@@ -138,15 +126,12 @@ func (s *parallelSink) commit(ctx context.Context, b *store.Batch, more bool) (s
 func (s *parallelSink) send(b *store.Batch, last bool) {
 	f := s.open
 	if f == nil {
-		f = &flight{lane: s.lanes[s.next], began: time.Now(), done: make(chan struct{}),
-			heldInvoices: map[invoiceKey]bool{}, heldItems: map[*int64]bool{}}
+		s.seq++
+		f = &flight{lane: s.lanes[s.next], seq: s.seq, start: time.Now(), begun: make(chan struct{}), done: make(chan struct{}), held: map[any]bool{}}
 		if n := len(s.flights); n > 0 {
 			f.prev = s.flights[n-1]
 		} else {
 			f.base = s.fix
-			for _, l := range s.lanes { // idle: a connection may be new
-				l.pid = l.db.PID()
-			}
 		}
 		s.next = (s.next + 1) % len(s.lanes)
 		s.flights = append(s.flights, f)
@@ -155,7 +140,7 @@ func (s *parallelSink) send(b *store.Batch, last bool) {
 	now, later := s.split(f, b)
 	f.chunks += len(b.Ends)
 	f.last = b.Progress
-	end := last || f.chunks >= s.chunks || time.Since(f.began) >= maxGroupTime
+	end := last || f.chunks >= s.chunks || time.Since(f.start) >= maxGroupTime
 	f.lane.jobs <- job{f: f, now: now, later: later, end: end}
 	if end {
 		s.open = nil
@@ -202,13 +187,13 @@ func (s *parallelSink) failed(ctx context.Context, f *flight) error {
 	s.fix = store.Progress{}
 	from := s.committed.Record
 	err := f.err
-	if errors.Is(err, errBlocksGroupBefore) || store.IsRowError(err) {
+	if deadlocked := store.SQLState(err) == deadlock; deadlocked || store.IsRowError(err) {
 		// Its records, and as many after, go a batch per transaction.
 		s.from = from
 		s.refused(f.last.Record)
-		if !store.IsRowError(err) {
-			s.log.Info("a group of the run held up the one before it: the run goes back to its checkpoint, and writes a batch per transaction for a while",
-				"through_record", s.alone)
+		if deadlocked {
+			s.log.Info("a group of the run and the group before it waited for each other (through another process, or the same record twice): the run goes back to its checkpoint, and writes a batch per transaction for a while",
+				"through_record", s.alone, "error", err)
 			run, gerr := s.db.GetRun(context.WithoutCancel(ctx), s.run.ID)
 			if gerr != nil {
 				err = gerr
@@ -234,6 +219,11 @@ func (s *parallelSink) failed(ctx context.Context, f *flight) error {
 	}
 	return err
 }
+
+// deadlock is the SQLSTATE of a deadlock the server broke: with several
+// writers, two groups (of this run, or of this run and another) that
+// waited for each other.
+const deadlock = "40P01"
 
 // abandon rolls back the open group, and waits for the others to end:
 // those before it commit if they can.

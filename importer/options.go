@@ -98,8 +98,10 @@ const DefaultChunkSize = 500
 // makes the run read and write again stays small.
 const DefaultChunksPerCommit = 200
 
-// DefaultWriters is how many connections write a file by default.
-const DefaultWriters = 1
+// DefaultWriters is how many connections write a file by default: on two
+// cores, two writers took 1M lines in about 15% less time than one, and
+// four no less than two (make bench, columns (b) and (f)).
+const DefaultWriters = 2
 
 // MaxWriters bounds --writers: each is a connection, and a group in
 // memory.

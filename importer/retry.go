@@ -20,17 +20,21 @@ func (s *dbSink) recover(ctx context.Context, r *retrier, err error, attrs ...an
 		if err := r.wait(ctx, err, attrs...); err != nil {
 			return store.Run{}, err
 		}
-		if err = s.db.Reconnect(dbctx); err != nil {
-			continue
-		}
-		if err = lockSource(dbctx, s.db, s.key); err != nil {
-			if store.IsTransient(err) {
+		// The run's connection holds the locks: only a lost one is made
+		// new (with several writers, the failure may have been another's).
+		if !s.db.Alive(dbctx) {
+			if err = s.db.Reconnect(dbctx); err != nil {
 				continue
 			}
-			return store.Run{}, err // another process holds the source now
-		}
-		if err = s.db.LockAccountShared(dbctx, s.run.Account); err != nil {
-			continue
+			if err = lockSource(dbctx, s.db, s.key); err != nil {
+				if store.IsTransient(err) {
+					continue
+				}
+				return store.Run{}, err // another process holds the source now
+			}
+			if err = s.db.LockAccountShared(dbctx, s.run.Account); err != nil {
+				continue
+			}
 		}
 		var run store.Run
 		run, err = s.db.GetRun(dbctx, s.run.ID)

@@ -68,11 +68,13 @@ func (r *runner) chooseSink(ctx context.Context, w *writer, out *outFile, layout
 // dbSink is an import, on the run's connection. Batches that follow one
 // another at once go in one transaction (a store.Group) of up to
 // groupChunks chunks or maxGroupTime: the server writes that far faster
-// than a transaction per batch. Should a group fail, the run goes back to
-// its checkpoint and reads its input again from there (*rewindError);
-// through the batch that failed, and a stretch after it (refused), each
-// batch then has a transaction of its own, where a refused row is set apart
-// and the rest commits. Standard
+// than a transaction per batch; a row the database refuses costs its batch
+// a replay inside the group (store.Group.Write). Should a group fail (a
+// stock that overflows at its commit), the run goes back to its checkpoint
+// and reads its input again from there (*rewindError); through the batch
+// that failed, and a stretch after it (refused), each batch then has a
+// transaction of its own, which applies its stock at once, so that the
+// row that overflows is set apart and the rest commits. Standard
 // input cannot be read again, so there every batch has its own
 // transaction. A transient failure is retried with backoff on a new
 // connection, once the source's lock is retaken and the run is found still
@@ -164,10 +166,10 @@ func (s *dbSink) commitGroup(ctx context.Context) (store.Progress, error) {
 	return p, err
 }
 
-// refused notes that the group failed on a refused row in its records
-// through end: each batch through it, and as many records again as the
-// group held, doubling while groups keep failing, gets a transaction of its
-// own. A file with refused rows everywhere is then read again a few times,
+// refused notes that the group failed on a row in its records through
+// end: each batch through it, and as many records again as the group
+// held, doubling while groups keep failing, gets a transaction of its
+// own. A file with such rows everywhere is then read again a few times,
 // not once per group.
 func (s *dbSink) refused(end int64) {
 	s.span = max(2*s.span, end-s.from)

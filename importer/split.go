@@ -9,39 +9,62 @@ import (
 // invoiceKey is an invoice as the invoices table keys it.
 type invoiceKey struct{ account, vendor, number string }
 
-// split cuts the batch in two: what the group writes at once, and the rows
-// it holds back to its end, which need an item or an invoice of an earlier
-// group in flight, or of a row held back. The proposals go at the end too:
-// their items may be an earlier group's. Both parts say no progress: their
-// outcomes are what the database changed of the batch's.
+// What a group writes that a row of a later group may need is keyed in
+// parallelSink.pending by an invoiceKey (the invoice it claims), an item's
+// id slot (*int64: the item it creates) or a store.Origin (the reject it
+// takes back).
+
+// split cuts the batch in two: what the group writes at once, and the
+// rows it holds back to its end, which need an invoice, an item or a
+// reject that an earlier group in flight writes, or a row held back. The
+// proposals go at the end too: their items may be an earlier group's.
+// Both parts say no progress: their outcomes are what the database changed
+// of the batch's.
 func (s *parallelSink) split(f *flight, b *store.Batch) (now, later *store.Batch) {
 	var held []int
+	var keys []any
 	for i := range b.Rows {
 		r := &b.Rows[i]
-		k := invoiceKey{r.Account, s.lowerVendor(r.Vendor), r.InvoiceNumber}
-		back := s.waits(f, k, r)
-		if back {
-			held = append(held, i)
-			f.heldInvoices[k] = true
+		keys = append(keys[:0], invoiceKey{r.Account, s.lowerVendor(r.Vendor), r.InvoiceNumber})
+		if r.Origin.Run > 0 {
+			keys = append(keys, r.Origin)
 		}
-		if s.invoices[k] != f {
-			s.invoices[k] = f
-			f.invoices = append(f.invoices, k)
+		needs := s.waits(f, keys...)
+		if r.ItemID != nil && s.waits(f, r.ItemID) {
+			needs = true
+		}
+		for _, m := range r.NewMappings {
+			needs = needs || s.waits(f, m.ItemID)
 		}
 		for _, it := range r.NewItems {
-			s.items[it.ID] = f
-			f.items = append(f.items, it.ID)
-			if back {
-				f.heldItems[it.ID] = true
+			keys = append(keys, it.ID)
+		}
+		s.register(f, keys, needs)
+		if needs {
+			held = append(held, i)
+		}
+	}
+	var heldRejects []store.Reject
+	rejects := b.Rejects[:0:0]
+	for _, rj := range b.Rejects {
+		if rj.Origin.Run > 0 {
+			needs := s.waits(f, rj.Origin)
+			s.register(f, []any{rj.Origin}, needs)
+			if needs {
+				heldRejects = append(heldRejects, rj)
+				continue
 			}
 		}
+		rejects = append(rejects, rj)
 	}
 	n := *b
 	n.Progress, n.Proposals, now = store.Progress{}, nil, &n
-	if len(held) == 0 && len(b.Proposals) == 0 {
+	if len(held) == 0 && len(heldRejects) == 0 && len(b.Proposals) == 0 {
 		return now, nil
 	}
-	l := &store.Batch{RunID: b.RunID, Account: b.Account, Owner: b.Owner, From: b.From, Proposals: b.Proposals, Force: b.Force, Seen: b.Seen}
+	n.Rejects = rejects
+	l := &store.Batch{RunID: b.RunID, Account: b.Account, Owner: b.Owner, From: b.From, Rejects: heldRejects,
+		Proposals: b.Proposals, Force: b.Force, Seen: b.Seen}
 	if len(held) == 0 {
 		return now, l
 	}
@@ -53,49 +76,69 @@ func (s *parallelSink) split(f *flight, b *store.Batch) (now, later *store.Batch
 		l.Rows[j], raws[j] = b.Rows[i], b.Raw(i)
 	}
 	l.Raw = func(j int) []byte { return raws[j] }
-	n.Ends = nil
-	if held[len(held)-1] == len(held)-1 {
-		// The usual case: an invoice begun in the group before.
-		k, raw := len(held), b.Raw
-		n.Rows = b.Rows[k:]
-		n.Raw = func(i int) []byte { return raw(k + i) }
-		return now, l
-	}
-	n.Rows = make([]store.Row, 0, len(b.Rows)-len(held))
-	var nowIx []int
+	nowIx := make([]int, 0, len(b.Rows)-len(held))
 	h := 0
 	for i := range b.Rows {
 		if h < len(held) && held[h] == i {
 			h++
 			continue
 		}
-		n.Rows = append(n.Rows, b.Rows[i])
 		nowIx = append(nowIx, i)
 	}
+	n.Ends, l.Ends = chunkEnds(b.Ends, nowIx), chunkEnds(b.Ends, held)
 	raw := b.Raw
+	if k := len(held); held[k-1] == k-1 {
+		// The usual case: an invoice begun in the group before.
+		n.Rows = b.Rows[k:]
+		n.Raw = func(i int) []byte { return raw(k + i) }
+		return now, l
+	}
+	n.Rows = make([]store.Row, len(nowIx))
+	for j, i := range nowIx {
+		n.Rows[j] = b.Rows[i]
+	}
 	n.Raw = func(i int) []byte { return raw(nowIx[i]) }
 	return now, l
 }
 
-// waits says whether a row of group f needs what an earlier group in
-// flight writes, or a row f holds back.
-func (s *parallelSink) waits(f *flight, k invoiceKey, r *store.Row) bool {
-	if g, ok := s.invoices[k]; ok && g != f || f.heldInvoices[k] {
-		return true
+// chunkEnds is where the chunks of a part of a batch end, the part being
+// the rows ix (ascending) of a batch whose chunks end at ends.
+func chunkEnds(ends []int, ix []int) []int {
+	var out []int
+	c := 0
+	for j, i := range ix {
+		for c < len(ends) && i >= ends[c] {
+			c++
+		}
+		if j+1 == len(ix) || c < len(ends) && ix[j+1] >= ends[c] {
+			out = append(out, j+1)
+		}
 	}
-	needs := func(id *int64) bool {
-		g, ok := s.items[id]
-		return ok && (g != f || f.heldItems[id])
-	}
-	if r.ItemID != nil && needs(r.ItemID) {
-		return true
-	}
-	for _, m := range r.NewMappings {
-		if needs(m.ItemID) {
+	return out
+}
+
+// waits says whether any of the keys is written by an earlier group in
+// flight, or by a row f holds back.
+func (s *parallelSink) waits(f *flight, keys ...any) bool {
+	for _, k := range keys {
+		if g, ok := s.pending[k]; ok && g != f || f.held[k] {
 			return true
 		}
 	}
 	return false
+}
+
+// register notes that f writes what the keys name, at its end if held.
+func (s *parallelSink) register(f *flight, keys []any, held bool) {
+	for _, k := range keys {
+		if s.pending[k] != f {
+			s.pending[k] = f
+			f.keys = append(f.keys, k)
+		}
+		if held {
+			f.held[k] = true
+		}
+	}
 }
 
 // lowerVendor is the vendor as invoices key it.
@@ -111,16 +154,12 @@ func (s *parallelSink) lowerVendor(v string) string {
 	return l
 }
 
-// forget removes what a harvested group registered.
+// forget removes what a harvested group registered, and lets it go.
 func (s *parallelSink) forget(f *flight) {
-	for _, k := range f.invoices {
-		if s.invoices[k] == f {
-			delete(s.invoices, k)
+	for _, k := range f.keys {
+		if s.pending[k] == f {
+			delete(s.pending, k)
 		}
 	}
-	for _, id := range f.items {
-		if s.items[id] == f {
-			delete(s.items, id)
-		}
-	}
+	f.keys, f.held, f.prev = nil, nil, nil
 }

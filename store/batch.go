@@ -2,9 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
+	"regexp"
 	"slices"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 )
 
@@ -81,31 +85,33 @@ type RowError struct {
 // WriteBatch writes a batch in one transaction: the new items and mappings,
 // one COPY of the rows, one statement adding their stock per item, the
 // rejects, and the checkpoint, which is refused (*FencedError) unless the
-// batch's owner still holds the run. No savepoints on the way: they cost the
-// server dearly. When the database refuses a row (IsRowError), the
-// transaction is rolled back and the batch written again with savepoints,
-// halving refused row ranges until each refused row stands alone; it is
-// then a reject, with its SQLSTATE, and every other row commits.
+// batch's owner still holds the run. No savepoints on the way. When the
+// database refuses a row (IsRowError), the transaction is rolled back and
+// the batch written again carefully (batchWriter.replay); each refused row
+// is then a reject, with its SQLSTATE, and every other row commits.
 func (s *Store) WriteBatch(ctx context.Context, b *Batch) (Outcome, error) {
-	out, err := s.writeBatch(ctx, b, false)
+	out, w, err := s.writeBatch(ctx, b, nil)
 	if IsRowError(err) {
-		out, err = s.writeBatch(ctx, b, true)
+		out, _, err = s.writeBatch(ctx, b, w.refusal(err))
 	}
 	return out, s.lost(err)
 }
 
-func (s *Store) writeBatch(ctx context.Context, b *Batch, careful bool) (Outcome, error) {
+// writeBatch is one attempt at a batch, in a transaction of its own:
+// carefully when refused says what an attempt before was refused.
+func (s *Store) writeBatch(ctx context.Context, b *Batch, refused *refusal) (Outcome, *batchWriter, error) {
 	if s.conn == nil {
-		return Outcome{}, errNotConnected
+		return Outcome{}, nil, errNotConnected
 	}
 	var out Outcome
+	w := newBatchWriter(s, b, stockSums{})
+	w.alone = true
 	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
 		if err := s.lockSeen(ctx, tx, b.Seen); err != nil {
 			return err
 		}
-		w := newBatchWriter(s, b, stockSums{})
 		var err error
-		if out, err = w.run(ctx, tx, careful); err != nil {
+		if out, err = w.run(ctx, tx, refused); err != nil {
 			return err
 		}
 		if err := w.stock.apply(ctx, tx); err != nil {
@@ -116,7 +122,7 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch, careful bool) (Outcome
 		}
 		return s.checkpoint(ctx, tx, b.RunID, b.Owner, b.From, out.Progress, w.accounts())
 	})
-	return out, err
+	return out, w, err
 }
 
 // batchWriter is one attempt at a batch, in a transaction of its own or in
@@ -125,7 +131,14 @@ type batchWriter struct {
 	s       *Store
 	b       *Batch
 	stock   stockSums // the stock the rows written add, applied at commit
-	careful bool      // each write in a savepoint, with its own stock
+	careful bool      // each write in a savepoint
+	hint    *refusal  // a row known refused, not yet set apart
+	copied  []int     // the rows of the last COPY, by index
+	// alone: a careful write applies its own stock at once, so that a row
+	// overflowing an item's stock is found; in a group (!alone) it adds
+	// to the group's sums, as every other write, and no item is locked
+	// before the group commits.
+	alone   bool
 	created int
 	failed  map[*int64]error // items whose creation was refused
 	refused map[int]error    // rows refused, by index
@@ -139,16 +152,16 @@ func newBatchWriter(s *Store, b *Batch, stock stockSums) *batchWriter {
 	return &batchWriter{s: s, b: b, stock: stock, failed: map[*int64]error{}, refused: map[int]error{}, held: map[int]bool{}}
 }
 
-// run writes the batch in tx, all rows at once, or carefully: halving the
-// rows until each refused row stands alone. The rejects go in too; the
-// stock is left to the caller, who applies w.stock before committing.
-func (w *batchWriter) run(ctx context.Context, tx pgx.Tx, careful bool) (Outcome, error) {
-	w.careful = careful
+// run writes the batch in tx, all rows at once, or carefully (replay)
+// after an attempt was refused. The rejects go in too; the stock is left to
+// the caller, who applies w.stock before committing.
+func (w *batchWriter) run(ctx context.Context, tx pgx.Tx, refused *refusal) (Outcome, error) {
+	w.careful, w.hint = refused != nil, refused
 	err := w.settle(ctx, tx)
 	switch {
 	case err != nil:
-	case careful:
-		err = w.bisect(ctx, tx, 0, len(w.b.Rows))
+	case w.careful:
+		err = w.replay(ctx, tx, 0, len(w.b.Rows))
 	default:
 		err = w.write(ctx, tx, 0, len(w.b.Rows))
 	}
@@ -169,6 +182,7 @@ func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 	var items []NewItem
 	var maps []NewMapping
 	rows := make([]*Row, 0, hi-lo)
+	w.copied = w.copied[:0]
 	for i := lo; i < hi; i++ {
 		r := &w.b.Rows[i]
 		if err, ok := w.failed[r.ItemID]; ok {
@@ -181,6 +195,7 @@ func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 		}
 		if w.refused[i] == nil {
 			rows = append(rows, r)
+			w.copied = append(w.copied, i)
 		}
 	}
 	created, err := w.catalogue(ctx, tx, items, maps)
@@ -191,8 +206,10 @@ func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 		if err := w.s.copyRows(ctx, tx, w.b.RunID, rows); err != nil {
 			return err
 		}
-		// A sum that overflows an item's stock is a refused row too.
-		if err := (stockSums{}).add(rows).apply(ctx, tx); err != nil {
+		if !w.alone {
+			w.stock.add(rows)
+		} else if err := (stockSums{}).add(rows).apply(ctx, tx); err != nil {
+			// A sum that overflows an item's stock is a refused row too.
 			return err
 		}
 	} else if err := w.copyAndCount(ctx, tx, rows); err != nil {
@@ -227,26 +244,75 @@ func (w *batchWriter) catalogue(ctx context.Context, tx pgx.Tx, items []NewItem,
 	return created, w.s.insertMappings(ctx, tx, w.b.RunID, maps)
 }
 
-// bisect writes rows [lo, hi) in a savepoint; should the database refuse a
-// row, it writes each half the same way, down to single rows, which are
-// then refused.
-func (w *batchWriter) bisect(ctx context.Context, tx pgx.Tx, lo, hi int) error {
-	if lo >= hi {
-		return nil
+// replay writes rows [lo, hi) carefully, each attempt in a savepoint.
+// When the database refuses a row of a COPY, its error names the row (the
+// COPY's line): that row is set apart, the rows before it are written
+// again, then the rows after it. When the error names no row (a foreign
+// key, checked at the COPY's end; an item; the stock), the rows are
+// halved, down to single rows, which are then refused. A refused row thus
+// costs the rows written before it once more, not the batch's rows each
+// time.
+func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
+	for lo < hi {
+		i, rowErr := -1, error(nil)
+		if h := w.hint; h != nil && h.row >= lo && h.row < hi {
+			i, rowErr, w.hint = h.row, h.err, nil
+		} else {
+			rowErr = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return w.write(ctx, sp, lo, hi) })
+			if rowErr == nil || !IsRowError(rowErr) {
+				return rowErr
+			}
+			if r := w.refusal(rowErr); r.row >= lo && r.row < hi {
+				i = r.row
+			} else if hi-lo == 1 {
+				i = lo
+			} else {
+				mid := lo + (hi-lo)/2
+				if err := w.replay(ctx, tx, lo, mid); err != nil {
+					return err
+				}
+				lo = mid
+				continue
+			}
+		}
+		if err := w.replay(ctx, tx, lo, i); err != nil {
+			return err
+		}
+		w.refused[i] = rowErr
+		if err := w.keepCatalogue(ctx, tx, &w.b.Rows[i]); err != nil {
+			return err
+		}
+		lo = i + 1
 	}
-	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return w.write(ctx, sp, lo, hi) })
-	switch {
-	case err == nil || !IsRowError(err):
-		return err
-	case hi-lo == 1:
-		w.refused[lo] = err
-		return w.keepCatalogue(ctx, tx, &w.b.Rows[lo])
+	return nil
+}
+
+// refusal is a row the database refused, and why: row is an index into
+// the batch's rows, -1 when the error named none.
+type refusal struct {
+	row int
+	err error
+}
+
+// copyLine is where a COPY's error context names the row it failed on
+// (for a binary COPY, "line" counts rows).
+var copyLine = regexp.MustCompile(`COPY transactions, line (\d+)`)
+
+// refusal reads which row of the last COPY the database refused.
+func (w *batchWriter) refusal(err error) *refusal {
+	r := &refusal{row: -1, err: err}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return r
 	}
-	mid := lo + (hi-lo)/2
-	if err := w.bisect(ctx, tx, lo, mid); err != nil {
-		return err
+	m := copyLine.FindAllStringSubmatch(pe.Where, -1)
+	if len(m) == 0 {
+		return r
 	}
-	return w.bisect(ctx, tx, mid, hi)
+	if k, _ := strconv.Atoi(m[len(m)-1][1]); k >= 1 && k <= len(w.copied) {
+		r.row = w.copied[k-1]
+	}
+	return r
 }
 
 // keepCatalogue inserts the items and mappings of a refused row without

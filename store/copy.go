@@ -244,6 +244,25 @@ func (s stockSums) add(rows []*Row) stockSums {
 	return s
 }
 
+// merge adds the sums of t.
+func (s stockSums) merge(t stockSums) {
+	for k, u := range t {
+		sum := s[k]
+		if sum == nil {
+			s[k] = u
+			continue
+		}
+		if n := sum.milli + u.milli; n < maxMilli && n > -maxMilli {
+			sum.milli = n
+		} else {
+			sum.rest = sum.rest.Add(decimal.New(u.milli, -3))
+		}
+		if !u.rest.IsZero() {
+			sum.rest = sum.rest.Add(u.rest)
+		}
+	}
+}
+
 func (s *stockSum) add(d decimal.Decimal) {
 	if e := d.Exponent(); e >= -3 && e <= 0 && d.NumDigits() <= 15 {
 		m := d.CoefficientInt64()

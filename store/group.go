@@ -11,10 +11,11 @@ import (
 // commits them together. A batch's rows go in as it comes, so none is kept
 // in memory; the stock of them all is applied once, per item, at Commit,
 // with the checkpoint. Long transactions spare the server what each one
-// costs: an UPDATE and a row lock per item, a commit. There are no
-// savepoints: a batch the database refuses a row of fails the whole group,
-// which the caller rolls back and writes again, batch by batch, with
-// WriteBatch.
+// costs: an UPDATE and a row lock per item, a commit. Each batch is
+// written in a savepoint, so that a row the database refuses costs its
+// batch a replay, not the group; only a stock that overflows at Commit
+// fails the group, which the caller then writes again, batch by batch,
+// with WriteBatch.
 type Group struct {
 	s        *Store
 	tx       pgx.Tx
@@ -23,7 +24,21 @@ type Group struct {
 	from     int64 // the run's checkpoint when the group began
 	stock    stockSums
 	accounts []string
-	seen     map[string]int64 // the latest batch's Seen, which holds the earlier ones'
+	seen     map[string]int64 // the batches' Seen, the earliest correction of each account
+}
+
+// see adds a batch's Seen to the group's: for each account, the earliest
+// correction any batch saw (batches may come out of order: rows held back
+// are written last).
+func (g *Group) see(seen map[string]int64) {
+	if g.seen == nil {
+		g.seen = map[string]int64{}
+	}
+	for a, id := range seen {
+		if was, ok := g.seen[a]; !ok || id < was {
+			g.seen[a] = id
+		}
+	}
 }
 
 // BeginGroup starts a group on the run's connection, at the checkpoint the
@@ -40,19 +55,43 @@ func (s *Store) BeginGroup(ctx context.Context, first *Batch) (*Group, error) {
 }
 
 // Write writes a batch into the group, as WriteBatch would, without
-// committing. On an error the group is done for: roll it back.
+// committing. The batch is written in a savepoint: should the database
+// refuse a row, the batch alone is rolled back and written again
+// carefully (as WriteBatch does), its refused rows set apart, and the
+// group goes on. On any other error the group is done for: roll it back.
 func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
 	if err := g.s.lockSeen(ctx, g.tx, b.Seen); err != nil {
 		return Outcome{}, g.s.lost(err)
 	}
-	w := newBatchWriter(g.s, b, g.stock)
-	out, err := w.run(ctx, g.tx, false)
+	out, w, err := g.write(ctx, b, nil)
+	if IsRowError(err) {
+		out, w, err = g.write(ctx, b, w.refusal(err))
+	}
 	if err != nil {
 		return out, g.s.lost(err)
 	}
+	g.stock.merge(w.stock)
 	g.accounts = append(g.accounts, w.accounts()...)
-	g.seen = b.Seen
+	g.see(b.Seen)
 	return out, nil
+}
+
+// write is one attempt at a batch, in a savepoint of the group's
+// transaction, rolled back on an error.
+func (g *Group) write(ctx context.Context, b *Batch, refused *refusal) (Outcome, *batchWriter, error) {
+	w := newBatchWriter(g.s, b, stockSums{})
+	sp, err := g.tx.Begin(ctx)
+	if err != nil {
+		return Outcome{}, w, err
+	}
+	out, err := w.run(ctx, sp, refused)
+	if err == nil {
+		err = sp.Commit(ctx)
+	}
+	if err != nil {
+		_ = sp.Rollback(ctx)
+	}
+	return out, w, err
 }
 
 // Commit applies the stock, moves the checkpoint to p, which is refused
@@ -81,23 +120,13 @@ func (g *Group) Rollback(ctx context.Context) {
 	_ = g.tx.Rollback(ctx)
 }
 
-// PID is the server process of the store's connection.
-func (s *Store) PID() uint32 {
-	if s.conn == nil {
-		return 0
-	}
-	return s.conn.PgConn().PID()
-}
-
-// Blocks says whether the group's transaction holds up the server process
-// pid, itself or through processes that wait for it: a client that then
-// waits for pid, as a group waits for the one before it to commit, would
-// wait for ever, and no server sees the cycle.
-func (g *Group) Blocks(ctx context.Context, pid uint32) (bool, error) {
-	var blocks bool
-	err := g.tx.QueryRow(ctx, `WITH RECURSIVE b(pid) AS (
-			SELECT unnest(pg_blocking_pids($1))
-			UNION SELECT unnest(pg_blocking_pids(b.pid)) FROM b)
-		SELECT pg_backend_pid() IN (SELECT pid FROM b)`, int32(pid)).Scan(&blocks)
-	return blocks, g.s.lost(err)
+// LockSlot takes the advisory lock of the run's group seq, until the
+// group's transaction ends: a group takes its own first, and the group
+// after it takes it too before committing, so that it waits, in the
+// server, until this one has ended. A cycle of such waits is a deadlock
+// the server sees and breaks (SQLSTATE 40P01).
+func (g *Group) LockSlot(ctx context.Context, seq int64) error {
+	_, err := g.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('batchimport group ' || $1 || ' ' || $2::bigint), $3::int)`,
+		g.s.schema, g.runID, int32(seq))
+	return g.s.lost(err)
 }

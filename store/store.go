@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -202,6 +203,16 @@ func (s *Store) Sibling(ctx context.Context) (*Store, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// Alive says whether the connection still answers, within 5 seconds.
+func (s *Store) Alive(ctx context.Context) bool {
+	if s.conn == nil || s.outer != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return s.conn.Ping(ctx) == nil
 }
 
 // Reconnect drops the current connection, if any, and opens a new one.
