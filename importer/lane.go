@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/batchimport/batchimport/store"
@@ -27,7 +28,21 @@ type flight struct {
 	done   chan struct{}  // closed once committed or failed
 	p, fix store.Progress // set before done: as committed, and the fix through it
 	err    error
+	// failed is closed by the first group of its stretch to fail: every
+	// group after it is to be rolled back, and need wait for nothing.
+	failed *failure
 }
+
+// failure is closed once, by the first group of a stretch of groups (from
+// the run's start or a rewind) that fails.
+type failure struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func newFailure() *failure { return &failure{ch: make(chan struct{})} }
+
+func (f *failure) close() { f.once.Do(func() { close(f.ch) }) }
 
 // open closes begun, once.
 func (f *flight) open() {
@@ -40,6 +55,9 @@ func (f *flight) open() {
 func (f *flight) finish(p, fix store.Progress, err error) {
 	f.open()
 	f.p, f.fix, f.err = p, fix, err
+	if err != nil {
+		f.failed.close()
+	}
 	close(f.done)
 }
 
@@ -131,7 +149,7 @@ func (l *lane) begin(ctx context.Context, f *flight, first *store.Batch) (*store
 // writes the rows held back, then commits with the progress the group
 // brings the run to.
 func (l *lane) commit(ctx context.Context, g *store.Group, f *flight, later []*store.Batch, delta store.Progress) error {
-	err := waitTurn(ctx, g, f.prev)
+	err := waitTurn(ctx, g, f.prev, f.failed)
 	base := f.base
 	if f.prev != nil && err == nil {
 		base = f.prev.fix
@@ -161,11 +179,22 @@ func (l *lane) commit(ctx context.Context, g *store.Group, f *flight, later []*s
 // other group's slot lock: in the server, so that a cycle of waits through
 // it (that group waiting for a lock this one holds, itself or through
 // another process) is found and broken by the server's deadlock check.
-func waitTurn(ctx context.Context, g *store.Group, prev *flight) error {
+func waitTurn(ctx context.Context, g *store.Group, prev *flight, failed *failure) error {
 	if prev == nil {
 		return nil
 	}
-	<-prev.begun // soon: its lane writes nothing else before it
+	// Soon: its lane has committed the group before it, unless one
+	// failed; then this group is to be rolled back, and may be what an
+	// earlier group waits for.
+	select {
+	case <-prev.begun:
+	default:
+		select {
+		case <-prev.begun:
+		case <-failed.ch:
+			return errGroupBefore // perhaps for a later group's failure: see parallelSink.failed
+		}
+	}
 	if err := g.LockSlot(ctx, prev.seq); err != nil {
 		return err
 	}

@@ -47,6 +47,7 @@ type parallelSink struct {
 	pending map[any]*flight
 	lower   map[string]string // vendors, lower-cased
 	seq     int64             // groups sent
+	failure *failure          // of the groups since the run's start or its last rewind
 }
 
 // parallelGroupRows is about how many rows a group of parallel writers
@@ -57,7 +58,7 @@ const parallelGroupRows = 15_000
 // newParallelSink starts n lanes: the run's connection and n-1 more.
 func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*parallelSink, error) {
 	chunks := max(1, min(s.groupChunks, parallelGroupRows/chunkSize))
-	ps := &parallelSink{dbSink: s, chunks: chunks, pending: map[any]*flight{}, lower: map[string]string{}}
+	ps := &parallelSink{dbSink: s, chunks: chunks, pending: map[any]*flight{}, lower: map[string]string{}, failure: newFailure()}
 	for i := range n {
 		db := s.db
 		if i > 0 {
@@ -127,7 +128,7 @@ func (s *parallelSink) send(b *store.Batch, last bool) {
 	f := s.open
 	if f == nil {
 		s.seq++
-		f = &flight{lane: s.lanes[s.next], seq: s.seq, start: time.Now(), begun: make(chan struct{}), done: make(chan struct{}), held: map[any]bool{}}
+		f = &flight{lane: s.lanes[s.next], seq: s.seq, start: time.Now(), begun: make(chan struct{}), done: make(chan struct{}), held: map[any]bool{}, failed: s.failure}
 		if n := len(s.flights); n > 0 {
 			f.prev = s.flights[n-1]
 		} else {
@@ -183,8 +184,19 @@ func (s *parallelSink) drain(ctx context.Context) error {
 // failed stops every group after f, which failed, and turns its failure
 // into where the run goes on from.
 func (s *parallelSink) failed(ctx context.Context, f *flight) error {
+	rest := s.flights
 	s.abandon(ctx)
-	s.fix = store.Progress{}
+	s.fix, s.failure = store.Progress{}, newFailure()
+	if errors.Is(f.err, errGroupBefore) {
+		// Given up while waiting for the group before to begin, once a
+		// later group had failed: that one's failure is the cause.
+		for _, g := range rest {
+			if g.err != nil && !errors.Is(g.err, errGroupBefore) && !errors.Is(g.err, errAbandoned) {
+				f = g
+				break
+			}
+		}
+	}
 	from := s.committed.Record
 	err := f.err
 	if deadlocked := store.SQLState(err) == deadlock; deadlocked || store.IsRowError(err) {

@@ -246,8 +246,8 @@ func (w *batchWriter) catalogue(ctx context.Context, tx pgx.Tx, items []NewItem,
 
 // replay writes rows [lo, hi) carefully, each attempt in a savepoint.
 // When the database refuses a row of a COPY, its error names the row (the
-// COPY's line): that row is set apart, the rows before it are written
-// again, then the rows after it. When the error names no row (a foreign
+// COPY's line): the rows before it are written again, then that row alone,
+// which is set apart if refused again, then the rows after it. When the error names no row (a foreign
 // key, checked at the COPY's end; an item; the stock), the rows are
 // halved, down to single rows, which are then refused. A refused row thus
 // costs the rows written before it once more, not the batch's rows each
@@ -275,14 +275,26 @@ func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 				continue
 			}
 		}
-		if err := w.replay(ctx, tx, lo, i); err != nil {
-			return err
+		if i > lo {
+			if err := w.replay(ctx, tx, lo, i); err != nil {
+				return err
+			}
+			// With rows before it in the same COPY, the row named may
+			// have failed for one of them: it is refused only if it is
+			// refused alone.
+			rowErr = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return w.write(ctx, sp, i, i+1) })
+			if rowErr != nil && !IsRowError(rowErr) {
+				return rowErr
+			}
+		}
+		lo = i + 1
+		if rowErr == nil {
+			continue
 		}
 		w.refused[i] = rowErr
 		if err := w.keepCatalogue(ctx, tx, &w.b.Rows[i]); err != nil {
 			return err
 		}
-		lo = i + 1
 	}
 	return nil
 }

@@ -120,13 +120,15 @@ func (g *Group) Rollback(ctx context.Context) {
 	_ = g.tx.Rollback(ctx)
 }
 
-// LockSlot takes the advisory lock of the run's group seq, until the
+// LockSlot takes the advisory lock of group seq of the run's owner (a
+// process that resumes the run is another owner, so that sessions a killed
+// one left behind hold none of its slots), until the
 // group's transaction ends: a group takes its own first, and the group
 // after it takes it too before committing, so that it waits, in the
 // server, until this one has ended. A cycle of such waits is a deadlock
 // the server sees and breaks (SQLSTATE 40P01).
 func (g *Group) LockSlot(ctx context.Context, seq int64) error {
-	_, err := g.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('batchimport group ' || $1 || ' ' || $2::bigint), $3::int)`,
-		g.s.schema, g.runID, int32(seq))
+	_, err := g.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('batchimport group ' || $1 || ' ' || $2), $3::int)`,
+		g.s.schema, g.owner, int32(seq))
 	return g.s.lost(err)
 }
