@@ -17,7 +17,7 @@ import (
 	"github.com/batchimport/batchimport/internal/testgen"
 )
 
-const bigRows = 300_000
+const bigRows = 200_000
 
 // longTransactions makes an import's transactions carry about 40,000
 // rows in batches of 7,500, so that a fault can strike a transaction
