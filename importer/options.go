@@ -26,8 +26,8 @@ type Options struct {
 	// in batches of at most MaxBatchRows rows, each of which waits at most
 	// a second for its chunks.
 	ChunksPerCommit int
-	// Writers is how many connections write at once (--writers); below
-	// 2, one. Standard input has one.
+	// Writers is how many connections write at once (--writers); 0 is
+	// DefaultWriters. Standard input has one.
 	Writers        int
 	RejectsPath    string // "" = beside the input
 	MaxRejects     int64  // 0 = no limit
@@ -135,6 +135,9 @@ func (o *Options) defaults() {
 	}
 	if o.ChunksPerCommit <= 0 {
 		o.ChunksPerCommit = DefaultChunksPerCommit
+	}
+	if o.Writers <= 0 {
+		o.Writers = DefaultWriters
 	}
 	if o.Account == "" {
 		o.Account = "default"

@@ -15,8 +15,9 @@ import (
 	"github.com/batchimport/batchimport/store"
 )
 
-// The README's least-privilege grants are enough for an import, a resume,
-// a dry run and a replay: run them as a role that has nothing else.
+// The README's least-privilege grants are enough for an import with two
+// writers, a resume, a dry run and a replay: run them as a role that has
+// nothing else.
 func TestImportWithReadmeGrants(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
@@ -38,6 +39,9 @@ func TestImportWithReadmeGrants(t *testing.T) {
 	}
 	opts := testOptions(cfg)
 	opts.DB.URL += " user=" + role
+	// Two writers in groups of 1,000 rows: several groups, and their slot
+	// locks, under the same grants.
+	opts.Writers, opts.ChunkSize, opts.ChunksPerCommit = 2, 100, 10
 	g := testgen.CSV(t, t.TempDir(), "g.csv", testgen.Spec{Rows: 3000, BadEvery: 101})
 
 	dry := opts
