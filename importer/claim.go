@@ -138,7 +138,9 @@ func (r *runner) start(ctx context.Context, layout invoice.Layout) error {
 	var err error
 	switch {
 	case r.run.ID != 0:
-		r.run, err = r.db.ResumeRun(ctx, r.run.ID, ownerToken(), in)
+		// A resume given another --rejects records it: the run's rejects
+		// file, written again from there when it goes missing, is that one.
+		r.run, err = r.db.ResumeRun(ctx, r.run.ID, ownerToken(), in, r.rejectsFile)
 	case r.supersede != 0:
 		if err = r.db.SupersedeRun(ctx, r.supersede); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/batchimport/batchimport/internal/pgtest"
+	"github.com/batchimport/batchimport/internal/testgen"
 	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/store"
 )
@@ -162,6 +163,45 @@ func TestOneLineJSONArrayResumes(t *testing.T) {
 		t.Errorf("%d rows (%d distinct records) on line 1, want 2099", n, distinct)
 	}
 	pgtest.CheckQuantities(t, conn)
+}
+
+// A run resumed with another --rejects records it: the rejects file it
+// writes, and the one a later skip writes again when it is missing, are
+// there.
+func TestResumeRecordsItsRejectsFile(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	dir := t.TempDir()
+	g := testgen.CSV(t, dir, "r.csv", testgen.Spec{Rows: 3000, BadEvery: 50})
+	ctx, cancel := context.WithCancel(context.Background())
+	opts := testOptions(cfg)
+	opts.Progress = cancelAfter{cancel: cancel, rows: 1000}
+	opts.ChunksPerCommit = 1
+	if first := Import(ctx, Input{Name: g.Path}, opts); first.Status != store.StatusInterrupted {
+		t.Fatalf("first run: %s, want interrupted", first.Status)
+	}
+	moved := filepath.Join(dir, "moved.rejects.csv")
+	opts = testOptions(cfg)
+	opts.RejectsPath = moved
+	second := Import(context.Background(), Input{Name: g.Path}, opts)
+	if second.Status != store.StatusPartialSuccess || second.RejectsFile == nil || *second.RejectsFile != moved {
+		t.Fatalf("resumed run: %s, rejects file %v, want %s (%v)", second.Status, second.RejectsFile, moved, second.Error)
+	}
+	conn := pgtest.Conn(t, cfg)
+	var recorded string
+	if err := conn.QueryRow(context.Background(), `SELECT rejects_file FROM import_runs WHERE id = $1`, *second.RunID).Scan(&recorded); err != nil {
+		t.Fatal(err)
+	}
+	if recorded != moved {
+		t.Errorf("the run records rejects file %s, want %s", recorded, moved)
+	}
+	if err := os.Remove(moved); err != nil {
+		t.Fatal(err)
+	}
+	if third := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg)); third.Status != store.StatusSkipped || third.RejectsFile == nil || *third.RejectsFile != moved {
+		t.Errorf("skipped run: %s, rejects file %v, want %s written again", third.Status, third.RejectsFile, moved)
+	}
+	pgtest.CheckInvariant(t, conn, second.SourceKey, g.Lines, moved)
 }
 
 // cancelAfter interrupts a run once it has handled some rows, as a signal

@@ -271,15 +271,16 @@ func (s *Store) SupersedeRun(ctx context.Context, id int64) error {
 }
 
 // ResumeRun takes an unfinished run for owner and marks it running again,
-// reading its input as in describes. From now on only owner's commits
-// count.
-func (s *Store) ResumeRun(ctx context.Context, id int64, owner string, in InputLayout) (Run, error) {
+// reading its input as in describes, its rejects going to rejectsFile
+// ("": where they went). From now on only owner's commits count.
+func (s *Store) ResumeRun(ctx context.Context, id int64, owner string, in InputLayout, rejectsFile string) (Run, error) {
 	if s.conn == nil {
 		return Run{}, errNotConnected
 	}
 	r, err := scanRun(s.q().QueryRow(ctx, `UPDATE import_runs SET status = 'running', finished_at = NULL, error = NULL, owner = $2,
-		input_format = $3, input_delimiter = $4, input_header = $5, input_encoding = coalesce(nullif($6, ''), 'utf-8')
-		WHERE id = $1 RETURNING `+runColumns, id, owner, in.Format, in.Delimiter, in.Header, in.Encoding))
+		input_format = $3, input_delimiter = $4, input_header = $5, input_encoding = coalesce(nullif($6, ''), 'utf-8'),
+		rejects_file = coalesce(nullif($7, ''), rejects_file)
+		WHERE id = $1 RETURNING `+runColumns, id, owner, in.Format, in.Delimiter, in.Header, in.Encoding, rejectsFile))
 	return r, s.lost(err)
 }
 
