@@ -1,0 +1,142 @@
+//go:build unix
+
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batchimport/batchimport/internal/pgtest"
+	"github.com/batchimport/batchimport/internal/testgen"
+	"github.com/batchimport/batchimport/store"
+)
+
+// The README's least-privilege grants are enough for the built binary's
+// dry run, an import with two writers whose rows the database partly
+// refuses, and --max-rejects reverting a run: run them as a role that has
+// nothing else.
+func TestReadmeGrantsAreEnough(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	admin := pgtest.Conn(t, cfg)
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	role := "importer_" + hex.EncodeToString(b[:])
+	schema := pgx.Identifier{cfg.Schema}.Sanitize()
+	grants := strings.NewReplacer("importer", role, "batchimport.", schema+".", "batchimport ", schema+" ").Replace(readmeGrants(t))
+	if _, err := admin.Exec(context.Background(), grants); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), `DROP OWNED BY `+role+`; DROP ROLE `+role)
+	})
+	// A constraint that refuses some rows makes the run replay chunks too.
+	if _, err := admin.Exec(context.Background(), `ALTER TABLE transactions ADD CONSTRAINT no_big CHECK (quantity < 17)`); err != nil {
+		t.Fatal(err)
+	}
+	as := cfg
+	as.URL += " user=" + role
+	g := testgen.CSV(t, t.TempDir(), "g.csv", testgen.Spec{Rows: 3000, BadEvery: 101})
+	if p, code := runBin(t, as, "dryrun", g.Path); code != 3 {
+		t.Fatalf("dryrun as %s: exit %d, want 3\n%s", role, code, outputs(p))
+	}
+	// Two writers in groups of 1,000 rows: several groups, and their slot
+	// locks.
+	p, code := runBin(t, as, "import", "--writers", "2", "--chunk-size", "100", "--chunks-per-commit", "10", "--output", "json", g.Path)
+	if code != 3 {
+		t.Fatalf("import as %s: exit %d, want 3\n%s", role, code, outputs(p))
+	}
+	s := p.summary(t)
+	if s["chunks_replayed"] == float64(0) || s["rows_imported"] == float64(0) {
+		t.Errorf("import as %s: summary %v, want rows imported and chunks replayed", role, s)
+	}
+	pgtest.CheckInvariant(t, admin, s["source_key"].(string), g.Lines, defaultRejects(g.Path))
+
+	// --max-rejects reverts a run: deletes its rows, restocks, frees its
+	// invoices.
+	h := testgen.CSV(t, t.TempDir(), "h.csv", testgen.Spec{Rows: 3000, BadEvery: 7, Variant: 3})
+	p, code = runBin(t, as, "import", "--max-rejects", "1", "--chunks-per-commit", "1", "--output", "json", h.Path)
+	if s := p.summary(t); code != 1 || s["status"] != "failed" || s["reverted"] != true {
+		t.Fatalf("--max-rejects as %s: exit %d, summary %v, want failed and reverted\n%s", role, code, s, outputs(p))
+	}
+	pgtest.CheckQuantities(t, admin)
+}
+
+// readmeGrants is the README's block of SQL that creates the importer role.
+func readmeGrants(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(b), "```sql\nCREATE ROLE importer LOGIN;")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no ```sql block starting with CREATE ROLE importer LOGIN;")
+	}
+	return "CREATE ROLE importer LOGIN;" + block
+}
+
+// In a LATIN1 database, the built binary's text arrives intact (no
+// mojibake), and a row with a character LATIN1 cannot hold is that row's
+// reject, with the SQLSTATE.
+func TestLatin1Database(t *testing.T) {
+	t.Parallel()
+	admin := pgtest.Conn(t, pgtest.EmptySchema(t))
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	name := "latin1_" + hex.EncodeToString(b[:])
+	ctx := context.Background()
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name+` ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
+			t.Errorf("drop database: %v", err)
+		}
+	})
+	cfg := store.Config{URL: pgtest.URL(t) + " dbname=" + name, Schema: "latin"}
+	if p, code := runBin(t, cfg, "migrate"); code != 0 {
+		t.Fatalf("migrate: exit %d\n%s", code, outputs(p))
+	}
+	path := filepath.Join(t.TempDir(), "latin.csv")
+	csv := "invoice_number,invoice_date,vendor,description,quantity,unit_price\n" +
+		"A1,2026-05-04,Sysco,Jalapeño Peppers,2,1.50\n" +
+		"A1,2026-05-04,Sysco,日本酒 Sake,1,20\n" +
+		"A1,2026-05-04,Sysco,Crème Fraîche,3,4.25\n"
+	if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, code := runBin(t, cfg, "import", "--output", "json", path)
+	if s := p.summary(t); code != 3 || s["rows_imported"] != float64(2) || s["rows_rejected"] != float64(1) {
+		t.Fatalf("import into LATIN1: exit %d, summary %v\n%s", code, s, outputs(p))
+	}
+	pc, err := pgx.ParseConfig(cfg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.RuntimeParams["client_encoding"] = "UTF8"
+	conn, err := pgx.ConnectConfig(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var names string
+	if err := conn.QueryRow(ctx, `SELECT string_agg(description, '|' ORDER BY line_no) FROM latin.transactions`).Scan(&names); err != nil {
+		t.Fatal(err)
+	}
+	if names != "Jalapeño Peppers|Crème Fraîche" {
+		t.Errorf("stored %q, want the two LATIN1 descriptions intact", names)
+	}
+	rejects, err := os.ReadFile(strings.TrimSuffix(path, ".csv") + ".rejects.csv")
+	if err != nil || !strings.Contains(string(rejects), "SQLSTATE 22P05") {
+		t.Errorf("the Japanese line's reject does not name SQLSTATE 22P05 (%v):\n%s", err, rejects)
+	}
+}
