@@ -27,7 +27,7 @@ concurrently.`,
 }
 
 func runMigrate(ctx context.Context, g *globalOptions) error {
-	db, err := store.Open(ctx, g.dbConfig())
+	db, err := store.OpenSession(ctx, g.dbConfig())
 	if err != nil {
 		return err
 	}

@@ -117,21 +117,8 @@ func toJSON(r store.Run) runJSON {
 	return j
 }
 
-// openForStatus opens the database for reading runs.
-func openForStatus(ctx context.Context, g *globalOptions) (*store.Store, error) {
-	db, err := store.Open(ctx, g.dbConfig())
-	if err != nil {
-		return nil, err
-	}
-	if err := db.CheckSchema(ctx); err != nil {
-		db.Close(context.WithoutCancel(ctx))
-		return nil, err
-	}
-	return db, nil
-}
-
 func runStatus(ctx context.Context, g *globalOptions, f store.RunFilter, output string) error {
-	db, err := openForStatus(ctx, g)
+	db, err := openChecked(ctx, g)
 	if err != nil {
 		return err
 	}
@@ -165,7 +152,7 @@ func runStatus(ctx context.Context, g *globalOptions, f store.RunFilter, output 
 
 // showRun prints one run in full.
 func showRun(ctx context.Context, g *globalOptions, id int64, output string) error {
-	db, err := openForStatus(ctx, g)
+	db, err := openChecked(ctx, g)
 	if err != nil {
 		return err
 	}

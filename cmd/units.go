@@ -180,10 +180,11 @@ func toUnitJSON(u store.ItemUnit) unitJSON {
 	return unitJSON{ItemID: u.ItemID, ItemName: u.ItemName, BaseUnit: u.Base, Unit: u.Unit, Factor: u.Factor.String()}
 }
 
-// openChecked opens the database and checks its schema is batchimport's,
-// up to date.
+// openChecked opens the database, on a connection that keeps its session
+// (store.OpenSession), and checks its schema is batchimport's, up to
+// date.
 func openChecked(ctx context.Context, g *globalOptions) (*store.Store, error) {
-	db, err := store.Open(ctx, g.dbConfig())
+	db, err := store.OpenSession(ctx, g.dbConfig())
 	if err != nil {
 		return nil, err
 	}

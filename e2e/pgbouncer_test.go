@@ -53,6 +53,13 @@ func TestThroughPgBouncer(t *testing.T) {
 	if after := pgtest.Snapshot(t, conn); after != before {
 		t.Errorf("the refused import wrote to the database")
 	}
+	// The other commands refuse too, saying why, rather than failing on
+	// prepared statements another client's session holds.
+	for _, args := range [][]string{{"status"}, {"migrate"}, {"mappings", "list"}, {"rejects", "1"}} {
+		if p, code := runBin(t, transaction, args...); code == 0 || !strings.Contains(p.stderr.String(), "session pooling") {
+			t.Errorf("%v through PgBouncer in transaction pooling: exit %d; want a failure saying it needs session pooling\n%s", args, code, p.stderr.String())
+		}
+	}
 }
 
 // startPgBouncer runs PgBouncer in front of the server of dbURL, in a pool

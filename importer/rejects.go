@@ -210,7 +210,7 @@ func writeRunRejects(ctx context.Context, db *store.Store, run store.Run, dryRun
 // ready to be fixed and imported again, to path, or to stdout when path is
 // empty. It says how many it wrote.
 func WriteRejects(ctx context.Context, cfg store.Config, runID int64, path string, stdout io.Writer) (int64, error) {
-	db, err := store.Open(ctx, cfg)
+	db, err := store.OpenSession(ctx, cfg)
 	if err != nil {
 		return 0, err
 	}

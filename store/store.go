@@ -191,8 +191,29 @@ type PoolingError struct{}
 
 func (*PoolingError) Error() string {
 	return "the connection does not keep its server session between transactions (a pooler such as PgBouncer in transaction or statement pooling mode): " +
-		"an import holds a session lock on its run and sets search_path for its session, which another client would inherit there; " +
+		"batchimport sets search_path and prepares statements for its session, and an import holds a session lock on its run, which another client would inherit there; " +
 		"connect directly, or through a pool in session pooling mode"
+}
+
+// OpenSession opens a connection, and refuses it (*PoolingError) unless it
+// keeps its server session from one transaction to the next: through a
+// pooler in transaction or statement mode, the statements a connection
+// prepares, and its search_path, would be another client's.
+func OpenSession(ctx context.Context, c Config) (*Store, error) {
+	s, err := Open(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	other, err := s.Sibling(ctx)
+	if err == nil {
+		err = s.CheckSession(ctx, other)
+		_ = other.Close(ctx)
+	}
+	if err != nil {
+		_ = s.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return s, nil
 }
 
 // Sibling opens another connection to the same database and schema: a
