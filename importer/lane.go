@@ -18,9 +18,9 @@ type flight struct {
 	start time.Time
 	// Filled as batches are sent:
 	chunks int
-	last   store.Progress // as the group's last batch said
-	keys   []any          // registered by this group (parallelSink.forget)
-	held   map[any]bool   // of rows held back
+	last   store.Progress      // as the group's last batch said
+	keys   []pendingKey        // registered by this group (parallelSink.forget)
+	held   map[pendingKey]bool // of rows held back
 	// begun is closed once the group's transaction holds its slot lock
 	// (or never will): the group after it may wait for the lock then.
 	begun  chan struct{}

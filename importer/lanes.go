@@ -44,7 +44,7 @@ type parallelSink struct {
 	fix store.Progress
 	// pending is what groups in flight write (split.go): a row of a later
 	// group that needs it waits for its group's end.
-	pending map[any]*flight
+	pending map[pendingKey]*flight
 	lower   map[string]string // vendors, lower-cased
 	seq     int64             // groups sent
 	failure *failure          // of the groups since the run's start or its last rewind
@@ -58,7 +58,7 @@ const parallelGroupRows = 15_000
 // newParallelSink starts n lanes: the run's connection and n-1 more.
 func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*parallelSink, error) {
 	chunks := max(1, min(s.groupChunks, parallelGroupRows/chunkSize))
-	ps := &parallelSink{dbSink: s, chunks: chunks, pending: map[any]*flight{}, lower: map[string]string{}, failure: newFailure()}
+	ps := &parallelSink{dbSink: s, chunks: chunks, pending: map[pendingKey]*flight{}, lower: map[string]string{}, failure: newFailure()}
 	for i := range n {
 		db := s.db
 		if i > 0 {
@@ -128,7 +128,7 @@ func (s *parallelSink) send(b *store.Batch, last bool) {
 	f := s.open
 	if f == nil {
 		s.seq++
-		f = &flight{lane: s.lanes[s.next], seq: s.seq, start: time.Now(), begun: make(chan struct{}), done: make(chan struct{}), held: map[any]bool{}, failed: s.failure}
+		f = &flight{lane: s.lanes[s.next], seq: s.seq, start: time.Now(), begun: make(chan struct{}), done: make(chan struct{}), held: map[pendingKey]bool{}, failed: s.failure}
 		if n := len(s.flights); n > 0 {
 			f.prev = s.flights[n-1]
 		} else {

@@ -9,10 +9,15 @@ import (
 // invoiceKey is an invoice as the invoices table keys it.
 type invoiceKey struct{ account, vendor, number string }
 
-// What a group writes that a row of a later group may need is keyed in
-// parallelSink.pending by an invoiceKey (the invoice it claims), an item's
-// id slot (*int64: the item it creates) or a store.Origin (the reject it
-// takes back).
+// pendingKey is what a group writes that a row of a later group may
+// need: an invoice it claims, an item it creates (the item's id slot) or
+// a reject it takes back. One of the three is set; a struct, not an
+// interface, so that a row's keys cost no allocation.
+type pendingKey struct {
+	invoice invoiceKey
+	item    *int64
+	origin  store.Origin
+}
 
 // split cuts the batch in two: what the group writes at once, and the
 // rows it holds back to its end, which need an invoice, an item or a
@@ -22,22 +27,22 @@ type invoiceKey struct{ account, vendor, number string }
 // of the batch's.
 func (s *parallelSink) split(f *flight, b *store.Batch) (now, later *store.Batch) {
 	var held []int
-	var keys []any
+	var keys []pendingKey
 	for i := range b.Rows {
 		r := &b.Rows[i]
-		keys = append(keys[:0], invoiceKey{r.Account, s.lowerVendor(r.Vendor), r.InvoiceNumber})
+		keys = append(keys[:0], pendingKey{invoice: invoiceKey{r.Account, s.lowerVendor(r.Vendor), r.InvoiceNumber}})
 		if r.Origin.Run > 0 {
-			keys = append(keys, r.Origin)
+			keys = append(keys, pendingKey{origin: r.Origin})
 		}
 		needs := s.waits(f, keys...)
-		if r.ItemID != nil && s.waits(f, r.ItemID) {
+		if r.ItemID != nil && s.waits(f, pendingKey{item: r.ItemID}) {
 			needs = true
 		}
 		for _, m := range r.NewMappings {
-			needs = needs || s.waits(f, m.ItemID)
+			needs = needs || s.waits(f, pendingKey{item: m.ItemID})
 		}
 		for _, it := range r.NewItems {
-			keys = append(keys, it.ID)
+			keys = append(keys, pendingKey{item: it.ID})
 		}
 		s.register(f, keys, needs)
 		if needs {
@@ -48,8 +53,9 @@ func (s *parallelSink) split(f *flight, b *store.Batch) (now, later *store.Batch
 	rejects := b.Rejects[:0:0]
 	for _, rj := range b.Rejects {
 		if rj.Origin.Run > 0 {
-			needs := s.waits(f, rj.Origin)
-			s.register(f, []any{rj.Origin}, needs)
+			k := pendingKey{origin: rj.Origin}
+			needs := s.waits(f, k)
+			s.register(f, []pendingKey{k}, needs)
 			if needs {
 				heldRejects = append(heldRejects, rj)
 				continue
@@ -119,7 +125,7 @@ func chunkEnds(ends []int, ix []int) []int {
 
 // waits says whether any of the keys is written by an earlier group in
 // flight, or by a row f holds back.
-func (s *parallelSink) waits(f *flight, keys ...any) bool {
+func (s *parallelSink) waits(f *flight, keys ...pendingKey) bool {
 	for _, k := range keys {
 		if g, ok := s.pending[k]; ok && g != f || f.held[k] {
 			return true
@@ -129,7 +135,7 @@ func (s *parallelSink) waits(f *flight, keys ...any) bool {
 }
 
 // register notes that f writes what the keys name, at its end if held.
-func (s *parallelSink) register(f *flight, keys []any, held bool) {
+func (s *parallelSink) register(f *flight, keys []pendingKey, held bool) {
 	for _, k := range keys {
 		if s.pending[k] != f {
 			s.pending[k] = f
