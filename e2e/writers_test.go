@@ -203,6 +203,9 @@ func TestWritersHoldBackAFixedRecordTwice(t *testing.T) {
 	if !strings.Contains(reason, "already taken back") {
 		t.Errorf("the second copy was rejected for %q, want: already taken back", reason)
 	}
+	if strings.Contains(p.stderr.String(), "waited for each other") || strings.Contains(p.stderr.String(), "reading the input again") {
+		t.Errorf("the second copy was not held back: the groups waited for each other and the run went back\n%s", p.stderr.String())
+	}
 	if n := queryInt(t, conn, `SELECT count(*) FROM transactions WHERE invoice_number LIKE 'FIX-%'`); n != 1 {
 		t.Errorf("the fixed record was imported %d times, want once", n)
 	}
