@@ -250,7 +250,7 @@ func TestCorrectionWhileImporting(t *testing.T) {
 		if p.exited() || time.Now().After(deadline) {
 			t.Fatalf("the import ended (exit %d) or stalled before its checkpoint:\n%s%s", p.code, p.stdout.String(), p.stderr.String())
 		}
-		_ = conn.QueryRow(context.Background(), `SELECT id FROM import_runs WHERE status = 'running' AND checkpoint_line >= 3`).Scan(&run)
+		_ = conn.QueryRow(context.Background(), `SELECT id FROM runs WHERE status = 'running' AND checkpoint_line >= 3`).Scan(&run)
 	}
 	before := pgtest.Snapshot(t, conn)
 	set := []string{"mappings", "set", "Sysco", "--description", "Chicken Thighs Boneless IQF", "Chicken Thighs Boneless IQF", "--create", "--move-history"}
@@ -431,7 +431,7 @@ func count(t *testing.T, conn *pgx.Conn, sql string, args ...any) int64 {
 func accounted(t *testing.T, conn *pgx.Conn, sources map[string][]int) {
 	t.Helper()
 	rows, err := conn.Query(context.Background(), `SELECT source_key, bool_and(status = 'reverted'),
-		coalesce(max(rows_read) FILTER (WHERE status = 'reverted'), 0) FROM import_runs GROUP BY 1`)
+		coalesce(max(rows_read) FILTER (WHERE status = 'reverted'), 0) FROM runs GROUP BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}

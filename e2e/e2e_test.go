@@ -139,7 +139,7 @@ func pollCheckpoint(conn *pgx.Conn, p *proc, after int64) (id int64, ok bool) {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		var line int64
-		err := conn.QueryRow(context.Background(), `SELECT id, checkpoint_line FROM import_runs ORDER BY id DESC LIMIT 1`).Scan(&id, &line)
+		err := conn.QueryRow(context.Background(), `SELECT id, checkpoint_line FROM runs ORDER BY id DESC LIMIT 1`).Scan(&id, &line)
 		if err == nil && line > after {
 			return id, true
 		}
@@ -163,7 +163,7 @@ func runStatus(t *testing.T, conn *pgx.Conn, id int64) string {
 func checkpointOf(t *testing.T, conn *pgx.Conn, id int64) int64 {
 	t.Helper()
 	var line int64
-	if err := conn.QueryRow(context.Background(), `SELECT checkpoint_line FROM import_runs WHERE id = $1`, id).Scan(&line); err != nil {
+	if err := conn.QueryRow(context.Background(), `SELECT checkpoint_line FROM runs WHERE id = $1`, id).Scan(&line); err != nil {
 		t.Fatal(err)
 	}
 	return line

@@ -181,7 +181,7 @@ func pausedWriter(t *testing.T, wakeAfterB bool) {
 		t.Fatalf("B committed to run %d, want it to go on with run %d", id, runID)
 	}
 	var ownerB string
-	if err := conn.QueryRow(context.Background(), `SELECT owner FROM import_runs WHERE id = $1`, runID).Scan(&ownerB); err != nil {
+	if err := conn.QueryRow(context.Background(), `SELECT owner FROM runs WHERE id = $1`, runID).Scan(&ownerB); err != nil {
 		t.Fatal(err)
 	}
 
@@ -239,7 +239,7 @@ func pausedWriter(t *testing.T, wakeAfterB bool) {
 	}
 
 	var runs, owners int64
-	err := conn.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE owner = $1) FROM import_runs`, ownerB).Scan(&runs, &owners)
+	err := conn.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE owner = $1) FROM runs`, ownerB).Scan(&runs, &owners)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func TestImportStopsOnACorrectedCatalogue(t *testing.T) {
 		if p.exited() || time.Now().After(deadline) {
 			t.Fatalf("the import ended or stalled before its first checkpoint:\n%s%s", p.stdout.String(), p.stderr.String())
 		}
-		_ = conn.QueryRow(context.Background(), `SELECT id FROM import_runs WHERE source_key = 'june' AND checkpoint_line >= 2`).Scan(&run)
+		_ = conn.QueryRow(context.Background(), `SELECT id FROM runs WHERE source_key = 'june' AND checkpoint_line >= 2`).Scan(&run)
 	}
 	// The import holds account default, not other: the merge goes ahead.
 	bi(t, cfg, 0, "items", "merge", "Scallions", "Green Onions", "--account", "other")

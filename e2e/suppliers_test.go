@@ -201,7 +201,7 @@ func TestSupplierNonLinesSkipped(t *testing.T) {
 	if s["status"] != "success" || s["rows_read"] != 5.0 || s["rows_imported"] != 2.0 || s["rows_skipped"] != 3.0 {
 		t.Errorf("--skip-non-lines: %v; want success, 5 read, 2 imported, 3 skipped", s)
 	}
-	if n := count(t, conn, `SELECT rows_skipped FROM import_runs WHERE source_key = $1`, s["source_key"]); n != 3 {
+	if n := count(t, conn, `SELECT rows_skipped FROM runs WHERE source_key = $1`, s["source_key"]); n != 3 {
 		t.Errorf("import_runs.rows_skipped = %d, want 3", n)
 	}
 	pgtest.CheckInvariant(t, conn, s["source_key"].(string), []int{2, 3}, "")

@@ -149,7 +149,7 @@ func (s *Store) lockAccount(ctx context.Context, tx pgx.Tx, account string, wait
 }
 
 func (s *Store) busy(ctx context.Context, tx pgx.Tx, e *BusyError) error {
-	rows, err := tx.Query(ctx, `SELECT id FROM import_runs WHERE status = 'running' AND $1 = ANY(array_append(accounts, account)) ORDER BY id`, e.Account)
+	rows, err := tx.Query(ctx, `SELECT id FROM runs WHERE status = 'running' AND $1 = ANY(array_append(accounts, account)) ORDER BY id`, e.Account)
 	if err != nil {
 		return err
 	}

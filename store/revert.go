@@ -68,7 +68,7 @@ func (s *Store) Revert(ctx context.Context, id int64, c Correction) (Reverted, i
 		}
 		// A new owner fences whatever process held the run before.
 		owner := "batchimport revert"
-		if _, err := tx.Exec(ctx, `UPDATE import_runs SET owner = $2 WHERE id = $1`, id, owner); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE run_progress SET owner = $2 WHERE run_id = $1`, id, owner); err != nil {
 			return nil, err
 		}
 		r, err := s.revert(ctx, tx, id, owner, "reverted by batchimport revert")
@@ -108,7 +108,7 @@ func cameHome(ctx context.Context, tx pgx.Tx, accounts []string, id int64) error
 // runAccounts lists a run's accounts, its own first.
 func (s *Store) runAccounts(ctx context.Context, id int64) ([]string, error) {
 	var accounts []string
-	err := s.q().QueryRow(ctx, `SELECT array_prepend(account, array_remove(accounts, account)) FROM import_runs WHERE id = $1`, id).Scan(&accounts)
+	err := s.q().QueryRow(ctx, `SELECT array_prepend(account, array_remove(accounts, account)) FROM runs WHERE id = $1`, id).Scan(&accounts)
 	return accounts, s.lost(err)
 }
 
@@ -124,8 +124,9 @@ func (s *Store) unlockSource(ctx context.Context, sourceKey string) {
 func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why string) (Reverted, error) {
 	out := Reverted{RunID: id}
 	var accounts []string
-	err := tx.QueryRow(ctx, `UPDATE import_runs SET status = 'reverted', finished_at = coalesce(finished_at, now()), error = $3
-		WHERE id = $1 AND owner = $2 RETURNING array_append(accounts, account)`, id, owner, why).Scan(&accounts)
+	err := tx.QueryRow(ctx, `WITH held AS (SELECT run_id, accounts FROM run_progress WHERE run_id = $1 AND owner = $2 FOR UPDATE)
+		UPDATE import_runs r SET status = 'reverted', finished_at = coalesce(finished_at, now()), error = $3
+		FROM held WHERE r.id = held.run_id RETURNING array_append(held.accounts, r.account)`, id, owner, why).Scan(&accounts)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return out, s.fenced(ctx, tx, id)
 	}

@@ -70,7 +70,8 @@ func (p Progress) Plus(d Progress) Progress {
 	return p
 }
 
-// Run is a row of import_runs.
+// Run is a row of the view runs: a run (import_runs) with its progress
+// (run_progress).
 type Run struct {
 	ID          int64
 	SourceKey   string
@@ -110,7 +111,7 @@ const runColumns = `id, source_key, source_name, account, status, started_at, fi
 	input_format, input_delimiter, input_header, input_encoding, checkpoint_record, checkpoint_line, rows_read, rows_imported,
 	rows_rejected, items_created, fuzzy_matches, chunks, chunks_replayed, checkpoint_bytes, coalesce(checkpoint_sha256, ''),
 	rows_skipped,
-	(SELECT count(*) FROM rejects j WHERE j.account = import_runs.account AND j.run_id = import_runs.id AND j.resolved_by IS NULL)`
+	(SELECT count(*) FROM rejects j WHERE j.account = runs.account AND j.run_id = runs.id AND j.resolved_by IS NULL)`
 
 func scanRun(row pgx.Row) (Run, error) {
 	var r Run
@@ -166,7 +167,7 @@ func (s *Store) LockSource(ctx context.Context, sourceKey string) error {
 		return nil
 	}
 	e := &LockedError{SourceKey: sourceKey}
-	err = s.q().QueryRow(ctx, `SELECT id, coalesce(owner, '') FROM import_runs WHERE source_key = $1 AND status = 'running'
+	err = s.q().QueryRow(ctx, `SELECT id, coalesce(owner, '') FROM runs WHERE source_key = $1 AND status = 'running'
 		ORDER BY id DESC LIMIT 1`, sourceKey).Scan(&e.RunID, &e.Owner)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return s.lost(err)
@@ -179,7 +180,7 @@ func (s *Store) LastRun(ctx context.Context, sourceKey string) (r Run, ok bool, 
 	if s.conn == nil {
 		return Run{}, false, errNotConnected
 	}
-	r, err = scanRun(s.q().QueryRow(ctx, `SELECT `+runColumns+` FROM import_runs WHERE source_key = $1 ORDER BY id DESC LIMIT 1`, sourceKey))
+	r, err = scanRun(s.q().QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE source_key = $1 ORDER BY id DESC LIMIT 1`, sourceKey))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Run{}, false, nil
 	}
@@ -206,7 +207,7 @@ func (s *Store) GetRun(ctx context.Context, id int64) (Run, error) {
 	if s.conn == nil {
 		return Run{}, errNotConnected
 	}
-	r, err := scanRun(s.q().QueryRow(ctx, `SELECT `+runColumns+` FROM import_runs WHERE id = $1`, id))
+	r, err := scanRun(s.q().QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, fmt.Errorf("run %d: %w", id, ErrNoRun)
 	}
@@ -224,7 +225,7 @@ type RunFilter struct {
 
 // Runs returns the runs the filter picks, newest first.
 func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
-	rows, err := s.q().Query(ctx, `SELECT `+runColumns+` FROM import_runs
+	rows, err := s.q().Query(ctx, `SELECT `+runColumns+` FROM runs
 		WHERE ($1 = '' OR status = $1) AND ($2::timestamptz IS NULL OR started_at >= $2)
 		ORDER BY id DESC LIMIT $3`, string(f.Status), nullTime(f.Since), f.Limit)
 	if err != nil {
@@ -252,11 +253,23 @@ func (s *Store) CreateRun(ctx context.Context, n NewRun) (Run, error) {
 	if s.conn == nil {
 		return Run{}, errNotConnected
 	}
-	r, err := scanRun(s.q().QueryRow(ctx, `INSERT INTO import_runs (source_key, source_name, account, status, rejects_file,
-		owner, content_sha256, content_size, input_format, input_delimiter, input_header, input_encoding)
-		VALUES ($1, $2, $3, 'running', $4, $5, nullif($6, ''), $7, $8, $9, $10, coalesce(nullif($11, ''), 'utf-8')) RETURNING `+runColumns,
-		n.SourceKey, n.SourceName, n.Account, n.RejectsFile, n.Owner, n.Content.SHA256, n.Content.Size,
-		n.Input.Format, n.Input.Delimiter, n.Input.Header, n.Input.Encoding))
+	var r Run
+	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `INSERT INTO import_runs (source_key, source_name, account, status, rejects_file,
+			content_sha256, content_size, input_format, input_delimiter, input_header, input_encoding)
+			VALUES ($1, $2, $3, 'running', $4, nullif($5, ''), $6, $7, $8, $9, coalesce(nullif($10, ''), 'utf-8')) RETURNING id`,
+			n.SourceKey, n.SourceName, n.Account, n.RejectsFile, n.Content.SHA256, n.Content.Size,
+			n.Input.Format, n.Input.Delimiter, n.Input.Header, n.Input.Encoding).Scan(&id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO run_progress (run_id, owner) VALUES ($1, $2)`, id, n.Owner); err != nil {
+			return err
+		}
+		r, err = scanRun(tx.QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE id = $1`, id))
+		return err
+	})
 	return r, s.lost(err)
 }
 
@@ -277,10 +290,21 @@ func (s *Store) ResumeRun(ctx context.Context, id int64, owner string, in InputL
 	if s.conn == nil {
 		return Run{}, errNotConnected
 	}
-	r, err := scanRun(s.q().QueryRow(ctx, `UPDATE import_runs SET status = 'running', finished_at = NULL, error = NULL, owner = $2,
-		input_format = $3, input_delimiter = $4, input_header = $5, input_encoding = coalesce(nullif($6, ''), 'utf-8'),
-		rejects_file = coalesce(nullif($7, ''), rejects_file)
-		WHERE id = $1 RETURNING `+runColumns, id, owner, in.Format, in.Delimiter, in.Header, in.Encoding, rejectsFile))
+	var r Run
+	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE run_progress SET owner = $2 WHERE run_id = $1`, id, owner); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE import_runs SET status = 'running', finished_at = NULL, error = NULL,
+			input_format = $2, input_delimiter = $3, input_header = $4, input_encoding = coalesce(nullif($5, ''), 'utf-8'),
+			rejects_file = coalesce(nullif($6, ''), rejects_file)
+			WHERE id = $1`, id, in.Format, in.Delimiter, in.Header, in.Encoding, rejectsFile)
+		if err != nil {
+			return err
+		}
+		r, err = scanRun(tx.QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE id = $1`, id))
+		return err
+	})
 	return r, s.lost(err)
 }
 
@@ -291,9 +315,12 @@ func (s *Store) FinishRun(ctx context.Context, id int64, owner string, status St
 	if s.conn == nil {
 		return errNotConnected
 	}
-	tag, err := s.q().Exec(ctx, `UPDATE import_runs SET status = $3, finished_at = now(), error = nullif($4, ''),
+	// Locking the progress row waits for a process taking the run over,
+	// and then sees its owner.
+	tag, err := s.q().Exec(ctx, `WITH held AS (SELECT run_id FROM run_progress WHERE run_id = $1 AND owner = $2 FOR UPDATE)
+		UPDATE import_runs SET status = $3, finished_at = now(), error = nullif($4, ''),
 		content_sha256 = coalesce(content_sha256, nullif($5, '')), content_size = coalesce(content_size, $6)
-		WHERE id = $1 AND owner = $2`, id, owner, status, errMsg, c.SHA256, c.Size)
+		WHERE id = (SELECT run_id FROM held)`, id, owner, status, errMsg, c.SHA256, c.Size)
 	if err != nil {
 		return s.lost(err)
 	}
@@ -307,7 +334,7 @@ func (s *Store) FinishRun(ctx context.Context, id int64, owner string, status St
 // owner now.
 func (s *Store) fenced(ctx context.Context, q querier, id int64) error {
 	e := &FencedError{RunID: id}
-	if err := q.QueryRow(ctx, `SELECT coalesce(owner, '') FROM import_runs WHERE id = $1`, id).Scan(&e.Owner); err != nil {
+	if err := q.QueryRow(ctx, `SELECT coalesce(owner, '') FROM run_progress WHERE run_id = $1`, id).Scan(&e.Owner); err != nil {
 		return s.lost(err)
 	}
 	return e
@@ -318,18 +345,18 @@ func (s *Store) fenced(ctx context.Context, q querier, id int64) error {
 // started (else ErrCheckpointMoved: an earlier attempt whose COMMIT reply
 // was lost did commit).
 func (s *Store) checkpoint(ctx context.Context, tx pgx.Tx, runID int64, owner string, from int64, p Progress, accounts []string) error {
-	tag, err := tx.Exec(ctx, `UPDATE import_runs SET checkpoint_record = $4, checkpoint_line = $5, rows_read = $6,
+	tag, err := tx.Exec(ctx, `UPDATE run_progress SET checkpoint_record = $4, checkpoint_line = $5, rows_read = $6,
 		rows_imported = $7, rows_rejected = $8, items_created = $9, fuzzy_matches = $10, chunks = $11, chunks_replayed = $12,
 		accounts = ARRAY(SELECT DISTINCT a FROM unnest(accounts || $13::text[]) AS a ORDER BY 1),
 		checkpoint_bytes = $14, checkpoint_sha256 = nullif($15, ''), rows_skipped = $16
-		WHERE id = $1 AND owner = $2 AND checkpoint_record = $3`,
+		WHERE run_id = $1 AND owner = $2 AND checkpoint_record = $3`,
 		runID, owner, from, p.Record, p.Line, p.RowsRead, p.RowsImported, p.RowsRejected, p.ItemsCreated,
 		p.FuzzyMatches, p.Chunks, p.ChunksReplayed, accounts, p.Bytes, p.Digest, p.RowsSkipped)
 	if err != nil || tag.RowsAffected() == 1 {
 		return err
 	}
 	var holder string
-	if err := tx.QueryRow(ctx, `SELECT coalesce(owner, '') FROM import_runs WHERE id = $1`, runID).Scan(&holder); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT coalesce(owner, '') FROM run_progress WHERE run_id = $1`, runID).Scan(&holder); err != nil {
 		return err
 	}
 	if holder != owner {
