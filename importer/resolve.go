@@ -27,7 +27,7 @@ type resolver struct {
 	ids       map[*mapping.Item]*int64                        // id slots of items
 	report    map[reportKey]bool                              // keys reported so far; nil: no report
 	packs     memo.Memo[[]units.Pack]                         // pack sizes of descriptions
-	factors   map[unitKey]factor                              // what a unit of an item is worth in its base unit
+	lines     map[lineKey]lineMatch                           // lines resolved by a stored mapping
 	namePacks map[*mapping.Item][]units.Pack                  // pack sizes of items' names
 	runID     int64                                           // 0: rows are not encoded ahead (no run)
 	slab      []byte                                          // where rows are encoded ahead, in turn
@@ -37,7 +37,7 @@ func newResolver(load loader, opts mapping.Options, report bool) *resolver {
 	r := &resolver{opts: opts, load: load, byAccount: map[string]*mapping.Resolver{},
 		units: map[string]map[int64]map[string]decimal.Decimal{}, ids: map[*mapping.Item]*int64{},
 		packs:     memo.New(func(d string) []units.Pack { return units.Packs("", d) }),
-		factors:   map[unitKey]factor{},
+		lines:     map[lineKey]lineMatch{},
 		namePacks: map[*mapping.Item][]units.Pack{}}
 	if report {
 		r.report = map[reportKey]bool{}
@@ -73,19 +73,17 @@ const maxKeyBytes = 2400
 // fuzzy count.
 func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (store.Row, error) {
 	l := &rec.Valid
-	res, err := r.lookup(ctx, l)
+	res, f, err := r.match(ctx, l)
 	if err != nil {
 		return store.Row{}, err
 	}
 	if res.Review {
 		return store.Row{}, r.propose(l, res, c)
 	}
-	// An item created by this line has the base unit the line converts
-	// into; an item found may not.
 	it := res.Item
-	base, err := r.toBase(l, it)
-	if err != nil {
-		return store.Row{}, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldUnit, Rule: err.Error(), Value: l.Unit}}
+	base := l.Quantity // most lines: no decimal to allocate
+	if !f.one {
+		base = l.Quantity.Mul(f.d).RoundBank(units.Scale)
 	}
 	id := r.idSlot(it)
 	row := store.Row{
@@ -113,40 +111,54 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 	return row, nil
 }
 
-// unitKey is a unit as read on lines of an item, with the pack field and
-// description of lines that state a pack size ("" for the others).
-type unitKey struct {
-	unit, pack, description string
-	item                    *mapping.Item
+// lineKey is a line as resolving reads it.
+type lineKey struct {
+	account, vendor, sku, description, unit, pack string
 }
 
-// toBase converts the line's quantity into the item's base unit. What a
-// unit of an item is worth is computed once: for the lines that state no
-// pack size, once for all; for a line that does, once for its pack field
-// and description, which may convert it.
-func (r *resolver) toBase(l *invoice.Line, it *mapping.Item) (decimal.Decimal, error) {
-	packs := r.linePacks(l)
-	k := unitKey{unit: l.Unit, item: it}
-	if len(packs) > 0 {
-		k.pack, k.description = l.Pack, l.Description
+// lineMatch is what a line resolved by a stored mapping resolves to: its
+// item, and what a unit of the line is worth in the item's base unit.
+type lineMatch struct {
+	item *mapping.Item
+	f    factor
+}
+
+// match resolves a line to an item and converts its unit. A line that a
+// stored mapping resolves resolves the same way for the rest of the run
+// (stored mappings are never replaced), so the same line again, as most
+// lines are, is found in one map.
+func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, factor, error) {
+	k := lineKey{account: l.Account, vendor: l.Vendor, sku: l.VendorSKU, description: l.Description, unit: l.Unit, pack: l.Pack}
+	if m, ok := r.lines[k]; ok {
+		return mapping.Result{Item: m.item, Method: mapping.MethodStored, Score: 1}, m.f, nil
 	}
-	f, ok := r.factors[k]
-	if !ok {
-		ui := units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID], NamePacks: r.itemPacks(it)}
-		d, _, err := units.Factor(l.Unit, packs, ui)
-		if err != nil {
-			return decimal.Decimal{}, err
+	res, err := r.lookup(ctx, l)
+	if err != nil || res.Review {
+		return res, factor{}, err
+	}
+	// An item created by this line has the base unit the line converts
+	// into; an item found may not.
+	f, err := r.factorOf(l, res.Item)
+	if err != nil {
+		return res, f, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldUnit, Rule: err.Error(), Value: l.Unit}}
+	}
+	if res.Method == mapping.MethodStored {
+		if len(r.lines) >= memo.Limit {
+			clear(r.lines)
 		}
-		if len(r.factors) >= memo.Limit {
-			clear(r.factors)
-		}
-		f = factor{d: d, one: d.Equal(decimal.NewFromInt(1))}
-		r.factors[k] = f
+		r.lines[k] = lineMatch{item: res.Item, f: f}
 	}
-	if f.one {
-		return l.Quantity, nil // most lines: no decimal to allocate
+	return res, f, nil
+}
+
+// factorOf is what a unit of the line is worth in the item's base unit.
+func (r *resolver) factorOf(l *invoice.Line, it *mapping.Item) (factor, error) {
+	ui := units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID], NamePacks: r.itemPacks(it)}
+	d, _, err := units.Factor(l.Unit, r.linePacks(l), ui)
+	if err != nil {
+		return factor{}, err
 	}
-	return l.Quantity.Mul(f.d).RoundBank(units.Scale), nil
+	return factor{d: d, one: d.Equal(decimal.NewFromInt(1))}, nil
 }
 
 // factor is what a unit is worth in a base unit; one marks the factor 1,

@@ -1,29 +1,75 @@
 package importer
 
 import (
+	"context"
 	"testing"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/mapping"
+	"github.com/batchimport/batchimport/store"
 )
 
 // A line's own pack size converts it, whatever earlier lines of the same
-// unit and item were converted by.
-func TestFactorCacheHeedsLinePack(t *testing.T) {
-	r := newResolver(nil, mapping.Options{}, false)
-	it := &mapping.Item{ID: 7, Name: "Roma Tomatoes 25lb", Unit: "lb"}
-	l1 := &invoice.Line{Account: "default", Description: "Roma Tomatoes", Quantity: decimal.NewFromInt(2), Unit: "CS"}
-	l2 := &invoice.Line{Account: "default", Description: "Roma Tomatoes", Quantity: decimal.NewFromInt(2), Unit: "CS", Pack: "1/20LB"}
-	b1, err1 := r.toBase(l1, it)
-	b2, err2 := r.toBase(l2, it)
-	if err1 != nil || err2 != nil || !b1.Equal(decimal.NewFromInt(50)) {
-		t.Fatalf("no pack: %v %v, want 50 (the name's 25 lb); pack 1/20LB: %v %v", b1, err1, b2, err2)
+// SKU, unit and item were converted by: what resolving a line found is
+// kept per line, pack included.
+func TestLineCacheHeedsLinePack(t *testing.T) {
+	catalogue := func(context.Context, string) (store.Catalogue, error) {
+		return store.Catalogue{
+			Items:    []store.Item{{ID: 7, Name: "Roma Tomatoes 25lb", Normalized: mapping.DescriptionKey("Roma Tomatoes 25lb"), Unit: "lb"}},
+			Mappings: []store.Mapping{{Vendor: mapping.NormalizeVendor("Sysco"), KeyKind: string(mapping.KeySKU), Key: "RT-1", ItemID: 7, Method: "exact", Score: 1}},
+		}, nil
 	}
-	fresh := newResolver(nil, mapping.Options{}, false)
-	b3, _ := fresh.toBase(l2, it)
-	if !b2.Equal(b3) {
-		t.Errorf("same line converts to %v or %v depending on earlier lines", b2, b3)
+	line := func(pack string) *invoice.Line {
+		return &invoice.Line{Account: "default", Vendor: "Sysco", VendorSKU: "RT-1", Description: "Roma Tomatoes",
+			Quantity: decimal.NewFromInt(2), Unit: "CS", Pack: pack}
+	}
+	base := func(r *resolver, l *invoice.Line) decimal.Decimal {
+		t.Helper()
+		res, f, err := r.match(context.Background(), l)
+		if err != nil || res.Item == nil || res.Item.ID != 7 || res.Method != mapping.MethodStored {
+			t.Fatalf("pack %q: %+v, %v; want item 7 by its stored mapping", l.Pack, res, err)
+		}
+		if f.one {
+			return l.Quantity
+		}
+		return l.Quantity.Mul(f.d)
+	}
+	r := newResolver(catalogue, mapping.Options{}, false)
+	for range 2 { // the second time from what the first kept
+		if b := base(r, line("")); !b.Equal(decimal.NewFromInt(50)) {
+			t.Errorf("no pack: %v lb, want 50 (the name's 25 lb)", b)
+		}
+		if b := base(r, line("1/20LB")); !b.Equal(decimal.NewFromInt(40)) {
+			t.Errorf("pack 1/20LB: %v lb, want 40", b)
+		}
+	}
+	if len(r.lines) != 2 {
+		t.Errorf("%d lines kept, want 2", len(r.lines))
+	}
+	fresh := newResolver(catalogue, mapping.Options{}, false)
+	if b := base(fresh, line("1/20LB")); !b.Equal(decimal.NewFromInt(40)) {
+		t.Errorf("pack 1/20LB first: %v lb, want 40", b)
+	}
+}
+
+// Only a line resolved by a stored mapping is kept: a line that created an
+// item counts as created once, and the same line again is resolved by the
+// mapping it stored.
+func TestLineCacheKeepsOnlyStoredMatches(t *testing.T) {
+	r := newResolver(func(context.Context, string) (store.Catalogue, error) { return store.Catalogue{}, nil }, mapping.Options{}, false)
+	l := &invoice.Line{Account: "default", Vendor: "Sysco", VendorSKU: "N-1", Description: "Basil Fresh 1 lb",
+		Quantity: decimal.NewFromInt(3), Unit: "lb"}
+	first, _, err := r.match(context.Background(), l)
+	if err != nil || !first.Created {
+		t.Fatalf("first line: %+v, %v; want an item created", first, err)
+	}
+	if len(r.lines) != 0 {
+		t.Errorf("a created item's line was kept")
+	}
+	again, _, err := r.match(context.Background(), l)
+	if err != nil || again.Created || again.Method != mapping.MethodStored || again.Item != first.Item {
+		t.Errorf("same line again: %+v, %v; want the created item by its stored mapping", again, err)
 	}
 }

@@ -199,19 +199,20 @@ func (s *csvRows) Read() ([]string, error) {
 		return nil, io.EOF
 	}
 	var m csvMeta
-	var perr *csv.ParseError
 	switch {
 	case errors.Is(err, errRecordTooLong):
 		return nil, &FatalError{Line: d.lastLine + 1, Msg: fmt.Sprintf("a record from here on is longer than --max-record-bytes %d "+
 			"(an unterminated quote?): the rest of the file cannot be split into records, and is not read", d.opts.maxRecordBytes())}
-	case errors.As(err, &perr):
+	case err != nil:
+		perr := parseError(err)
+		if perr == nil {
+			return nil, err
+		}
 		// The record cannot be split into fields; keep its text whole in the
 		// first column so that the rejects file loses nothing.
 		raw := strings.TrimRight(string(d.tap.slice(start, d.r.InputOffset())), "\r\n")
 		m = csvMeta{line: perr.StartLine, raw: []string{raw}, err: &SyntaxError{Msg: fmt.Sprintf("CSV syntax: %v (line %d, column %d)", perr.Err, perr.Line, perr.Column)}}
 		rec = nil
-	case err != nil:
-		return nil, err
 	case len(rec) > MaxColumns:
 		line, _ := d.r.FieldPos(0)
 		raw := d.tap.slice(start, d.r.InputOffset())
@@ -244,6 +245,14 @@ func (s *csvRows) Read() ([]string, error) {
 		return nil, io.EOF
 	}
 	return align(rec, len(d.header)), nil
+}
+
+// parseError is err's *csv.ParseError, or nil. A function of its own, so
+// that only an error puts its target on the heap, not every record.
+func parseError(err error) *csv.ParseError {
+	var perr *csv.ParseError
+	errors.As(err, &perr)
+	return perr
 }
 
 func (s *csvRows) ReadAll() ([][]string, error) {

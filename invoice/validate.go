@@ -216,7 +216,7 @@ func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool
 	tooPrecise := func() error {
 		return &FieldError{Field: field, Rule: "must have at most " + itoa(int(scale)) + " fractional digits (it is never rounded)", Value: shorten(value)}
 	}
-	exponent := strings.ContainsAny(plain, "eE")
+	exponent := strings.IndexByte(plain, 'e') >= 0 || strings.IndexByte(plain, 'E') >= 0
 	if dot := strings.IndexByte(plain, '.'); dot >= 0 && !exponent && len(plain)-dot-1 > int(scale) {
 		// Without an exponent, the digits past the scale are read off the
 		// text: zeros are dropped, anything else is refused.
@@ -225,6 +225,11 @@ func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool
 			return decimal.Decimal{}, tooPrecise()
 		}
 		plain = plain[:end]
+	}
+	if !exponent {
+		if d, ok := parseShort(plain); ok {
+			return d, nil
+		}
 	}
 	d, err := decimal.NewFromString(plain)
 	if err != nil {
@@ -237,6 +242,44 @@ func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool
 		d = d.Truncate(scale)
 	}
 	return d, nil
+}
+
+// parseShort reads a plain decimal without exponent and of at most 18
+// digits, nearly every quantity and price, as decimal.NewFromString would
+// (the same value and exponent) at a fraction of its cost; ok is false for
+// any other text.
+func parseShort(s string) (d decimal.Decimal, ok bool) {
+	i, neg := 0, false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	var v int64
+	var exp int32
+	digits, dot := 0, false
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			if digits++; digits > 18 {
+				return decimal.Decimal{}, false
+			}
+			v = v*10 + int64(c-'0')
+			if dot {
+				exp--
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return decimal.Decimal{}, false
+		}
+	}
+	if digits == 0 {
+		return decimal.Decimal{}, false
+	}
+	if neg {
+		v = -v
+	}
+	return decimal.New(v, exp), true
 }
 
 func itoa(n int) string { return decimal.NewFromInt(int64(n)).String() }
