@@ -95,7 +95,7 @@ func (o *importOptions) addFlagsTo(f *pflag.FlagSet) {
 	f.StringVar(&o.profile, "profile", "", "the config's profile for every input (default: the profile whose match patterns match the file's name)")
 	f.StringVar(&o.account, "account", "default", "account (tenant) of the run: rows without an account value are its, rows naming another are rejected")
 	f.StringArrayVar(&o.allowAccounts, "allow-account", nil, "another account rows may name (repeatable)")
-	f.IntVar(&o.maxRecordBytes, "max-record-bytes", invoice.DefaultMaxRecordBytes, "reject an NDJSON line longer than this many bytes, keeping its first 4 KiB; a CSV record or JSON array element longer than that stops the file there")
+	f.IntVar(&o.maxRecordBytes, "max-record-bytes", invoice.DefaultMaxRecordBytes, "reject a record longer than this many bytes (an NDJSON line, a JSON array element, a CSV record's first line), keeping its first 4 KiB, and read on after it")
 	f.BoolVar(&o.anyAccount, "allow-any-account", false, "rows may name any account (the file chooses the tenant: for trusted inputs only)")
 	f.StringVar(&o.doneDir, "done-dir", "", "move each input whose run succeeded, partly succeeded or was skipped into this directory, with its rejects file")
 	f.StringVar(&o.failedDir, "failed-dir", "", "move each input whose run failed on the file (not on the database) or rejected every row into this directory")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 
@@ -18,11 +19,15 @@ import (
 // goroutine; the row source below records each record's line and raw fields
 // in a second channel, in the same order, so Next can pair them.
 type csvDecoder struct {
-	opts   Options
-	tap    *tapReader
-	r      *csv.Reader
-	header []string // as read
-	fields []string // field of each column, "" when ignored
+	opts Options
+	tap  *tapReader
+	r    *csv.Reader
+	// offBase and lineBase are where r started in the input: a record
+	// longer than --max-record-bytes makes a new reader at the next line.
+	offBase  int64
+	lineBase int
+	header   []string // as read
+	fields   []string // field of each column, "" when ignored
 
 	lastLine int // where the last record read ends
 
@@ -54,12 +59,7 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 	// reads ahead: an unterminated quote makes the rest of the file one
 	// record, which must not be held whole.
 	tap := &tapReader{r: r, limit: int64(opts.maxRecordBytes()) + 64<<10}
-	cr := csv.NewReader(tap)
-	cr.FieldsPerRecord = -1 // a wrong field count rejects the record, not the file
-	cr.ReuseRecord = false  // raw fields are kept for the rejects file
-	if opts.Delimiter != 0 {
-		cr.Comma = opts.Delimiter
-	}
+	cr := newCSVReader(tap, opts.Delimiter)
 	// The header is the first line whose columns give the fields, within
 	// the first SkipLines+1: the title lines a report puts above it are
 	// skipped, and a file without them (its rejects file) reads the same.
@@ -116,6 +116,27 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 		d.errc <- gocsv.UnmarshalDecoderToChan(gocsv.NewSimpleDecoderFromCSVReader(&csvRows{d: d}), d.values)
 	}()
 	return d, nil
+}
+
+// newCSVReader reads CSV records of any field count (a wrong count rejects
+// the record, not the file), each in fields of its own (raw fields are
+// kept for the rejects file).
+func newCSVReader(r io.Reader, delimiter rune) *csv.Reader {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	if delimiter != 0 {
+		cr.Comma = delimiter
+	}
+	return cr
+}
+
+// offset is where the reader is in the input.
+func (d *csvDecoder) offset() int64 { return d.offBase + d.r.InputOffset() }
+
+// lineOf is the input line of field i of the record just read.
+func (d *csvDecoder) lineOf(i int) int {
+	line, _ := d.r.FieldPos(i)
+	return d.lineBase + line
 }
 
 func (d *csvDecoder) Header() []string { return d.header }
@@ -193,7 +214,7 @@ func (s *csvRows) Read() ([]string, error) {
 		return nil, io.EOF
 	default:
 	}
-	start := d.r.InputOffset()
+	start := d.offset()
 	rec, err := d.r.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, io.EOF
@@ -201,8 +222,10 @@ func (s *csvRows) Read() ([]string, error) {
 	var m csvMeta
 	switch {
 	case errors.Is(err, errRecordTooLong):
-		return nil, &FatalError{Line: d.lastLine + 1, Msg: fmt.Sprintf("a record from here on is longer than --max-record-bytes %d "+
-			"(an unterminated quote?): the rest of the file cannot be split into records, and is not read", d.opts.maxRecordBytes())}
+		if m, err = d.resync(start); err != nil {
+			return nil, err
+		}
+		rec = nil
 	case err != nil:
 		perr := parseError(err)
 		if perr == nil {
@@ -210,22 +233,23 @@ func (s *csvRows) Read() ([]string, error) {
 		}
 		// The record cannot be split into fields; keep its text whole in the
 		// first column so that the rejects file loses nothing.
-		raw := strings.TrimRight(string(d.tap.slice(start, d.r.InputOffset())), "\r\n")
-		m = csvMeta{line: perr.StartLine, raw: []string{raw}, err: &SyntaxError{Msg: fmt.Sprintf("CSV syntax: %v (line %d, column %d)", perr.Err, perr.Line, perr.Column)}}
+		raw := strings.TrimRight(string(d.tap.slice(start, d.offset())), "\r\n")
+		m = csvMeta{line: d.lineBase + perr.StartLine, raw: []string{raw}, err: &SyntaxError{Msg: fmt.Sprintf("CSV syntax: %v (line %d, column %d)",
+			perr.Err, d.lineBase+perr.Line, perr.Column)}}
 		rec = nil
 	case len(rec) > MaxColumns:
-		line, _ := d.r.FieldPos(0)
-		raw := d.tap.slice(start, d.r.InputOffset())
+		line := d.lineOf(0)
+		raw := d.tap.slice(start, d.offset())
 		raw = bytes.ToValidUTF8(raw[:min(len(raw), keptOfLongRecord)], nil)
 		m = csvMeta{line: line, raw: []string{string(raw)}, err: &SyntaxError{Msg: fmt.Sprintf(
 			"record has %d fields, more than %d; it is kept here whole in one field, cut to its first %d bytes", len(rec), MaxColumns, len(raw))}}
 		rec = nil
 	default:
-		line, _ := d.r.FieldPos(0)
+		line := d.lineOf(0)
 		// Only a record that spans lines can hold a quoted line end: a
 		// look at where its last field starts, not a scan of every field.
-		if last, _ := d.r.FieldPos(len(rec) - 1); last > line || strings.Contains(rec[len(rec)-1], "\n") {
-			rec = keepCRLF(rec, d.tap.slice(start, d.r.InputOffset()), d.r.Comma)
+		if d.lineOf(len(rec)-1) > line || strings.Contains(rec[len(rec)-1], "\n") {
+			rec = keepCRLF(rec, d.tap.slice(start, d.offset()), d.r.Comma)
 		}
 		m = csvMeta{line: line, raw: rec}
 		if len(rec) != len(d.header) {
@@ -234,10 +258,10 @@ func (s *csvRows) Read() ([]string, error) {
 			m.origin = d.originFromEnd(rec)
 		}
 	}
-	d.tap.discard(d.r.InputOffset())
+	d.tap.discard(d.offset())
 	d.lastLine = m.line
 	if len(rec) > 0 {
-		d.lastLine, _ = d.r.FieldPos(len(rec) - 1)
+		d.lastLine = d.lineOf(len(rec) - 1)
 	}
 	select {
 	case d.meta <- m:
@@ -245,6 +269,50 @@ func (s *csvRows) Read() ([]string, error) {
 		return nil, io.EOF
 	}
 	return align(rec, len(d.header)), nil
+}
+
+// resync goes on after a record longer than --max-record-bytes, which
+// start begins: an unterminated quote makes the rest of the file look like
+// one record. The record's first line is rejected, kept cut to
+// keptOfLongRecord bytes, and a new reader starts at the next line, so the
+// lines after it are read as they are. A quoted field that truly spans
+// lines past the bound has its other lines rejected as they come: its text
+// stays in the rejects.
+func (d *csvDecoder) resync(start int64) (csvMeta, error) {
+	read := d.tap.slice(start, math.MaxInt64) // what was read from start on
+	line := d.lastLine + 1
+	for { // blank lines before the record are no record
+		if b, ok := bytes.CutPrefix(read, []byte("\n")); ok {
+			read, start, line = b, start+1, line+1
+		} else if b, ok := bytes.CutPrefix(read, []byte("\r\n")); ok {
+			read, start, line = b, start+2, line+1
+		} else {
+			break
+		}
+	}
+	first, rest, found := bytes.Cut(read, []byte("\n"))
+	size := int64(len(first))
+	first = bytes.ToValidUTF8(bytes.TrimSuffix(first[:min(len(first), keptOfLongRecord)], []byte("\r")), nil) // a copy
+	resume := start + size + 1
+	if !found {
+		// The line itself is longer than what was read: read on to its
+		// end, keeping none of it.
+		after, n, err := d.tap.skipLine()
+		if err != nil {
+			return csvMeta{}, err
+		}
+		size += n
+		resume, rest = start+size+1, after
+	}
+	d.tap.restart(resume, rest)
+	d.r = newCSVReader(d.tap, d.r.Comma)
+	d.offBase, d.lineBase = resume, line
+	msg := fmt.Sprintf("the record starting on this line is longer than --max-record-bytes %d (an unterminated quote?): "+
+		"this line is rejected, and the next is read as a new record", d.opts.maxRecordBytes())
+	if size > keptOfLongRecord {
+		msg += fmt.Sprintf("; the line is %d bytes, kept here cut to its first %d", size, len(first))
+	}
+	return csvMeta{line: line, raw: []string{string(first)}, err: &SyntaxError{Msg: msg}}, nil
 }
 
 // parseError is err's *csv.ParseError, or nil. A function of its own, so
@@ -273,17 +341,23 @@ func align(rec []string, n int) []string {
 // the text of a record that is not valid CSV can still be written to the
 // rejects file.
 type tapReader struct {
-	r     io.Reader
-	buf   []byte
-	base  int64 // offset of buf[0]
-	mark  int64 // where the record being read starts
-	limit int64 // most bytes read past mark (0: no limit)
+	r      io.Reader
+	buf    []byte
+	base   int64 // offset of buf[0]
+	mark   int64 // where the record being read starts
+	limit  int64 // most bytes read past mark (0: no limit)
+	unread int   // bytes at the end of buf not read through yet (after restart)
 }
 
 // errRecordTooLong is a record longer than tapReader's limit.
 var errRecordTooLong = errors.New("record too long")
 
 func (t *tapReader) Read(p []byte) (int, error) {
+	if t.unread > 0 {
+		n := copy(p, t.buf[len(t.buf)-t.unread:])
+		t.unread -= n
+		return n, nil
+	}
 	if t.limit > 0 {
 		room := t.mark + t.limit - (t.base + int64(len(t.buf)))
 		if room <= 0 {
@@ -294,6 +368,32 @@ func (t *tapReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	t.buf = append(t.buf, p[:n]...)
 	return n, err
+}
+
+// restart makes at the offset the next read starts from, pending the
+// bytes already read from there on.
+func (t *tapReader) restart(at int64, pending []byte) {
+	t.buf = append(t.buf[:0], pending...)
+	t.base, t.mark, t.unread = at, at, len(pending)
+}
+
+// skipLine reads on past the next newline, keeping nothing: n is how many
+// bytes came before the newline, after what its read brought past it.
+func (t *tapReader) skipLine() (after []byte, n int64, err error) {
+	chunk := make([]byte, 64<<10)
+	for {
+		k, err := t.r.Read(chunk)
+		if i := bytes.IndexByte(chunk[:k], '\n'); i >= 0 {
+			return chunk[i+1 : k], n + int64(i), nil
+		}
+		n += int64(k)
+		if errors.Is(err, io.EOF) {
+			return nil, n, nil
+		}
+		if err != nil {
+			return nil, n, err
+		}
+	}
 }
 
 // slice returns the bytes at offsets [from, to).

@@ -2,6 +2,7 @@ package invoice
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -176,5 +177,46 @@ func TestCSVCloseEarly(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close hung")
+	}
+}
+
+// A record longer than MaxRecordBytes (an unterminated quote makes the
+// rest of the file one) rejects its first line only: the lines after it
+// are read as records again, with their own line numbers, whether the bound
+// is passed within that first line or past it.
+func TestCSVLongRecordRejectsItsLineAndReadsOn(t *testing.T) {
+	good := func(i int) string { return fmt.Sprintf("G%d,2026-01-02,V,S1,Milk,1,gal,2\n", i) }
+	var b strings.Builder
+	b.WriteString(header + good(2) + "\n") // a blank line 3
+	b.WriteString(`Q,2026-01-02,V,S2,"Milk,1,gal,2` + "\r\n")
+	for i := 5; i < 3000; i++ { // far past the bound: 64 KiB read ahead
+		b.WriteString(good(i))
+	}
+	b.WriteString("L,2026-01-02,V,S3,\"" + strings.Repeat("x", 200<<10) + "\n") // one line past the bound
+	b.WriteString(good(3001))
+	b.WriteString("E,2026-01-02,V,S4,\"" + strings.Repeat("y", 100<<10)) // the last, without end
+	recs := decodeAll(t, b.String(), Options{MaxRecordBytes: 1024})
+	if len(recs) != 3000 {
+		t.Fatalf("got %d records, want 3000", len(recs))
+	}
+	for _, r := range recs {
+		switch r.Line {
+		case 4, 3000, 3002:
+			if r.Err == nil || !strings.Contains(r.Err.Error(), "longer than --max-record-bytes 1024") {
+				t.Errorf("line %d: %v; want rejected, naming --max-record-bytes", r.Line, r.Err)
+			}
+		default:
+			if want := fmt.Sprintf("G%d", r.Line); r.Err != nil || r.Valid.InvoiceNumber != want {
+				t.Errorf("line %d: %q, %v; want %s, valid", r.Line, r.Valid.InvoiceNumber, r.Err, want)
+			}
+		}
+	}
+	if raw := recs[1].Raw.Fields; len(raw) != 1 || raw[0] != `Q,2026-01-02,V,S2,"Milk,1,gal,2` {
+		t.Errorf("line 4 kept as %q, want its text whole, less the CR", raw)
+	}
+	long := recs[2997]
+	if raw := long.Raw.Fields; long.Line != 3000 || len(raw) != 1 || len(raw[0]) != keptOfLongRecord || !strings.HasPrefix(raw[0], `L,2026-01-02,V,S3,"xxx`) ||
+		!strings.Contains(long.Err.Error(), fmt.Sprintf("the line is %d bytes", 19+200<<10)) {
+		t.Errorf("line %d kept as %d bytes (%v); want line 3000 cut to %d, its size named", long.Line, len(raw[0]), long.Err, keptOfLongRecord)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -721,5 +722,48 @@ func TestNDJSONLineOverTheLimit(t *testing.T) {
 	exact := good[:len(good)-1] + `,"notes":"` + strings.Repeat("n", 100) + `"}`
 	if recs := mustDecode(t, NDJSON, exact+"\n", Options{MaxRecordBytes: len(exact)}); recs[0].Err != nil {
 		t.Errorf("a line of exactly the limit: %v", recs[0].Err)
+	}
+}
+
+// An element of a JSON array over MaxRecordBytes is rejected, kept cut to
+// its first bytes, and the elements after it are read: its end is found
+// past brackets and escaped quotes inside its strings, for an object and a
+// string alike, wherever the read ahead stops.
+func TestJSONArrayElementOverTheLimit(t *testing.T) {
+	good := func(n string) string {
+		return `{"invoice_number":"` + n + `","invoice_date":"2026-05-04","vendor":"V","description":"Milk","quantity":1,"unit_price":2}`
+	}
+	tricky := strings.Repeat(`x]}\"{[`, 40<<10)
+	for _, size := range []int{1 << 10, 100 << 10} {
+		in := "[" + good("A") + ",\n" +
+			`{"invoice_number":"B","notes":["` + tricky + `"],"description":"Milk"}` + " ,\n" +
+			good("C") + ",\n" +
+			`"` + tricky + `"` + ",\n" +
+			good("D") + "\n]\n"
+		recs := mustDecode(t, JSON, in, Options{MaxRecordBytes: size})
+		if len(recs) != 5 {
+			t.Fatalf("limit %d: got %d records, want 5", size, len(recs))
+		}
+		for i, want := range []string{"A", "", "C", "", "D"} {
+			r := recs[i]
+			if r.Line != i+1 {
+				t.Errorf("limit %d, record %d: line %d, want %d", size, i, r.Line, i+1)
+			}
+			if want != "" {
+				if r.Err != nil || r.Valid.InvoiceNumber != want {
+					t.Errorf("limit %d, record %d: %q, %v; want %s, valid", size, i, r.Valid.InvoiceNumber, r.Err, want)
+				}
+				continue
+			}
+			if r.Err == nil || !strings.Contains(r.Err.Error(), fmt.Sprintf("more than --max-record-bytes %d", size)) ||
+				len(r.Raw.Object) != 4<<10 {
+				t.Errorf("limit %d, record %d: kept %d bytes, %v; want rejected, cut to 4 KiB", size, i, len(r.Raw.Object), r.Err)
+			}
+		}
+	}
+	// What follows an element skipped must still be a comma or the end.
+	in := "[" + `"` + strings.Repeat("x", 200<<10) + `" ` + good("E") + "]"
+	if _, err := decodeJSON(t, JSON, in, Options{MaxRecordBytes: 1 << 10}); err == nil || !strings.Contains(err.Error(), "after array element") {
+		t.Errorf("a missing comma after a skipped element: %v", err)
 	}
 }

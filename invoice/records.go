@@ -54,8 +54,10 @@ const maxInherited = 4 << 10
 // newRecordsSource reads the document's first token here, so that an empty
 // file or a document of the wrong kind is reported before any record, like
 // a bad CSV header.
-func newRecordsSource(r io.Reader, path []string, keys *keyResolver) (*recordsSource, error) {
-	lc := &lineCounter{r: r}
+func newRecordsSource(r io.Reader, path []string, keys *keyResolver, maxRecord int) (*recordsSource, error) {
+	// A record, or a value around the records, may take at most maxRecord
+	// bytes, and what the decoder reads ahead: none is held whole past it.
+	lc := &lineCounter{r: r, limit: int64(maxRecord) + 64<<10}
 	s := &recordsSource{dec: json.NewDecoder(lc), lines: lc, path: path, keys: keys,
 		objects: make([]int, len(path)), had: make([]int, len(path))}
 	s.dec.UseNumber()
@@ -110,7 +112,7 @@ var errStopped = errors.New("stopped")
 func (s *recordsSource) begin() error {
 	s.dec.More()
 	at := s.dec.InputOffset()
-	tok, err := s.dec.Token()
+	tok, err := s.token()
 	switch {
 	case s.lines.err != nil:
 		return s.lines.err
@@ -142,14 +144,14 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 	s.objects[level]++
 	var own []member
 	for s.dec.More() {
-		tok, err := s.dec.Token()
+		tok, err := s.token()
 		if err != nil {
 			return s.syntax(err)
 		}
 		key, _ := tok.(string)
 		if key == s.path[level] {
 			s.had[level]++
-			tok, err := s.dec.Token()
+			tok, err := s.token()
 			if err != nil {
 				return s.syntax(err)
 			}
@@ -165,7 +167,7 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 		// A member off the path is read token by token, never whole: an
 		// array of other things may be any size. Only a scalar that gives
 		// a field is inherited, and only if a field can hold it.
-		tok, err = s.dec.Token()
+		tok, err = s.token()
 		if err != nil {
 			return s.syntax(err)
 		}
@@ -180,14 +182,14 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 			own = append(own, member{key: k, value: raw})
 		}
 	}
-	_, err := s.dec.Token() // }
+	_, err := s.token() // }
 	return s.syntax(err)
 }
 
 // skip reads the rest of an object or array whose opening was read.
 func (s *recordsSource) skip() error {
 	for depth := 1; depth > 0; {
-		tok, err := s.dec.Token()
+		tok, err := s.token()
 		if err != nil {
 			return s.syntax(err)
 		}
@@ -207,7 +209,7 @@ func (s *recordsSource) array(level int, inherited []member, yield func(element,
 	last := level == len(s.path)-1
 	for s.dec.More() {
 		if !last {
-			tok, err := s.dec.Token()
+			tok, err := s.token()
 			if err != nil {
 				return s.syntax(err)
 			}
@@ -220,7 +222,7 @@ func (s *recordsSource) array(level int, inherited []member, yield func(element,
 			continue
 		}
 		var raw json.RawMessage
-		if err := s.dec.Decode(&raw); err != nil {
+		if err := s.decode(&raw); err != nil {
 			return s.syntax(err)
 		}
 		begin := s.dec.InputOffset() - int64(len(raw))
@@ -234,7 +236,7 @@ func (s *recordsSource) array(level int, inherited []member, yield func(element,
 			return errStopped
 		}
 	}
-	_, err := s.dec.Token() // ]
+	_, err := s.token() // ]
 	return s.syntax(err)
 }
 
@@ -282,6 +284,18 @@ func (s *recordsSource) pathText() string {
 	return b.String()
 }
 
+// token reads the next token, and decode the next value: with what the
+// decoder reads ahead, no more than --max-record-bytes is read for either.
+func (s *recordsSource) token() (json.Token, error) {
+	s.lines.mark = s.lines.read
+	return s.dec.Token()
+}
+
+func (s *recordsSource) decode(v any) error {
+	s.lines.mark = s.lines.read
+	return s.dec.Decode(v)
+}
+
 // syntax turns an error of the decoder into a *FatalError naming the line
 // where the input stops being JSON; nil stays nil.
 func (s *recordsSource) syntax(err error) error {
@@ -289,6 +303,11 @@ func (s *recordsSource) syntax(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, errRecordTooLong):
+		held, _ := io.ReadAll(s.dec.Buffered()) // from where the value starts, or the space before it
+		at := s.dec.InputOffset() + int64(len(held)-len(bytes.TrimLeft(held, jsonSpace+",:")))
+		return &FatalError{Line: s.lines.lineAt(at), Msg: fmt.Sprintf("a record, or a value around the records, is longer than "+
+			"--max-record-bytes %d here: the rest of the file is not read", s.lines.limit-64<<10)}
 	case s.lines.err != nil:
 		return s.lines.err
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

@@ -1,6 +1,7 @@
 package invoice
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -86,6 +87,34 @@ func TestRecordsErrors(t *testing.T) {
 	for _, bad := range []string{"invoices", "invoices[].", "a[]b[]", ".lines[]"} {
 		if _, err := ParseRecordsPath(bad); err == nil {
 			t.Errorf("--records %q: no error", bad)
+		}
+	}
+}
+
+// A record, or a value off the path, longer than MaxRecordBytes stops the
+// file at its line, naming the bound, after the records before it: it is
+// never held whole.
+func TestRecordsOverTheLimit(t *testing.T) {
+	big := strings.Repeat("x", 300<<10)
+	path, _ := ParseRecordsPath("invoices[].lines[]")
+	for name, in := range map[string]string{
+		"record":       `{"invoices": [{"lines": [{"description": "Ramps"},` + "\n" + `{"description": "` + big + `"}]}]}`,
+		"member":       `{"invoices": [{"lines": [{"description": "Ramps"}]},` + "\n" + `{"notes": "` + big + `", "lines": []}]}`,
+		"nested value": `{"invoices": [{"lines": [{"description": "Ramps"}]},` + "\n" + `{"notes": [["` + big + `"]], "lines": []}]}`,
+	} {
+		d, err := NewDecoder(strings.NewReader(in), Options{Format: JSON, Records: path, MaxRecordBytes: 1 << 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs int
+		for err == nil {
+			if _, err = d.Next(); err == nil {
+				recs++
+			}
+		}
+		var fe *FatalError
+		if recs != 1 || !errors.As(err, &fe) || fe.Line != 2 || !strings.Contains(fe.Msg, "longer than --max-record-bytes 1024") {
+			t.Errorf("%s: %d records, then %v; want 1, then the bound named on line 2", name, recs, err)
 		}
 	}
 }

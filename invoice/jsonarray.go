@@ -1,0 +1,351 @@
+package invoice
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// arraySource reads the elements of a top-level JSON array with
+// encoding/json's streaming Decoder. Elements are decoded as
+// json.RawMessage, which keeps their bytes and, unlike decoding into any,
+// never turns a number into a float64.
+type arraySource struct {
+	dec   *json.Decoder
+	lines *lineCounter
+	base  int64 // the input offset of dec's start: an element over the bound makes a new decoder
+	n     int   // elements read so far
+	comma bool  // a comma must come before the next element
+	done  bool  // the closing ] has been read
+}
+
+// offset is where the decoder is in the input.
+func (s *arraySource) offset() int64 { return s.base + s.dec.InputOffset() }
+
+func newArraySource(r io.Reader, maxElement int) (*arraySource, error) {
+	// An element may take at most maxElement bytes, and what the decoder
+	// reads ahead: a 300 MB element must not be held whole.
+	lc := &lineCounter{r: r, limit: int64(maxElement) + 64<<10}
+	s := &arraySource{dec: json.NewDecoder(lc), lines: lc}
+	// Token decodes a top-level scalar into an any; a number must not become
+	// a float64 (nor fail to, when it is out of range).
+	s.dec.UseNumber()
+	s.dec.More() // skips leading whitespace, so InputOffset is the value's start
+	start := s.dec.InputOffset()
+	tok, err := s.dec.Token()
+	switch {
+	case lc.err != nil:
+		return nil, lc.err
+	case errors.Is(err, io.EOF):
+		return nil, &FatalError{Msg: "the file is empty: a JSON input must be an array of objects"}
+	case err != nil:
+		return nil, s.syntaxError(err, start)
+	case tok != json.Delim('['):
+		return nil, &FatalError{Line: lc.lineAt(start), Msg: "a JSON input must be an array of objects; use --format ndjson for one object per line"}
+	}
+	return s, nil
+}
+
+func (s *arraySource) next() (element, error) {
+	if s.done {
+		return element{}, io.EOF
+	}
+	if !s.dec.More() {
+		return element{}, s.end()
+	}
+	// The decoder would report a missing comma with a stream offset, but one
+	// that cannot be told apart from its other errors, so check it here.
+	if s.comma {
+		if c := s.peekByte(); c != ',' {
+			return element{}, s.fatal(s.offset(), afterElement(c))
+		}
+	}
+	var raw json.RawMessage
+	at := s.offset() // at the comma before the element, or at it
+	if ahead, _ := io.ReadAll(io.LimitReader(s.dec.Buffered(), 4096)); len(ahead) > 0 {
+		at += int64(len(ahead) - len(bytes.TrimLeft(ahead, jsonSpace+",")))
+	}
+	s.lines.mark = s.lines.read
+	if err := s.dec.Decode(&raw); err != nil {
+		if errors.Is(err, errRecordTooLong) {
+			return s.skip()
+		}
+		return element{}, s.syntaxError(err, -1)
+	}
+	s.n++
+	s.comma = true
+	// The decoder stops right after the element, and raw holds its bytes
+	// without the whitespace before it, so it starts at end - len(raw).
+	begin := s.offset() - int64(len(raw))
+	el := element{line: s.lines.lineAt(begin), raw: raw}
+	if raw[0] != '{' {
+		el.bad = fmt.Sprintf("array element %d is %s, not a JSON object", s.n, kindOf(raw))
+	}
+	return el, nil
+}
+
+// end reads the closing bracket and makes sure nothing but whitespace
+// follows it.
+func (s *arraySource) end() error {
+	at := s.offset()
+	tok, err := s.dec.Token()
+	if err != nil {
+		return s.syntaxError(err, at)
+	}
+	if tok != json.Delim(']') { // More said no, so this cannot happen
+		return s.fatal(at, "JSON syntax error: expected ] to close the array")
+	}
+	s.done = true
+	s.dec.More() // peeks past whitespace, to the next byte if there is one
+	if rest, _ := io.ReadAll(s.dec.Buffered()); len(bytes.TrimLeft(rest, jsonSpace)) > 0 {
+		return s.fatal(s.offset(), "JSON syntax error: unexpected data after the closing ] of the array")
+	}
+	if s.lines.err != nil {
+		return s.lines.err
+	}
+	return io.EOF
+}
+
+// afterElement is the error of a byte other than , or ] after an element.
+func afterElement(c byte) string {
+	return fmt.Sprintf("JSON syntax error: invalid character %s after array element (expected , or ])", quoteByte(c))
+}
+
+// skip passes over an element longer than --max-record-bytes, which the
+// decoder failed on, keeping only its first bytes for its reject, and goes
+// on after it with a new decoder.
+func (s *arraySource) skip() (element, error) {
+	s.n++
+	held, _ := io.ReadAll(s.dec.Buffered()) // the element from its start, as far as the decoder read
+	lead := len(held) - len(bytes.TrimLeft(held, jsonSpace))
+	begin := s.offset() + int64(lead)
+	el := element{line: s.lines.lineAt(begin), raw: bytes.ToValidUTF8(held[lead:min(len(held), lead+keptOfLongRecord)], nil)}
+	var k skipper
+	size, rest := int64(len(held)-lead), held[lead:]
+	if end := k.feed(rest); end >= 0 {
+		size, rest = int64(end), rest[end:]
+	} else {
+		buf := make([]byte, 64<<10)
+		for {
+			s.lines.mark = s.lines.read // no bound on what is skipped: it is not kept
+			n, err := s.lines.Read(buf)
+			if end := k.feed(buf[:n]); end >= 0 {
+				size, rest = size+int64(end), buf[end:n]
+				break
+			}
+			size += int64(n)
+			if err != nil {
+				if s.lines.err != nil {
+					return element{}, s.lines.err
+				}
+				return element{}, s.fatal(s.lines.read-1, fmt.Sprintf("JSON syntax error: unexpected end of input in the array element that starts on line %d", el.line))
+			}
+		}
+	}
+	el.bad = fmt.Sprintf("array element %d is %d bytes, more than --max-record-bytes %d; it is kept here cut to its first %d bytes",
+		s.n, size, s.lines.limit-64<<10, len(el.raw))
+	// The new decoder starts inside the array, at what follows the
+	// element: "[" puts it there, and the comma, if one, is read here.
+	var after int64 // the offset of rest[0]
+	for {
+		rest = bytes.TrimLeft(rest, jsonSpace)
+		after = s.lines.read - int64(len(rest)) // rest is what was read last
+		if len(rest) > 0 {
+			break
+		}
+		b := make([]byte, 64<<10)
+		s.lines.mark = s.lines.read
+		n, err := s.lines.Read(b)
+		rest = b[:n]
+		if n == 0 && err != nil {
+			break // end() finds the array not closed
+		}
+	}
+	s.comma = false
+	switch {
+	case len(rest) > 0 && rest[0] == ',':
+		rest, after = rest[1:], after+1
+	case len(rest) > 0 && rest[0] != ']':
+		return element{}, s.fatal(after, afterElement(rest[0]))
+	}
+	s.dec = json.NewDecoder(io.MultiReader(strings.NewReader("["), bytes.NewReader(rest), s.lines))
+	s.dec.UseNumber()
+	s.base = after - 1
+	if _, err := s.dec.Token(); err != nil {
+		return element{}, err
+	}
+	return el, nil
+}
+
+// skipper finds where a JSON value ends without keeping it, from bytes
+// given in pieces: an object or array at its closing bracket, a string at
+// its closing quote, anything else before the byte that ends it.
+type skipper struct {
+	depth       int
+	str, escape bool
+	started     bool
+	scalar      bool
+}
+
+// feed returns the index in b just past the value, or -1 if it goes on.
+func (k *skipper) feed(b []byte) int {
+	for i, c := range b {
+		switch {
+		case k.escape:
+			k.escape = false
+		case k.str && c == '\\':
+			k.escape = true
+		case k.str:
+			if c == '"' {
+				k.str = false
+				if k.depth == 0 {
+					return i + 1
+				}
+			}
+		case !k.started && strings.IndexByte(jsonSpace, c) >= 0:
+		case !k.started:
+			k.started = true
+			switch c {
+			case '{', '[':
+				k.depth++
+			case '"':
+				k.str = true
+			default:
+				k.scalar = true
+			}
+		case k.scalar:
+			if strings.IndexByte(jsonSpace+",]}", c) >= 0 {
+				return i
+			}
+		case c == '"':
+			k.str = true
+		case c == '{' || c == '[':
+			k.depth++
+		case c == '}' || c == ']':
+			if k.depth--; k.depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
+
+// peekByte returns the next unread byte, which More has made sure is
+// buffered and not whitespace.
+func (s *arraySource) peekByte() byte {
+	var b [1]byte
+	_, _ = s.dec.Buffered().Read(b[:])
+	return b[0]
+}
+
+// syntaxError turns an error of the JSON decoder into a *FatalError naming
+// the line where the input stops being JSON. at is the offset of the
+// offending token when the caller knows it (errors of Token), or -1 after a
+// failed Decode of an element.
+func (s *arraySource) syntaxError(err error, at int64) error {
+	if s.lines.err != nil {
+		return s.lines.err // the reader failed (a broken gzip stream, say)
+	}
+	var se *json.SyntaxError
+	switch {
+	case at < 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+		start := s.lines.lineAt(s.elementStart())
+		return s.fatal(s.lines.read-1, fmt.Sprintf("JSON syntax error: unexpected end of input in the array element that starts on line %d", start))
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return s.fatal(s.lines.read-1, "JSON syntax error: unexpected end of input: the array is not closed with ]")
+	case !errors.As(err, &se):
+		return err
+	case at < 0:
+		at = s.errorOffset()
+	}
+	return s.fatal(at, "JSON syntax error: "+se.Error())
+}
+
+// errorOffset finds the stream offset of a syntax error in the element a
+// Decode failed on. encoding/json's SyntaxError.Offset cannot be used for
+// that: the Decoder counts only the bytes of the values it scanned, not the
+// separators it skipped. So the bytes it still holds, which start at the
+// failed element and reach as far as it read, are checked again on their own.
+func (s *arraySource) errorOffset() int64 {
+	base := s.offset()
+	rest, _ := io.ReadAll(s.dec.Buffered())
+	var raw json.RawMessage
+	var se *json.SyntaxError
+	if errors.As(json.Unmarshal(rest, &raw), &se) && se.Offset > 0 {
+		return base + se.Offset - 1 // Offset counts the offending byte
+	}
+	return base
+}
+
+// elementStart returns the offset of the first byte that is not whitespace
+// in what the decoder holds: after a failed Decode, the failed element.
+func (s *arraySource) elementStart() int64 {
+	rest, _ := io.ReadAll(s.dec.Buffered())
+	return s.offset() + int64(len(rest)-len(bytes.TrimLeft(rest, jsonSpace)))
+}
+
+func (s *arraySource) fatal(at int64, msg string) *FatalError {
+	if at < 0 {
+		at = 0
+	}
+	return &FatalError{Line: s.lines.lineAt(at), Msg: msg}
+}
+
+// lineCounter passes reads through and notes where the newlines are, so the
+// line of any stream offset the JSON decoder reports can be computed without
+// keeping the bytes. Only newlines the decoder has read but not yet passed
+// are kept: a buffer's worth.
+type lineCounter struct {
+	r     io.Reader
+	mark  int64   // where the element being read starts, roughly (what was read then)
+	limit int64   // most bytes read past mark (0: no limit)
+	read  int64   // bytes read so far
+	nl    []int64 // offsets of the newlines at or after the last lineAt
+	line  int     // newlines before the offset of the last lineAt
+	err   error   // the first read error other than io.EOF
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	if c.limit > 0 {
+		room := c.mark + c.limit - c.read
+		if room <= 0 {
+			return 0, errRecordTooLong
+		}
+		p = p[:min(int64(len(p)), room)]
+	}
+	n, err := c.r.Read(p)
+	for i := 0; i < n; {
+		j := bytes.IndexByte(p[i:n], '\n')
+		if j < 0 {
+			break
+		}
+		c.nl = append(c.nl, c.read+int64(i+j))
+		i += j + 1
+	}
+	c.read += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) && c.err == nil {
+		c.err = readError(err)
+	}
+	return n, err
+}
+
+// lineAt returns the 1-based line of the byte at offset off. Offsets asked
+// for must never decrease; the newlines before off are forgotten.
+func (c *lineCounter) lineAt(off int64) int {
+	k := 0
+	for k < len(c.nl) && c.nl[k] < off {
+		k++
+	}
+	c.line += k
+	c.nl = c.nl[k:]
+	return c.line + 1
+}
+
+// readError says that an error comes from reading the input (a truncated
+// gzip stream, say), not from its contents; errors.Is still sees the cause.
+func readError(err error) error {
+	return fmt.Errorf("reading the input: %w", err)
+}
