@@ -139,3 +139,20 @@ func (r *runner) seenSoFar() map[string]int64 {
 	defer r.seenMu.Unlock()
 	return maps.Clone(r.seen)
 }
+
+func mappingItems(items []store.Item) []mapping.Item {
+	out := make([]mapping.Item, len(items))
+	for i, it := range items {
+		out[i] = mapping.Item{ID: it.ID, Name: it.Name, Normalized: it.Normalized, Unit: it.Unit}
+	}
+	return out
+}
+
+func mappingMappings(maps []store.Mapping) []mapping.StoredMapping {
+	out := make([]mapping.StoredMapping, len(maps))
+	for i, m := range maps {
+		out[i] = mapping.StoredMapping{Vendor: m.Vendor, KeyKind: mapping.KeyKind(m.KeyKind), Key: m.Key,
+			ItemID: m.ItemID, Method: mapping.Method(m.Method), Score: m.Score}
+	}
+	return out
+}

@@ -27,7 +27,7 @@ type resolver struct {
 	ids       map[*mapping.Item]*int64                        // id slots of items
 	report    map[reportKey]bool                              // keys reported so far; nil: no report
 	packs     memo.Memo[[]units.Pack]                         // pack sizes of descriptions
-	lines     map[lineKey]lineMatch                           // lines resolved by a stored mapping
+	lines     map[lineKey]lineMatch                           // lines that resolve the same way to the end
 	namePacks map[*mapping.Item][]units.Pack                  // pack sizes of items' names
 	runID     int64                                           // 0: rows are not encoded ahead (no run)
 	slab      []byte                                          // where rows are encoded ahead, in turn
@@ -116,21 +116,21 @@ type lineKey struct {
 	account, vendor, sku, description, unit, pack string
 }
 
-// lineMatch is what a line resolved by a stored mapping resolves to: its
-// item, and what a unit of the line is worth in the item's base unit.
+// lineMatch is what a stable line resolves to: its item, and what a unit
+// of the line is worth in the item's base unit.
 type lineMatch struct {
 	item *mapping.Item
 	f    factor
 }
 
-// match resolves a line to an item and converts its unit. A line that a
-// stored mapping resolves resolves the same way for the rest of the run
-// (stored mappings are never replaced), so the same line again, as most
-// lines are, is found in one map.
+// match resolves a line to an item and converts its unit. A line that
+// resolves the same way for the rest of the run (Result.Stable: by a
+// stored mapping that no later line can outrank) is kept, so the same line
+// again, as most lines are, is found in one map.
 func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, factor, error) {
 	k := lineKey{account: l.Account, vendor: l.Vendor, sku: l.VendorSKU, description: l.Description, unit: l.Unit, pack: l.Pack}
 	if m, ok := r.lines[k]; ok {
-		return mapping.Result{Item: m.item, Method: mapping.MethodStored, Score: 1}, m.f, nil
+		return mapping.Result{Item: m.item, Method: mapping.MethodStored, Score: 1, Stable: true}, m.f, nil
 	}
 	res, err := r.lookup(ctx, l)
 	if err != nil || res.Review {
@@ -142,7 +142,7 @@ func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, 
 	if err != nil {
 		return res, f, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldUnit, Rule: err.Error(), Value: l.Unit}}
 	}
-	if res.Method == mapping.MethodStored {
+	if res.Stable {
 		if len(r.lines) >= memo.Limit {
 			clear(r.lines)
 		}
@@ -281,21 +281,4 @@ func (r *resolver) idSlot(it *mapping.Item) *int64 {
 	*s = it.ID
 	r.ids[it] = s
 	return s
-}
-
-func mappingItems(items []store.Item) []mapping.Item {
-	out := make([]mapping.Item, len(items))
-	for i, it := range items {
-		out[i] = mapping.Item{ID: it.ID, Name: it.Name, Normalized: it.Normalized, Unit: it.Unit}
-	}
-	return out
-}
-
-func mappingMappings(maps []store.Mapping) []mapping.StoredMapping {
-	out := make([]mapping.StoredMapping, len(maps))
-	for i, m := range maps {
-		out[i] = mapping.StoredMapping{Vendor: m.Vendor, KeyKind: mapping.KeyKind(m.KeyKind), Key: m.Key,
-			ItemID: m.ItemID, Method: mapping.Method(m.Method), Score: m.Score}
-	}
-	return out
 }

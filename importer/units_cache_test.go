@@ -73,3 +73,32 @@ func TestLineCacheKeepsOnlyStoredMatches(t *testing.T) {
 		t.Errorf("same line again: %+v, %v; want the created item by its stored mapping", again, err)
 	}
 }
+
+// A line with a SKU resolved by its description is not kept: a later line
+// may store a mapping of that SKU, which the same line then follows, as it
+// would without anything kept.
+func TestLineCacheFollowsASKUMappedLater(t *testing.T) {
+	vendor := mapping.NormalizeVendor("Sysco")
+	r := newResolver(func(context.Context, string) (store.Catalogue, error) {
+		return store.Catalogue{
+			Items: []store.Item{{ID: 1, Name: "Chicken Thighs", Normalized: mapping.DescriptionKey("Chicken Thighs"), Unit: "lb"}},
+			Mappings: []store.Mapping{{Vendor: vendor, KeyKind: string(mapping.KeyDescription), Key: mapping.DescriptionKey("Chicken Thighs"),
+				ItemID: 1, Method: "exact", Score: 1}},
+		}, nil
+	}, mapping.Options{}, false)
+	line := func(desc string) *invoice.Line {
+		return &invoice.Line{Account: "default", Vendor: "Sysco", VendorSKU: "123", Description: desc, Quantity: decimal.NewFromInt(1), Unit: "lb"}
+	}
+	first, _, err := r.match(context.Background(), line("Chicken Thighs"))
+	if err != nil || first.Item.ID != 1 {
+		t.Fatalf("first line: %+v, %v; want item 1 by its description's mapping", first, err)
+	}
+	brisket, _, err := r.match(context.Background(), line("Beef Brisket"))
+	if err != nil || !brisket.Created {
+		t.Fatalf("second line: %+v, %v; want an item created, SKU 123 mapped to it", brisket, err)
+	}
+	again, _, err := r.match(context.Background(), line("Chicken Thighs"))
+	if err != nil || again.Item != brisket.Item {
+		t.Errorf("first line again: item %+v, %v; want the item SKU 123 is now mapped to, as resolving it afresh gives", again.Item, err)
+	}
+}

@@ -19,9 +19,10 @@ import (
 // goroutine; the row source below records each record's line and raw fields
 // in a second channel, in the same order, so Next can pair them.
 type csvDecoder struct {
-	opts Options
-	tap  *tapReader
-	r    *csv.Reader
+	opts  Options
+	tap   *tapReader
+	r     *csv.Reader // replaced on gocsv's goroutine (resync): read it there only
+	comma rune
 	// offBase and lineBase are where r started in the input: a record
 	// longer than --max-record-bytes makes a new reader at the next line.
 	offBase  int64
@@ -29,7 +30,7 @@ type csvDecoder struct {
 	header   []string // as read
 	fields   []string // field of each column, "" when ignored
 
-	lastLine int // where the last record read ends
+	lastLine int // the line the last record read ends on
 
 	values chan Values
 	meta   chan csvMeta
@@ -64,6 +65,12 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 	// the first SkipLines+1: the title lines a report puts above it are
 	// skipped, and a file without them (its rejects file) reads the same.
 	var header, fields []string
+	lines := 0 // lines read so far: title lines and header
+	consume := func() {
+		to := cr.InputOffset()
+		lines += bytes.Count(tap.slice(tap.mark, to), newline)
+		tap.discard(to)
+	}
 	for tries := 0; ; tries++ {
 		var err error
 		header, err = cr.Read()
@@ -89,7 +96,7 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 		if err == nil {
 			break
 		}
-		tap.discard(cr.InputOffset()) // a title line is not kept
+		consume() // a title line is not kept
 		if tries >= opts.SkipLines {
 			if fe, ok := err.(*FatalError); ok {
 				fe.Line = line
@@ -100,10 +107,9 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 			return nil, err
 		}
 	}
-	tap.discard(cr.InputOffset())
-	headerEnd, _ := cr.FieldPos(len(header) - 1)
+	consume()
 	d := &csvDecoder{
-		opts: opts, tap: tap, r: cr, header: header, fields: fields, lastLine: headerEnd,
+		opts: opts, tap: tap, r: cr, comma: cr.Comma, header: header, fields: fields, lastLine: lines,
 		// Buffered, so that gocsv's goroutine runs ahead instead of handing
 		// over one record at a time. meta holds what values holds, plus the
 		// record gocsv is decoding and the one it is trying to send.
@@ -141,7 +147,7 @@ func (d *csvDecoder) lineOf(i int) int {
 
 func (d *csvDecoder) Header() []string { return d.header }
 func (d *csvDecoder) Format() Format   { return CSV }
-func (d *csvDecoder) delimiter() rune  { return d.r.Comma }
+func (d *csvDecoder) delimiter() rune  { return d.comma }
 
 func (d *csvDecoder) Next() (*Record, error) {
 	v, ok := <-d.values
@@ -220,12 +226,17 @@ func (s *csvRows) Read() ([]string, error) {
 		return nil, io.EOF
 	}
 	var m csvMeta
+	resynced := false
 	switch {
 	case errors.Is(err, errRecordTooLong):
-		if m, err = d.resync(start); err != nil {
+		var retry bool
+		if m, retry, err = d.resync(start); err != nil {
 			return nil, err
 		}
-		rec = nil
+		if retry {
+			return s.Read()
+		}
+		rec, resynced = nil, true
 	case err != nil:
 		perr := parseError(err)
 		if perr == nil {
@@ -249,7 +260,7 @@ func (s *csvRows) Read() ([]string, error) {
 		// Only a record that spans lines can hold a quoted line end: a
 		// look at where its last field starts, not a scan of every field.
 		if d.lineOf(len(rec)-1) > line || strings.Contains(rec[len(rec)-1], "\n") {
-			rec = keepCRLF(rec, d.tap.slice(start, d.offset()), d.r.Comma)
+			rec = keepCRLF(rec, d.tap.slice(start, d.offset()), d.comma)
 		}
 		m = csvMeta{line: line, raw: rec}
 		if len(rec) != len(d.header) {
@@ -258,11 +269,12 @@ func (s *csvRows) Read() ([]string, error) {
 			m.origin = d.originFromEnd(rec)
 		}
 	}
-	d.tap.discard(d.offset())
-	d.lastLine = m.line
-	if len(rec) > 0 {
-		d.lastLine = d.lineOf(len(rec) - 1)
+	if resynced {
+		d.lastLine = m.line
+	} else {
+		d.lastLine += bytes.Count(d.tap.slice(start, d.offset()), newline)
 	}
+	d.tap.discard(d.offset())
 	select {
 	case d.meta <- m:
 	case <-d.done:
@@ -277,11 +289,13 @@ func (s *csvRows) Read() ([]string, error) {
 // keptOfLongRecord bytes, and a new reader starts at the next line, so the
 // lines after it are read as they are. A quoted field that truly spans
 // lines past the bound has its other lines rejected as they come: its text
-// stays in the rejects.
-func (d *csvDecoder) resync(start int64) (csvMeta, error) {
+// stays in the rejects. Blank lines before the record, which count against
+// the bound too, are passed and the record read again (retry).
+func (d *csvDecoder) resync(start int64) (m csvMeta, retry bool, err error) {
 	read := d.tap.slice(start, math.MaxInt64) // what was read from start on
 	line := d.lastLine + 1
-	for { // blank lines before the record are no record
+	blank := start
+	for {
 		if b, ok := bytes.CutPrefix(read, []byte("\n")); ok {
 			read, start, line = b, start+1, line+1
 		} else if b, ok := bytes.CutPrefix(read, []byte("\r\n")); ok {
@@ -290,7 +304,11 @@ func (d *csvDecoder) resync(start int64) (csvMeta, error) {
 			break
 		}
 	}
-	first, rest, found := bytes.Cut(read, []byte("\n"))
+	if start > blank {
+		d.restart(start, read, line-1)
+		return csvMeta{}, true, nil
+	}
+	first, rest, found := bytes.Cut(read, newline)
 	size := int64(len(first))
 	first = bytes.ToValidUTF8(bytes.TrimSuffix(first[:min(len(first), keptOfLongRecord)], []byte("\r")), nil) // a copy
 	resume := start + size + 1
@@ -299,21 +317,29 @@ func (d *csvDecoder) resync(start int64) (csvMeta, error) {
 		// end, keeping none of it.
 		after, n, err := d.tap.skipLine()
 		if err != nil {
-			return csvMeta{}, err
+			return csvMeta{}, false, err
 		}
 		size += n
 		resume, rest = start+size+1, after
 	}
-	d.tap.restart(resume, rest)
-	d.r = newCSVReader(d.tap, d.r.Comma)
-	d.offBase, d.lineBase = resume, line
+	d.restart(resume, rest, line)
 	msg := fmt.Sprintf("the record starting on this line is longer than --max-record-bytes %d (an unterminated quote?): "+
 		"this line is rejected, and the next is read as a new record", d.opts.maxRecordBytes())
 	if size > keptOfLongRecord {
 		msg += fmt.Sprintf("; the line is %d bytes, kept here cut to its first %d", size, len(first))
 	}
-	return csvMeta{line: line, raw: []string{string(first)}, err: &SyntaxError{Msg: msg}}, nil
+	return csvMeta{line: line, raw: []string{string(first)}, err: &SyntaxError{Msg: msg}}, false, nil
 }
+
+// restart reads on with a new reader from offset at, which starts line
+// after, pending the bytes already read from there.
+func (d *csvDecoder) restart(at int64, pending []byte, after int) {
+	d.tap.restart(at, pending)
+	d.r = newCSVReader(d.tap, d.comma)
+	d.offBase, d.lineBase, d.lastLine = at, after, after
+}
+
+var newline = []byte{'\n'}
 
 // parseError is err's *csv.ParseError, or nil. A function of its own, so
 // that only an error puts its target on the heap, not every record.
@@ -383,6 +409,9 @@ func (t *tapReader) skipLine() (after []byte, n int64, err error) {
 	chunk := make([]byte, 64<<10)
 	for {
 		k, err := t.r.Read(chunk)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, n, err
+		}
 		if i := bytes.IndexByte(chunk[:k], '\n'); i >= 0 {
 			return chunk[i+1 : k], n + int64(i), nil
 		}

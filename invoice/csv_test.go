@@ -220,3 +220,32 @@ func TestCSVLongRecordRejectsItsLineAndReadsOn(t *testing.T) {
 		t.Errorf("line %d kept as %d bytes (%v); want line 3000 cut to %d, its size named", long.Line, len(raw[0]), long.Err, keptOfLongRecord)
 	}
 }
+
+// The lines of a record spanning several count before an over-long record,
+// and blank lines past the bound reject nothing: every line keeps its
+// number, and a record after many blank lines is read whole.
+func TestCSVLongRecordLineNumbers(t *testing.T) {
+	good := func(i int) string { return fmt.Sprintf("G%d,2026-01-02,V,S1,Milk,1,gal,2\n", i) }
+	var b strings.Builder
+	b.WriteString(header + "M,2026-01-02,V,S1,\"two\nlines\",1,gal,2\n") // lines 2-3
+	b.WriteString(`Q,2026-01-02,V,S2,"Milk,1,gal,2` + "\n")              // line 4
+	for i := 5; i < 3000; i++ {
+		b.WriteString(good(i))
+	}
+	b.WriteString(strings.Repeat("\n", 200<<10)) // lines 3000 to 3000+200Ki-1
+	b.WriteString(good(3000 + 200<<10))
+	recs := decodeAll(t, b.String(), Options{MaxRecordBytes: 1024})
+	if len(recs) != 2998 {
+		t.Fatalf("got %d records, want 2998", len(recs))
+	}
+	// Line 2's description holds a line end, which the rules refuse: its
+	// record is there for its lines.
+	if recs[0].Line != 2 || recs[1].Line != 4 || recs[1].Err == nil || !strings.Contains(recs[1].Err.Error(), "--max-record-bytes") {
+		t.Errorf("first records: line %d, line %d (%v); want 2, then 4 rejected as too long", recs[0].Line, recs[1].Line, recs[1].Err)
+	}
+	for _, r := range recs[2:] {
+		if want := fmt.Sprintf("G%d", r.Line); r.Err != nil || r.Valid.InvoiceNumber != want {
+			t.Errorf("line %d: %q, %v; want %s, valid", r.Line, r.Valid.InvoiceNumber, r.Err, want)
+		}
+	}
+}

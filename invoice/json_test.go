@@ -767,3 +767,52 @@ func TestJSONArrayElementOverTheLimit(t *testing.T) {
 		t.Errorf("a missing comma after a skipped element: %v", err)
 	}
 }
+
+// Skipping an element keeps no more than its first bytes: its newlines are
+// counted, not kept. Whitespace past the bound before an element rejects
+// nothing. What is skipped must still be JSON: brackets that do not match,
+// and a comma before the closing bracket, stop the file.
+func TestJSONArraySkipBounds(t *testing.T) {
+	good := func(n string) string {
+		return `{"invoice_number":"` + n + `","invoice_date":"2026-05-04","vendor":"V","description":"Milk","quantity":1,"unit_price":2}`
+	}
+	pretty := "{\"invoice_number\":\"B\",\"notes\":[" + strings.Repeat("\n1,", 100<<10) + "\n2]}"
+	in := "[" + good("A") + ",\n" + pretty + ",\n" + good("C") + "," + strings.Repeat(" ", 200<<10) + "\n" + good("D") + "]"
+	src, err := newArraySource(strings.NewReader(in), 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []int
+	var bad []bool
+	for {
+		el, err := src.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, bad = append(lines, el.line), append(bad, el.bad != "")
+		if n := len(src.lines.nl); n > 64<<10 { // a read's worth, not the element's 100 Ki
+			t.Fatalf("after line %d, %d newlines kept", el.line, n)
+		}
+	}
+	if want := []int{1, 2, 2 + 100<<10 + 2, 2 + 100<<10 + 3}; fmt.Sprint(lines) != fmt.Sprint(want) || fmt.Sprint(bad) != "[false true false false]" {
+		t.Errorf("elements on lines %v (rejected %v), want %v (only the second rejected)", lines, bad, want)
+	}
+	// Whitespace past the bound before a comma, and before the end.
+	spaced := "[" + good("A") + strings.Repeat(" ", 200<<10) + "," + good("B") + strings.Repeat("\n", 200<<10) + "]"
+	if recs := mustDecode(t, JSON, spaced, Options{MaxRecordBytes: 1 << 10}); len(recs) != 2 || recs[0].Err != nil || recs[1].Err != nil {
+		t.Errorf("elements with whitespace past the bound around them: %d records, %v", len(recs), recs)
+	}
+	big := `"` + strings.Repeat("x", 200<<10) + `"`
+	for in, want := range map[string]string{
+		`[{"a":[` + big + `}]`:             "invalid character '}' closing '['",
+		`[` + big + `,` + "\n]":            "invalid character ']' after , in the array",
+		`[` + big + `,` + good("E") + `,]`: "invalid character ']' looking for beginning of value",
+	} {
+		if _, err := decodeJSON(t, JSON, in, Options{MaxRecordBytes: 1 << 10}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%.40s…: %v, want %q", in, err, want)
+		}
+	}
+}

@@ -19,6 +19,7 @@ type arraySource struct {
 	base  int64 // the input offset of dec's start: an element over the bound makes a new decoder
 	n     int   // elements read so far
 	comma bool  // a comma must come before the next element
+	due   bool  // a comma was read: an element must come
 	done  bool  // the closing ] has been read
 }
 
@@ -53,7 +54,14 @@ func (s *arraySource) next() (element, error) {
 	if s.done {
 		return element{}, io.EOF
 	}
+	s.lines.mark = s.lines.read
 	if !s.dec.More() {
+		if s.pastSpace() {
+			return s.next()
+		}
+		if s.due && s.peekByte() == ']' {
+			return element{}, s.fatal(s.offset(), "JSON syntax error: invalid character ']' after , in the array (expected a value)")
+		}
 		return element{}, s.end()
 	}
 	// The decoder would report a missing comma with a stream offset, but one
@@ -64,10 +72,6 @@ func (s *arraySource) next() (element, error) {
 		}
 	}
 	var raw json.RawMessage
-	at := s.offset() // at the comma before the element, or at it
-	if ahead, _ := io.ReadAll(io.LimitReader(s.dec.Buffered(), 4096)); len(ahead) > 0 {
-		at += int64(len(ahead) - len(bytes.TrimLeft(ahead, jsonSpace+",")))
-	}
 	s.lines.mark = s.lines.read
 	if err := s.dec.Decode(&raw); err != nil {
 		if errors.Is(err, errRecordTooLong) {
@@ -76,7 +80,7 @@ func (s *arraySource) next() (element, error) {
 		return element{}, s.syntaxError(err, -1)
 	}
 	s.n++
-	s.comma = true
+	s.comma, s.due = true, false
 	// The decoder stops right after the element, and raw holds its bytes
 	// without the whitespace before it, so it starts at end - len(raw).
 	begin := s.offset() - int64(len(raw))
@@ -116,82 +120,136 @@ func afterElement(c byte) string {
 
 // skip passes over an element longer than --max-record-bytes, which the
 // decoder failed on, keeping only its first bytes for its reject, and goes
-// on after it with a new decoder.
+// on after it with a new decoder. Whitespace before the element counts
+// against the bound too: past it, the element is read again.
 func (s *arraySource) skip() (element, error) {
-	s.n++
 	held, _ := io.ReadAll(s.dec.Buffered()) // the element from its start, as far as the decoder read
 	lead := len(held) - len(bytes.TrimLeft(held, jsonSpace))
 	begin := s.offset() + int64(lead)
+	if lead == len(held) {
+		s.comma, s.due = false, s.comma // the decoder read the comma before it, if one
+		s.restart(begin, nil)
+		return s.next()
+	}
+	s.n++
 	el := element{line: s.lines.lineAt(begin), raw: bytes.ToValidUTF8(held[lead:min(len(held), lead+keptOfLongRecord)], nil)}
 	var k skipper
 	size, rest := int64(len(held)-lead), held[lead:]
-	if end := k.feed(rest); end >= 0 {
+	end, err := k.feed(rest)
+	if end >= 0 {
 		size, rest = int64(end), rest[end:]
 	} else {
 		buf := make([]byte, 64<<10)
-		for {
-			s.lines.mark = s.lines.read // no bound on what is skipped: it is not kept
-			n, err := s.lines.Read(buf)
-			if end := k.feed(buf[:n]); end >= 0 {
+		for err == nil {
+			s.lines.lineAt(s.lines.read) // newlines skipped are counted, not kept
+			s.lines.mark = s.lines.read  // no bound on what is skipped: it is not kept
+			n, rerr := s.lines.Read(buf)
+			if end, err = k.feed(buf[:n]); end >= 0 {
 				size, rest = size+int64(end), buf[end:n]
 				break
 			}
 			size += int64(n)
-			if err != nil {
-				if s.lines.err != nil {
-					return element{}, s.lines.err
-				}
+			switch {
+			case err != nil:
+			case s.lines.err != nil:
+				return element{}, s.lines.err
+			case rerr != nil:
 				return element{}, s.fatal(s.lines.read-1, fmt.Sprintf("JSON syntax error: unexpected end of input in the array element that starts on line %d", el.line))
 			}
 		}
 	}
+	if err != nil {
+		return element{}, &FatalError{Line: el.line, Msg: fmt.Sprintf("JSON syntax error in array element %d: %v", s.n, err)}
+	}
 	el.bad = fmt.Sprintf("array element %d is %d bytes, more than --max-record-bytes %d; it is kept here cut to its first %d bytes",
 		s.n, size, s.lines.limit-64<<10, len(el.raw))
-	// The new decoder starts inside the array, at what follows the
-	// element: "[" puts it there, and the comma, if one, is read here.
-	var after int64 // the offset of rest[0]
+	// What follows must be a comma (read here) or the closing bracket.
+	comma := false
 	for {
-		rest = bytes.TrimLeft(rest, jsonSpace)
-		after = s.lines.read - int64(len(rest)) // rest is what was read last
-		if len(rest) > 0 {
-			break
+		c, at, err := s.nextByte(&rest)
+		switch {
+		case err != nil: // end() finds the array not closed
+		case c == ',' && !comma:
+			rest, comma = rest[1:], true
+			continue
+		case c == ']' && comma:
+			return element{}, s.fatal(at, "JSON syntax error: invalid character ']' after , in the array (expected a value)")
+		case c != ']' && !comma:
+			return element{}, s.fatal(at, afterElement(c))
+		}
+		s.comma, s.due = false, comma
+		s.restart(at, rest)
+		return el, nil
+	}
+}
+
+// nextByte finds the next byte that is not whitespace in *rest, the last
+// bytes read, reading on as needed; at is its input offset.
+func (s *arraySource) nextByte(rest *[]byte) (c byte, at int64, err error) {
+	for {
+		*rest = bytes.TrimLeft(*rest, jsonSpace)
+		at = s.lines.read - int64(len(*rest))
+		if len(*rest) > 0 {
+			return (*rest)[0], at, nil
 		}
 		b := make([]byte, 64<<10)
 		s.lines.mark = s.lines.read
 		n, err := s.lines.Read(b)
-		rest = b[:n]
+		*rest = b[:n]
 		if n == 0 && err != nil {
-			break // end() finds the array not closed
+			return 0, at, err
 		}
 	}
-	s.comma = false
-	switch {
-	case len(rest) > 0 && rest[0] == ',':
-		rest, after = rest[1:], after+1
-	case len(rest) > 0 && rest[0] != ']':
-		return element{}, s.fatal(after, afterElement(rest[0]))
+}
+
+// restart goes on with a new decoder inside the array, at offset at, from
+// the bytes pending that were read from there on and the rest of the
+// input: before a comma when s.comma says one must come, else before an
+// element or the closing bracket.
+func (s *arraySource) restart(at int64, pending []byte) {
+	// "[" puts the decoder inside an array, and "[0" after an element.
+	prefix := "["
+	if s.comma {
+		prefix = "[0"
 	}
-	s.dec = json.NewDecoder(io.MultiReader(strings.NewReader("["), bytes.NewReader(rest), s.lines))
+	s.dec = json.NewDecoder(io.MultiReader(strings.NewReader(prefix), bytes.NewReader(pending), s.lines))
 	s.dec.UseNumber()
-	s.base = after - 1
-	if _, err := s.dec.Token(); err != nil {
-		return element{}, err
+	s.lines.mark = s.lines.read
+	s.base = at - int64(len(prefix))
+	_, _ = s.dec.Token()
+	if s.comma {
+		var zero json.RawMessage
+		_ = s.dec.Decode(&zero)
 	}
-	return el, nil
+}
+
+// pastSpace says whether the decoder stopped on whitespace longer than the
+// bound, between elements: if so, a new decoder starts past it.
+func (s *arraySource) pastSpace() bool {
+	if s.lines.read-s.lines.mark < s.lines.limit {
+		return false
+	}
+	held, _ := io.ReadAll(s.dec.Buffered())
+	if len(bytes.TrimLeft(held, jsonSpace)) > 0 {
+		return false
+	}
+	s.restart(s.offset()+int64(len(held)), nil)
+	return true
 }
 
 // skipper finds where a JSON value ends without keeping it, from bytes
 // given in pieces: an object or array at its closing bracket, a string at
-// its closing quote, anything else before the byte that ends it.
+// its closing quote, anything else before the byte that ends it. Brackets
+// must match, no deeper than encoding/json allows.
 type skipper struct {
-	depth       int
+	open        []byte // the brackets open, innermost last
 	str, escape bool
 	started     bool
 	scalar      bool
 }
 
 // feed returns the index in b just past the value, or -1 if it goes on.
-func (k *skipper) feed(b []byte) int {
+func (k *skipper) feed(b []byte) (int, error) {
 	for i, c := range b {
 		switch {
 		case k.escape:
@@ -201,8 +259,8 @@ func (k *skipper) feed(b []byte) int {
 		case k.str:
 			if c == '"' {
 				k.str = false
-				if k.depth == 0 {
-					return i + 1
+				if len(k.open) == 0 {
+					return i + 1, nil
 				}
 			}
 		case !k.started && strings.IndexByte(jsonSpace, c) >= 0:
@@ -210,7 +268,7 @@ func (k *skipper) feed(b []byte) int {
 			k.started = true
 			switch c {
 			case '{', '[':
-				k.depth++
+				k.open = append(k.open, c)
 			case '"':
 				k.str = true
 			default:
@@ -218,19 +276,25 @@ func (k *skipper) feed(b []byte) int {
 			}
 		case k.scalar:
 			if strings.IndexByte(jsonSpace+",]}", c) >= 0 {
-				return i
+				return i, nil
 			}
 		case c == '"':
 			k.str = true
 		case c == '{' || c == '[':
-			k.depth++
+			if len(k.open) >= 10000 {
+				return -1, errors.New("exceeded max depth")
+			}
+			k.open = append(k.open, c)
 		case c == '}' || c == ']':
-			if k.depth--; k.depth == 0 {
-				return i + 1
+			if want := k.open[len(k.open)-1] + 2; c != want { // '{'+2 is '}', '['+2 is ']'
+				return -1, fmt.Errorf("invalid character %s closing %s", quoteByte(c), quoteByte(k.open[len(k.open)-1]))
+			}
+			if k.open = k.open[:len(k.open)-1]; len(k.open) == 0 {
+				return i + 1, nil
 			}
 		}
 	}
-	return -1
+	return -1, nil
 }
 
 // peekByte returns the next unread byte, which More has made sure is

@@ -287,6 +287,7 @@ func (s *recordsSource) pathText() string {
 // token reads the next token, and decode the next value: with what the
 // decoder reads ahead, no more than --max-record-bytes is read for either.
 func (s *recordsSource) token() (json.Token, error) {
+	s.lines.lineAt(s.dec.InputOffset()) // newlines passed are counted, not kept
 	s.lines.mark = s.lines.read
 	return s.dec.Token()
 }

@@ -96,6 +96,12 @@ type Result struct {
 	// item is not in the catalogue; Key is the line's description key.
 	Review bool
 	Key    string
+	// Stable says the same line resolves the same way for the rest of the
+	// run: by its SKU's stored mapping, or, having no SKU, by its
+	// description's. Stored mappings are never replaced, but a line with a
+	// SKU resolved by its description would follow a mapping of that SKU
+	// stored later.
+	Stable bool
 }
 
 // Options tune resolution.
@@ -312,7 +318,7 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 	skuKey := mappingKey{vendor, l.VendorSKU}
 	if l.VendorSKU != "" {
 		if it, ok := r.sku[skuKey]; ok {
-			return Result{Item: it, Method: MethodStored, Score: 1}, nil
+			return Result{Item: it, Method: MethodStored, Score: 1, Stable: true}, nil
 		}
 	}
 	d := r.descriptions.Get(l.Description)
@@ -320,7 +326,7 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 	// mapped where "Cups 12 oz" is.
 	descKey := mappingKey{vendor, d.key + d.sizeKey}
 	if it, ok := r.desc[descKey]; ok {
-		return Result{Item: it, Method: MethodStored, Score: 1}, nil
+		return Result{Item: it, Method: MethodStored, Score: 1, Stable: l.VendorSKU == ""}, nil
 	}
 
 	t := traitsOf(l.Description)
