@@ -228,7 +228,8 @@ func (s *csvRows) Read() ([]string, error) {
 	var m csvMeta
 	resynced := false
 	switch {
-	case errors.Is(err, errRecordTooLong):
+	case errors.Is(err, errRecordTooLong) || err != nil && d.tap.full():
+		// A syntax error found in a record cut by the bound is the bound's.
 		var retry bool
 		if m, retry, err = d.resync(start); err != nil {
 			return nil, err
@@ -394,6 +395,11 @@ func (t *tapReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	t.buf = append(t.buf, p[:n]...)
 	return n, err
+}
+
+// full says the bound was reached: no more can be read past mark.
+func (t *tapReader) full() bool {
+	return t.limit > 0 && t.base+int64(len(t.buf))-t.mark >= t.limit
 }
 
 // restart makes at the offset the next read starts from, pending the

@@ -249,3 +249,13 @@ func TestCSVLongRecordLineNumbers(t *testing.T) {
 		}
 	}
 }
+
+// A quote error in a line cut by the bound is the bound's: the line is
+// rejected cut to its first bytes, and the next line keeps its number.
+func TestCSVQuoteErrorInALongLine(t *testing.T) {
+	in := header + `a"b` + strings.Repeat("x", 70000) + "\nG3,2026-01-02,V,S1,Milk,1,gal,2\n"
+	recs := decodeAll(t, in, Options{MaxRecordBytes: 1024})
+	if len(recs) != 2 || recs[0].Line != 2 || len(recs[0].Raw.Fields[0]) != keptOfLongRecord || recs[1].Line != 3 || recs[1].Err != nil {
+		t.Fatalf("got %d records: %v", len(recs), recs)
+	}
+}

@@ -816,3 +816,34 @@ func TestJSONArraySkipBounds(t *testing.T) {
 		}
 	}
 }
+
+// Whitespace past the bound anywhere in an array is passed in bounded
+// memory and changes nothing: an element after it is read whole, a byte
+// after it is checked as the decoder would, and so is what follows the
+// closing bracket.
+func TestJSONArrayWhitespacePastTheBound(t *testing.T) {
+	opts := Options{MaxRecordBytes: 1 << 10}
+	obj := `{"invoice_number":"B","notes":"` + strings.Repeat("n", 900) + `"}`
+	in := `[{"invoice_number":"A"},` + strings.Repeat(" ", 66500) + obj + "]"
+	if recs := mustDecode(t, JSON, in, opts); len(recs) != 2 || len(recs[1].Raw.Object) != len(obj) || strings.Contains(fmt.Sprint(recs[1].Err), "max-record-bytes") {
+		t.Errorf("an element under the bound after whitespace past it: %d records, %v", len(recs), recs)
+	}
+	for n := 66000; n < 67600; n += 37 {
+		if _, err := decodeJSON(t, JSON, `[{"a":1}`+strings.Repeat(" ", n)+`.5]`, opts); err == nil {
+			t.Fatalf("%d spaces, then .5: accepted", n)
+		}
+	}
+	if _, err := decodeJSON(t, JSON, "[]"+strings.Repeat(" ", 70000)+"garbage", opts); err == nil || !strings.Contains(err.Error(), "after the closing ]") {
+		t.Errorf("garbage after whitespace past the closing bracket: %v", err)
+	}
+	src, err := newArraySource(strings.NewReader(`[{"a":1}`+strings.Repeat("\n", 300<<10)+"]"), 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = src.next()
+	}
+	if !errors.Is(err, io.EOF) || len(src.lines.nl) > 64<<10 {
+		t.Errorf("after 300 Ki newlines: %v, %d newlines kept", err, len(src.lines.nl))
+	}
+}

@@ -20,6 +20,7 @@ type arraySource struct {
 	n     int   // elements read so far
 	comma bool  // a comma must come before the next element
 	due   bool  // a comma was read: an element must come
+	from  int64 // where the bound of the next element starts, when not at what was read (0)
 	done  bool  // the closing ] has been read
 }
 
@@ -54,7 +55,11 @@ func (s *arraySource) next() (element, error) {
 	if s.done {
 		return element{}, io.EOF
 	}
-	s.lines.mark = s.lines.read
+	from := s.lines.read
+	if s.from > 0 {
+		from, s.from = s.from, 0
+	}
+	s.lines.mark = from
 	if !s.dec.More() {
 		if s.pastSpace() {
 			return s.next()
@@ -72,7 +77,7 @@ func (s *arraySource) next() (element, error) {
 		}
 	}
 	var raw json.RawMessage
-	s.lines.mark = s.lines.read
+	s.lines.mark = from
 	if err := s.dec.Decode(&raw); err != nil {
 		if errors.Is(err, errRecordTooLong) {
 			return s.skip()
@@ -103,9 +108,10 @@ func (s *arraySource) end() error {
 		return s.fatal(at, "JSON syntax error: expected ] to close the array")
 	}
 	s.done = true
-	s.dec.More() // peeks past whitespace, to the next byte if there is one
-	if rest, _ := io.ReadAll(s.dec.Buffered()); len(bytes.TrimLeft(rest, jsonSpace)) > 0 {
-		return s.fatal(s.offset(), "JSON syntax error: unexpected data after the closing ] of the array")
+	// Only whitespace may follow, to the end of the input, however much.
+	rest, _ := io.ReadAll(s.dec.Buffered())
+	if _, at, err := s.nextByte(&rest); err == nil {
+		return s.fatal(at, "JSON syntax error: unexpected data after the closing ] of the array")
 	}
 	if s.lines.err != nil {
 		return s.lines.err
@@ -126,9 +132,13 @@ func (s *arraySource) skip() (element, error) {
 	held, _ := io.ReadAll(s.dec.Buffered()) // the element from its start, as far as the decoder read
 	lead := len(held) - len(bytes.TrimLeft(held, jsonSpace))
 	begin := s.offset() + int64(lead)
-	if lead == len(held) {
+	if lead > 0 {
+		// The bound counted the whitespace: read the element again from
+		// its start.
+		s.lines.lineAt(begin)           // newlines passed are counted, not kept
 		s.comma, s.due = false, s.comma // the decoder read the comma before it, if one
-		s.restart(begin, nil)
+		s.restart(begin, held[lead:])
+		s.from = begin
 		return s.next()
 	}
 	s.n++
@@ -141,8 +151,8 @@ func (s *arraySource) skip() (element, error) {
 	} else {
 		buf := make([]byte, 64<<10)
 		for err == nil {
-			s.lines.lineAt(s.lines.read) // newlines skipped are counted, not kept
-			s.lines.mark = s.lines.read  // no bound on what is skipped: it is not kept
+			s.lines.lineAt(s.lines.read - 1) // newlines skipped are counted, not kept
+			s.lines.mark = s.lines.read      // no bound on what is skipped: it is not kept
 			n, rerr := s.lines.Read(buf)
 			if end, err = k.feed(buf[:n]); end >= 0 {
 				size, rest = size+int64(end), buf[end:n]
@@ -193,6 +203,7 @@ func (s *arraySource) nextByte(rest *[]byte) (c byte, at int64, err error) {
 			return (*rest)[0], at, nil
 		}
 		b := make([]byte, 64<<10)
+		s.lines.lineAt(s.lines.read - 1) // newlines passed are counted, not kept
 		s.lines.mark = s.lines.read
 		n, err := s.lines.Read(b)
 		*rest = b[:n]
@@ -207,10 +218,11 @@ func (s *arraySource) nextByte(rest *[]byte) (c byte, at int64, err error) {
 // input: before a comma when s.comma says one must come, else before an
 // element or the closing bracket.
 func (s *arraySource) restart(at int64, pending []byte) {
-	// "[" puts the decoder inside an array, and "[0" after an element.
+	// "[" puts the decoder inside an array, and "[0 " after an element
+	// (the space ends the number without reading the input).
 	prefix := "["
 	if s.comma {
-		prefix = "[0"
+		prefix = "[0 "
 	}
 	s.dec = json.NewDecoder(io.MultiReader(strings.NewReader(prefix), bytes.NewReader(pending), s.lines))
 	s.dec.UseNumber()
@@ -233,7 +245,9 @@ func (s *arraySource) pastSpace() bool {
 	if len(bytes.TrimLeft(held, jsonSpace)) > 0 {
 		return false
 	}
-	s.restart(s.offset()+int64(len(held)), nil)
+	at := s.offset() + int64(len(held))
+	s.lines.lineAt(at) // newlines passed are counted, not kept
+	s.restart(at, nil)
 	return true
 }
 

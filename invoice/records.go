@@ -143,7 +143,12 @@ func (s *recordsSource) document(yield func(element, error) bool) error {
 func (s *recordsSource) object(level int, inherited []member, yield func(element, error) bool) error {
 	s.objects[level]++
 	var own []member
-	for s.dec.More() {
+	for {
+		if more, err := s.more(); err != nil {
+			return err
+		} else if !more {
+			break
+		}
 		tok, err := s.token()
 		if err != nil {
 			return s.syntax(err)
@@ -207,7 +212,12 @@ func (s *recordsSource) skip() error {
 // the path's last level, else objects to descend into.
 func (s *recordsSource) array(level int, inherited []member, yield func(element, error) bool) error {
 	last := level == len(s.path)-1
-	for s.dec.More() {
+	for {
+		if more, err := s.more(); err != nil {
+			return err
+		} else if !more {
+			break
+		}
 		if !last {
 			tok, err := s.token()
 			if err != nil {
@@ -286,6 +296,19 @@ func (s *recordsSource) pathText() string {
 
 // token reads the next token, and decode the next value: with what the
 // decoder reads ahead, no more than --max-record-bytes is read for either.
+// more says whether the object or array being read goes on; whitespace
+// longer than the bound is an error, not its end.
+func (s *recordsSource) more() (bool, error) {
+	s.lines.mark = s.lines.read
+	if s.dec.More() {
+		return true, nil
+	}
+	if s.lines.read-s.lines.mark >= s.lines.limit {
+		return false, s.fatal(fmt.Sprintf("more than --max-record-bytes %d bytes of whitespace here: the rest of the file is not read", s.lines.limit-64<<10))
+	}
+	return false, nil
+}
+
 func (s *recordsSource) token() (json.Token, error) {
 	s.lines.lineAt(s.dec.InputOffset()) // newlines passed are counted, not kept
 	s.lines.mark = s.lines.read

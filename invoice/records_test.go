@@ -147,3 +147,20 @@ func TestRecordsOwnFieldsWin(t *testing.T) {
 		}
 	}
 }
+
+// Whitespace past the bound between records stops the file, naming the
+// bound, rather than being taken for the end of the array.
+func TestRecordsWhitespacePastTheBound(t *testing.T) {
+	path, _ := ParseRecordsPath("invoices[]")
+	in := `{"invoices":[{"invoice_number":"1"}` + strings.Repeat(" ", 70000) + `,{"invoice_number":"2"}]}`
+	d, err := NewDecoder(strings.NewReader(in), Options{Format: JSON, Records: path, MaxRecordBytes: 1 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = d.Next()
+	}
+	if !strings.Contains(err.Error(), "--max-record-bytes 1024 bytes of whitespace") {
+		t.Errorf("got %v; want the bound named", err)
+	}
+}
