@@ -53,7 +53,7 @@ func openSource(in Input, minAge time.Duration) (*source, error) {
 	if in.IsStdin() {
 		return s, nil
 	}
-	f, err := os.Open(in.Name)
+	f, err := openInput(in.Name)
 	if err != nil {
 		return nil, err
 	}
