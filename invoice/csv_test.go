@@ -259,3 +259,32 @@ func TestCSVQuoteErrorInALongLine(t *testing.T) {
 		t.Fatalf("got %d records: %v", len(recs), recs)
 	}
 }
+
+// The layout of a CSV input (its delimiter) can be read while the decoder
+// replaces its reader past an over-long record: under -race, the two do not
+// share the reader.
+func TestCSVLayoutWhileResyncing(t *testing.T) {
+	in := header + `Q,2026-01-02,V,S2,"` + strings.Repeat("x", 70000) + "\nG3,2026-01-02,V,S1,Milk,1,gal,2\n"
+	d, err := NewDecoder(strings.NewReader(in), Options{Format: CSV, MaxRecordBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if l := LayoutOf(d); l.Delimiter != ',' {
+		t.Errorf("delimiter %q, want ','", l.Delimiter)
+	}
+	var lines []int
+	for {
+		rec, err := d.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, rec.Line)
+	}
+	if fmt.Sprint(lines) != "[2 3]" {
+		t.Errorf("records on lines %v, want [2 3]", lines)
+	}
+}

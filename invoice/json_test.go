@@ -847,3 +847,13 @@ func TestJSONArrayWhitespacePastTheBound(t *testing.T) {
 		t.Errorf("after 300 Ki newlines: %v, %d newlines kept", err, len(src.lines.nl))
 	}
 }
+
+// An over-long element cut short by the end of the input names the line
+// it ends on, even when its last byte is a newline.
+func TestJSONArrayElementCutByTheEnd(t *testing.T) {
+	_, err := decodeJSON(t, JSON, `["`+strings.Repeat("x", 70000)+"\n", Options{MaxRecordBytes: 1 << 10})
+	var fe *FatalError
+	if !errors.As(err, &fe) || fe.Line != 1 || !strings.Contains(fe.Msg, "unexpected end of input") {
+		t.Errorf("got %v; want unexpected end of input on line 1", err)
+	}
+}
