@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -86,7 +85,6 @@ func rowsView(t *testing.T, conn *pgx.Conn) string {
 func TestWritersHoldBackWhatEarlierGroupsWrite(t *testing.T) {
 	t.Parallel()
 	const rows = 20_000
-	path := filepath.Join(t.TempDir(), "scattered.csv")
 	var b strings.Builder
 	b.WriteString("invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n")
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -105,9 +103,7 @@ func TestWritersHoldBackWhatEarlierGroupsWrite(t *testing.T) {
 		fmt.Fprintf(&b, "%s,2026-05-04,Vendor %d,,Item %d,%d.%03d,ea,1.25\n", invoice, i%3, item, i%17+1, i%1000)
 		lines[i] = i + 2
 	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeCSV(t, t.TempDir(), "scattered.csv", b.String())
 	rejects := strings.TrimSuffix(path, ".csv") + ".rejects.csv"
 	var views [2]string
 	for i, writers := range []string{"4", "1"} {
@@ -145,11 +141,8 @@ func TestWritersHoldBackAFixedRecordTwice(t *testing.T) {
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg)
 	dir := t.TempDir()
-	first := filepath.Join(dir, "first.csv")
 	const header = "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price"
-	if err := os.WriteFile(first, []byte(header+"\nA-1,2026-05-04,Vendor 1,,Item 1,1.2345,ea,1.25\nA-1,2026-05-04,Vendor 1,,Item 2,2,ea,1.25\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	first := writeCSV(t, dir, "first.csv", header+"\nA-1,2026-05-04,Vendor 1,,Item 1,1.2345,ea,1.25\nA-1,2026-05-04,Vendor 1,,Item 2,2,ea,1.25\n")
 	if p, code := runBin(t, cfg, "import", "--fuzzy-threshold", "0", first); code != 3 {
 		t.Fatalf("first import: exit %d, want 3\n%s", code, outputs(p))
 	}
@@ -169,7 +162,6 @@ func TestWritersHoldBackAFixedRecordTwice(t *testing.T) {
 	// group's first. Every row is of an item the first import created:
 	// no row waits for an item of the first group.
 	const rows = 12_000
-	fixed := filepath.Join(dir, "fixed.csv")
 	var b strings.Builder
 	b.WriteString(header + ",_run,_record\n")
 	lines := make([]int, rows)
@@ -184,9 +176,7 @@ func TestWritersHoldBackAFixedRecordTwice(t *testing.T) {
 		fmt.Fprintf(&b, "%s,2026-05-04,Vendor 1,,Item 2,%s,ea,1.25,%s\n", invoice, qty, origin)
 		lines[i] = i + 2
 	}
-	if err := os.WriteFile(fixed, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fixed := writeCSV(t, dir, "fixed.csv", b.String())
 	p, code := runBin(t, cfg, "import", "--writers", "2", "--fuzzy-threshold", "0", "--chunk-size", "100",
 		"--chunks-per-commit", "60", "--output", "json", fixed)
 	if code != 3 {
@@ -225,10 +215,7 @@ func TestWritersOfTwoImportsWaitForEachOther(t *testing.T) {
 	conn := pgtest.Conn(t, cfg)
 	dir := t.TempDir()
 	const header = "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"
-	common := filepath.Join(dir, "common.csv")
-	if err := os.WriteFile(common, []byte(header+"C-1,2026-05-04,Vendor 1,,Item Common,1,ea,1.25\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	common := writeCSV(t, dir, "common.csv", header+"C-1,2026-05-04,Vendor 1,,Item Common,1,ea,1.25\n")
 	if p, code := runBin(t, cfg, "import", "--fuzzy-threshold", "0", common); code != 0 {
 		t.Fatalf("first import: exit %d\n%s", code, outputs(p))
 	}
@@ -263,10 +250,7 @@ func TestWritersOfTwoImportsWaitForEachOther(t *testing.T) {
 			fmt.Fprintf(&b, "%s,2026-05-04,Vendor 1,,%s,1,ea,1.25\n", invoice, item)
 			lines[i] = i + 2
 		}
-		path := filepath.Join(dir, name+".csv")
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		path := writeCSV(t, dir, name+".csv", b.String())
 		return path, lines
 	}
 	pathA, lines := write("A", "Item Y", "Item X")
