@@ -7,6 +7,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
@@ -188,4 +191,28 @@ func TestRefusedRowsEverywhereStayInTheirTransaction(t *testing.T) {
 		t.Errorf("%d of %d chunks replayed, want each refused row's: %d", sum.ChunksReplayed, sum.Chunks, rows/1000)
 	}
 	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
+	// A refused row costs the rows sent before it in its COPY, at most a
+	// piece of 512, not the 999 since the last refused row; and once rows
+	// are refused, batches are no longer sent whole first.
+	if sent, most := rowsInserted(t, conn), int64(rows+rows/1000*511+2*500); sent > most {
+		t.Errorf("the server inserted %d rows, want at most %d", sent, most)
+	}
+}
+
+// rowsInserted is how many rows the server inserted into transactions,
+// those rolled back included, once the import's sessions have reported
+// them (a session reports at its end).
+func rowsInserted(t *testing.T, conn *pgx.Conn) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var n, was int64 = 0, -1
+	for i := 0; i < 50 && (n != was || n == 0); i++ {
+		time.Sleep(200 * time.Millisecond)
+		was = n
+		if err := conn.QueryRow(ctx, `SELECT pg_stat_clear_snapshot()::text || '', n_tup_ins FROM pg_stat_user_tables
+			WHERE relid = 'transactions'::regclass`).Scan(new(string), &n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
 }

@@ -244,59 +244,78 @@ func (w *batchWriter) catalogue(ctx context.Context, tx pgx.Tx, items []NewItem,
 	return created, w.s.insertMappings(ctx, tx, w.b.RunID, maps)
 }
 
-// replay writes rows [lo, hi) carefully, each attempt in a savepoint.
-// When the database refuses a row of a COPY, its error names the row (the
-// COPY's line): the rows before it are written again, then that row alone,
-// which is set apart if refused again, then the rows after it. When the error names no row (a foreign
-// key, checked at the COPY's end; an item; the stock), the rows are
-// halved, down to single rows, which are then refused. A refused row thus
-// costs the rows written before it once more, not the batch's rows each
-// time.
+// replayPiece is how many rows a careful write sends in one COPY. A row
+// the database refuses costs the rows sent before it in its COPY once
+// more: half a piece on average, not half the batch. Each piece is a
+// subtransaction that stays until its transaction ends, and a transaction
+// with more than 64 of them makes every other session's visibility checks
+// slower (its subtransactions overflow the server's cache): a group of
+// 15,000 rows thus written carefully stays under that, refused rows
+// included, at one per 1,000 rows.
+const replayPiece = 512
+
+// replay writes rows [lo, hi) carefully, in COPYs of at most replayPiece
+// rows, each in a savepoint. When the database refuses a row of a COPY, its
+// error names the row (the COPY's line): the rows before it are written
+// again, then the COPY after them starts with that row, which is set apart
+// when it is refused there, first of its COPY. When the error names no row
+// (a foreign key, checked at the COPY's end; an item; the stock), the rows
+// are halved, down to single rows, which are then refused.
 func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 	for lo < hi {
-		i, rowErr := -1, error(nil)
-		if h := w.hint; h != nil && h.row >= lo && h.row < hi {
-			i, rowErr, w.hint = h.row, h.err, nil
+		ref := w.hint
+		if ref != nil && ref.row >= lo && ref.row < hi {
+			w.hint = nil
 		} else {
-			rowErr = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return w.write(ctx, sp, lo, hi) })
-			if rowErr == nil || !IsRowError(rowErr) {
-				return rowErr
-			}
-			if r := w.refusal(rowErr); r.row >= lo && r.row < hi {
-				i = r.row
-			} else if hi-lo == 1 {
-				i = lo
-			} else {
-				mid := lo + (hi-lo)/2
-				if err := w.replay(ctx, tx, lo, mid); err != nil {
-					return err
+			end := min(hi, lo+replayPiece)
+			err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return w.write(ctx, sp, lo, end) })
+			if err == nil || !IsRowError(err) {
+				if err == nil {
+					lo = end
+					continue
 				}
-				lo = mid
-				continue
-			}
-		}
-		if i > lo {
-			if err := w.replay(ctx, tx, lo, i); err != nil {
 				return err
 			}
-			// With rows before it in the same COPY, the row named may
-			// have failed for one of them: it is refused only if it is
-			// refused alone.
-			rowErr = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return w.write(ctx, sp, i, i+1) })
-			if rowErr != nil && !IsRowError(rowErr) {
-				return rowErr
+			if ref = w.refusal(err); ref.row < lo || ref.row >= end {
+				if end-lo > 1 {
+					mid := lo + (end-lo)/2
+					if err := w.replay(ctx, tx, lo, mid); err != nil {
+						return err
+					}
+					lo = mid
+					continue
+				}
+				ref.row = lo
 			}
 		}
-		lo = i + 1
-		if rowErr == nil {
+		if ref.row > lo {
+			// With rows before it in its COPY, the row named may have
+			// failed for one of them: it is refused only when it is
+			// refused first of a COPY.
+			if err := w.again(ctx, tx, lo, ref.row); err != nil {
+				return err
+			}
+			lo = ref.row
 			continue
 		}
-		w.refused[i] = rowErr
-		if err := w.keepCatalogue(ctx, tx, &w.b.Rows[i]); err != nil {
+		w.refused[lo] = ref.err
+		if err := w.keepCatalogue(ctx, tx, &w.b.Rows[lo]); err != nil {
 			return err
 		}
+		lo++
 	}
 	return nil
+}
+
+// again writes again, in one COPY, rows [lo, hi) that went in before the
+// row refused after them; replay takes over should they be refused now.
+func (w *batchWriter) again(ctx context.Context, tx pgx.Tx, lo, hi int) error {
+	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return w.write(ctx, sp, lo, hi) })
+	if err == nil || !IsRowError(err) {
+		return err
+	}
+	w.hint = w.refusal(err)
+	return w.replay(ctx, tx, lo, hi)
 }
 
 // refusal is a row the database refused, and why: row is an index into
@@ -348,6 +367,16 @@ func (w *batchWriter) keepCatalogue(ctx context.Context, tx pgx.Tx, r *Row) erro
 		w.failed[it.ID] = err
 	}
 	return nil
+}
+
+// refusedByDatabase says whether the database refused a row of the batch.
+func (w *batchWriter) refusedByDatabase() bool {
+	for i := range w.refused {
+		if !w.held[i] {
+			return true
+		}
+	}
+	return false
 }
 
 // outcome is what the attempt did, with the batch's progress corrected.

@@ -200,9 +200,12 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 	}
 	buf = append(buf, copyTrailer...)
 	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), `COPY transactions (`+transactionColumns+`) FROM STDIN (FORMAT binary)`)
-	// The buffer is used again only when the COPY's reader is known done.
+	// The buffer is used again only when the COPY's reader is known done:
+	// after a success, or an error that left the connection open (pgconn
+	// waits for its reader then; it closes the connection on the paths
+	// that do not).
 	s.copyBuf = nil
-	if err == nil {
+	if err == nil || !tx.Conn().IsClosed() {
 		s.copyBuf = buf
 	}
 	return err

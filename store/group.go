@@ -58,18 +58,27 @@ func (s *Store) BeginGroup(ctx context.Context, first *Batch) (*Group, error) {
 // committing. The batch is written in a savepoint: should the database
 // refuse a row, the batch alone is rolled back and written again
 // carefully (as WriteBatch does), its refused rows set apart, and the
-// group goes on. On any other error the group is done for: roll it back.
+// group goes on; so is the batch after it. A batch written carefully with
+// no row refused sends the next one whole again. On any other error the group is done for: roll it back.
 func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
 	if err := g.s.lockSeen(ctx, g.tx, b.Seen); err != nil {
 		return Outcome{}, g.s.lost(err)
 	}
-	out, w, err := g.write(ctx, b, nil)
-	if IsRowError(err) {
+	// After a batch with refused rows, the next is written carefully at
+	// once: where one row is refused, others often are, and a batch
+	// written whole first costs all rows before its first refused one.
+	var careful *refusal
+	if g.s.refusing {
+		careful = &refusal{row: -1}
+	}
+	out, w, err := g.write(ctx, b, careful)
+	if IsRowError(err) && careful == nil {
 		out, w, err = g.write(ctx, b, w.refusal(err))
 	}
 	if err != nil {
 		return out, g.s.lost(err)
 	}
+	g.s.refusing = w.refusedByDatabase()
 	g.stock.merge(w.stock)
 	g.accounts = append(g.accounts, w.accounts()...)
 	g.see(b.Seen)

@@ -41,6 +41,9 @@ type Store struct {
 	outer  pgx.Tx // set by BeginOuter: every statement runs inside it
 	// copyBuf is the last COPY's buffer, kept for the next one.
 	copyBuf []byte
+	// refusing: the database refused rows of the last batch a group wrote
+	// here, so the next one is written carefully from the start.
+	refusing bool
 }
 
 // querier is what *pgx.Conn and pgx.Tx share: with an outer transaction,
