@@ -40,7 +40,7 @@ func printSummary(w io.Writer, format string, s *importer.Summary) error {
 	}
 	fmt.Fprintf(&b, "  items created   %d\n", s.ItemsCreated)
 	fmt.Fprintf(&b, "  fuzzy matches   %d\n", s.FuzzyMatches)
-	fmt.Fprintf(&b, "  chunks          %d (%d replayed row by row)\n", s.Chunks, s.ChunksReplayed)
+	fmt.Fprintf(&b, "  chunks          %d (%d replayed)\n", s.Chunks, s.ChunksReplayed)
 	if s.MappingReport != nil {
 		fmt.Fprintf(&b, "  mapping report  %s\n", printable(*s.MappingReport))
 	}

@@ -153,7 +153,8 @@ func newBatchWriter(s *Store, b *Batch, stock stockSums) *batchWriter {
 }
 
 // run writes the batch in tx, all rows at once, or carefully (replay)
-// after an attempt was refused. The rejects go in too; the stock is left to
+// after an attempt was refused, or when the batch before had refused rows
+// (refused is then a refusal of no row). The rejects go in too; the stock is left to
 // the caller, who applies w.stock before committing.
 func (w *batchWriter) run(ctx context.Context, tx pgx.Tx, refused *refusal) (Outcome, error) {
 	w.careful, w.hint = refused != nil, refused
@@ -176,8 +177,8 @@ func (w *batchWriter) run(ctx context.Context, tx pgx.Tx, refused *refusal) (Out
 }
 
 // write sends rows [lo, hi) with the items and mappings they need, leaving
-// out rows already refused, and their stock: at once when careful, else
-// counted for the commit.
+// out rows already refused, and their stock: at once when careful and
+// alone, else counted for the commit.
 func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 	var items []NewItem
 	var maps []NewMapping
@@ -244,34 +245,36 @@ func (w *batchWriter) catalogue(ctx context.Context, tx pgx.Tx, items []NewItem,
 	return created, w.s.insertMappings(ctx, tx, w.b.RunID, maps)
 }
 
-// replayPiece is how many rows a careful write sends in one COPY. A row
-// the database refuses costs the rows sent before it in its COPY once
-// more: half a piece on average, not half the batch. Each piece is a
-// subtransaction that stays until its transaction ends, and a transaction
-// with more than 64 of them makes every other session's visibility checks
-// slower (its subtransactions overflow the server's cache): a group of
-// 15,000 rows thus written carefully stays under that, refused rows
-// included, at one per 1,000 rows.
+// replayPiece is how many rows a careful write sends in its first COPY,
+// and in the first after a refused row; each COPY that goes in doubles the
+// next. A row the database refuses costs the rows sent before it in its
+// COPY once more: at most a piece, not the rest of the batch. Each COPY is
+// a subtransaction that stays until its transaction ends, and past 64 of
+// them in a transaction every other session's visibility checks get
+// slower (its subtransactions overflow the server's cache): the doubling
+// keeps them to a few per batch where refused rows are far apart.
 const replayPiece = 512
 
-// replay writes rows [lo, hi) carefully, in COPYs of at most replayPiece
-// rows, each in a savepoint. When the database refuses a row of a COPY, its
-// error names the row (the COPY's line): the rows before it are written
-// again, then the COPY after them starts with that row, which is set apart
-// when it is refused there, first of its COPY. When the error names no row
-// (a foreign key, checked at the COPY's end; an item; the stock), the rows
-// are halved, down to single rows, which are then refused.
+// replay writes rows [lo, hi) carefully, in COPYs of replayPiece rows and
+// more, each in a savepoint. When the database refuses a row of a COPY,
+// its error names the row (the COPY's line): the rows before it are
+// written again, then the COPY after them starts with that row, which is
+// set apart when it is refused there, first of its COPY. When the error
+// names no row (a foreign key, checked at the COPY's end; an item; the
+// stock), the rows are halved, down to single rows, which are then
+// refused.
 func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
+	piece := replayPiece
 	for lo < hi {
 		ref := w.hint
 		if ref != nil && ref.row >= lo && ref.row < hi {
 			w.hint = nil
 		} else {
-			end := min(hi, lo+replayPiece)
+			end := min(hi, lo+piece)
 			err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return w.write(ctx, sp, lo, end) })
 			if err == nil || !IsRowError(err) {
 				if err == nil {
-					lo = end
+					lo, piece = end, min(2*piece, 1<<20)
 					continue
 				}
 				return err
@@ -282,12 +285,16 @@ func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 					if err := w.replay(ctx, tx, lo, mid); err != nil {
 						return err
 					}
-					lo = mid
+					if err := w.replay(ctx, tx, mid, end); err != nil {
+						return err
+					}
+					lo = end
 					continue
 				}
 				ref.row = lo
 			}
 		}
+		piece = replayPiece
 		if ref.row > lo {
 			// With rows before it in its COPY, the row named may have
 			// failed for one of them: it is refused only when it is

@@ -185,7 +185,7 @@ const transactionColumns = `run_id, line_no, record_no, account, item_id, invoic
 // copyRows sends the rows in one binary COPY. The rows are encoded before
 // the COPY starts: pgconn reads its source on a goroutine of its own, which
 // may outlive a failed CopyFrom, so the source is a buffer that nothing
-// else touches until a COPY from it succeeded.
+// else touches until a COPY from it has ended with the connection open.
 func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Row) error {
 	if len(rows) == 0 {
 		return nil
