@@ -154,8 +154,8 @@ func newBatchWriter(s *Store, b *Batch, stock stockSums) *batchWriter {
 
 // run writes the batch in tx, all rows at once, or carefully (replay)
 // after an attempt was refused, or when the batch before had refused rows
-// (refused is then a refusal of no row). The rejects go in too; the stock is left to
-// the caller, who applies w.stock before committing.
+// (refused is then a refusal of no row). The rejects go in too; the stock
+// is left to the caller, who applies w.stock before committing.
 func (w *batchWriter) run(ctx context.Context, tx pgx.Tx, refused *refusal) (Outcome, error) {
 	w.careful, w.hint = refused != nil, refused
 	err := w.settle(ctx, tx)

@@ -59,7 +59,8 @@ func (s *Store) BeginGroup(ctx context.Context, first *Batch) (*Group, error) {
 // refuse a row, the batch alone is rolled back and written again
 // carefully (as WriteBatch does), its refused rows set apart, and the
 // group goes on; so is the batch after it. A batch written carefully with
-// no row refused sends the next one whole again. On any other error the group is done for: roll it back.
+// no row refused sends the next one whole again. On any other error the
+// group is done for: roll it back.
 func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
 	if err := g.s.lockSeen(ctx, g.tx, b.Seen); err != nil {
 		return Outcome{}, g.s.lost(err)
