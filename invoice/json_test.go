@@ -833,6 +833,16 @@ func TestJSONArrayWhitespacePastTheBound(t *testing.T) {
 			t.Fatalf("%d spaces, then .5: accepted", n)
 		}
 	}
+	// Before the array too, where it cannot be told from what a stream
+	// sends before its first byte of JSON.
+	lead := strings.Repeat(" \r\n", 300<<10) + "[\n" + obj + "]"
+	if recs := mustDecode(t, JSON, lead, opts); len(recs) != 1 || len(recs[0].Raw.Object) != len(obj) || recs[0].Line != 300<<10+2 ||
+		strings.Contains(fmt.Sprint(recs[0].Err), "max-record-bytes") {
+		t.Errorf("an element after whitespace past the bound before the array: %d records, %v", len(recs), recs)
+	}
+	if _, err := decodeJSON(t, JSON, strings.Repeat(" ", 70000)+"{}", opts); err == nil || !strings.Contains(err.Error(), "must be an array") {
+		t.Errorf("an object after whitespace past the bound: %v", err)
+	}
 	if _, err := decodeJSON(t, JSON, "[]"+strings.Repeat(" ", 70000)+"garbage", opts); err == nil || !strings.Contains(err.Error(), "after the closing ]") {
 		t.Errorf("garbage after whitespace past the closing bracket: %v", err)
 	}

@@ -35,8 +35,21 @@ func newArraySource(r io.Reader, maxElement int) (*arraySource, error) {
 	// Token decodes a top-level scalar into an any; a number must not become
 	// a float64 (nor fail to, when it is out of range).
 	s.dec.UseNumber()
-	s.dec.More() // skips leading whitespace, so InputOffset is the value's start
-	start := s.dec.InputOffset()
+	s.dec.More() // skips leading whitespace, so offset is the value's start
+	for lc.read-lc.mark >= lc.limit {
+		// The decoder keeps the whitespace it skips: past the bound, a
+		// new decoder starts after it, as pastSpace does in the array.
+		held, _ := io.ReadAll(s.dec.Buffered())
+		if len(bytes.TrimLeft(held, jsonSpace)) > 0 {
+			break
+		}
+		at := s.offset() + int64(len(held))
+		lc.lineAt(at) // newlines passed are counted, not kept
+		s.dec, lc.mark, s.base = json.NewDecoder(lc), lc.read, at
+		s.dec.UseNumber()
+		s.dec.More()
+	}
+	start := s.offset()
 	tok, err := s.dec.Token()
 	switch {
 	case lc.err != nil:
