@@ -264,6 +264,14 @@ const (
 	refusedPiece = 64
 )
 
+// replay writes rows [lo, hi) carefully, in COPYs of replayPiece rows and
+// more, each in a savepoint. When the database refuses a row of a COPY,
+// its error names the row (the COPY's line): the rows before it are
+// written again, then the COPY after them starts with that row, which is
+// set apart when it is refused there, first of its COPY, and the COPYs
+// after it start again at refusedPiece rows. When the error names no row
+// (a foreign key, checked at the COPY's end; an item; the stock), the rows
+// are halved, down to single rows, which are then refused.
 func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 	piece := replayPiece
 	for lo < hi {
