@@ -36,15 +36,9 @@ func newArraySource(r io.Reader, maxElement int) (*arraySource, error) {
 	// a float64 (nor fail to, when it is out of range).
 	s.dec.UseNumber()
 	s.dec.More() // skips leading whitespace, so offset is the value's start
-	for lc.read-lc.mark >= lc.limit {
-		// The decoder keeps the whitespace it skips: past the bound, a
-		// new decoder starts after it, as pastSpace does in the array.
-		held, _ := io.ReadAll(s.dec.Buffered())
-		if len(bytes.TrimLeft(held, jsonSpace)) > 0 {
-			break
-		}
-		at := s.offset() + int64(len(held))
-		lc.lineAt(at) // newlines passed are counted, not kept
+	for at, ok := s.spaceEnd(); ok; at, ok = s.spaceEnd() {
+		// Whitespace past the bound before the array: a new decoder
+		// starts after it, as pastSpace does inside the array.
 		s.dec, lc.mark, s.base = json.NewDecoder(lc), lc.read, at
 		s.dec.UseNumber()
 		s.dec.More()
@@ -251,17 +245,27 @@ func (s *arraySource) restart(at int64, pending []byte) {
 // pastSpace says whether the decoder stopped on whitespace longer than the
 // bound, between elements: if so, a new decoder starts past it.
 func (s *arraySource) pastSpace() bool {
+	at, ok := s.spaceEnd()
+	if ok {
+		s.restart(at, nil)
+	}
+	return ok
+}
+
+// spaceEnd is where the whitespace ends that the decoder stopped on, the
+// decoder keeping all it skips, when it is longer than the bound; ok is
+// false when the decoder stopped on anything else.
+func (s *arraySource) spaceEnd() (at int64, ok bool) {
 	if s.lines.read-s.lines.mark < s.lines.limit {
-		return false
+		return 0, false
 	}
 	held, _ := io.ReadAll(s.dec.Buffered())
 	if len(bytes.TrimLeft(held, jsonSpace)) > 0 {
-		return false
+		return 0, false
 	}
-	at := s.offset() + int64(len(held))
+	at = s.offset() + int64(len(held))
 	s.lines.lineAt(at) // newlines passed are counted, not kept
-	s.restart(at, nil)
-	return true
+	return at, true
 }
 
 // skipper finds where a JSON value ends without keeping it, from bytes
