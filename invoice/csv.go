@@ -1,6 +1,7 @@
 package invoice
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -15,31 +16,33 @@ import (
 
 // csvDecoder reads CSV with encoding/csv (for the physical line of each
 // record and RFC 4180 quoting) and hands the records to gocsv, which fills a
-// Values per record. gocsv pushes records into a channel from its own
-// goroutine; the row source below records each record's line and raw fields
-// in a second channel, in the same order, so Next can pair them.
+// Values per record. Records are read ahead, up to csvAhead, and gocsv
+// decodes them in one call: no record crosses a channel. Reading ahead
+// stops where it would wait for input (a slow stream): a record already
+// read does not wait for the ones after it.
 type csvDecoder struct {
-	opts  Options
+	opts   Options
+	header []string // as read
+	fields []string // field of each column, "" when ignored
+
 	tap   *tapReader
-	r     *csv.Reader // replaced on gocsv's goroutine (resync): read it there only
+	br    *bufio.Reader // what r reads through: what it holds can be read without waiting
+	r     *csv.Reader
 	comma rune
 	// offBase and lineBase are where r started in the input: a record
 	// longer than --max-record-bytes makes a new reader at the next line.
 	offBase  int64
 	lineBase int
-	header   []string // as read
-	fields   []string // field of each column, "" when ignored
-
 	lastLine int // the line the last record read ends on
 
-	values chan Values
-	meta   chan csvMeta
-	errc   chan error
-	done   chan struct{}
-	closed bool
+	rows  [][]string // as gocsv reads them: the canonical field names, then the records read ahead
+	metas []csvMeta  // what gocsv does not keep of them
+	held  []Values   // gocsv's values of them
+	next  int        // the first of them Next has not returned
+	err   error      // what ended reading (io.EOF at the end), once they are returned
 }
 
-// csvAhead is how many records gocsv may decode ahead of Next.
+// csvAhead is the most records read ahead.
 const csvAhead = 128
 
 // csvMeta is what gocsv does not keep of a record.
@@ -60,7 +63,7 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 	// reads ahead: an unterminated quote makes the rest of the file one
 	// record, which must not be held whole.
 	tap := &tapReader{r: r, limit: int64(opts.maxRecordBytes()) + 64<<10}
-	cr := newCSVReader(tap, opts.Delimiter)
+	cr, br := newCSVReader(tap, opts.Delimiter)
 	// The header is the first line whose columns give the fields, within
 	// the first SkipLines+1: the title lines a report puts above it are
 	// skipped, and a file without them (its rejects file) reads the same.
@@ -108,32 +111,22 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 		}
 	}
 	consume()
-	d := &csvDecoder{
-		opts: opts, tap: tap, r: cr, comma: cr.Comma, header: header, fields: fields, lastLine: lines,
-		// Buffered, so that gocsv's goroutine runs ahead instead of handing
-		// over one record at a time. meta holds what values holds, plus the
-		// record gocsv is decoding and the one it is trying to send.
-		values: make(chan Values, csvAhead),
-		meta:   make(chan csvMeta, csvAhead+2),
-		errc:   make(chan error, 1),
-		done:   make(chan struct{}),
-	}
-	go func() {
-		d.errc <- gocsv.UnmarshalDecoderToChan(gocsv.NewSimpleDecoderFromCSVReader(&csvRows{d: d}), d.values)
-	}()
-	return d, nil
+	return &csvDecoder{opts: opts, header: header, fields: fields, tap: tap, br: br, r: cr, comma: cr.Comma, lastLine: lines}, nil
 }
 
 // newCSVReader reads CSV records of any field count (a wrong count rejects
 // the record, not the file), each in fields of its own (raw fields are
 // kept for the rejects file).
-func newCSVReader(r io.Reader, delimiter rune) *csv.Reader {
-	cr := csv.NewReader(r)
+func newCSVReader(r io.Reader, delimiter rune) (*csv.Reader, *bufio.Reader) {
+	// csv.Reader reads through br as it is. Reading ahead stops at the
+	// end of what br holds: 64 KiB hold hundreds of records.
+	br := bufio.NewReaderSize(r, 64<<10)
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	if delimiter != 0 {
 		cr.Comma = delimiter
 	}
-	return cr
+	return cr, br
 }
 
 // offset is where the reader is in the input.
@@ -150,44 +143,76 @@ func (d *csvDecoder) Format() Format   { return CSV }
 func (d *csvDecoder) delimiter() rune  { return d.comma }
 
 func (d *csvDecoder) Next() (*Record, error) {
-	v, ok := <-d.values
-	if !ok {
-		if err := <-d.errc; err != nil {
-			d.errc <- err
+	if d.next == len(d.metas) {
+		if d.err != nil {
+			return nil, d.err
+		}
+		if err := d.fill(); err != nil {
 			return nil, err
 		}
-		d.errc <- nil
-		return nil, io.EOF
+		if len(d.metas) == 0 {
+			return nil, d.err
+		}
 	}
-	m := <-d.meta
+	v, m := &d.held[d.next], &d.metas[d.next]
+	d.next++
 	rec := &Record{Line: m.line, Raw: RawRecord{Fields: m.raw}, Err: m.err, Origin: m.origin}
 	if m.miscounted && d.opts.SkipNonLines {
-		d.opts.setConstants(&v)
+		d.opts.setConstants(v)
 	}
-	if rec.Err == nil || d.opts.SkipNonLines && m.miscounted && isNonLine(&v) {
+	if rec.Err == nil || d.opts.SkipNonLines && m.miscounted && isNonLine(v) {
 		// A note row is often shorter than the header: its fields, as
 		// far as they go, still tell that it is no line.
-		rec.finish(&v, &d.opts)
+		rec.finish(v, &d.opts)
 	}
 	return rec, nil
 }
 
-func (d *csvDecoder) Close() error {
-	if d.closed {
+// fill reads records ahead, up to csvAhead and while a whole line is
+// already read from the input, and has gocsv decode them. What ends
+// reading, the end of the input or a failure, is kept in d.err for when
+// the records read before it are returned.
+func (d *csvDecoder) fill() error {
+	clear(d.rows)
+	clear(d.metas)
+	d.rows, d.metas, d.next = append(d.rows[:0], d.fields), d.metas[:0], 0
+	for len(d.metas) < csvAhead && (len(d.metas) == 0 || d.lineHeld()) {
+		rec, m, err := d.read()
+		if err != nil {
+			d.err = err
+			break
+		}
+		d.rows = append(d.rows, align(rec, len(d.header)))
+		d.metas = append(d.metas, m)
+	}
+	n := len(d.metas)
+	if n == 0 {
 		return nil
 	}
-	d.closed = true
-	close(d.done)
-	for { // let gocsv's goroutine finish
-		select {
-		case _, ok := <-d.values:
-			if !ok {
-				return nil
-			}
-		case <-d.meta:
-		}
+	if cap(d.held) < n {
+		d.held = make([]Values, n, csvAhead)
 	}
+	d.held = d.held[:n]
+	if err := gocsv.UnmarshalDecoder(d, &d.held); err != nil {
+		d.metas, d.err = d.metas[:0], err
+		return err
+	}
+	return nil
 }
+
+// lineHeld says whether the input read so far holds a whole line more, so
+// that reading the next record (unless quotes make it span lines) does not
+// wait for input.
+func (d *csvDecoder) lineHeld() bool {
+	b, _ := d.br.Peek(d.br.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
+}
+
+// GetCSVRows makes the decoder gocsv's: it hands over the records read
+// ahead.
+func (d *csvDecoder) GetCSVRows() ([][]string, error) { return d.rows, nil }
+
+func (d *csvDecoder) Close() error { return nil }
 
 // originFromEnd reads _run and _record of a record with more fields than
 // the header: a rejects file keeps extra fields before the columns it adds,
@@ -202,28 +227,14 @@ func (d *csvDecoder) originFromEnd(rec []string) Origin {
 	return o
 }
 
-// csvRows is the gocsv.CSVReader that feeds gocsv: the canonical field names
-// as header, then every record, aligned to the header's length.
-type csvRows struct {
-	d          *csvDecoder
-	sentHeader bool
-}
-
-func (s *csvRows) Read() ([]string, error) {
-	d := s.d
-	if !s.sentHeader {
-		s.sentHeader = true
-		return d.fields, nil
-	}
-	select {
-	case <-d.done:
-		return nil, io.EOF
-	default:
-	}
+// read reads the next record: its fields, and what gocsv does not keep of
+// it. A record that cannot be split into fields has none, and its meta says
+// why; io.EOF ends the input.
+func (d *csvDecoder) read() ([]string, csvMeta, error) {
 	start := d.offset()
 	rec, err := d.r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, io.EOF
+		return nil, csvMeta{}, io.EOF
 	}
 	var m csvMeta
 	resynced := false
@@ -232,16 +243,16 @@ func (s *csvRows) Read() ([]string, error) {
 		// A syntax error found in a record cut by the bound is the bound's.
 		var retry bool
 		if m, retry, err = d.resync(start); err != nil {
-			return nil, err
+			return nil, m, err
 		}
 		if retry {
-			return s.Read()
+			return d.read()
 		}
 		rec, resynced = nil, true
 	case err != nil:
 		perr := parseError(err)
 		if perr == nil {
-			return nil, err
+			return nil, m, err
 		}
 		// The record cannot be split into fields; keep its text whole in the
 		// first column so that the rejects file loses nothing.
@@ -276,12 +287,7 @@ func (s *csvRows) Read() ([]string, error) {
 		d.lastLine += bytes.Count(d.tap.slice(start, d.offset()), newline)
 	}
 	d.tap.discard(d.offset())
-	select {
-	case d.meta <- m:
-	case <-d.done:
-		return nil, io.EOF
-	}
-	return align(rec, len(d.header)), nil
+	return rec, m, nil
 }
 
 // resync goes on after a record longer than --max-record-bytes, which
@@ -336,7 +342,7 @@ func (d *csvDecoder) resync(start int64) (m csvMeta, retry bool, err error) {
 // after, pending the bytes already read from there.
 func (d *csvDecoder) restart(at int64, pending []byte, after int) {
 	d.tap.restart(at, pending)
-	d.r = newCSVReader(d.tap, d.comma)
+	d.r, d.br = newCSVReader(d.tap, d.comma)
 	d.offBase, d.lineBase, d.lastLine = at, after, after
 }
 
@@ -348,10 +354,6 @@ func parseError(err error) *csv.ParseError {
 	var perr *csv.ParseError
 	errors.As(err, &perr)
 	return perr
-}
-
-func (s *csvRows) ReadAll() ([][]string, error) {
-	return nil, errors.New("csvRows: ReadAll is not supported; records are streamed")
 }
 
 // align pads or cuts a record to n fields, so gocsv maps columns by position.

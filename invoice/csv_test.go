@@ -180,6 +180,43 @@ func TestCSVCloseEarly(t *testing.T) {
 	}
 }
 
+// On a stream that pauses, each record is returned once its line has
+// come: reading ahead does not keep it waiting for the lines after it.
+func TestCSVSlowStreamRecordsDoNotWait(t *testing.T) {
+	r, w := io.Pipe()
+	defer w.Close()
+	go func() { _, _ = io.WriteString(w, header) }()
+	d, err := NewDecoder(r, Options{Format: CSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	lines := []string{"A,2026-01-02,V,S1,Milk,1,gal,2\nB,2026-01-02,V,S2,Eggs,2,dz,3\n", "C,2026-01-02,V,S3,Flour,3,lb,1\n"}
+	want := 0
+	for _, l := range lines {
+		go func() { _, _ = io.WriteString(w, l) }()
+		for range strings.Count(l, "\n") {
+			want++
+			got := make(chan *Record, 1)
+			go func() {
+				rec, err := d.Next()
+				if err != nil {
+					t.Error(err)
+				}
+				got <- rec
+			}()
+			select {
+			case rec := <-got:
+				if rec == nil || rec.Line != want+1 || rec.Err != nil {
+					t.Fatalf("record %d: got %+v, want line %d, valid", want, rec, want+1)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("record %d, whose line has come, waits for the lines after it", want)
+			}
+		}
+	}
+}
+
 // A record longer than MaxRecordBytes (an unterminated quote makes the
 // rest of the file one) rejects its first line only: the lines after it
 // are read as records again, with their own line numbers, whether the bound
