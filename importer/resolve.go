@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -27,7 +28,8 @@ type resolver struct {
 	ids       map[*mapping.Item]*int64                        // id slots of items
 	report    map[reportKey]bool                              // keys reported so far; nil: no report
 	packs     memo.Memo[[]units.Pack]                         // pack sizes of descriptions
-	lines     map[lineKey]lineMatch                           // lines that resolve the same way to the end
+	lines     map[string]lineMatch                            // lines that resolve the same way to the end, by lineKey
+	key       []byte                                          // lineKey's buffer
 	namePacks map[*mapping.Item][]units.Pack                  // pack sizes of items' names
 	runID     int64                                           // 0: rows are not encoded ahead (no run)
 	slab      []byte                                          // where rows are encoded ahead, in turn
@@ -37,7 +39,7 @@ func newResolver(load loader, opts mapping.Options, report bool) *resolver {
 	r := &resolver{opts: opts, load: load, byAccount: map[string]*mapping.Resolver{},
 		units: map[string]map[int64]map[string]decimal.Decimal{}, ids: map[*mapping.Item]*int64{},
 		packs:     memo.New(func(d string) []units.Pack { return units.Packs("", d) }),
-		lines:     map[lineKey]lineMatch{},
+		lines:     map[string]lineMatch{},
 		namePacks: map[*mapping.Item][]units.Pack{}}
 	if report {
 		r.report = map[reportKey]bool{}
@@ -111,9 +113,17 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 	return row, nil
 }
 
-// lineKey is a line as resolving reads it.
-type lineKey struct {
-	account, vendor, sku, description, unit, pack string
+// lineKey is a line as resolving reads it, its fields packed into one
+// string, each after its length: looked up in one hash and one compare, and
+// kept without the record it came from.
+func (r *resolver) lineKey(l *invoice.Line) []byte {
+	k := r.key[:0]
+	for _, f := range [...]string{l.Account, l.Vendor, l.VendorSKU, l.Description, l.Unit, l.Pack} {
+		k = binary.AppendUvarint(k, uint64(len(f)))
+		k = append(k, f...)
+	}
+	r.key = k
+	return k
 }
 
 // lineMatch is what a stable line resolves to: its item, and what a unit
@@ -128,8 +138,8 @@ type lineMatch struct {
 // stored mapping that no later line can outrank) is kept, so the same line
 // again, as most lines are, is found in one map.
 func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, factor, error) {
-	k := lineKey{account: l.Account, vendor: l.Vendor, sku: l.VendorSKU, description: l.Description, unit: l.Unit, pack: l.Pack}
-	if m, ok := r.lines[k]; ok {
+	k := r.lineKey(l)
+	if m, ok := r.lines[string(k)]; ok {
 		return mapping.Result{Item: m.item, Method: mapping.MethodStored, Score: 1, Stable: true}, m.f, nil
 	}
 	res, err := r.lookup(ctx, l)
@@ -146,7 +156,7 @@ func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, 
 		if len(r.lines) >= memo.Limit {
 			clear(r.lines)
 		}
-		r.lines[k] = lineMatch{item: res.Item, f: f}
+		r.lines[string(r.lineKey(l))] = lineMatch{item: res.Item, f: f}
 	}
 	return res, f, nil
 }
