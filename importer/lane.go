@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/batchimport/batchimport/store"
@@ -17,10 +18,11 @@ type flight struct {
 	base  store.Progress // else the fix then
 	start time.Time
 	// Filled as batches are sent:
-	chunks int
-	last   store.Progress      // as the group's last batch said
-	keys   []pendingKey        // registered by this group (parallelSink.forget)
-	held   map[pendingKey]bool // of rows held back
+	batches int
+	chunks  int
+	last    store.Progress      // as the group's last batch said
+	keys    []pendingKey        // registered by this group (parallelSink.forget)
+	held    map[pendingKey]bool // of rows held back
 	// begun is closed once the group's transaction holds its slot lock
 	// (or never will): the group after it may wait for the lock then.
 	begun  chan struct{}
@@ -63,8 +65,14 @@ func (f *flight) finish(p, fix store.Progress, err error) {
 
 // lane is one writer: a connection, and the goroutine that writes on it.
 type lane struct {
-	db      *store.Store
-	jobs    chan job
+	db   *store.Store
+	jobs chan job
+	// slot is taken for each batch sent and given back as the lane takes
+	// it: one batch is queued at most, and the end of a group can be
+	// queued besides without waiting.
+	slot    chan struct{}
+	idle    atomic.Bool     // the lane waits for jobs, and none is queued
+	hungry  chan<- struct{} // told when the lane becomes idle
 	stopped chan struct{}
 }
 
@@ -75,6 +83,7 @@ type job struct {
 	later *store.Batch // written at the group's end; nil: none
 	end   bool         // commit the group
 	abort bool         // roll the group back
+	slot  bool         // gives a slot back
 }
 
 // run writes the lane's jobs until its queue is closed.
@@ -88,7 +97,22 @@ func (l *lane) run() {
 		delta store.Progress
 		err   error
 	)
-	for j := range l.jobs {
+	for {
+		if len(l.jobs) == 0 {
+			l.idle.Store(true)
+			select {
+			case l.hungry <- struct{}{}:
+			default:
+			}
+		}
+		j, ok := <-l.jobs
+		l.idle.Store(false)
+		if !ok {
+			return
+		}
+		if j.slot {
+			<-l.slot
+		}
 		if j.f != f {
 			f, g, later, delta, err = j.f, nil, nil, store.Progress{}, nil
 		}

@@ -9,11 +9,12 @@ import (
 )
 
 // parallelSink is an import on several connections (--writers N). The
-// batches go in groups, a transaction each, and each group to the next of
-// N lanes, a connection and a goroutine each: N groups are written at
-// once. The groups commit in input order, each once the one before it has
-// committed, so the run's checkpoint is still the end of what is committed
-// and a resume, with any N, needs nothing more.
+// batches go in groups, a transaction each, and each group to one of N
+// lanes, a connection and a goroutine each: one that has nothing to write,
+// else the next in turn. N groups are written at once. The groups commit
+// in input order, each once the one before it has committed, so the run's
+// checkpoint is still the end of what is committed and a resume, with any
+// N, needs nothing more.
 //
 // A group waits for the one before it only at its end, where it adds its
 // stock, moves the checkpoint and commits: no other group of the run
@@ -48,6 +49,7 @@ type parallelSink struct {
 	lower   map[string]string // vendors, lower-cased
 	seq     int64             // groups sent
 	failure *failure          // of the groups since the run's start or its last rewind
+	hungry  chan struct{}     // a lane has written all it was sent (lane.idle)
 }
 
 // parallelGroupRows is about how many rows a group of parallel writers
@@ -58,7 +60,8 @@ const parallelGroupRows = 15_000
 // newParallelSink starts n lanes: the run's connection and n-1 more.
 func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*parallelSink, error) {
 	chunks := max(1, min(s.groupChunks, parallelGroupRows/chunkSize))
-	ps := &parallelSink{dbSink: s, chunks: chunks, pending: map[pendingKey]*flight{}, lower: map[string]string{}, failure: newFailure()}
+	ps := &parallelSink{dbSink: s, chunks: chunks, pending: map[pendingKey]*flight{}, lower: map[string]string{}, failure: newFailure(),
+		hungry: make(chan struct{}, n)}
 	for i := range n {
 		db := s.db
 		if i > 0 {
@@ -70,7 +73,8 @@ func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*paralle
 		}
 		// A batch queued while the lane writes one: the server is what
 		// waits, and a longer queue would only hold more rows in memory.
-		l := &lane{db: db, jobs: make(chan job, 1), stopped: make(chan struct{})}
+		// Room for the end of a group besides.
+		l := &lane{db: db, jobs: make(chan job, 2), slot: make(chan struct{}, 1), hungry: ps.hungry, stopped: make(chan struct{})}
 		ps.lanes = append(ps.lanes, l)
 		go l.run()
 	}
@@ -80,7 +84,7 @@ func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*paralle
 // batches is how many batches the sink holds at most: a group queued for
 // each lane, the one it writes, and the one being split.
 func (s *parallelSink) batches() int {
-	return len(s.lanes)*(cap(s.lanes[0].jobs)+1) + 1
+	return len(s.lanes)*(cap(s.lanes[0].slot)+1) + 1
 }
 
 // close stops the lanes and closes their connections, but the run's.
@@ -126,26 +130,73 @@ func (s *parallelSink) commit(ctx context.Context, b *store.Batch, more bool) (s
 // send hands the batch to the lane of the open group, or of a new one.
 func (s *parallelSink) send(b *store.Batch, last bool) {
 	f := s.open
+	if f != nil && !s.queue(f) {
+		f = nil
+	}
 	if f == nil {
+		l := s.idleLane(nil)
+		if l == nil {
+			l = s.lanes[s.next]
+			s.next = (s.next + 1) % len(s.lanes)
+		}
 		s.seq++
-		f = &flight{lane: s.lanes[s.next], seq: s.seq, start: time.Now(), begun: make(chan struct{}), done: make(chan struct{}), held: map[pendingKey]bool{}, failed: s.failure}
+		f = &flight{lane: l, seq: s.seq, start: time.Now(), begun: make(chan struct{}), done: make(chan struct{}), held: map[pendingKey]bool{}, failed: s.failure}
 		if n := len(s.flights); n > 0 {
 			f.prev = s.flights[n-1]
 		} else {
 			f.base = s.fix
 		}
-		s.next = (s.next + 1) % len(s.lanes)
 		s.flights = append(s.flights, f)
 		s.open = f
+		l.slot <- struct{}{}
 	}
 	now, later := s.split(f, b)
 	f.chunks += len(b.Ends)
+	f.batches++
 	f.last = b.Progress
 	end := last || f.chunks >= s.chunks || time.Since(f.start) >= maxGroupTime
-	f.lane.jobs <- job{f: f, now: now, later: later, end: end}
+	f.lane.jobs <- job{f: f, now: now, later: later, end: end, slot: true}
 	if end {
 		s.open = nil
 	}
+}
+
+// queue waits until the open group's lane has room for another batch, and
+// says so. Should another lane run out of work first, the group ends
+// there (once it has two batches), and queue says false: the batch begins
+// the next group, on that lane. The rows of a group must follow each
+// other, so a lane that waits for the end of another's group waits for
+// the rows read after it; ending groups early keeps both writing, at the
+// cost of more, shorter transactions.
+func (s *parallelSink) queue(f *flight) bool {
+	select {
+	case f.lane.slot <- struct{}{}:
+		return true
+	default:
+	}
+	for {
+		if f.batches >= 2 && s.idleLane(f.lane) != nil {
+			f.lane.jobs <- job{f: f, end: true}
+			s.open = nil
+			return false
+		}
+		select {
+		case f.lane.slot <- struct{}{}:
+			return true
+		case <-s.hungry:
+		}
+	}
+}
+
+// idleLane returns a lane, but not, that has written all it was sent; nil
+// when every lane has work.
+func (s *parallelSink) idleLane(not *lane) *lane {
+	for _, l := range s.lanes {
+		if l != not && l.idle.Load() && len(l.jobs) == 0 {
+			return l
+		}
+	}
+	return nil
 }
 
 // harvest takes the groups that have ended, oldest first, waiting for
