@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,9 +44,34 @@ func TestMain(m *testing.M) {
 // proc is a running batchimport.
 type proc struct {
 	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
+	stdout, stderr output
 	done           chan struct{} // closed when the process has exited
 	code           int
+}
+
+// output is what a process writes, which a test may read (to report a
+// failure) while the process still writes it.
+type output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+func (o *output) Bytes() []byte {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return bytes.Clone(o.b.Bytes())
 }
 
 func start(t *testing.T, cfg store.Config, args ...string) *proc {
@@ -60,6 +86,9 @@ func startWith(t *testing.T, cfg store.Config, stdin *os.File, args ...string) *
 	full := append([]string{args[0], "--schema", cfg.Schema}, args[1:]...)
 	p.cmd = exec.Command(binary, full...)
 	p.cmd.Env = append(os.Environ(), "BATCHIMPORT_DATABASE_URL="+cfg.URL)
+	// What it writes beside its inputs by default (a rejects file of
+	// standard input, should the test stop it early) stays out of the tree.
+	p.cmd.Dir = t.TempDir()
 	if stdin != nil {
 		p.cmd.Stdin = stdin
 	}
