@@ -111,17 +111,23 @@ const MaxWriters = 16
 // stays in memory until it is written.
 const MaxBatchRows = 7_500
 
-// parallelBatchRows bounds the rows of a batch when several writers
-// write (parallelSink): each holds a batch queued and one it writes.
-const parallelBatchRows = 3_000
+// parallelRows bounds the rows batches hold when several writers write
+// (parallelSink): each writer holds a batch queued and one it writes, so
+// a batch is at most parallelRows/2N rows (3,000 with two writers), and
+// more writers take no more memory.
+const parallelRows = 12_000
+
+// batchRows bounds the rows of a batch.
+func (o *Options) batchRows() int {
+	if o.parallel() {
+		return parallelRows / (2 * o.Writers)
+	}
+	return MaxBatchRows
+}
 
 // chunksPerBatch is how many chunks a batch carries.
 func (o *Options) chunksPerBatch() int {
-	rows := MaxBatchRows
-	if o.parallel() {
-		rows = parallelBatchRows
-	}
-	return max(1, min(o.ChunksPerCommit, rows/o.ChunkSize))
+	return max(1, min(o.ChunksPerCommit, o.batchRows()/o.ChunkSize))
 }
 
 // parallel says whether several writers write, if the input is a file.

@@ -194,11 +194,11 @@ func TestRefusedRowsEverywhereStayInTheirTransaction(t *testing.T) {
 	// A refused row costs the rows sent before it in its COPY. Here, after
 	// a refused row, COPYs of 64, 128, 256 and 512 rows go in and the
 	// next, of 1,024, is refused 39 rows in. The first refused row of a
-	// batch (of parallelBatchRows with two writers) costs at most the 999
+	// batch (of 3,000 rows with two writers) costs at most the 999
 	// rows since the last, as does the one in each writer's first batch
 	// with a refused row, which is sent whole first. Pieces of 512 after
 	// a refused row cost 487 each: 149,042 rows inserted.
-	batches := int64(rows/parallelBatchRows + 1)
+	batches := int64(rows/(parallelRows/(2*DefaultWriters)) + 1)
 	sent, most := rowsInserted(t, conn, sum.RowsImported), int64(rows+rows/1000*39)+batches*999+DefaultWriters*999
 	if sent > most {
 		t.Errorf("the server inserted %d rows, want at most %d", sent, most)
