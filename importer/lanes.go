@@ -81,7 +81,7 @@ func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*paralle
 	return ps, nil
 }
 
-// batches is how many batches the sink holds at most: a group queued for
+// batches is how many batches the sink holds at most: a batch queued for
 // each lane, the one it writes, and the one being split.
 func (s *parallelSink) batches() int {
 	return len(s.lanes)*(cap(s.lanes[0].slot)+1) + 1
