@@ -52,9 +52,10 @@ type parallelSink struct {
 	hungry  chan struct{}     // a lane has written all it was sent (lane.idle)
 }
 
-// parallelGroupRows is about how many rows a group of parallel writers
+// parallelGroupRows is about the most rows a group of parallel writers
 // carries: enough that its commit, stock update and checkpoint are a small
-// part of it, few enough that a group rolled back costs little.
+// part of it, few enough that a group rolled back costs little. A group
+// ends sooner when another lane would wait for it (queue).
 const parallelGroupRows = 15_000
 
 // newParallelSink starts n lanes: the run's connection and n-1 more.
