@@ -132,8 +132,9 @@ type batchWriter struct {
 	b       *Batch
 	stock   stockSums // the stock the rows written add, applied at commit
 	careful bool      // each write in a savepoint
-	hint    *refusal  // a row known refused, not yet set apart
-	copied  []int     // the rows of the last COPY, by index
+	piece   pieceState
+	hint    *refusal // a row known refused, not yet set apart
+	copied  []int    // the rows of the last COPY, by index
 	// alone: a careful write applies its own stock at once, so that a row
 	// overflowing an item's stock is found; in a group (!alone) it adds
 	// to the group's sums, as every other write, and no item is locked
@@ -162,7 +163,9 @@ func (w *batchWriter) run(ctx context.Context, tx pgx.Tx, refused *refusal) (Out
 	switch {
 	case err != nil:
 	case w.careful:
-		err = w.replay(ctx, tx, 0, len(w.b.Rows))
+		if err = w.replay(ctx, tx, 0, len(w.b.Rows)); err == nil {
+			err = w.endPieces(ctx, tx)
+		}
 	default:
 		err = w.write(ctx, tx, 0, len(w.b.Rows))
 	}
@@ -199,12 +202,22 @@ func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 			w.copied = append(w.copied, i)
 		}
 	}
+	open := ""
+	if w.careful {
+		open = w.opening()
+		if open != "" && (len(items)+len(maps) > 0 || len(rows) == 0) {
+			if _, err := tx.Exec(ctx, open); err != nil {
+				return err
+			}
+			open = ""
+		}
+	}
 	created, err := w.catalogue(ctx, tx, items, maps)
 	if err != nil {
 		return err
 	}
 	if w.careful {
-		if err := w.s.copyRows(ctx, tx, w.b.RunID, rows); err != nil {
+		if err := w.s.copyRows(ctx, tx, w.b.RunID, rows, open); err != nil {
 			return err
 		}
 		if !w.alone {
@@ -230,7 +243,7 @@ func (w *batchWriter) copyAndCount(ctx context.Context, tx pgx.Tx, rows []*Row) 
 		defer close(counted)
 		w.stock.add(rows)
 	}()
-	err := w.s.copyRows(ctx, tx, w.b.RunID, rows)
+	err := w.s.copyRows(ctx, tx, w.b.RunID, rows, "")
 	<-counted
 	return err
 }
@@ -280,7 +293,7 @@ func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 			w.hint = nil
 		} else {
 			end := min(hi, lo+piece)
-			err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return w.write(ctx, sp, lo, end) })
+			err := w.writePiece(ctx, tx, lo, end)
 			if err == nil || !IsRowError(err) {
 				if err == nil {
 					lo, piece = end, min(2*piece, 1<<20)
@@ -323,10 +336,62 @@ func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 	return nil
 }
 
+// pieceState is where a careful write stands with the savepoint its
+// pieces are written in. Each piece is one round trip: the commands that
+// end the piece before it and open its own go ahead of its COPY, in the
+// same query. A piece refused leaves its savepoint to be rolled back to,
+// which the next piece, or endPieces, does first.
+type pieceState int
+
+const (
+	pieceNone    pieceState = iota // no savepoint yet
+	pieceWritten                   // a savepoint with something written since
+	pieceRefused                   // a savepoint with a piece refused since
+)
+
+// opening is what opens the next piece's savepoint.
+func (w *batchWriter) opening() string {
+	switch w.piece {
+	case pieceWritten:
+		return "RELEASE SAVEPOINT piece; SAVEPOINT piece; "
+	case pieceRefused:
+		return "ROLLBACK TO SAVEPOINT piece; "
+	}
+	return "SAVEPOINT piece; "
+}
+
+// writePiece writes rows [lo, hi) carefully, as one piece.
+func (w *batchWriter) writePiece(ctx context.Context, tx pgx.Tx, lo, hi int) error {
+	err := w.write(ctx, tx, lo, hi)
+	switch {
+	case err == nil:
+		w.piece = pieceWritten
+	case IsRowError(err):
+		w.piece = pieceRefused
+	}
+	return err
+}
+
+// endPieces rolls back a refused piece, before anything but a piece is
+// sent: what is sent then goes into the savepoint, which the next piece
+// must release first, not roll back to.
+func (w *batchWriter) endPieces(ctx context.Context, tx pgx.Tx) error {
+	switch w.piece {
+	case pieceNone:
+		return nil
+	case pieceRefused:
+		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT piece"); err != nil {
+			return err
+		}
+	}
+	w.piece = pieceWritten
+	return nil
+}
+
 // again writes again, in one COPY, rows [lo, hi) that went in before the
 // row refused after them; replay takes over should they be refused now.
 func (w *batchWriter) again(ctx context.Context, tx pgx.Tx, lo, hi int) error {
-	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return w.write(ctx, sp, lo, hi) })
+	err := w.writePiece(ctx, tx, lo, hi)
 	if err == nil || !IsRowError(err) {
 		return err
 	}
@@ -368,6 +433,9 @@ func (w *batchWriter) refusal(err error) *refusal {
 func (w *batchWriter) keepCatalogue(ctx context.Context, tx pgx.Tx, r *Row) error {
 	if len(r.NewItems) == 0 && len(r.NewMappings) == 0 {
 		return nil
+	}
+	if err := w.endPieces(ctx, tx); err != nil {
+		return err
 	}
 	var created int
 	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {

@@ -182,11 +182,12 @@ func binNumeric(dst []byte, v decimal.Decimal) []byte {
 const transactionColumns = `run_id, line_no, record_no, account, item_id, invoice_number, invoice_date,
 	vendor, vendor_sku, description, quantity, unit, unit_cost, pack, base_quantity`
 
-// copyRows sends the rows in one binary COPY. The rows are encoded before
+// copyRows sends the rows in one binary COPY, after the commands in before,
+// in the same query. The rows are encoded before
 // the COPY starts: pgconn reads its source on a goroutine of its own, which
 // may outlive a failed CopyFrom, so the source is a buffer that nothing
 // else touches until a COPY from it has ended with the connection open.
-func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Row) error {
+func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Row, before string) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -199,7 +200,7 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 		}
 	}
 	buf = append(buf, copyTrailer...)
-	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), `COPY transactions (`+transactionColumns+`) FROM STDIN (FORMAT binary)`)
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), before+`COPY transactions (`+transactionColumns+`) FROM STDIN (FORMAT binary)`)
 	// The buffer is used again only when the COPY's reader is known done:
 	// after a success, or an error that left the connection open (pgconn
 	// waits for its reader then; it closes the connection on the paths
