@@ -28,7 +28,7 @@ type resolver struct {
 	ids       map[*mapping.Item]*int64                        // id slots of items
 	report    map[reportKey]bool                              // keys reported so far; nil: no report
 	packs     memo.Memo[[]units.Pack]                         // pack sizes of descriptions
-	lines     memo.Cache[lineMatch]                           // lines that resolve the same way to the end, by lineKey
+	lines     map[string]lineMatch                            // lines that resolve the same way to the end, by lineKey
 	key       []byte                                          // lineKey's buffer
 	namePacks map[*mapping.Item][]units.Pack                  // pack sizes of items' names
 	runID     int64                                           // 0: rows are not encoded ahead (no run)
@@ -39,6 +39,7 @@ func newResolver(load loader, opts mapping.Options, report bool) *resolver {
 	r := &resolver{opts: opts, load: load, byAccount: map[string]*mapping.Resolver{},
 		units: map[string]map[int64]map[string]decimal.Decimal{}, ids: map[*mapping.Item]*int64{},
 		packs:     memo.New(func(d string) []units.Pack { return units.Packs("", d) }),
+		lines:     map[string]lineMatch{},
 		namePacks: map[*mapping.Item][]units.Pack{}}
 	if report {
 		r.report = map[reportKey]bool{}
@@ -138,7 +139,7 @@ type lineMatch struct {
 // again, as most lines are, is found in one map.
 func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, factor, error) {
 	k := r.lineKey(l)
-	if m, ok := r.lines.Get(k); ok {
+	if m, ok := r.lines[string(k)]; ok {
 		return mapping.Result{Item: m.item, Method: mapping.MethodStored, Score: 1, Stable: true}, m.f, nil
 	}
 	res, err := r.lookup(ctx, l)
@@ -152,7 +153,10 @@ func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, 
 		return res, f, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldUnit, Rule: err.Error(), Value: l.Unit}}
 	}
 	if res.Stable {
-		r.lines.Put(string(r.lineKey(l)), lineMatch{item: res.Item, f: f})
+		if len(r.lines) >= memo.Limit {
+			clear(r.lines)
+		}
+		r.lines[string(r.lineKey(l))] = lineMatch{item: res.Item, f: f}
 	}
 	return res, f, nil
 }

@@ -45,8 +45,8 @@ func TestLineCacheHeedsLinePack(t *testing.T) {
 			t.Errorf("pack 1/20LB: %v lb, want 40", b)
 		}
 	}
-	if n := r.lines.Len(); n != 2 {
-		t.Errorf("%d lines kept, want 2", n)
+	if len(r.lines) != 2 {
+		t.Errorf("%d lines kept, want 2", len(r.lines))
 	}
 	fresh := newResolver(catalogue, mapping.Options{}, false)
 	if b := base(fresh, line("1/20LB")); !b.Equal(decimal.NewFromInt(40)) {
@@ -65,7 +65,7 @@ func TestLineCacheKeepsOnlyStoredMatches(t *testing.T) {
 	if err != nil || !first.Created {
 		t.Fatalf("first line: %+v, %v; want an item created", first, err)
 	}
-	if r.lines.Len() != 0 {
+	if len(r.lines) != 0 {
 		t.Errorf("a created item's line was kept")
 	}
 	again, _, err := r.match(context.Background(), l)

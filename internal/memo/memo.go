@@ -5,59 +5,20 @@ package memo
 
 import "strings"
 
-// Limit bounds a cache. Invoices repeat a few thousand strings far more
-// often than the rest, and those stay. A file whose every line differs (a
-// lot number in each description) keeps the importer's caches to some
-// 12 MB together: 400,000 such lines peaked at 102 MiB, against 192 MiB
-// when the bound was 131,072 and a full cache was forgotten at once. Half
-// this bound, the 1M-line benchmark's dry run took 20% more CPU.
+// Limit bounds a memo. Invoices repeat a few thousand strings far more
+// often than the rest; a file whose every line differs (a lot number in
+// each description) must not grow the importer with it. With a bound of
+// 131,072, and keys holding their whole record alive, 400,000 such lines
+// peaked at 192 MiB, against 102 MiB now. The 1M-line benchmark file has
+// about 29,000 distinct lines: with half this bound, its dry run took 20%
+// more CPU.
 const Limit = 1 << 15
 
-// Cache maps strings to values, at most Limit of them, so that its memory
-// is bounded whatever the input's size. When its newer half is full, the
-// older half is forgotten: what is in use comes back into the newer half
-// when it is looked up, and stays. It is not safe for concurrent use.
-type Cache[V any] struct {
-	cur, old map[string]V
-}
-
-// Get returns the value under key k, given as bytes so that a look-up
-// allocates nothing.
-func (c *Cache[V]) Get(k []byte) (V, bool) {
-	if v, ok := c.cur[string(k)]; ok {
-		return v, true
-	}
-	v, ok := c.old[string(k)]
-	if ok {
-		c.Put(string(k), v)
-	}
-	return v, ok
-}
-
-// Len is how many keys the cache holds.
-func (c *Cache[V]) Len() int {
-	n := len(c.cur)
-	for k := range c.old {
-		if _, ok := c.cur[k]; !ok {
-			n++
-		}
-	}
-	return n
-}
-
-// Put sets the value under key k, which the cache keeps: it should hold no
-// larger string alive.
-func (c *Cache[V]) Put(k string, v V) {
-	if c.cur == nil || len(c.cur) >= Limit/2 {
-		c.old, c.cur = c.cur, make(map[string]V)
-	}
-	c.cur[k] = v
-}
-
-// Memo caches f. It is not safe for concurrent use.
+// Memo caches f. It forgets everything when full, so that its memory is
+// bounded whatever the input's size. It is not safe for concurrent use.
 type Memo[V any] struct {
 	f func(string) V
-	c Cache[V]
+	m map[string]V
 }
 
 // New returns a memo of f.
@@ -66,15 +27,15 @@ func New[V any](f func(string) V) Memo[V] {
 }
 
 // Get returns f(s).
-func (m *Memo[V]) Get(s string) V {
-	if v, ok := m.c.cur[s]; ok {
+func (c *Memo[V]) Get(s string) V {
+	if v, ok := c.m[s]; ok {
 		return v
 	}
-	v, ok := m.c.old[s]
-	if !ok {
-		v = m.f(s)
+	if c.m == nil || len(c.m) >= Limit {
+		c.m = make(map[string]V)
 	}
-	// s is often a field of a record, which holds the whole line alive.
-	m.c.Put(strings.Clone(s), v)
+	v := c.f(s)
+	// s is often a field of a record, which would stay alive with it.
+	c.m[strings.Clone(s)] = v
 	return v
 }
