@@ -119,23 +119,20 @@ func serverTerminates(t *testing.T, writers string, rows int, refuse bool) {
 	app := fmt.Sprintf("batchimport_e2e_%d", time.Now().UnixNano())
 	cfg := pgtest.WithAppName(pgtest.Schema(t), app)
 	conn := pgtest.Conn(t, cfg)
-	g := testgen.CSV(t, t.TempDir(), "clean.csv", testgen.Spec{Rows: rows})
 	var refused []int
+	spec := testgen.Spec{Rows: rows}
 	if refuse {
-		if _, err := conn.Exec(context.Background(), `
-			CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
-			BEGIN
-				RAISE EXCEPTION 'line % is on hold', NEW.line_no;
-			END $$;
-			CREATE TRIGGER refuse BEFORE INSERT ON transactions
-				FOR EACH ROW WHEN (NEW.line_no % 97 = 5) EXECUTE FUNCTION refuse();`); err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range g.Lines {
-			if l%97 == 5 {
-				refused = append(refused, l)
+		pgtest.RefusePoison(t, conn)
+		spec.Edit = func(i int, f []string) {
+			if i%97 == 5 {
+				f[0] = fmt.Sprintf("POISON-%d", i)
+				refused = append(refused, i)
 			}
 		}
+	}
+	g := testgen.CSV(t, t.TempDir(), "clean.csv", spec)
+	for i, r := range refused {
+		refused[i] = g.Lines[r]
 	}
 
 	p := start(t, cfg, longTransactions("import", "--writers", writers, "--output", "json", g.Path)...)
