@@ -130,11 +130,11 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch, refused *refusal) (Out
 type batchWriter struct {
 	s       *Store
 	b       *Batch
-	stock   stockSums // the stock the rows written add, applied at commit
-	careful bool      // each write in a savepoint
-	piece   pieceState
-	hint    *refusal // a row known refused, not yet set apart
-	copied  []int    // the rows of the last COPY, by index
+	stock   stockSums  // the stock the rows written add, applied at commit
+	careful bool       // each write in a savepoint
+	piece   pieceState // where the savepoint of careful COPYs stands
+	hint    *refusal   // a row known refused, not yet set apart
+	copied  []int      // the rows of the last COPY, by index
 	// alone: a careful write applies its own stock at once, so that a row
 	// overflowing an item's stock is found; in a group (!alone) it adds
 	// to the group's sums, as every other write, and no item is locked
