@@ -236,6 +236,10 @@ func (d *csvDecoder) read() ([]string, csvMeta, error) {
 	if errors.Is(err, io.EOF) {
 		return nil, csvMeta{}, io.EOF
 	}
+	if (err == nil || parseError(err) != nil) && d.recordBytes(start) > int64(d.opts.maxRecordBytes()) {
+		// Read whole, within the tap's slack, but longer than the bound.
+		err = errRecordTooLong
+	}
 	var m csvMeta
 	resynced := false
 	switch {
@@ -288,6 +292,18 @@ func (d *csvDecoder) read() ([]string, csvMeta, error) {
 	}
 	d.tap.discard(d.offset())
 	return rec, m, nil
+}
+
+// recordBytes is the length of the record read from start, less its line
+// end (and any blank lines before it: resync passes them).
+func (d *csvDecoder) recordBytes(start int64) int64 {
+	n := d.offset() - start
+	if b := d.tap.slice(d.offset()-2, d.offset()); bytes.HasSuffix(b, []byte("\r\n")) {
+		n -= 2
+	} else if bytes.HasSuffix(b, newline) {
+		n--
+	}
+	return n
 }
 
 // resync goes on after a record longer than --max-record-bytes, which

@@ -258,6 +258,71 @@ func TestCSVLongRecordRejectsItsLineAndReadsOn(t *testing.T) {
 	}
 }
 
+// The bound is exact: a record read whole, well within what the reader
+// reads ahead, is rejected when it is one byte over MaxRecordBytes and
+// read when it is at the bound, whether its line ends in LF or CRLF, or
+// it spans lines in a quoted field.
+func TestCSVRecordJustOverTheBound(t *testing.T) {
+	const limit = 100
+	good := func(i int) string { return fmt.Sprintf("G%d,2026-01-02,V,S1,Milk,1,gal,2\n", i) }
+	sized := func(line, size int) string { // a record of size bytes, less its line end
+		head := fmt.Sprintf("R%d,2026-01-02,V,S1,\"", line)
+		tail := "\",1,gal,2"
+		return head + strings.Repeat("x", size-len(head)-len(tail)) + tail
+	}
+	want := map[int]string{} // line: "bound" (rejected by it), "rejected", or "read"
+	var b strings.Builder
+	b.WriteString(header)
+	line := 2
+	for i, size := range []int{limit - 1, limit, limit + 1, limit + 40, limit, limit + 1, limit + 1} {
+		for range 50 {
+			b.WriteString(good(line))
+			line++
+		}
+		r, end := sized(line, size), "\n"
+		if i == 4 || i == 5 {
+			end = "\r\n"
+		}
+		want[line] = "read"
+		if size > limit {
+			want[line] = "bound"
+		}
+		if i == 6 { // a quoted line end inside: the first line is rejected, and the second
+			at := strings.Index(r, "xx")
+			r = r[:at] + "\n" + r[at+1:]
+			line++
+			want[line] = "rejected"
+		}
+		b.WriteString(r + end)
+		line++
+	}
+	b.WriteString(good(line))
+	recs := decodeAll(t, b.String(), Options{MaxRecordBytes: limit})
+	if len(recs) != line-1 {
+		t.Fatalf("got %d records, want %d", len(recs), line-1)
+	}
+	for _, r := range recs {
+		switch want[r.Line] {
+		case "bound":
+			if r.Err == nil || !strings.Contains(r.Err.Error(), "longer than --max-record-bytes 100") {
+				t.Errorf("line %d: %v; want rejected by the bound", r.Line, r.Err)
+			}
+		case "rejected":
+			if r.Err == nil {
+				t.Errorf("line %d, the rest of a quoted field: read as a record; want rejected", r.Line)
+			}
+		case "read":
+			if r.Err != nil {
+				t.Errorf("line %d, a record at the bound: %v; want read", r.Line, r.Err)
+			}
+		default:
+			if r.Err != nil || r.Valid.InvoiceNumber != fmt.Sprintf("G%d", r.Line) {
+				t.Errorf("line %d: %q, %v; want G%d, valid", r.Line, r.Valid.InvoiceNumber, r.Err, r.Line)
+			}
+		}
+	}
+}
+
 // The lines of a record spanning several count before an over-long record,
 // and blank lines past the bound reject nothing: every line keeps its
 // number, and a record after many blank lines is read whole.
