@@ -578,6 +578,38 @@ func TestReusedSourceIDIsRefused(t *testing.T) {
 	})
 }
 
+// A --source-id whose runs left nothing (every row of its file was
+// rejected) takes the mended file: the new run supersedes the rejected
+// one, and each record is once in the table or in the new run's rejects.
+func TestSourceIDOfARejectedRunTakesTheMendedFile(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	bad := testgen.CSV(t, dir, "july.csv", testgen.Spec{Rows: 40, BadEvery: 1, Variant: 5})
+	mended := testgen.CSV(t, dir, "july-mended.csv", testgen.Spec{Rows: 3000, BadEvery: 97, Variant: 6})
+
+	p, code := runBin(t, cfg, "import", "--source-id", "july", "--output", "json", bad.Path)
+	if s := p.summary(t); code != 1 || s["status"] != "rejected" {
+		t.Fatalf("every row bad: exit %d, status %v; want 1, rejected\n%s", code, s["status"], outputs(p))
+	}
+	first := int64(p.summary(t)["run_id"].(float64))
+
+	p, code = runBin(t, cfg, "import", "--source-id", "july", "--output", "json", mended.Path)
+	if code != 3 {
+		t.Fatalf("the mended file under the same --source-id: exit %d, want 3\n%s", code, outputs(p))
+	}
+	s := p.summary(t)
+	if second := int64(s["run_id"].(float64)); second == first {
+		t.Errorf("the mended file resumed run %d; want a new run", first)
+	}
+	wantSummary(t, s, int64(s["run_id"].(float64)), 3000, len(mended.Bad))
+	if st := runStatus(t, conn, first); st != "reverted" {
+		t.Errorf("the rejected run is %q, want reverted (superseded)", st)
+	}
+	pgtest.CheckInvariant(t, conn, "july", mended.Lines, defaultRejects(mended.Path))
+}
+
 // wantReused checks the refusal of a --source-id reused for other content.
 func wantReused(t *testing.T, p *proc, id string, runID int64) {
 	t.Helper()
