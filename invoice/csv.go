@@ -348,8 +348,12 @@ func (d *csvDecoder) resync(start int64) (m csvMeta, retry bool, err error) {
 	d.restart(resume, rest, line)
 	msg := fmt.Sprintf("the record starting on this line is longer than --max-record-bytes %d (an unterminated quote?): "+
 		"this line is rejected, and the next is read as a new record", d.opts.maxRecordBytes())
+	if size > int64(d.opts.maxRecordBytes()) { // the line alone: no quote to blame
+		msg = fmt.Sprintf("the line is %d bytes, longer than --max-record-bytes %d: it is rejected, and the next is read as a new record",
+			size, d.opts.maxRecordBytes())
+	}
 	if size > keptOfLongRecord {
-		msg += fmt.Sprintf("; the line is %d bytes, kept here cut to its first %d", size, len(first))
+		msg += fmt.Sprintf("; kept here cut to its first %d bytes", len(first))
 	}
 	return csvMeta{line: line, raw: []string{string(first)}, err: &SyntaxError{Msg: msg}}, false, nil
 }
