@@ -63,7 +63,8 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 	// reads ahead: an unterminated quote makes the rest of the file one
 	// record, which must not be held whole.
 	tap := &tapReader{r: r, limit: int64(opts.maxRecordBytes()) + 64<<10}
-	cr, br := newCSVReader(tap, opts.Delimiter)
+	br := newBuffer(tap)
+	cr := newCSVReader(br, opts.Delimiter)
 	// The header is the first line whose columns give the fields, within
 	// the first SkipLines+1: the title lines a report puts above it are
 	// skipped, and a file without them (its rejects file) reads the same.
@@ -117,17 +118,19 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 // newCSVReader reads CSV records of any field count (a wrong count rejects
 // the record, not the file), each in fields of its own (raw fields are
 // kept for the rejects file).
-func newCSVReader(r io.Reader, delimiter rune) (*csv.Reader, *bufio.Reader) {
-	// csv.Reader reads through br as it is. Reading ahead stops at the
-	// end of what br holds: 64 KiB hold hundreds of records.
-	br := bufio.NewReaderSize(r, 64<<10)
+// It reads through br as it is (csv.Reader wraps no other buffer around
+// it), so reading ahead stops at the end of what br holds: 64 KiB
+// (newBuffer) hold hundreds of records.
+func newCSVReader(br *bufio.Reader, delimiter rune) *csv.Reader {
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	if delimiter != 0 {
 		cr.Comma = delimiter
 	}
-	return cr, br
+	return cr
 }
+
+func newBuffer(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }
 
 // offset is where the reader is in the input.
 func (d *csvDecoder) offset() int64 { return d.offBase + d.r.InputOffset() }
@@ -362,7 +365,8 @@ func (d *csvDecoder) resync(start int64) (m csvMeta, retry bool, err error) {
 // after, pending the bytes already read from there.
 func (d *csvDecoder) restart(at int64, pending []byte, after int) {
 	d.tap.restart(at, pending)
-	d.r, d.br = newCSVReader(d.tap, d.comma)
+	d.br.Reset(d.tap) // its buffer kept: a file of long lines restarts at each
+	d.r = newCSVReader(d.br, d.comma)
 	d.offBase, d.lineBase, d.lastLine = at, after, after
 }
 
