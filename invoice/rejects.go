@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -150,11 +151,27 @@ func (e *RejectEncoder) Encode(rec *Record, run int64, reason string) []byte {
 	return csvLine(row, e.layout.Delimiter)
 }
 
+// csvLine is fields as one CSV line, its line end included.
 func csvLine(fields []string, comma rune) []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Comma = comma
-	_ = w.Write(fields) // writing to a bytes.Buffer cannot fail
-	w.Flush()
-	return buf.Bytes()
+	lw := lineWriters.Get().(*lineWriter)
+	defer lineWriters.Put(lw)
+	lw.buf.Reset()
+	lw.w.Comma = comma
+	_ = lw.w.Write(fields) // writing to a bytes.Buffer cannot fail
+	lw.w.Flush()
+	return bytes.Clone(lw.buf.Bytes())
 }
+
+// lineWriter is a csv.Writer and what it writes to, kept for the next
+// line: each csv.Writer has a 4 KiB buffer of its own, which a file of
+// rejected lines made anew for every line (800 MB for 200,000 lines).
+type lineWriter struct {
+	buf bytes.Buffer
+	w   *csv.Writer
+}
+
+var lineWriters = sync.Pool{New: func() any {
+	lw := &lineWriter{}
+	lw.w = csv.NewWriter(&lw.buf)
+	return lw
+}}
