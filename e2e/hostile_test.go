@@ -179,6 +179,43 @@ func TestHostileJSONElement(t *testing.T) {
 	pgtest.CheckQuantities(t, conn)
 }
 
+// 200 records of about 1 MB each, just within --max-record-bytes, half of
+// them rejected (a description far over its bound, kept whole for the
+// rejects) and half imported (the bytes in a column batchimport does not
+// read): each is a row or a reject, in bounded memory. Records were held
+// in memory by the thousand, whatever their size: 1.5 GiB for 600 such.
+func TestHostileLargeRecords(t *testing.T) {
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	rejects := filepath.Join(t.TempDir(), "large.rejects.csv")
+	const records = 200
+	filler := strings.Repeat("n", 1_000_000)
+	var lines []int
+	h := importMeasured(t, cfg, "200 records of 1 MB", func(w io.Writer) {
+		bw := bufio.NewWriter(w)
+		defer bw.Flush()
+		bw.WriteString("invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price,notes\n")
+		for i := range records {
+			if i%2 == 0 {
+				fmt.Fprintf(bw, "L-%d,2026-05-04,V,S1,%s,1,ea,2,\n", i, filler)
+			} else {
+				fmt.Fprintf(bw, "L-%d,2026-05-04,V,S1,Milk,1,ea,2,%s\n", i, filler)
+			}
+		}
+	}, "--format", "csv", "--source-id", "large-records", "--rejects", rejects, "-")
+	if h.code != 3 {
+		t.Fatalf("exit %d, want 3 (half the rows rejected)\n%.2000s", h.code, h.out)
+	}
+	for i := range records {
+		lines = append(lines, i+2)
+	}
+	if n := queryInt(t, conn, `SELECT count(*) FROM rejects WHERE reason LIKE 'description: must be at most 500 characters%' AND length(raw) > 1000000`); n != records/2 {
+		t.Errorf("%d rejects of a long description kept whole, want %d", n, records/2)
+	}
+	pgtest.CheckInvariant(t, conn, "large-records", lines, rejects)
+	pgtest.CheckQuantities(t, conn)
+}
+
 // measuredImport is an import of hostile input: its output, exit code,
 // time and peak RSS.
 type measuredImport struct {

@@ -82,14 +82,19 @@ func (w *writer) write(ctx context.Context, chunks <-chan *chunk) error {
 	}
 }
 
+// batchBytes ends a batch early when its records are large (chunkBytes):
+// the batches a run holds at once then take a few tens of MiB at most.
+const batchBytes = 4 << 20
+
 // gather takes the next chunk, and those that follow it within
-// maxBatchWait, up to perBatch or a chunk that ends the input. more is
-// false once the producer has stopped.
+// maxBatchWait, up to perBatch, batchBytes, or a chunk that ends the
+// input. more is false once the producer has stopped.
 func (w *writer) gather(ctx context.Context, chunks <-chan *chunk) (cs []*chunk, more bool) {
 	timeout := time.NewTimer(maxBatchWait)
 	defer timeout.Stop()
 	rejected := w.written.RowsRejected
-	for len(cs) < w.perBatch && (w.maxRejects == 0 || rejected <= w.maxRejects) {
+	held := 0
+	for len(cs) < w.perBatch && held < batchBytes && (w.maxRejects == 0 || rejected <= w.maxRejects) {
 		select {
 		case c, ok := <-chunks:
 			if !ok {
@@ -97,6 +102,7 @@ func (w *writer) gather(ctx context.Context, chunks <-chan *chunk) (cs []*chunk,
 			}
 			cs = append(cs, c)
 			rejected += int64(len(c.rejected))
+			held += c.held
 			if c.err != nil {
 				return cs, true
 			}

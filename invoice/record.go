@@ -186,6 +186,15 @@ type RawRecord struct {
 	Object []byte   // JSON and NDJSON
 }
 
+// Size is about the bytes the record holds: its text, less delimiters.
+func (r RawRecord) Size() int {
+	n := len(r.Object)
+	for _, f := range r.Fields {
+		n += len(f)
+	}
+	return n
+}
+
 // Line is a valid invoice line: every text field trimmed, decimals exact.
 type Line struct {
 	Account       string
