@@ -57,6 +57,26 @@ func TestDryrunChangesNothingAndPredictsTheImport(t *testing.T) {
 	}
 }
 
+// A file every row of which is rejected: dryrun says so as import does,
+// rejected and exit 1, naming the commonest reason, online and offline.
+func TestDryrunOfAFileAllRejected(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	g := testgen.CSV(t, t.TempDir(), "bad.csv", testgen.Spec{Rows: 60, BadEvery: 1})
+	var summaries []map[string]any
+	for _, args := range [][]string{{"dryrun"}, {"dryrun", "--offline"}, {"import"}} {
+		r := c.run(context.Background(), "", append(args, "--output", "json", g.Path)...)
+		s := decodeSummaries(t, r.stdout)[0]
+		if r.code != ExitFailure || s["status"] != "rejected" || s["rows_rejected"] != 60.0 {
+			t.Errorf("%v: exit %d, summary %v; want exit 1, rejected, 60 rejected", args, r.code, s)
+		}
+		summaries = append(summaries, s)
+	}
+	if dry, real := summaries[0]["error"], summaries[2]["error"]; dry != real {
+		t.Errorf("dryrun said %v, import %v", dry, real)
+	}
+}
+
 func TestDryrunWritesRejectsOnlyWhenAsked(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)

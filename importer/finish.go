@@ -20,6 +20,10 @@ func (r *runner) finish(ctx context.Context, w *writer, out *outFile, err error)
 			return err // the run is another process's now: not a word more to it
 		}
 		err = r.record(ctx, w, err)
+	} else if p := w.committed; err == nil && allRejected(p) {
+		// A dry run that writes no run says what the import would.
+		rule, n := w.commonestRule()
+		err = &AllRejectedError{Rejected: p.RowsRejected, Rule: rule, Count: n}
 	}
 	if errors.As(err, new(*store.FencedError)) {
 		return err
@@ -42,6 +46,12 @@ func (r *runner) finish(ctx context.Context, w *writer, out *outFile, err error)
 	return err
 }
 
+// allRejected says whether every record of the run that is an invoice
+// line was rejected.
+func allRejected(p store.Progress) bool {
+	return p.RowsRejected > 0 && p.RowsRejected == p.RowsRead-p.RowsSkipped
+}
+
 // record stores how the run ended: reverted when nothing of it may stay
 // (--max-rejects passed, the file changed), rejected when every record was
 // rejected, else its status. A failure to record it is logged: the next run
@@ -60,7 +70,7 @@ func (r *runner) record(ctx context.Context, w *writer, err error) error {
 	p := w.committed
 	status, msg := store.StatusSuccess, ""
 	switch {
-	case err == nil && p.RowsRejected > 0 && p.RowsRejected == p.RowsRead-p.RowsSkipped:
+	case err == nil && allRejected(p):
 		rule, n, qerr := r.db.CommonestRule(dbctx, r.run)
 		if qerr != nil {
 			rule = qerr.Error()

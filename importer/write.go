@@ -29,6 +29,9 @@ type writer struct {
 	progress   Progress
 	report     []reportEntry   // of committed chunks
 	pending    []pendingReport // of chunks written, not yet committed
+	// rules counts the rejects of each rule (ruleOf) the batches carried:
+	// a dry run's commonest reason, where no rejects are stored.
+	rules map[string]int64
 	// seen says, by account, the latest correction when the catalogue
 	// the rows were resolved against was loaded (Batch.Seen).
 	seen func() map[string]int64
@@ -149,6 +152,17 @@ func (w *writer) commit(ctx context.Context, cs []*chunk, more bool) error {
 	return nil
 }
 
+// commonestRule is the rule most rejects of the batches gave, the first
+// in order of those most given, and how many gave it.
+func (w *writer) commonestRule() (rule string, n int64) {
+	for r, k := range w.rules {
+		if k > n || k == n && r < rule {
+			rule, n = r, k
+		}
+	}
+	return rule, n
+}
+
 // pendingReport are the report entries of a chunk written, not yet
 // committed.
 type pendingReport struct {
@@ -195,8 +209,13 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 		raws = append(raws, c.raws...)
 		b.Proposals = append(b.Proposals, c.proposals...)
 		for _, rj := range c.rejected {
+			rule := ruleOf(rj.err)
 			b.Rejects = append(b.Rejects, store.Reject{Record: rj.rec.Seq, Line: int64(rj.rec.Line),
-				Raw: w.layout.Raw(rj.rec.Raw), Reason: rj.err.Error(), Rule: ruleOf(rj.err), Origin: store.Origin(rj.rec.Origin)})
+				Raw: w.layout.Raw(rj.rec.Raw), Reason: rj.err.Error(), Rule: rule, Origin: store.Origin(rj.rec.Origin)})
+			if w.rules == nil {
+				w.rules = map[string]int64{}
+			}
+			w.rules[rule]++
 		}
 		p.Record, p.Line, p.Bytes, p.Digest = c.lastSeq, c.last, c.bytes, c.digest
 		p.RowsRead += c.read

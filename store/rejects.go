@@ -88,7 +88,7 @@ func (s *Store) CommonestRule(ctx context.Context, run Run) (string, int64, erro
 	var rule string
 	var n int64
 	err := s.q().QueryRow(ctx, `SELECT rule, count(*) FROM rejects WHERE account = $1 AND run_id = $2
-		GROUP BY rule ORDER BY count(*) DESC, rule LIMIT 1`, run.Account, run.ID).Scan(&rule, &n)
+		GROUP BY rule ORDER BY count(*) DESC, rule COLLATE "C" LIMIT 1`, run.Account, run.ID).Scan(&rule, &n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", 0, nil
 	}
