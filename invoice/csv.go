@@ -130,6 +130,7 @@ func newCSVReader(br *bufio.Reader, delimiter rune) *csv.Reader {
 	return cr
 }
 
+// newBuffer is the buffer a CSV reader reads the input through.
 func newBuffer(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }
 
 // offset is where the reader is in the input.
@@ -298,7 +299,8 @@ func (d *csvDecoder) read() ([]string, csvMeta, error) {
 }
 
 // recordBytes is the length of the record read from start, less its line
-// end (and any blank lines before it: resync passes them).
+// end. Blank lines before the record count too: resync passes them and
+// reads the record again.
 func (d *csvDecoder) recordBytes(start int64) int64 {
 	n := d.offset() - start
 	if b := d.tap.slice(d.offset()-2, d.offset()); bytes.HasSuffix(b, []byte("\r\n")) {
