@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -13,10 +15,15 @@ const header = "invoice_number,invoice_date,vendor,vendor_sku,description,quanti
 
 func decodeAll(t *testing.T, input string, opts Options) []*Record {
 	t.Helper()
+	return decodeFrom(t, strings.NewReader(input), opts)
+}
+
+func decodeFrom(t *testing.T, in io.Reader, opts Options) []*Record {
+	t.Helper()
 	if opts.Format == "" {
 		opts.Format = CSV
 	}
-	d, err := NewDecoder(strings.NewReader(input), opts)
+	d, err := NewDecoder(in, opts)
 	if err != nil {
 		t.Fatalf("NewDecoder: %v", err)
 	}
@@ -255,6 +262,36 @@ func TestCSVLongRecordRejectsItsLineAndReadsOn(t *testing.T) {
 	if raw := long.Raw.Fields; long.Line != 3000 || len(raw) != 1 || len(raw[0]) != keptOfLongRecord || !strings.HasPrefix(raw[0], `L,2026-01-02,V,S3,"xxx`) ||
 		!strings.Contains(long.Err.Error(), fmt.Sprintf("the line is %d bytes", 19+200<<10)) {
 		t.Errorf("line %d kept as %d bytes (%v); want line 3000 cut to %d, its size named", long.Line, len(raw[0]), long.Err, keptOfLongRecord)
+	}
+}
+
+// A file whose lines end in a CR alone (old Mac software) reads as one
+// with LF line ends: the same records on the same lines, read whole or a
+// byte at a time. In a file whose lines end in LF, a CR stays a CR.
+func TestCSVLinesEndingInCR(t *testing.T) {
+	lines := []string{
+		"invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price",
+		"G2,2026-01-02,V,S1,Milk,1,gal,2",
+		"B3,2026-13-01,V,S1,Milk,1,gal,2",
+		`G4,2026-01-02,V,S1,"Milk, whole",1,gal,2`,
+	}
+	want := decodeAll(t, strings.Join(lines, "\n")+"\n", Options{})
+	in := strings.Join(lines, "\r")
+	for name, r := range map[string]io.Reader{"whole": strings.NewReader(in), "a byte at a time": iotest.OneByteReader(strings.NewReader(in))} {
+		got := decodeFrom(t, r, Options{})
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d records, want %d", name, len(got), len(want))
+		}
+		for i := range got {
+			g, w := got[i], want[i]
+			if g.Line != w.Line || fmt.Sprint(g.Err) != fmt.Sprint(w.Err) || fmt.Sprint(g.Valid) != fmt.Sprint(w.Valid) || !slices.Equal(g.Raw.Fields, w.Raw.Fields) {
+				t.Errorf("%s: record %d: line %d, %v, %q; want line %d, %v, %q", name, i, g.Line, g.Err, g.Raw.Fields, w.Line, w.Err, w.Raw.Fields)
+			}
+		}
+	}
+	recs := decodeAll(t, lines[0]+"\n"+`C2,2026-01-02,V,S1,"Milk`+"\r"+`X",1,gal,2`+"\n", Options{})
+	if len(recs) != 1 || recs[0].Err == nil || recs[0].Raw.Fields[4] != "Milk\rX" {
+		t.Errorf("a CR in a field of an LF file: %v; want it kept, and rejected", recs)
 	}
 }
 

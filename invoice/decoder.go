@@ -191,7 +191,7 @@ func NewDecoder(r io.Reader, opts Options) (Decoder, error) {
 	var err error
 	switch opts.Format {
 	case CSV:
-		d, err = newCSVDecoder(br, opts)
+		d, err = newCSVDecoder(crLineEnds(br), opts)
 	case JSON, NDJSON:
 		d, err = newJSONDecoder(br, opts)
 	default:
