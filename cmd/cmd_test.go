@@ -169,6 +169,23 @@ func TestJSONSummary(t *testing.T) {
 	}
 }
 
+// A run reverted by --max-rejects says so where its rows are counted: the
+// rows it wrote are not in the database.
+func TestTextSummaryOfARevertedRun(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	conn := pgtest.Conn(t, c.cfg)
+	mixed := writeFile(t, "mixed.csv", mixedCSV)
+	r := c.run(context.Background(), "", "import", "--max-rejects", "1", mixed)
+	if r.code != ExitFailure || !strings.Contains(r.stdout, "rows imported   2, then reverted: nothing of this run stays\n") {
+		t.Errorf("exit %d, summary:\n%s\nwant exit 1 and the 2 rows imported said reverted", r.code, r.stdout)
+	}
+	var n int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM transactions`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d rows in transactions (%v), want none", n, err)
+	}
+}
+
 func TestProgressOnlyOnTerminal(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)

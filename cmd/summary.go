@@ -30,7 +30,11 @@ func printSummary(w io.Writer, format string, s *importer.Summary) error {
 		fmt.Fprintf(&b, "  resumed after line %d\n", *s.ResumedFromLine)
 	}
 	fmt.Fprintf(&b, "  rows read       %d\n", s.RowsRead)
-	fmt.Fprintf(&b, "  rows imported   %d\n", s.RowsImported)
+	if s.Reverted {
+		fmt.Fprintf(&b, "  rows imported   %d, then reverted: nothing of this run stays\n", s.RowsImported)
+	} else {
+		fmt.Fprintf(&b, "  rows imported   %d\n", s.RowsImported)
+	}
 	fmt.Fprintf(&b, "  rows rejected   %d\n", s.RowsRejected)
 	if s.RowsSkipped > 0 {
 		fmt.Fprintf(&b, "  rows skipped    %d (no invoice line: totals, notes, blank rows)\n", s.RowsSkipped)
