@@ -144,8 +144,8 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 		}
 		opts.Format = f
 	}
-	if o.chunkSize < 1 {
-		return opts, usagef("--chunk-size must be at least 1")
+	if o.chunkSize < 1 || o.chunkSize > importer.MaxBatchRows {
+		return opts, usagef("--chunk-size must be from 1 to %d (the most rows a batch holds)", importer.MaxBatchRows)
 	}
 	if o.perCommit < 1 {
 		return opts, usagef("--chunks-per-commit must be at least 1")

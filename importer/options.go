@@ -139,6 +139,7 @@ func (o *Options) defaults() {
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = DefaultChunkSize
 	}
+	o.ChunkSize = min(o.ChunkSize, MaxBatchRows) // a chunk is all in one batch
 	if o.ChunksPerCommit <= 0 {
 		o.ChunksPerCommit = DefaultChunksPerCommit
 	}
