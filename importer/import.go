@@ -157,6 +157,9 @@ func (r *runner) importRecords(ctx context.Context) error {
 	w := &writer{src: r.src, layout: layout, run: r.run, committed: r.run.Progress, written: r.run.Progress,
 		perBatch: r.opts.chunksPerBatch(), chunkRows: r.opts.ChunkSize, maxRejects: r.opts.MaxRejects, force: r.opts.Force, progress: r.opts.Progress,
 		seen: r.seenSoFar, spare: make(spare, r.opts.chunksPerBatch())}
+	if r.opts.DryRun == ReadOnly || r.opts.DryRun == Offline {
+		w.rules = map[string]int64{} // no rejects stored to count them (finish)
+	}
 	load, stop, err := r.chooseSink(ctx, w, out, layout)
 	if err != nil {
 		dec.Close()

@@ -29,8 +29,9 @@ type writer struct {
 	progress   Progress
 	report     []reportEntry   // of committed chunks
 	pending    []pendingReport // of chunks written, not yet committed
-	// rules counts the rejects of each rule (ruleOf) the batches carried:
-	// a dry run's commonest reason, where no rejects are stored.
+	// rules, when set, counts the rejects of each rule (ruleOf) the
+	// batches carried, up to maxRules rules: a dry run's commonest reason,
+	// where no rejects are stored.
 	rules map[string]int64
 	// seen says, by account, the latest correction when the catalogue
 	// the rows were resolved against was loaded (Batch.Seen).
@@ -152,6 +153,10 @@ func (w *writer) commit(ctx context.Context, cs []*chunk, more bool) error {
 	return nil
 }
 
+// maxRules bounds the rules a dry run counts: a rule is the reason less
+// the value, but a syntax error's names its line.
+const maxRules = 1000
+
 // commonestRule is the rule most rejects of the batches gave, the first
 // in order of those most given, and how many gave it.
 func (w *writer) commonestRule() (rule string, n int64) {
@@ -212,10 +217,9 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 			rule := ruleOf(rj.err)
 			b.Rejects = append(b.Rejects, store.Reject{Record: rj.rec.Seq, Line: int64(rj.rec.Line),
 				Raw: w.layout.Raw(rj.rec.Raw), Reason: rj.err.Error(), Rule: rule, Origin: store.Origin(rj.rec.Origin)})
-			if w.rules == nil {
-				w.rules = map[string]int64{}
+			if _, ok := w.rules[rule]; ok || w.rules != nil && len(w.rules) < maxRules {
+				w.rules[rule]++
 			}
-			w.rules[rule]++
 		}
 		p.Record, p.Line, p.Bytes, p.Digest = c.lastSeq, c.last, c.bytes, c.digest
 		p.RowsRead += c.read
