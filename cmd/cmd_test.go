@@ -187,6 +187,23 @@ func TestTextSummaryOfARevertedRun(t *testing.T) {
 	}
 }
 
+// An input whose name leaves no room for its rejects file's beside it
+// fails before writing anything, saying how to name one; with --rejects
+// it imports.
+func TestRejectsFileNameTooLong(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	long := writeFile(t, strings.Repeat("x", 248)+".csv", mixedCSV)
+	r := c.run(context.Background(), "", "import", long)
+	if r.code != ExitFailure || !strings.Contains(r.stdout, "(name another with --rejects PATH)") {
+		t.Errorf("exit %d, summary:\n%s\nwant exit 1, naming --rejects", r.code, r.stdout)
+	}
+	r = c.run(context.Background(), "", "import", "--rejects", filepath.Join(t.TempDir(), "r.csv"), long)
+	if r.code != ExitPartial {
+		t.Errorf("with --rejects: exit %d, want 3\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 func TestProgressOnlyOnTerminal(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)

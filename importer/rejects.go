@@ -107,7 +107,7 @@ func (r *runner) ownRejectsPath(path string) (string, error) {
 			return p, f.Close()
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			return "", fmt.Errorf("cannot write the rejects file: %w", err)
+			return "", fmt.Errorf("cannot write the rejects file: %w (name another with --rejects PATH)", err)
 		}
 		if r.opts.RejectsPath != "" {
 			return "", fmt.Errorf("the rejects file %s exists, and batchimport never overwrites a file it did not create for the run: remove it, or choose another --rejects", p)
