@@ -207,7 +207,11 @@ func controlAt(s string) int {
 func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool) (decimal.Decimal, error) {
 	plain, ok := f.number(value, currency)
 	if !ok || !isPlainDecimal(plain) {
-		return decimal.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(value), Value: shorten(value)}
+		rule := f.numberRule(value)
+		if field == FieldQuantity {
+			rule = f.quantityRule(value)
+		}
+		return decimal.Decimal{}, &FieldError{Field: field, Rule: rule, Value: shorten(value)}
 	}
 	if len(plain) > maxDigits && digitsIn(plain) > maxDigits {
 		// Refused before parsing: a million digits would take seconds.

@@ -241,3 +241,15 @@ func (f ValueFormat) numberRule(value string) string {
 	}
 	return rule
 }
+
+// quantityRule is numberRule for a quantity: a negative written as an
+// accounting export writes it, (5), 5- or with a Unicode minus, is not
+// read as one, so that no stock moves on a guess; the rule says how to
+// write it.
+func (f ValueFormat) quantityRule(value string) string {
+	rule := f.numberRule(value)
+	if strings.HasPrefix(value, "(") && strings.HasSuffix(value, ")") || strings.HasSuffix(value, "-") || strings.HasPrefix(value, "\u2212") {
+		rule += " (a credit or return is written with a leading minus sign, as -5)"
+	}
+	return rule
+}
