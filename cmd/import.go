@@ -112,7 +112,7 @@ func (o *importOptions) addFlagsTo(f *pflag.FlagSet) {
 	f.StringVar(&o.mappingReport, "mapping-report", "", "write a CSV of each distinct vendor key resolved in the run")
 	f.StringVar(&o.sourceID, "source-id", "", "idempotency key of the input (default: sha256 of the file)")
 	f.BoolVar(&o.force, "force", false, "import again a source that already completed")
-	f.DurationVar(&o.minAge, "min-age", 0, "leave a file modified more recently than this for later (status deferred), e.g. 2m: an upload may be in progress")
+	f.Var(durationFlag{&o.minAge}, "min-age", "leave a file modified more recently than this for later (status deferred), e.g. 2m: an upload may be in progress")
 	f.StringVar(&o.output, "output", "text", "summary format on stdout: text or json")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and only warnings in the log")
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bar (it only shows when stderr is a terminal)")

@@ -64,7 +64,7 @@ full.`,
 	}
 	c.Flags().IntVar(&limit, "limit", 20, "number of runs to list")
 	c.Flags().StringVar(&status, "status", "", "list only runs of this status: "+joinStatuses(recordedStatuses))
-	c.Flags().DurationVar(&since, "since", 0, "list only runs started within this long, e.g. 24h")
+	c.Flags().Var(durationFlag{&since}, "since", "list only runs started within this long, e.g. 24h or 7d")
 	c.Flags().StringVar(&output, "output", "text", "text or json (one object per run, one per line)")
 	return c
 }
