@@ -207,11 +207,7 @@ func controlAt(s string) int {
 func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool) (decimal.Decimal, error) {
 	plain, ok := f.number(value, currency)
 	if !ok || !isPlainDecimal(plain) {
-		rule := f.numberRule(value)
-		if field == FieldQuantity {
-			rule = f.quantityRule(value)
-		}
-		return decimal.Decimal{}, &FieldError{Field: field, Rule: rule, Value: shorten(value)}
+		return decimal.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(field, value), Value: shorten(value)}
 	}
 	if len(plain) > maxDigits && digitsIn(plain) > maxDigits {
 		// Refused before parsing: a million digits would take seconds.
@@ -237,7 +233,7 @@ func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool
 	}
 	d, err := decimal.NewFromString(plain)
 	if err != nil {
-		return decimal.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(value), Value: shorten(value)}
+		return decimal.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(field, value), Value: shorten(value)}
 	}
 	if exponent {
 		if !d.Equal(d.Truncate(scale)) {

@@ -51,7 +51,7 @@ func TestValidateRules(t *testing.T) {
 		{"quantity in parentheses", func(v *Values) { v.Quantity = "(5)" }, FieldQuantity, "written with a leading minus sign, as -5"},
 		{"quantity with a trailing minus", func(v *Values) { v.Quantity = "5-" }, FieldQuantity, "written with a leading minus sign, as -5"},
 		{"quantity with a Unicode minus", func(v *Values) { v.Quantity = "\u22125" }, FieldQuantity, "written with a leading minus sign, as -5"},
-		{"price in parentheses", func(v *Values) { v.UnitPrice = "(2)" }, FieldUnitPrice, "decimal number such as 12.5 or -3 (got"},
+		{"price in parentheses", func(v *Values) { v.UnitPrice = "(2)" }, FieldUnitPrice, "decimal number such as 12.5 (got"},
 		{"quantity at limit", func(v *Values) { v.Quantity = "1000000000000000" }, FieldQuantity, "below 10^15"},
 		{"quantity below limit", func(v *Values) { v.Quantity = "-999999999999999.999" }, "", ""},
 		{"quantity exponent", func(v *Values) { v.Quantity = "1.5e2" }, "", ""},

@@ -231,24 +231,24 @@ func (f ValueFormat) dateRule() string {
 	return "must be a real calendar date written " + f.Date + " (--date-format)"
 }
 
-func (f ValueFormat) numberRule(value string) string {
-	rule := "must be a decimal number such as 12.5 or -3"
+func (f ValueFormat) numberRule(field, value string) string {
+	example := "12.5"
+	if f.Decimal == ',' {
+		example = "12,5"
+	}
+	if field == FieldQuantity {
+		example += " or -3" // a credit or return; a price is never negative
+	}
+	rule := "must be a decimal number such as " + example
 	switch {
 	case f.Decimal == ',':
-		rule = "must be a decimal number such as 12,5 or -3 (--decimal-separator ,)"
+		rule += " (--decimal-separator ,)"
 	case strings.ContainsAny(value, ",.'") && f.Thousands == 0:
 		rule += " (for 1,089.00 set --thousands-separator ,; for 2,5 set --decimal-separator ,)"
-	}
-	return rule
-}
-
-// quantityRule is numberRule for a quantity: a negative written as an
-// accounting export writes it, (5), 5- or with a Unicode minus, is not
-// read as one, so that no stock moves on a guess; the rule says how to
-// write it.
-func (f ValueFormat) quantityRule(value string) string {
-	rule := f.numberRule(value)
-	if strings.HasPrefix(value, "(") && strings.HasSuffix(value, ")") || strings.HasSuffix(value, "-") || strings.HasPrefix(value, "\u2212") {
+	case field == FieldQuantity && (strings.HasPrefix(value, "(") && strings.HasSuffix(value, ")") ||
+		strings.HasSuffix(value, "-") || strings.HasPrefix(value, "\u2212")):
+		// An accounting export's negative is not read as one, so that no
+		// stock moves on a guess: the rule says how to write it.
 		rule += " (a credit or return is written with a leading minus sign, as -5)"
 	}
 	return rule
