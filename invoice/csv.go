@@ -63,7 +63,7 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 	// reads ahead: an unterminated quote makes the rest of the file one
 	// record, which must not be held whole.
 	tap := &tapReader{r: r, limit: int64(opts.maxRecordBytes()) + 64<<10}
-	br := newBuffer(tap)
+	br := bufio.NewReaderSize(tap, 64<<10)
 	cr := newCSVReader(br, opts.Delimiter)
 	// The header is the first line whose columns give the fields, within
 	// the first SkipLines+1: the title lines a report puts above it are
@@ -119,8 +119,8 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 // the record, not the file), each in fields of its own (raw fields are
 // kept for the rejects file).
 // It reads through br as it is (csv.Reader wraps no other buffer around
-// it), so reading ahead stops at the end of what br holds: 64 KiB
-// (newBuffer) hold hundreds of records.
+// it), so reading ahead stops at the end of what br holds: 64 KiB hold
+// hundreds of records.
 func newCSVReader(br *bufio.Reader, delimiter rune) *csv.Reader {
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
@@ -129,58 +129,6 @@ func newCSVReader(br *bufio.Reader, delimiter rune) *csv.Reader {
 	}
 	return cr
 }
-
-// crLineEnds reads an input whose first line ends in a CR alone, as the
-// CSV of old Mac software does, with each such CR as an LF; any other
-// input as it is. The LF takes the CR's place, byte for byte, so offsets
-// and line numbers stay those of the input.
-//
-// It waits for no more of the input than the first line end, and the
-// byte after a CR: a slow stream's first line is not kept waiting.
-func crLineEnds(br *bufio.Reader) io.Reader {
-	for {
-		head, _ := br.Peek(br.Buffered())
-		switch i := bytes.IndexAny(head, "\r\n"); {
-		case i >= 0 && head[i] == '\n':
-			return br
-		case i >= 0 && i+1 < len(head):
-			if head[i+1] == '\n' {
-				return br
-			}
-			return crReader{br}
-		}
-		if len(head) == br.Size() {
-			return br
-		}
-		if _, err := br.Peek(len(head) + 1); err != nil {
-			return br
-		}
-	}
-}
-
-// crReader turns each CR that no LF follows into an LF. A CR that ends
-// what the input has brought so far waits for the byte after it.
-type crReader struct{ r *bufio.Reader }
-
-func (c crReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	for i := range n {
-		if p[i] != '\r' {
-			continue
-		}
-		if i+1 < n {
-			if p[i+1] != '\n' {
-				p[i] = '\n'
-			}
-		} else if next, _ := c.r.Peek(1); len(next) == 0 || next[0] != '\n' {
-			p[i] = '\n'
-		}
-	}
-	return n, err
-}
-
-// newBuffer is the buffer a CSV reader reads the input through.
-func newBuffer(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }
 
 // offset is where the reader is in the input.
 func (d *csvDecoder) offset() int64 { return d.offBase + d.r.InputOffset() }

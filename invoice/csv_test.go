@@ -1,6 +1,8 @@
 package invoice
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -277,7 +279,14 @@ func TestCSVLinesEndingInCR(t *testing.T) {
 	}
 	want := decodeAll(t, strings.Join(lines, "\n")+"\n", Options{})
 	in := strings.Join(lines, "\r")
-	for name, r := range map[string]io.Reader{"whole": strings.NewReader(in), "a byte at a time": iotest.OneByteReader(strings.NewReader(in))} {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = io.WriteString(zw, in)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]io.Reader{"whole": strings.NewReader(in), "a byte at a time": iotest.OneByteReader(strings.NewReader(in)),
+		"gzipped": &gz} {
 		got := decodeFrom(t, r, Options{})
 		if len(got) != len(want) {
 			t.Fatalf("%s: %d records, want %d", name, len(got), len(want))
