@@ -157,6 +157,13 @@ func (w *writer) commit(ctx context.Context, cs []*chunk, more bool) error {
 // the value, but a syntax error's names its line.
 const maxRules = 1000
 
+// countRule counts a reject of rule, when rules are counted.
+func (w *writer) countRule(rule string) {
+	if _, ok := w.rules[rule]; w.rules != nil && (ok || len(w.rules) < maxRules) {
+		w.rules[rule]++
+	}
+}
+
 // commonestRule is the rule most rejects of the batches gave, the first
 // in order of those most given, and how many gave it.
 func (w *writer) commonestRule() (rule string, n int64) {
@@ -217,9 +224,7 @@ func (w *writer) batch(cs []*chunk) *store.Batch {
 			rule := ruleOf(rj.err)
 			b.Rejects = append(b.Rejects, store.Reject{Record: rj.rec.Seq, Line: int64(rj.rec.Line),
 				Raw: w.layout.Raw(rj.rec.Raw), Reason: rj.err.Error(), Rule: rule, Origin: store.Origin(rj.rec.Origin)})
-			if _, ok := w.rules[rule]; ok || w.rules != nil && len(w.rules) < maxRules {
-				w.rules[rule]++
-			}
+			w.countRule(rule)
 		}
 		p.Record, p.Line, p.Bytes, p.Digest = c.lastSeq, c.last, c.bytes, c.digest
 		p.RowsRead += c.read
