@@ -162,9 +162,15 @@ func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, 
 }
 
 // factorOf is what a unit of the line is worth in the item's base unit.
+// Most lines are in a unit that converts without a pack size, so the pack
+// sizes of the line and the item are read only when it does not.
 func (r *resolver) factorOf(l *invoice.Line, it *mapping.Item) (factor, error) {
-	ui := units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID], NamePacks: r.itemPacks(it)}
-	d, _, err := units.Factor(l.Unit, r.linePacks(l), ui)
+	ui := units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID]}
+	d, _, err := units.Factor(l.Unit, nil, ui)
+	if err != nil {
+		ui.NamePacks = r.itemPacks(it)
+		d, _, err = units.Factor(l.Unit, r.linePacks(l), ui)
+	}
 	if err != nil {
 		return factor{}, err
 	}
@@ -190,6 +196,9 @@ func (r *resolver) linePacks(l *invoice.Line) []units.Pack {
 func (r *resolver) itemPacks(it *mapping.Item) []units.Pack {
 	ps, ok := r.namePacks[it]
 	if !ok {
+		if len(r.namePacks) >= memo.Limit {
+			clear(r.namePacks)
+		}
 		ps = units.Packs("", it.Name)
 		r.namePacks[it] = ps
 	}

@@ -28,10 +28,13 @@ import (
 type index struct {
 	threshold float64
 	// df is the number of items holding each trigram when the index was
-	// built; it defines the global order (rarest first, then by value).
-	// Trigrams of items added later keep their build-time rank (0 when new):
-	// correctness needs only that the order never changes.
+	// last built; it defines the global order (rarest first, then by
+	// value). Trigrams of items added later keep that rank (0 when new):
+	// correctness needs only that every posting follows the order the
+	// look-ups use, so the index is built again, whole, once the items
+	// have doubled (rebuild).
 	df       map[trigram]int32
+	built    int                 // items when df was counted
 	grams    [][]trigram         // by item position: sorted trigram set
 	postings map[trigram][]int32 // item positions whose prefix holds the trigram
 
@@ -41,53 +44,93 @@ type index struct {
 	seen  []uint32
 	count []int32
 	epoch uint32
+	// ranks and ordered are inOrder's.
+	ranks   []ranked
+	ordered []trigram
 
-	// comparisons counts the similarity computations of the last look-up, so
-	// that tests can check that look-ups stay far below a catalogue scan.
-	comparisons int
+	// comparisons counts the similarity computations of the last look-up,
+	// and visited the postings it read, so that tests can check that
+	// look-ups stay far below a catalogue scan.
+	comparisons, visited int
 }
 
 // newIndex indexes the trigram sets of items, in position order, for look-ups
 // with similarity at least threshold (> 0).
 func newIndex(sets [][]trigram, threshold float64) *index {
-	ix := &index{
-		threshold: threshold,
-		df:        make(map[trigram]int32),
-		postings:  make(map[trigram][]int32),
+	ix := &index{threshold: threshold, grams: sets, seen: make([]uint32, len(sets)), count: make([]int32, len(sets))}
+	ix.rebuild()
+	return ix
+}
+
+// minRebuild is the fewest items an index is built again for: below it,
+// a look-up reads short postings whatever their order.
+const minRebuild = 1024
+
+// add indexes the next item (its position is the number of items so far).
+// An index that has doubled since it was built is built again: a
+// catalogue that a run creates from nothing has no ranks at first, and
+// the trigrams first in value order ("  a", "  b") would otherwise index
+// every item, making each look-up read a good part of the catalogue.
+// Doubling keeps the cost of all rebuilds within twice that of the last.
+func (ix *index) add(set []trigram) {
+	ix.grams = append(ix.grams, set)
+	ix.seen = append(ix.seen, 0)
+	ix.count = append(ix.count, 0)
+	if n := len(ix.grams); n >= minRebuild && n >= 2*ix.built {
+		ix.rebuild()
+		return
 	}
-	for _, s := range sets {
+	ix.post(int32(len(ix.grams)-1), set)
+}
+
+// rebuild counts the trigrams of every item again, and indexes each under
+// the prefix of its rarest ones.
+func (ix *index) rebuild() {
+	ix.df, ix.postings, ix.built = make(map[trigram]int32), make(map[trigram][]int32), len(ix.grams)
+	for _, s := range ix.grams {
 		for _, g := range s {
 			ix.df[g]++
 		}
 	}
-	for _, s := range sets {
-		ix.add(s)
+	for pos, s := range ix.grams {
+		ix.post(int32(pos), s)
 	}
-	return ix
 }
 
-// add indexes the next item (its position is the number of items so far).
-func (ix *index) add(set []trigram) {
-	pos := int32(len(ix.grams))
-	ix.grams = append(ix.grams, set)
-	ix.seen = append(ix.seen, 0)
-	ix.count = append(ix.count, 0)
+// post indexes the item at pos under the prefix of its trigram set.
+func (ix *index) post(pos int32, set []trigram) {
 	ordered := ix.inOrder(set)
 	for _, g := range ordered[:min(len(set), prefixLen(len(set), ix.threshold)+shared-1)] {
 		ix.postings[g] = append(ix.postings[g], pos)
 	}
 }
 
-// inOrder returns a copy of set sorted in the global order.
+// inOrder returns set sorted in the global order, in scratch space that
+// the next call reuses. Each trigram's rank is read once, not at every
+// comparison of the sort.
 func (ix *index) inOrder(set []trigram) []trigram {
-	out := slices.Clone(set)
-	slices.SortFunc(out, func(a, b trigram) int {
-		if c := cmp.Compare(ix.df[a], ix.df[b]); c != 0 {
+	rs := ix.ranks[:0]
+	for _, g := range set {
+		rs = append(rs, ranked{df: ix.df[g], g: g})
+	}
+	slices.SortFunc(rs, func(a, b ranked) int {
+		if c := cmp.Compare(a.df, b.df); c != 0 {
 			return c
 		}
-		return cmp.Compare(a, b)
+		return cmp.Compare(a.g, b.g)
 	})
+	out := ix.ordered[:0]
+	for _, r := range rs {
+		out = append(out, r.g)
+	}
+	ix.ranks, ix.ordered = rs, out
 	return out
+}
+
+// ranked is a trigram with its number of items, by which it is ordered.
+type ranked struct {
+	df int32
+	g  trigram
 }
 
 // shared is how many prefix trigrams an item must share with the query before
@@ -116,7 +159,7 @@ func prefixLen(n int, s float64) int {
 // the index threshold and that skip does not rule out (nil: none is); ties go
 // to the lowest position. ok is false when no item reaches the threshold.
 func (ix *index) best(q []trigram, skip func(pos int) bool) (pos int, sim float64, ok bool) {
-	ix.comparisons = 0
+	ix.comparisons, ix.visited = 0, 0
 	nq := len(q)
 	if nq == 0 {
 		return 0, 0, false
@@ -138,7 +181,9 @@ func (ix *index) best(q []trigram, skip func(pos int) bool) (pos int, sim float6
 	ordered := ix.inOrder(q)
 	bestPos, bestSim := -1, ix.threshold
 	for i := 0; i < min(nq, prefixLen(nq, bestSim)+shared-1); i++ {
-		for _, p := range ix.postings[ordered[i]] {
+		ps := ix.postings[ordered[i]]
+		ix.visited += len(ps)
+		for _, p := range ps {
 			if ix.seen[p] != ix.epoch {
 				ix.seen[p], ix.count[p] = ix.epoch, 0
 			}

@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -141,19 +142,24 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 	}
 
 	for _, th := range []float64{0.05, 0.3, 0.5, 0.6, DefaultFuzzyThreshold, 0.95, 1} {
-		// Index the first half up front and add the rest one by one, as
-		// the resolver does with the items it creates.
-		half := len(sets) / 2
-		ix := newIndex(sets[:half:half], th)
-		for _, s := range sets[half:] {
-			ix.add(s)
-		}
-		for i, q := range queries {
-			wp, ws, wok := bruteBest(sims[i], th)
-			gp, gs, gok := ix.best(qsets[i], nil)
-			if gp != wp || gs != ws || gok != wok {
-				t.Fatalf("threshold %v, query %q: index gives (%d, %v, %v), brute force (%d, %v, %v)",
-					th, q, gp, gs, gok, wp, ws, wok)
+		// Index the first half up front, or nothing, and add the rest one
+		// by one, as the resolver does with the items it creates: from
+		// nothing, the index is built again on the way (minRebuild).
+		for _, first := range []int{len(sets) / 2, 0} {
+			ix := newIndex(slices.Clone(sets[:first]), th)
+			for _, s := range sets[first:] {
+				ix.add(s)
+			}
+			if first == 0 && ix.built < minRebuild {
+				t.Fatalf("%d items added to an empty index, and it was never built again", len(sets))
+			}
+			for i, q := range queries {
+				wp, ws, wok := bruteBest(sims[i], th)
+				gp, gs, gok := ix.best(qsets[i], nil)
+				if gp != wp || gs != ws || gok != wok {
+					t.Fatalf("threshold %v, %d items indexed first, query %q: index gives (%d, %v, %v), brute force (%d, %v, %v)",
+						th, first, q, gp, gs, gok, wp, ws, wok)
+				}
 			}
 		}
 	}
@@ -198,6 +204,38 @@ func TestFuzzyLookupIsSublinear(t *testing.T) {
 			t.Errorf("threshold %.2f: comparisons grew from %.1f to %.1f for 10x the items, want at most %gx",
 				tc.threshold, small, large, tc.growth)
 		}
+	}
+}
+
+// A catalogue that a run creates from nothing (a first import of a large
+// file of new items) must be as cheap to look up as one loaded whole. An
+// index that ranked trigrams only when it was built had no ranks for the
+// items it was given later, and indexed most of them under "  a"-like
+// trigrams: each look-up then read most of the catalogue's postings.
+func TestFuzzyLookupOfACatalogueGrownFromNothing(t *testing.T) {
+	items := syntheticCatalogue(60_000, 3)
+	whole := NewResolver(items, nil, Options{FuzzyThreshold: DefaultFuzzyThreshold})
+	grown := newIndex(nil, DefaultFuzzyThreshold)
+	for _, it := range whole.items {
+		grown.add(trigrams(baseKey(it.Normalized)))
+	}
+	queries := misspeltQueries(items, 300, 5)
+	var wholeVisited, grownVisited int
+	for _, q := range queries {
+		qs := trigrams(baseKey(q))
+		wp, ws, wok := whole.fuzzy.best(qs, nil)
+		gp, gs, gok := grown.best(qs, nil)
+		if gp != wp || gs != ws || gok != wok {
+			t.Fatalf("query %q: the grown index gives (%d, %v, %v), the whole one (%d, %v, %v)", q, gp, gs, gok, wp, ws, wok)
+		}
+		wholeVisited += whole.fuzzy.visited
+		grownVisited += grown.visited
+	}
+	perWhole, perGrown := float64(wholeVisited)/float64(len(queries)), float64(grownVisited)/float64(len(queries))
+	t.Logf("postings read per look-up in %d items: %.0f loaded whole, %.0f grown from nothing", len(items), perWhole, perGrown)
+	if perGrown > 2*perWhole+100 {
+		t.Errorf("a look-up in a catalogue grown from nothing reads %.0f postings, one loaded whole %.0f: want at most about twice",
+			perGrown, perWhole)
 	}
 }
 

@@ -25,7 +25,10 @@ func packTrigram(a, b, c rune) trigram {
 // front and one behind; the trigrams are all 3-character windows of the padded
 // words. The result is sorted and free of duplicates.
 func trigrams(s string) []trigram {
-	var out []trigram
+	// Each letter or digit makes one trigram, and so does each word's end,
+	// which a separator or the end of s follows: sized so, a set that an
+	// index keeps holds no spare room.
+	out := make([]trigram, 0, len(s)+1)
 	// a and b are the two characters before the current one, starting with
 	// the two padding spaces of a new word.
 	a, b := ' ', ' '
