@@ -71,10 +71,16 @@ func (w *batchWriter) takeBack(ctx context.Context, tx pgx.Tx) ([]int64, error) 
 	for i, o := range origins {
 		runs[i], records[i] = o.Run, o.Record
 	}
+	// Each reject is found by its run and record, both from the list, and
+	// import_runs is only read for the runs of the rejects found: joined
+	// to it, a plan made before the rejects table had statistics found the
+	// rejects by the run's account and id alone, and read all of a run's
+	// rejects for each one taken back (117 s for 7,500 of 100,000).
 	rows, err := tx.Query(ctx, `UPDATE rejects AS j SET resolved_by = $1
-		FROM unnest($2::bigint[], $3::bigint[]) AS u(run_id, record_no) JOIN import_runs r ON r.id = u.run_id
-		WHERE j.account = r.account AND j.run_id = u.run_id AND j.record_no = u.record_no AND j.resolved_by IS NULL
-		  AND r.status <> 'reverted' AND NOT EXISTS (SELECT FROM import_runs h WHERE h.id = j.home_run AND h.status = 'reverted')
+		FROM unnest($2::bigint[], $3::bigint[]) AS u(run_id, record_no)
+		WHERE j.run_id = u.run_id AND j.record_no = u.record_no AND j.resolved_by IS NULL
+		  AND NOT EXISTS (SELECT FROM import_runs r WHERE r.id = j.run_id AND r.status = 'reverted')
+		  AND NOT EXISTS (SELECT FROM import_runs h WHERE h.id = j.home_run AND h.status = 'reverted')
 		RETURNING j.run_id, j.record_no, j.home_run`, b.RunID, runs, records)
 	if err != nil {
 		return nil, err
@@ -114,8 +120,7 @@ func (w *batchWriter) whyNotTaken(ctx context.Context, tx pgx.Tx, runs, records 
 	rows, err := tx.Query(ctx, `SELECT u.run_id, u.record_no, j.resolved_by,
 			coalesce((SELECT h.id FROM import_runs h WHERE h.id IN (u.run_id, j.home_run) AND h.status = 'reverted' LIMIT 1), 0)
 		FROM unnest($1::bigint[], $2::bigint[]) AS u(run_id, record_no)
-		LEFT JOIN import_runs r ON r.id = u.run_id
-		LEFT JOIN rejects j ON j.account = r.account AND j.run_id = u.run_id AND j.record_no = u.record_no`, runs, records)
+		LEFT JOIN rejects j ON j.run_id = u.run_id AND j.record_no = u.record_no`, runs, records)
 	if err != nil {
 		return nil, err
 	}
