@@ -35,6 +35,7 @@ type importOptions struct {
 	writers        int
 	rejects        string
 	maxRejects     int64
+	maxNewItems    int64
 	noCreate       bool
 	onFuzzy        string
 	onNew          string
@@ -105,6 +106,7 @@ func (o *importOptions) addFlagsTo(f *pflag.FlagSet) {
 	f.IntVar(&o.writers, "writers", importer.DefaultWriters, "connections that write a file's rows at once; a run's groups still commit in file order (standard input: always 1)")
 	f.StringVar(&o.rejects, "rejects", "", "rejects file (default: beside the input, NAME.rejects.csv or NAME.rejects.ndjson)")
 	f.Int64Var(&o.maxRejects, "max-rejects", 0, "stop the run (failed) once more than N rows were rejected; 0 = no limit")
+	f.Int64Var(&o.maxNewItems, "max-new-items", importer.DefaultMaxNewItems, "most items a run creates; a line that would create one more is rejected (0 = no limit)")
 	f.BoolVar(&o.noCreate, "no-create", false, "reject lines whose item cannot be resolved instead of creating an item (= --on-new reject)")
 	f.StringVar(&o.onFuzzy, "on-fuzzy", "apply", "a fuzzy match: apply it, or review it (reject the line, propose the match: batchimport mappings pending)")
 	f.StringVar(&o.onNew, "on-new", "create", "a line no item matches: create an item, review it (reject the line, propose the item), or reject it")
@@ -133,7 +135,7 @@ func (o *importOptions) addFlagsTo(f *pflag.FlagSet) {
 func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, error) {
 	opts := importer.Options{
 		DB: g.dbConfig(), Account: o.account, AllowAccounts: o.allowAccounts, AnyAccount: o.anyAccount, MaxRecordBytes: o.maxRecordBytes, ChunkSize: o.chunkSize, ChunksPerCommit: o.perCommit, Writers: o.writers, RejectsPath: o.rejects,
-		MaxRejects: o.maxRejects, NoCreate: o.noCreate, FuzzyThreshold: o.fuzzyThreshold,
+		MaxRejects: o.maxRejects, MaxNewItems: o.maxNewItems, NoCreate: o.noCreate, FuzzyThreshold: o.fuzzyThreshold,
 		MappingReport: o.mappingReport, SourceID: o.sourceID, Force: o.force, MinAge: o.minAge,
 		Columns: invoice.ColumnMap{}, Log: g.log,
 	}
@@ -155,6 +157,9 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 	}
 	if o.maxRejects < 0 {
 		return opts, usagef("--max-rejects must not be negative")
+	}
+	if o.maxNewItems < 0 {
+		return opts, usagef("--max-new-items must not be negative")
 	}
 	if o.fuzzyThreshold < 0 || o.fuzzyThreshold > 1 {
 		return opts, usagef("--fuzzy-threshold must be in [0,1]")

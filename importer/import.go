@@ -170,8 +170,11 @@ func (r *runner) importRecords(ctx context.Context) error {
 	for {
 		p := &producer{dec: dec, in: in, src: r.src, skipUpTo: w.committed.Record, chunkSize: r.opts.ChunkSize, spare: w.spare}
 		if load != nil {
-			p.resolver = newResolver(load, r.opts.resolverOptions(), r.opts.MappingReport != "")
-			p.resolver.runID = r.run.ID
+			// Items created through the checkpoint count against
+			// --max-new-items: a resumed run creates no more than one
+			// that ran through.
+			p.resolver = newResolver(load, r.opts.resolverOptions(w.committed.ItemsCreated), r.opts.MappingReport != "")
+			p.resolver.runID, p.resolver.maxNewItems = r.run.ID, r.opts.MaxNewItems
 		}
 		err = r.pipeline(ctx, p, w)
 		var rw *rewindError

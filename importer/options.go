@@ -31,6 +31,7 @@ type Options struct {
 	Writers        int
 	RejectsPath    string // "" = beside the input
 	MaxRejects     int64  // 0 = no limit
+	MaxNewItems    int64  // items a run may create (--max-new-items); 0 = no limit
 	NoCreate       bool   // --on-new reject
 	ReviewFuzzy    bool   // --on-fuzzy review
 	ReviewNew      bool   // --on-new review
@@ -98,6 +99,14 @@ const DefaultChunkSize = 500
 // makes the run read and write again stays small.
 const DefaultChunksPerCommit = 200
 
+// DefaultMaxNewItems is how many items a run may create by default
+// (--max-new-items). A file that would create more is far more often read
+// wrongly (a lot number or a comment in the description column) than a
+// catalogue that large arriving at once, and every item created stays in
+// memory to the end of the run, about 1.6 KB each: 50,000 take about 80
+// MiB, which keeps a run under 200 MiB.
+const DefaultMaxNewItems = 50_000
+
 // DefaultWriters is how many connections write a file by default: on two
 // cores, two writers took 1M lines in about 15% less time than one, and
 // four no less than two (make bench, columns (b) and (f)).
@@ -163,6 +172,13 @@ func (o *Options) defaults() {
 	}
 }
 
-func (o *Options) resolverOptions() mapping.Options {
-	return mapping.Options{FuzzyThreshold: o.FuzzyThreshold, NoCreate: o.NoCreate, ReviewFuzzy: o.ReviewFuzzy, ReviewNew: o.ReviewNew}
+// resolverOptions are the resolving stage's, for a run that has created
+// created items so far.
+func (o *Options) resolverOptions(created int64) mapping.Options {
+	opts := mapping.Options{FuzzyThreshold: o.FuzzyThreshold, NoCreate: o.NoCreate, ReviewFuzzy: o.ReviewFuzzy, ReviewNew: o.ReviewNew}
+	if o.MaxNewItems > 0 {
+		left := max(o.MaxNewItems-created, 0)
+		opts.NewItems = &left
+	}
+	return opts
 }

@@ -21,18 +21,19 @@ type loader func(ctx context.Context, account string) (store.Catalogue, error)
 // resolver is the resolving stage: each valid line, in file order, to an
 // item of its account, whose catalogue is loaded on first use.
 type resolver struct {
-	opts      mapping.Options
-	load      loader
-	byAccount map[string]*mapping.Resolver
-	units     map[string]map[int64]map[string]decimal.Decimal // operators' conversions, by account and item
-	ids       map[*mapping.Item]*int64                        // id slots of items
-	report    map[reportKey]bool                              // keys reported so far; nil: no report
-	packs     memo.Memo[[]units.Pack]                         // pack sizes of descriptions
-	lines     map[string]lineMatch                            // lines that resolve the same way to the end, by lineKey
-	key       []byte                                          // lineKey's buffer
-	namePacks map[*mapping.Item][]units.Pack                  // pack sizes of items' names
-	runID     int64                                           // 0: rows are not encoded ahead (no run)
-	slab      []byte                                          // where rows are encoded ahead, in turn
+	opts        mapping.Options
+	load        loader
+	byAccount   map[string]*mapping.Resolver
+	units       map[string]map[int64]map[string]decimal.Decimal // operators' conversions, by account and item
+	ids         map[*mapping.Item]*int64                        // id slots of items
+	report      map[reportKey]bool                              // keys reported so far; nil: no report
+	packs       memo.Memo[[]units.Pack]                         // pack sizes of descriptions
+	lines       map[string]lineMatch                            // lines that resolve the same way to the end, by lineKey
+	key         []byte                                          // lineKey's buffer
+	namePacks   map[*mapping.Item][]units.Pack                  // pack sizes of items' names
+	runID       int64                                           // 0: rows are not encoded ahead (no run)
+	maxNewItems int64                                           // --max-new-items, as opts.NewItems counts it down
+	slab        []byte                                          // where rows are encoded ahead, in turn
 }
 
 func newResolver(load loader, opts mapping.Options, report bool) *resolver {
@@ -281,6 +282,11 @@ func (r *resolver) lookup(ctx context.Context, l *invoice.Line) (mapping.Result,
 		// An item created for the line counts in the unit the line
 		// converts into; matching never reads it.
 		res.Item.Unit = units.BaseOf(l.Unit, r.linePacks(l))
+	}
+	if errors.Is(err, mapping.ErrTooManyNew) {
+		return res, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldDescription, Rule: fmt.Sprintf(
+			"no inventory item matches, and this run has created %d items, as many as --max-new-items allows: check that the description column holds item descriptions, or import the rejects again with a higher --max-new-items (0: no limit)",
+			r.maxNewItems)}}
 	}
 	if errors.Is(err, mapping.ErrUnresolved) || errors.Is(err, mapping.ErrDeclined) {
 		return res, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldDescription, Rule: err.Error()}}

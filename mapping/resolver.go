@@ -119,6 +119,10 @@ type Options struct {
 	// proposed again, and a new item is not created nor proposed again
 	// (ErrDeclined).
 	Declined []Declined
+	// NewItems, when set, is how many more items the resolvers that share
+	// it may create: each item created takes one, and at 0 a line that
+	// would create one fails with ErrTooManyNew.
+	NewItems *int64
 	// Aliases are the names of items merged into others: a description
 	// whose key is an alias's, and whose sizes, numbers and qualifiers the
 	// merged name does not contradict, resolves to its item, as an exact
@@ -160,6 +164,10 @@ const DefaultFuzzyThreshold = 0.84
 // ErrUnresolved is returned by Resolve when no stored mapping, exact or fuzzy
 // match applies and Options.NoCreate forbids creating an item.
 var ErrUnresolved = errors.New("no inventory item matches and --no-create is set")
+
+// ErrTooManyNew is returned by Resolve for a line that would create an item
+// when Options.NewItems is used up.
+var ErrTooManyNew = errors.New("no inventory item matches, and the run has created as many items as it may")
 
 // Resolver resolves the lines of one account, in file order; each line sees the
 // items and mappings created by the lines before it. It is not safe for
@@ -363,8 +371,13 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 		res.Item, res.Method, res.Review = r.newItem(l, d), MethodCreated, true
 		res.Item.Normalized = d.key + d.sizeKey
 		return res, nil
+	} else if r.opts.NewItems != nil && *r.opts.NewItems <= 0 {
+		return Result{}, ErrTooManyNew
 	} else {
 		res.Item, res.Method, res.Created = r.create(l, d), MethodCreated, true
+		if r.opts.NewItems != nil {
+			*r.opts.NewItems--
+		}
 	}
 
 	if l.VendorSKU != "" {

@@ -198,6 +198,35 @@ func TestResolveCreatedTiesGoToTheEarliest(t *testing.T) {
 	}
 }
 
+// Resolvers that share Options.NewItems create that many items between
+// them, and no more; lines of the items they created still resolve.
+func TestResolveNewItemsBound(t *testing.T) {
+	left := int64(2)
+	opts := Options{FuzzyThreshold: DefaultFuzzyThreshold, NewItems: &left}
+	r1, r2 := NewResolver(testItems(), nil, opts), NewResolver(nil, nil, opts)
+	first := mustResolve(t, r1, Line{Vendor: "Sysco", Description: "Lobster Tails"})
+	if !first.Created {
+		t.Fatalf("first new line: got %+v, want a created item", first)
+	}
+	if res := mustResolve(t, r2, Line{Vendor: "Sysco", Description: "Quail Eggs"}); !res.Created {
+		t.Fatalf("second new line, in another resolver: got %+v, want a created item", res)
+	}
+	for _, r := range []*Resolver{r1, r2} {
+		if _, err := r.Resolve(Line{Vendor: "Sysco", Description: "Saffron Threads"}); !errors.Is(err, ErrTooManyNew) {
+			t.Fatalf("third new line: err = %v, want ErrTooManyNew", err)
+		}
+	}
+	if left != 0 {
+		t.Errorf("%d items left to create, want 0", left)
+	}
+	if res := mustResolve(t, r1, Line{Vendor: "Sysco", Description: "Lobster Tails"}); res.Item != first.Item {
+		t.Errorf("a line of an item created before the bound: got %+v, want %q", res, first.Item.Name)
+	}
+	if res := mustResolve(t, r1, Line{Vendor: "Sysco", Description: "Roma Tomatoes"}); res.Item.ID != 40 {
+		t.Errorf("exact match past the bound: got %+v", res)
+	}
+}
+
 func TestResolveNoCreate(t *testing.T) {
 	r := NewResolver(testItems(), nil, Options{FuzzyThreshold: DefaultFuzzyThreshold, NoCreate: true})
 	_, err := r.Resolve(Line{Vendor: "Sysco", VendorSKU: "9", Description: "Lobster Tails"})
