@@ -145,13 +145,19 @@ func quoteArg(s string) string {
 // unit or the base unit itself; an operator's conversion for the unit; a
 // standard conversion; the pack size of the line, else of the item's name
 // (Item.NamePacks), whose inner unit is then converted the same way (of a
-// description's sizes, the first that converts). Otherwise *ConvertError.
+// description's sizes, the first that converts), unless the line's unit
+// is a mass or a volume. Otherwise *ConvertError.
 // byPack says the line's pack sizes gave it; else it holds for every line
 // of the unit and item.
 func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool, err error) {
 	u := Normalize(unit)
 	if f, ok := direct(u, it); ok {
 		return f, false, nil
+	}
+	if d := DimensionOf(u); d == Mass || d == Volume {
+		// A pack size says what a container holds: a pound of an item
+		// counted in millilitres is no "12x500ml" case of it.
+		return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it}
 	}
 	// The line's pack size, else the item's own: a line of "Roma
 	// Tomatoes 25lb" may call it "TOMATO ROMA".

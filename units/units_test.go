@@ -98,6 +98,12 @@ func TestToBase(t *testing.T) {
 		{"2", "cs", "", "ct 12 Wings Chicken", Item{Name: "Chicken Wings 12 ct", Base: "ea"}, "24"}, // the item's own size
 		{"3", "cs", "", "Milk Chocolate 1/2 Gal", Item{Base: "gal"}, ""},                            // a fraction sizes the product
 		{"2", "cs", "", "Keg Stella 1/6 bbl", Item{Base: "gal"}, ""},
+		// A pack size converts containers and counts, never a measure of
+		// another kind than the item's.
+		{"5", "lb", "", "Mushrooms", Item{Name: "Mushrooms 12x500ml", Base: "ml"}, ""},
+		{"2", "gal", "6/5LB", "Honey", Item{Base: "lb"}, ""},
+		{"3", "oz", "", "Cups 12 oz 1000ct", Item{Base: "ea"}, ""},
+		{"1", "ea", "", "Flour 50 lb bag", Item{Base: "lb"}, "50"},
 	} {
 		got, err := toBase(decimal.RequireFromString(c.q), c.unit, c.pack, c.description, c.it)
 		var ce *ConvertError
