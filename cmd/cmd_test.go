@@ -112,6 +112,10 @@ func TestExitCodes(t *testing.T) {
 		{"chunk size past a batch", c, context.Background(), []string{"import", "--chunk-size", "10000000", good}, ExitUsage, "--chunk-size must be from 1 to 7500"},
 		{"interrupted", c, cancelled, []string{"import", "--force", good}, ExitInterrupted, ""},
 		{"migrate is idempotent", c, context.Background(), []string{"migrate"}, ExitOK, ""},
+		{"factor of no stock", c, context.Background(), []string{"units", "set", "1", "cs", "1e400"}, ExitUsage, "below 10^15"},
+		{"factor past a stock", c, context.Background(), []string{"units", "set", "1", "cs", "1000000000000000"}, ExitUsage, "below 10^15"},
+		{"negative factor", c, context.Background(), []string{"units", "set", "1", "cs", "--", "-4"}, ExitUsage, "positive decimal"},
+		{"factor of a point", c, context.Background(), []string{"units", "set", "1", "cs", "."}, ExitUsage, "positive decimal"},
 	}
 	for _, tt := range tests {
 		r := tt.cli.run(tt.ctx, "", tt.args...)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/shopspring/decimal"
@@ -44,9 +45,9 @@ rejects again.`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			factor, err := decimal.NewFromString(args[2])
-			if err != nil || !factor.IsPositive() {
-				return usagef("factor %q: want a positive decimal number", args[2])
+			factor, err := parseFactor(args[2])
+			if err != nil {
+				return err
 			}
 			f.account, f.output = account, output
 			if err := f.check(); err != nil {
@@ -193,4 +194,20 @@ func openChecked(ctx context.Context, g *globalOptions) (*store.Store, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// maxFactor bounds a conversion: one unit of more than 10^15 base units
+// fits in no base quantity (numeric(18,3)), and every line would be
+// refused by the database.
+var maxFactor = decimal.New(1, 15)
+
+// parseFactor reads a conversion factor: a positive decimal written out,
+// at most 40 digits (as in an input file), below maxFactor.
+func parseFactor(s string) (decimal.Decimal, error) {
+	plain := len(s) <= 41 && strings.Trim(s, "0123456789.") == "" && strings.Count(s, ".") <= 1 && strings.Trim(s, ".") != ""
+	f, err := decimal.NewFromString(s)
+	if !plain || err != nil || !f.IsPositive() || f.GreaterThanOrEqual(maxFactor) {
+		return f, usagef("factor %q: want a positive decimal number below 10^15, written out (4, 0.25)", s)
+	}
+	return f, nil
 }
