@@ -172,8 +172,8 @@ func (o *Options) defaults() {
 	}
 }
 
-// resolverOptions are the resolving stage's, for a run that has created
-// created items so far.
+// resolverOptions are the resolving stage's options, for a run that has
+// already created that many items (before a resume or a rewind).
 func (o *Options) resolverOptions(created int64) mapping.Options {
 	opts := mapping.Options{FuzzyThreshold: o.FuzzyThreshold, NoCreate: o.NoCreate, ReviewFuzzy: o.ReviewFuzzy, ReviewNew: o.ReviewNew}
 	if o.MaxNewItems > 0 {
