@@ -86,7 +86,7 @@ func TestMaxNewItemsAcrossAKill(t *testing.T) {
 	conn := pgtest.Conn(t, cfg)
 	const n, limit = 30_000, 20_000
 	path, lines := newItemsCSV(t, n)
-	args := []string{"import", "--max-new-items", fmt.Sprint(limit), "--chunk-size", "100", "--chunks-per-commit", "20", "--output", "json", path}
+	args := []string{"import", "--max-new-items", fmt.Sprint(limit), "--chunk-size", "100", "--chunks-per-commit", "10", "--output", "json", path}
 
 	p := start(t, cfg, args...)
 	runID := waitForCheckpoint(t, conn, p, 0)
