@@ -109,6 +109,7 @@ func TestExitCodes(t *testing.T) {
 		{"stdin without format", c, context.Background(), []string{"import", "-"}, ExitUsage, "--format"},
 		{"bad column", c, context.Background(), []string{"import", "--column", "nosuch=x", good}, ExitUsage, "unknown field"},
 		{"bad threshold", c, context.Background(), []string{"import", "--fuzzy-threshold", "2", good}, ExitUsage, "fuzzy-threshold"},
+		{"record bound past memory", c, context.Background(), []string{"import", "--max-record-bytes", "16777216", good}, ExitUsage, "--max-record-bytes must be from 1 to 2097152"},
 		{"chunk size past a batch", c, context.Background(), []string{"import", "--chunk-size", "10000000", good}, ExitUsage, "--chunk-size must be from 1 to 7500"},
 		{"interrupted", c, cancelled, []string{"import", "--force", good}, ExitInterrupted, ""},
 		{"migrate is idempotent", c, context.Background(), []string{"migrate"}, ExitOK, ""},

@@ -193,8 +193,8 @@ func (o *importOptions) importerOptions(g *globalOptions) (importer.Options, err
 			return opts, usagef("--allow-account %q: want an account name of 1 to %d characters, without spaces around it or control characters", a, invoice.MaxAccount)
 		}
 	}
-	if o.maxRecordBytes < 1 {
-		return opts, usagef("--max-record-bytes must be at least 1")
+	if o.maxRecordBytes < 1 || o.maxRecordBytes > invoice.MaxMaxRecordBytes {
+		return opts, usagef("--max-record-bytes must be from 1 to %d (2 MiB): a record is held whole in memory, several times over", invoice.MaxMaxRecordBytes)
 	}
 	if o.minAge < 0 {
 		return opts, usagef("--min-age must not be negative")
