@@ -286,6 +286,29 @@ func TestEveryRecordRejected(t *testing.T) {
 	}
 }
 
+// Syntax errors on different lines and columns are one reason: a file of
+// them names it for all its records, not for one.
+func TestEveryRecordRejectedForItsSyntax(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	path := filepath.Join(t.TempDir(), "quotes.csv")
+	body := "invoice_number,invoice_date,vendor,description,quantity,unit_price\n" +
+		"A-1,2026-01-02,Sysco,Milk 1\"gal,1,2\n" +
+		"A-2,2026-01-02,Sys\"co,Milk,1,2\n" +
+		"A-3,2026-01-02,Sysco,Milk,1,2\"5\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := Import(context.Background(), Input{Name: path}, testOptions(cfg))
+	var all *AllRejectedError
+	if sum.Status != store.StatusRejected || !errors.As(sum.Err, &all) {
+		t.Fatalf("status %s, error %v; want rejected", sum.Status, sum.Err)
+	}
+	if want := `CSV syntax: bare " in non-quoted-field`; all.Rule != want || all.Count != 3 {
+		t.Errorf("commonest reason %q for %d of %d, want %q for all 3", all.Rule, all.Count, all.Rejected, want)
+	}
+}
+
 // A file modified less than --min-age ago is left for later: nothing is
 // written, and an older one is imported.
 func TestMinAgeDefersNewFiles(t *testing.T) {

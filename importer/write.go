@@ -266,7 +266,8 @@ func (w *writer) arrays() ([]store.Row, []invoice.RawRecord) {
 }
 
 // ruleOf is what rejects for the same reason have in common: the reason
-// less the offending value.
+// less the offending value, or less where in the input it is
+// (invoice.SyntaxError.Rule).
 func ruleOf(err error) string {
 	var re *reviewError
 	if errors.As(err, &re) {
@@ -275,6 +276,10 @@ func ruleOf(err error) string {
 	var fe *invoice.FieldError
 	if errors.As(err, &fe) {
 		return fe.Field + ": " + fe.Rule
+	}
+	var se *invoice.SyntaxError
+	if errors.As(err, &se) {
+		return se.RuleOf()
 	}
 	return err.Error()
 }

@@ -263,14 +263,15 @@ func (d *csvDecoder) read() ([]string, csvMeta, error) {
 		// first column so that the rejects file loses nothing.
 		raw := strings.TrimRight(string(d.tap.slice(start, d.offset())), "\r\n")
 		m = csvMeta{line: d.lineBase + perr.StartLine, raw: []string{raw}, err: &SyntaxError{Msg: fmt.Sprintf("CSV syntax: %v (line %d, column %d)",
-			perr.Err, d.lineBase+perr.Line, perr.Column)}}
+			perr.Err, d.lineBase+perr.Line, perr.Column), Rule: "CSV syntax: " + perr.Err.Error()}}
 		rec = nil
 	case len(rec) > MaxColumns:
 		line := d.lineOf(0)
 		raw := d.tap.slice(start, d.offset())
 		raw = bytes.ToValidUTF8(raw[:min(len(raw), keptOfLongRecord)], nil)
 		m = csvMeta{line: line, raw: []string{string(raw)}, err: &SyntaxError{Msg: fmt.Sprintf(
-			"record has %d fields, more than %d; it is kept here whole in one field, cut to its first %d bytes", len(rec), MaxColumns, len(raw))}}
+			"record has %d fields, more than %d; it is kept here whole in one field, cut to its first %d bytes", len(rec), MaxColumns, len(raw)),
+			Rule: fmt.Sprintf("record has more than %d fields", MaxColumns)}}
 		rec = nil
 	default:
 		line := d.lineOf(0)
@@ -357,7 +358,8 @@ func (d *csvDecoder) resync(start int64) (m csvMeta, retry bool, err error) {
 	if size > keptOfLongRecord {
 		msg += fmt.Sprintf("; kept here cut to its first %d bytes", len(first))
 	}
-	return csvMeta{line: line, raw: []string{string(first)}, err: &SyntaxError{Msg: msg}}, false, nil
+	rule := fmt.Sprintf("the record is longer than --max-record-bytes %d", d.opts.maxRecordBytes())
+	return csvMeta{line: line, raw: []string{string(first)}, err: &SyntaxError{Msg: msg, Rule: rule}}, false, nil
 }
 
 // restart reads on with a new reader from offset at, which starts line

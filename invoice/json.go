@@ -31,6 +31,7 @@ type element struct {
 	line int    // 1-based line of its first byte
 	raw  []byte // its bytes exactly as in the input
 	bad  string // why it is not a record at all; "" for a JSON object
+	rule string // bad less what differs from element to element (SyntaxError.Rule)
 }
 
 // elementSource yields the elements of an input in order, then io.EOF; any
@@ -101,7 +102,7 @@ func (d *jsonDecoder) Next() (*Record, error) {
 func (d *jsonDecoder) record(el element) *Record {
 	rec := &Record{Line: el.line, Raw: RawRecord{Object: el.raw}}
 	if el.bad != "" {
-		rec.Err = &SyntaxError{Msg: el.bad}
+		rec.Err = &SyntaxError{Msg: el.bad, Rule: el.rule}
 		return rec
 	}
 	members, ok := objectMembers(el.raw, d.members[:0])
@@ -145,7 +146,8 @@ func (s *ndjsonSource) next() (element, error) {
 				s.eof = true
 			}
 			cut := bytes.ToValidUTF8(b[:min(len(b), keptOfLongRecord)], nil)
-			return element{line: s.line, raw: cut, bad: fmt.Sprintf("the line is %d bytes, more than --max-record-bytes %d; it is kept here cut to its first %d bytes", n, s.max, len(cut))}, nil
+			return element{line: s.line, raw: cut, bad: fmt.Sprintf("the line is %d bytes, more than --max-record-bytes %d; it is kept here cut to its first %d bytes", n, s.max, len(cut)),
+				rule: fmt.Sprintf("the line is longer than --max-record-bytes %d", s.max)}, nil
 		}
 		switch {
 		case errors.Is(err, io.EOF):

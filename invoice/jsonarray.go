@@ -99,6 +99,7 @@ func (s *arraySource) next() (element, error) {
 	el := element{line: s.lines.lineAt(begin), raw: raw}
 	if raw[0] != '{' {
 		el.bad = fmt.Sprintf("array element %d is %s, not a JSON object", s.n, kindOf(raw))
+		el.rule = fmt.Sprintf("array element is %s, not a JSON object", kindOf(raw))
 	}
 	return el, nil
 }
@@ -180,6 +181,7 @@ func (s *arraySource) skip() (element, error) {
 	}
 	el.bad = fmt.Sprintf("array element %d is %d bytes, more than --max-record-bytes %d; it is kept here cut to its first %d bytes",
 		s.n, size, s.lines.limit-64<<10, len(el.raw))
+	el.rule = fmt.Sprintf("array element longer than --max-record-bytes %d", s.lines.limit-64<<10)
 	// What follows must be a comma (read here) or the closing bracket.
 	comma := false
 	for {

@@ -5,6 +5,7 @@
 package invoice
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -228,7 +229,14 @@ func (e *FieldError) Error() string {
 // NDJSON line.
 type SyntaxError struct {
 	Msg string
+	// Rule is Msg less what differs from record to record (a line, a
+	// column, a size), so that rejects for the same cause are counted
+	// together; "" when Msg has nothing of the kind.
+	Rule string
 }
+
+// RuleOf is the rule a syntax error breaks: Rule, else Msg.
+func (e *SyntaxError) RuleOf() string { return cmp.Or(e.Rule, e.Msg) }
 
 func (e *SyntaxError) Error() string { return e.Msg }
 

@@ -205,7 +205,7 @@ func (d *xlsxDecoder) Next() (*Record, error) {
 	// the rejects file reads back the same with the same settings.
 	rec := &Record{Line: d.row, Raw: RawRecord{Fields: cells}}
 	if bad != nil {
-		rec.Err = &SyntaxError{Msg: fmt.Sprintf("row %d cannot be read: %v", d.row, bad)}
+		rec.Err = &SyntaxError{Msg: fmt.Sprintf("row %d cannot be read: %v", d.row, bad), Rule: fmt.Sprintf("row cannot be read: %v", bad)}
 		return rec, nil
 	}
 	var v Values
@@ -233,7 +233,7 @@ func (d *xlsxDecoder) Next() (*Record, error) {
 		case d.wideTo-len(d.header) > d.wideValues:
 			msg += " (the rejects file keeps its values there without the empty cells between them)"
 		}
-		rec.Err = &SyntaxError{Msg: msg}
+		rec.Err = &SyntaxError{Msg: msg, Rule: "row is wider than its header"}
 		if !d.opts.SkipNonLines || !isNonLine(&v) {
 			return rec, nil
 		}
