@@ -128,8 +128,9 @@ const DefaultMaxRecordBytes = 1 << 20
 
 // MaxMaxRecordBytes is the most --max-record-bytes may be. A record is
 // held whole, and copied as it is read, checked and kept for the rejects:
-// 20 CSV records of 2 MiB in a row peak at 111 to 118 MiB, of 4 MiB at
-// 187 MiB, close to the 200 MiB a run may take, of 8 MB at 295 MiB.
+// 20 CSV records of 2 MiB in a row peak at 88 to 118 MiB with 8, 1 or 2
+// writers; with 2, of 4 MiB at 187 MiB, close to the 200 MiB a run may
+// take, of 8 MB at 295 MiB.
 const MaxMaxRecordBytes = 2 << 20
 
 func (o *Options) maxRecordBytes() int {
