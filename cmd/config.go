@@ -198,15 +198,23 @@ func optionsFor(c *cobra.Command, o *importOptions, file string) (*importOptions
 	if err != nil {
 		return nil, "", err
 	}
+	fo, err := cfg.options(c, o, name, profile)
+	return fo, name, err
+}
+
+// options is o once the config's defaults, then the named profile (none
+// when name is ""), then the flags given on the command line c apply.
+func (cfg *config) options(c *cobra.Command, o *importOptions, name string, profile map[string]any) (*importOptions, error) {
 	fo := &importOptions{}
 	fs := pflag.NewFlagSet(c.Name(), pflag.ContinueOnError)
 	fo.addFlagsTo(fs)
 	if err := cfg.apply(fs, "defaults", cfg.Defaults); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if err := cfg.apply(fs, "profiles."+name, profile); err != nil {
-		return nil, "", err
+		return nil, err
 	}
+	var err error
 	c.Flags().Visit(func(fl *pflag.Flag) {
 		to := fs.Lookup(fl.Name)
 		if to == nil { // a flag of dryrun's own, or a global one
@@ -222,5 +230,55 @@ func optionsFor(c *cobra.Command, o *importOptions, file string) (*importOptions
 			err = errors.Join(err, to.Value.Set(fl.Value.String()))
 		}
 	})
-	return fo, name, err
+	return fo, err
+}
+
+// checkConfig reads the config before any input, and checks its defaults
+// and each of its profiles as they would apply: a mistake in it (a file
+// that does not parse, a value its flag refuses, a match pattern that is
+// malformed, a --profile it lacks) is a usage error, exit 2, found before
+// any file is read or moved, rather than a failure of every file it
+// applies to, named by a flag the command line does not have.
+func checkConfig(c *cobra.Command, g *globalOptions, o *importOptions) error {
+	cfg, err := loadConfig(o.config)
+	if err != nil {
+		return &usageError{err: err}
+	}
+	if cfg == nil {
+		if o.profile != "" {
+			return usagef("--profile %q: no config file (give --config, or set %s)", o.profile, configEnv)
+		}
+		return nil
+	}
+	if o.profile != "" {
+		if _, _, err := cfg.profileFor(o.profile, ""); err != nil {
+			return err
+		}
+	}
+	for _, name := range append([]string{""}, cfg.names()...) {
+		section := "defaults"
+		if name != "" {
+			section = "profiles." + name
+		}
+		if o.profile != "" && name != "" && name != o.profile {
+			continue // no file is read with it
+		}
+		fo, err := cfg.options(c, o, name, cfg.Profiles[name])
+		if err != nil {
+			return &usageError{err: err}
+		}
+		if _, err := fo.importerOptions(g); err != nil {
+			return usagef("config %s: [%s]: %v", cfg.path, section, err)
+		}
+		patterns, err := stringsOf(cfg.Profiles[name]["match"])
+		if err != nil {
+			return usagef("config %s: [%s] match: %v", cfg.path, section, err)
+		}
+		for _, pat := range patterns {
+			if _, err := filepath.Match(pat, ""); err != nil {
+				return usagef("config %s: [%s] match %q: %v", cfg.path, section, pat, err)
+			}
+		}
+	}
+	return nil
 }

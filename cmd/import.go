@@ -260,6 +260,15 @@ func validAccount(a string) bool {
 // them, prints a summary per file, and decides the exit code from them all.
 func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []string, mode func(*importer.Options) error) error {
 	ctx := c.Context()
+	// The command line's own mistakes, and the config's, are usage errors
+	// (exit 2), even when there is nothing to import. A file that two
+	// profiles match fails alone, and the other files go on.
+	if _, err := o.importerOptions(g); err != nil {
+		return err
+	}
+	if err := checkConfig(c, g, o); err != nil {
+		return err
+	}
 	files, fromDir, err := expandDirs(g, files, o.format != "")
 	if err != nil {
 		return err
@@ -296,11 +305,6 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 		if _, err := os.Lstat(o.mappingReport); err == nil {
 			return usagef("--mapping-report %s exists, and batchimport never overwrites a file it did not create for the run: remove it, or choose another name", o.mappingReport)
 		}
-	}
-	// The command line's own mistakes are usage errors (exit 2); a
-	// profile's are its file's failure, and the other files go on.
-	if _, err := o.importerOptions(g); err != nil {
-		return err
 	}
 	var sums []importer.Summary
 	for _, f := range files {

@@ -250,18 +250,28 @@ column = ["invoice_number=Rechnung", "invoice_date=Datum", "vendor=Lieferant", "
 	}
 	listIs(t, conn, "P-1/Sysco/2026-11-28/1089.0000 P-2/Metro/2026-11-28/4.5000 P-3/Sysco/2026-11-29/1.0000",
 		`SELECT invoice_number || '/' || vendor || '/' || invoice_date || '/' || unit_cost FROM transactions ORDER BY invoice_number`)
-	// An unknown key, or a file two profiles match, is said clearly.
-	bad := writeCSV(t, dir, "bad.toml", "[profiles.x]\nmatch = \"*.csv\"\ndate-fromat = \"MM/DD/YYYY\"\n")
-	s = imported(t, cfg, 1, sysco, "--config", bad)
-	if msg, _ := s["error"].(string); s["status"] != "failed" || !strings.Contains(msg, `"date-fromat" is not a flag`) {
-		t.Errorf("a misspelt key: %v", s)
+	// A mistake in the config is a usage error (exit 2), said before any
+	// file is read, naming the config and its section: a key no flag has,
+	// a value its flag refuses (not a failure of each file, blamed on a
+	// flag the command line does not have), a per-input flag, a pattern
+	// that cannot match.
+	for _, c := range []struct{ config, want string }{
+		{"[profiles.x]\nmatch = \"*.csv\"\ndate-fromat = \"MM/DD/YYYY\"\n", `[profiles.x]: "date-fromat" is not a flag`},
+		{"[defaults]\nwriters = 99\n", `[defaults]: --writers must be from 1 to 16`},
+		{"[profiles.y]\nmatch = \"y*.csv\"\ndate-format = \"MM/YYYY\"\n", `[profiles.y]: --date-format "MM/YYYY"`},
+		{"[defaults]\nforce = true\n", `"force" is for one input at a time`},
+		{"[profiles.z]\nmatch = \"[z\"\n", `[profiles.z] match "[z": syntax error in pattern`},
+	} {
+		bad := writeCSV(t, dir, "bad.toml", c.config)
+		p, code := runBin(t, cfg, "import", "--output", "json", "--config", bad, sysco)
+		if code != 2 || !strings.Contains(p.stderr.String(), "config "+bad+": ") || !strings.Contains(p.stderr.String(), c.want) || p.stdout.String() != "" {
+			t.Errorf("config %q: exit %d, stdout %q, stderr %q; want exit 2 saying %q", c.config, code, p.stdout.String(), p.stderr.String(), c.want)
+		}
 	}
-	// Per-input flags stay on the command line; a rejects file, fixed,
-	// imports with its input's profile (sysco-*.csv matches it anyway;
-	// *.json's rejects are .ndjson).
-	perInput := writeCSV(t, dir, "per-input.toml", "[defaults]\nforce = true\n")
-	if s = imported(t, cfg, 1, sysco, "--config", perInput); !strings.Contains(s["error"].(string), `"force" is for one input at a time`) {
-		t.Errorf("force in a config: %v", s)
+	// A file two profiles match fails alone; the others go on.
+	two := writeCSV(t, dir, "two.toml", "[profiles.a]\nmatch = \"sysco*\"\n[profiles.b]\nmatch = \"*.csv\"\n")
+	if s = imported(t, cfg, 1, sysco, "--config", two); !strings.Contains(s["error"].(string), "matches the profiles a and b") {
+		t.Errorf("two profiles: %v", s)
 	}
 }
 
