@@ -31,8 +31,6 @@ func (r *resolver) resolverOf(ctx context.Context, account string) (*mapping.Res
 	for _, a := range cat.Aliases {
 		opts.Aliases = append(opts.Aliases, mapping.Alias{Key: a.Normalized, ItemID: a.ItemID, Name: a.Name})
 	}
-	mr := mapping.NewResolver(mappingItems(cat.Items), mappingMappings(cat.Mappings), opts)
-	r.byAccount[account] = mr
 	conv := map[int64]map[string]decimal.Decimal{}
 	for _, it := range cat.Items {
 		if it.Units != nil {
@@ -40,6 +38,12 @@ func (r *resolver) resolverOf(ctx context.Context, account string) (*mapping.Res
 		}
 	}
 	r.units[account] = conv
+	items, maps := mappingItems(cat.Items), mappingMappings(cat.Mappings)
+	// The catalogue as loaded is copied: it need not stay while the
+	// resolver is built, which is when a large one takes most memory.
+	cat = store.Catalogue{}
+	mr := mapping.NewResolver(items, maps, opts)
+	r.byAccount[account] = mr
 	return mr, nil
 }
 

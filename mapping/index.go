@@ -27,16 +27,25 @@ import (
 // so the result is exact.
 type index struct {
 	threshold float64
-	// df is the number of items holding each trigram when the index was
-	// last built; it defines the global order (rarest first, then by
-	// value). Trigrams of items added later keep that rank (0 when new):
-	// correctness needs only that every posting follows the order the
-	// look-ups use, so the index is built again, whole, once the items
+	// ids numbers the trigrams of the items, densely, in the order they
+	// were first met; what the index keeps is by these numbers, which
+	// take half the room of a trigram and index slices rather than maps.
+	ids map[trigram]uint32
+	// df is the number of items holding each trigram (by id) when the
+	// index was last built; it defines the global order (rarest first,
+	// then by id). Trigrams of items added later keep that rank (0 when
+	// new): correctness needs only that every posting follows the order
+	// the look-ups use, so the index is built again, whole, once the items
 	// have doubled (rebuild).
-	df       map[trigram]int32
-	built    int                 // items when df was counted
-	grams    [][]trigram         // by item position: sorted trigram set
-	postings map[trigram][]int32 // item positions whose prefix holds the trigram
+	df    []int32
+	built int // items when df was counted
+	// sets holds every item's trigram ids, each item's sorted, one after
+	// another: item i's are sets[starts[i]:starts[i+1]]. One array, not
+	// a slice per item: a catalogue of 100,000 items is 3.6 million
+	// trigrams.
+	sets     []uint32
+	starts   []uint32
+	postings [][]int32 // by trigram id: item positions whose prefix holds it
 
 	// Per look-up scratch space, by item position: seen[i] == epoch when
 	// item i was met by the current look-up (an epoch per look-up avoids
@@ -44,9 +53,10 @@ type index struct {
 	seen  []uint32
 	count []int32
 	epoch uint32
-	// ranks and ordered are inOrder's.
+	// query, ranks and ordered are scratch space of look-ups and inOrder.
+	query   []uint32
 	ranks   []ranked
-	ordered []trigram
+	ordered []uint32
 
 	// comparisons counts the similarity computations of the last look-up,
 	// and visited the postings it read, so that tests can check that
@@ -57,9 +67,37 @@ type index struct {
 // newIndex indexes the trigram sets of items, in position order, for look-ups
 // with similarity at least threshold (> 0).
 func newIndex(sets [][]trigram, threshold float64) *index {
-	ix := &index{threshold: threshold, grams: sets, seen: make([]uint32, len(sets)), count: make([]int32, len(sets))}
+	ix := &index{threshold: threshold, ids: map[trigram]uint32{}, starts: []uint32{0}}
+	for _, set := range sets {
+		ix.keep(set)
+	}
 	ix.rebuild()
 	return ix
+}
+
+// keep stores the next item's trigram set, without indexing it.
+func (ix *index) keep(set []trigram) {
+	from := len(ix.sets)
+	for _, g := range set {
+		id, ok := ix.ids[g]
+		if !ok {
+			id = uint32(len(ix.ids))
+			ix.ids[g] = id
+		}
+		ix.sets = append(ix.sets, id)
+	}
+	slices.Sort(ix.sets[from:])
+	ix.starts = append(ix.starts, uint32(len(ix.sets)))
+	ix.seen = append(ix.seen, 0)
+	ix.count = append(ix.count, 0)
+}
+
+// items is how many items the index holds.
+func (ix *index) items() int { return len(ix.starts) - 1 }
+
+// set is the trigram ids of the item at pos.
+func (ix *index) set(pos int32) []uint32 {
+	return ix.sets[ix.starts[pos]:ix.starts[pos+1]]
 }
 
 // minRebuild is the fewest items an index is built again for: below it,
@@ -69,68 +107,73 @@ const minRebuild = 1024
 // add indexes the next item (its position is the number of items so far).
 // An index that has doubled since it was built is built again: a
 // catalogue that a run creates from nothing has no ranks at first, and
-// the trigrams first in value order ("  a", "  b") would otherwise index
-// every item, making each look-up read a good part of the catalogue.
-// Doubling keeps the cost of all rebuilds within twice that of the last.
+// the trigrams first in id order would otherwise index every item, making
+// each look-up read a good part of the catalogue. Doubling keeps the cost
+// of all rebuilds within twice that of the last.
 func (ix *index) add(set []trigram) {
-	ix.grams = append(ix.grams, set)
-	ix.seen = append(ix.seen, 0)
-	ix.count = append(ix.count, 0)
-	if n := len(ix.grams); n >= minRebuild && n >= 2*ix.built {
+	ix.keep(set)
+	if n := ix.items(); n >= minRebuild && n >= 2*ix.built {
 		ix.rebuild()
 		return
 	}
-	ix.post(int32(len(ix.grams)-1), set)
+	pos := int32(ix.items() - 1)
+	ix.post(pos, ix.set(pos))
 }
 
 // rebuild counts the trigrams of every item again, and indexes each under
 // the prefix of its rarest ones.
 func (ix *index) rebuild() {
-	ix.df, ix.postings, ix.built = make(map[trigram]int32), make(map[trigram][]int32), len(ix.grams)
-	for _, s := range ix.grams {
-		for _, g := range s {
-			ix.df[g]++
-		}
+	ix.df, ix.postings, ix.built = make([]int32, len(ix.ids)), make([][]int32, len(ix.ids)), ix.items()
+	for _, id := range ix.sets {
+		ix.df[id]++
 	}
-	for pos, s := range ix.grams {
-		ix.post(int32(pos), s)
+	for pos := range int32(ix.items()) {
+		ix.post(pos, ix.set(pos))
 	}
 }
 
 // post indexes the item at pos under the prefix of its trigram set.
-func (ix *index) post(pos int32, set []trigram) {
+func (ix *index) post(pos int32, set []uint32) {
 	ordered := ix.inOrder(set)
-	for _, g := range ordered[:min(len(set), prefixLen(len(set), ix.threshold)+shared-1)] {
-		ix.postings[g] = append(ix.postings[g], pos)
+	for _, id := range ordered[:min(len(set), prefixLen(len(set), ix.threshold)+shared-1)] {
+		if int(id) >= len(ix.postings) {
+			ix.postings = append(ix.postings, make([][]int32, int(id)+1-len(ix.postings))...)
+		}
+		ix.postings[id] = append(ix.postings[id], pos)
 	}
 }
 
 // inOrder returns set sorted in the global order, in scratch space that
 // the next call reuses. Each trigram's rank is read once, not at every
 // comparison of the sort.
-func (ix *index) inOrder(set []trigram) []trigram {
+func (ix *index) inOrder(set []uint32) []uint32 {
 	rs := ix.ranks[:0]
-	for _, g := range set {
-		rs = append(rs, ranked{df: ix.df[g], g: g})
+	for _, id := range set {
+		var df int32
+		if int(id) < len(ix.df) {
+			df = ix.df[id]
+		}
+		rs = append(rs, ranked{df: df, id: id})
 	}
 	slices.SortFunc(rs, func(a, b ranked) int {
 		if c := cmp.Compare(a.df, b.df); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.g, b.g)
+		return cmp.Compare(a.id, b.id)
 	})
 	out := ix.ordered[:0]
 	for _, r := range rs {
-		out = append(out, r.g)
+		out = append(out, r.id)
 	}
 	ix.ranks, ix.ordered = rs, out
 	return out
 }
 
-// ranked is a trigram with its number of items, by which it is ordered.
+// ranked is a trigram's id with its number of items, by which it is
+// ordered.
 type ranked struct {
 	df int32
-	g  trigram
+	id uint32
 }
 
 // shared is how many prefix trigrams an item must share with the query before
@@ -178,10 +221,17 @@ func (ix *index) best(q []trigram, skip func(pos int) bool) (pos int, sim float6
 	// exceeds the similarity of the best item, so that item's first common
 	// trigrams always remain within it.
 	need := int32(min(minOverlap(nq, ix.threshold), shared))
-	ordered := ix.inOrder(q)
+	// A trigram of the query that no item holds comes first in the global
+	// order and has no postings: the prefix passes over it.
+	known := ix.known(q)
+	unknown := nq - len(known)
+	ordered := ix.inOrder(known)
 	bestPos, bestSim := -1, ix.threshold
-	for i := 0; i < min(nq, prefixLen(nq, bestSim)+shared-1); i++ {
-		ps := ix.postings[ordered[i]]
+	for i := 0; i < min(nq, prefixLen(nq, bestSim)+shared-1)-unknown; i++ {
+		var ps []int32
+		if id := ordered[i]; int(id) < len(ix.postings) {
+			ps = ix.postings[id]
+		}
 		ix.visited += len(ps)
 		for _, p := range ps {
 			if ix.seen[p] != ix.epoch {
@@ -191,13 +241,14 @@ func (ix *index) best(q []trigram, skip func(pos int) bool) (pos int, sim float6
 			if ix.count[p] != need {
 				continue
 			}
-			nx := len(ix.grams[p])
+			set := ix.set(p)
+			nx := len(set)
 			// Length filter: similarity is at most min(nq,nx)/max(nq,nx).
 			if float64(nx) < bestSim*float64(nq)-1e-9 || float64(nq) < bestSim*float64(nx)-1e-9 {
 				continue
 			}
 			ix.comparisons++
-			s := jaccard(overlap(q, ix.grams[p]), nq, nx)
+			s := jaccard(overlap(known, set), nq, nx)
 			if (s > bestSim || s == bestSim && (bestPos < 0 || int(p) < bestPos)) && (skip == nil || !skip(int(p))) {
 				bestPos, bestSim = int(p), s
 			}
@@ -207,4 +258,18 @@ func (ix *index) best(q []trigram, skip func(pos int) bool) (pos int, sim float6
 		return 0, 0, false
 	}
 	return bestPos, bestSim, true
+}
+
+// known is the ids of the query's trigrams that some item holds, sorted,
+// in scratch space that the next call reuses.
+func (ix *index) known(q []trigram) []uint32 {
+	out := ix.query[:0]
+	for _, g := range q {
+		if id, ok := ix.ids[g]; ok {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	ix.query = out
+	return out
 }

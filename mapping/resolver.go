@@ -310,11 +310,21 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 		r.declined[k] = append(r.declined[k], d.ItemID)
 	}
 	if opts.FuzzyThreshold > 0 { // also false for NaN
-		sets := make([][]trigram, len(r.items))
+		// The items' trigrams are counted first, so that the index's one
+		// array of them is allocated once, not grown a quarter at a time.
+		keys, total := make([]string, len(r.items)), 0
 		for pos, it := range r.items {
-			sets[pos] = trigrams(baseKey(it.Normalized))
+			keys[pos] = baseKey(it.Normalized)
+			total += maxTrigrams(keys[pos])
 		}
-		r.fuzzy = newIndex(sets, opts.FuzzyThreshold)
+		r.fuzzy = newIndex(nil, opts.FuzzyThreshold)
+		r.fuzzy.sets = slices.Grow(r.fuzzy.sets, total)
+		var set []trigram
+		for _, key := range keys {
+			set = appendTrigrams(set[:0], key)
+			r.fuzzy.keep(set)
+		}
+		r.fuzzy.rebuild()
 	}
 	return r
 }

@@ -25,10 +25,17 @@ func packTrigram(a, b, c rune) trigram {
 // front and one behind; the trigrams are all 3-character windows of the padded
 // words. The result is sorted and free of duplicates.
 func trigrams(s string) []trigram {
-	// Each letter or digit makes one trigram, and so does each word's end,
-	// which a separator or the end of s follows: sized so, a set that an
-	// index keeps holds no spare room.
-	out := make([]trigram, 0, len(s)+1)
+	return appendTrigrams(make([]trigram, 0, maxTrigrams(s)), s)
+}
+
+// maxTrigrams bounds the trigrams of s: each letter or digit makes one,
+// and so does each word's end, which a separator or the end of s follows.
+func maxTrigrams(s string) int { return len(s) + 1 }
+
+// appendTrigrams appends the trigram set of s (trigrams) to out, which
+// it sorts from where s's begin.
+func appendTrigrams(out []trigram, s string) []trigram {
+	from := len(out)
 	// a and b are the two characters before the current one, starting with
 	// the two padding spaces of a new word.
 	a, b := ' ', ' '
@@ -51,12 +58,12 @@ func trigrams(s string) []trigram {
 	if inWord {
 		out = append(out, packTrigram(a, b, ' '))
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	slices.Sort(out[from:])
+	return append(out[:from], slices.Compact(out[from:])...)
 }
 
-// overlap counts the trigrams two sorted sets have in common.
-func overlap(x, y []trigram) int {
+// overlap counts the elements two sorted sets have in common.
+func overlap[T trigram | uint32](x, y []T) int {
 	n := 0
 	for i, j := 0, 0; i < len(x) && j < len(y); {
 		switch {
