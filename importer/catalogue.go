@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"iter"
 	"maps"
 
 	"github.com/shopspring/decimal"
@@ -39,9 +40,10 @@ func (r *resolver) resolverOf(ctx context.Context, account string) (*mapping.Res
 	}
 	r.units[account] = conv
 	items, maps := mappingItems(cat.Items), mappingMappings(cat.Mappings)
-	// The catalogue as loaded is copied: it need not stay while the
-	// resolver is built, which is when a large one takes most memory.
-	cat = store.Catalogue{}
+	// The resolver copies the catalogue as loaded, which need not stay
+	// while the resolver is built (when a large one takes most memory);
+	// its mappings are converted as it reads them.
+	cat.Items, cat.Aliases, cat.Declined = nil, nil, nil
 	mr := mapping.NewResolver(items, maps, opts)
 	r.byAccount[account] = mr
 	return mr, nil
@@ -152,11 +154,15 @@ func mappingItems(items []store.Item) []mapping.Item {
 	return out
 }
 
-func mappingMappings(maps []store.Mapping) []mapping.StoredMapping {
-	out := make([]mapping.StoredMapping, len(maps))
-	for i, m := range maps {
-		out[i] = mapping.StoredMapping{Vendor: m.Vendor, KeyKind: mapping.KeyKind(m.KeyKind), Key: m.Key,
-			ItemID: m.ItemID, Method: mapping.Method(m.Method), Score: m.Score}
+// mappingMappings converts stored mappings as they are read, not into a
+// copy: a large catalogue is mostly mappings.
+func mappingMappings(maps []store.Mapping) iter.Seq[mapping.StoredMapping] {
+	return func(yield func(mapping.StoredMapping) bool) {
+		for _, m := range maps {
+			if !yield(mapping.StoredMapping{Vendor: m.Vendor, KeyKind: mapping.KeyKind(m.KeyKind), Key: m.Key,
+				ItemID: m.ItemID, Method: mapping.Method(m.Method), Score: m.Score}) {
+				return
+			}
+		}
 	}
-	return out
 }

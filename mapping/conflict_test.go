@@ -1,6 +1,9 @@
 package mapping
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // The look-alikes of SPEC §13 never match, exactly or fuzzily; a line
 // without the size, number or qualifier still matches.
@@ -79,10 +82,10 @@ func TestSizesKeepItemsApart(t *testing.T) {
 // resolves a line with sizes, unless its item is of another size.
 func TestUnsizedMappingsStillResolve(t *testing.T) {
 	items := []Item{{ID: 9, Name: "Tomatoes, Plum"}, {ID: 10, Name: "Cups 12 oz"}}
-	r := NewResolver(items, []StoredMapping{
+	r := NewResolver(items, slices.Values([]StoredMapping{
 		{Vendor: "sysco", KeyKind: KeyDescription, Key: Normalize("TOM ROMA 25#"), ItemID: 9, Method: MethodManual},
 		{Vendor: "sysco", KeyKind: KeyDescription, Key: Normalize("CUPS 16 OZ"), ItemID: 10, Method: MethodManual},
-	}, Options{FuzzyThreshold: DefaultFuzzyThreshold})
+	}), Options{FuzzyThreshold: DefaultFuzzyThreshold})
 	if res := mustResolve(t, r, Line{Vendor: "Sysco", Description: "TOM ROMA 25#"}); res.Item.ID != 9 || res.Method != MethodStored {
 		t.Errorf("TOM ROMA 25#: item %d by %s, want 9 by the stored mapping", res.Item.ID, res.Method)
 	}

@@ -9,6 +9,7 @@ package mapping
 import (
 	"cmp"
 	"errors"
+	"iter"
 	"slices"
 
 	"github.com/batchimport/batchimport/internal/memo"
@@ -224,7 +225,12 @@ type alias struct {
 	traits traits
 }
 
-// NewResolver returns a resolver over an account's items and stored mappings.
+// noMappings is no stored mapping.
+func noMappings(func(StoredMapping) bool) {}
+
+// NewResolver returns a resolver over an account's items and stored mappings
+// (nil: none), which it reads once, as it is built: a caller that holds
+// them otherwise need not copy them.
 // It copies items; the *Item values in results point at the resolver's copies,
 // which the importer updates with the IDs of created items.
 //
@@ -234,7 +240,7 @@ type alias struct {
 // whose item is not among items is ignored; of two stored mappings with the
 // same key the first wins. Mappings are matched by their Vendor and Key as
 // stored, which the importer wrote with NormalizeVendor and Normalize.
-func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver {
+func NewResolver(items []Item, mappings iter.Seq[StoredMapping], opts Options) *Resolver {
 	r := &Resolver{
 		opts:  opts,
 		items: make([]*Item, 0, len(items)),
@@ -283,7 +289,10 @@ func NewResolver(items []Item, mappings []StoredMapping, opts Options) *Resolver
 			r.aliases[a.Key] = alias{pos: pos, traits: traitsOf(a.Name)}
 		}
 	}
-	for _, m := range mappings {
+	if mappings == nil {
+		mappings = noMappings
+	}
+	for m := range mappings {
 		it, ok := byID[m.ItemID]
 		if !ok {
 			continue

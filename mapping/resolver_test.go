@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -27,10 +28,10 @@ func mustResolve(t *testing.T, r *Resolver, l Line) Result {
 }
 
 func TestResolveStoredSKU(t *testing.T) {
-	r := NewResolver(testItems(), []StoredMapping{
+	r := NewResolver(testItems(), slices.Values([]StoredMapping{
 		{Vendor: "sysco", KeyKind: KeySKU, Key: "AB-12", ItemID: 20, Method: MethodManual},
 		{Vendor: "sysco", KeyKind: KeyDescription, Key: Normalize("whole milk"), ItemID: 40, Method: MethodFuzzy},
-	}, Options{FuzzyThreshold: DefaultFuzzyThreshold})
+	}), Options{FuzzyThreshold: DefaultFuzzyThreshold})
 
 	// The SKU mapping wins over the description mapping and over an exact
 	// match of the description; the vendor is compared normalized.
@@ -47,9 +48,9 @@ func TestResolveStoredSKU(t *testing.T) {
 }
 
 func TestResolveStoredDescription(t *testing.T) {
-	r := NewResolver(testItems(), []StoredMapping{
+	r := NewResolver(testItems(), slices.Values([]StoredMapping{
 		{Vendor: "us foods", KeyKind: KeyDescription, Key: Normalize("MILK WHL GAL"), ItemID: 30, Method: MethodManual},
-	}, Options{FuzzyThreshold: DefaultFuzzyThreshold})
+	}), Options{FuzzyThreshold: DefaultFuzzyThreshold})
 
 	res := mustResolve(t, r, Line{Vendor: "US Foods", VendorSKU: "999", Description: "Milk Whl Gal"})
 	if res.Item.ID != 30 || res.Method != MethodStored || len(res.NewMappings) != 0 {
@@ -63,10 +64,10 @@ func TestResolveStoredDescription(t *testing.T) {
 }
 
 func TestResolveIgnoresMappingsToUnknownItems(t *testing.T) {
-	r := NewResolver(testItems(), []StoredMapping{
+	r := NewResolver(testItems(), slices.Values([]StoredMapping{
 		{Vendor: "sysco", KeyKind: KeySKU, Key: "1", ItemID: 999, Method: MethodManual},
 		{Vendor: "sysco", KeyKind: KeyDescription, Key: Normalize("whole milk"), ItemID: 999, Method: MethodManual},
-	}, Options{})
+	}), Options{})
 	res := mustResolve(t, r, Line{Vendor: "Sysco", VendorSKU: "1", Description: "whole milk"})
 	if res.Item.ID != 30 || res.Method != MethodExact {
 		t.Errorf("got item %d by %s, want 30 by exact match", res.Item.ID, res.Method)
