@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,7 +53,10 @@ func loadConfig(flag string) (*config, error) {
 		path, must = filepath.Join(dir, "batchimport", "config.toml"), false
 	}
 	c := &config{path: path}
-	_, err := toml.DecodeFile(path, c)
+	text, err := readConfig(path)
+	if err == nil {
+		_, err = toml.Decode(text, c)
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !must:
 		return nil, nil
@@ -60,6 +64,25 @@ func loadConfig(flag string) (*config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// maxConfigBytes bounds a config file: it is read whole, and a path that
+// names something else by mistake (a device, an invoice file) must not
+// be.
+const maxConfigBytes = 1 << 20
+
+// readConfig reads a config file of at most maxConfigBytes.
+func readConfig(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err == nil && len(b) > maxConfigBytes {
+		err = fmt.Errorf("longer than %d bytes: is it the config file?", maxConfigBytes)
+	}
+	return string(b), err
 }
 
 // profileFor picks the profile of an input: the one named, else the one
