@@ -117,6 +117,9 @@ func TestExitCodes(t *testing.T) {
 		{"factor past a stock", c, context.Background(), []string{"units", "set", "1", "cs", "1000000000000000"}, ExitUsage, "below 10^15"},
 		{"negative factor", c, context.Background(), []string{"units", "set", "1", "cs", "--", "-4"}, ExitUsage, "positive decimal"},
 		{"factor of a point", c, context.Background(), []string{"units", "set", "1", "cs", "."}, ExitUsage, "positive decimal"},
+		{"unknown command", c, context.Background(), []string{"improt", good}, ExitUsage, `unknown command "improt" for "batchimport"; did you mean import?`},
+		{"unknown command of a group", c, context.Background(), []string{"items", "merg", "1", "2"}, ExitUsage, `unknown command "merg" for "batchimport items"; did you mean merge?`},
+		{"a group alone shows its help", c, context.Background(), []string{"mappings"}, ExitOK, ""},
 	}
 	for _, tt := range tests {
 		r := tt.cli.run(tt.ctx, "", tt.args...)

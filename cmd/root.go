@@ -121,7 +121,34 @@ else libpq's PG* variables and defaults.`,
 			c.Example = "  batchimport completion bash > /etc/bash_completion.d/batchimport\n  batchimport completion zsh > \"${fpath[1]}/_batchimport\""
 		}
 	}
+	refuseUnknownCommands(root)
 	return root
+}
+
+// refuseUnknownCommands makes a command that only groups others (the
+// root, items, mappings, units) refuse a command it does not have, as a
+// usage error (exit 2). Cobra shows such a group's help and exits 0, so
+// a cron line with "items merg" would seem to have worked; alone, the
+// group still shows its help.
+func refuseUnknownCommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownCommands(sub)
+	}
+	if !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.SuggestionsMinimumDistance = 2 // what cobra takes when it suggests itself
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return usagef("%s", msg)
+	}
 }
 
 // setUp checks the shared flags and builds the logger.
