@@ -120,6 +120,8 @@ func TestExitCodes(t *testing.T) {
 		{"unknown command", c, context.Background(), []string{"improt", good}, ExitUsage, `unknown command "improt" for "batchimport"; did you mean import?`},
 		{"unknown command of a group", c, context.Background(), []string{"items", "merg", "1", "2"}, ExitUsage, `unknown command "merg" for "batchimport items"; did you mean merge?`},
 		{"a group alone shows its help", c, context.Background(), []string{"mappings"}, ExitOK, ""},
+		{"corrections from a device", c, context.Background(), []string{"mappings", "apply", "/dev/zero"}, ExitUsage, "/dev/zero: not a regular file"},
+		{"corrections from a directory", c, context.Background(), []string{"mappings", "apply", t.TempDir()}, ExitUsage, "not a regular file"},
 	}
 	for _, tt := range tests {
 		r := tt.cli.run(tt.ctx, "", tt.args...)

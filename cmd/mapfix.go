@@ -284,6 +284,14 @@ func runMappingsExport(ctx context.Context, g *globalOptions, account, path stri
 }
 
 func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr store.Correction, path string) error {
+	// A corrections file is read whole before anything is applied: a
+	// device or a pipe named by mistake (/dev/zero) would never end, and
+	// opening a pipe waits for a writer.
+	if st, err := os.Stat(path); err != nil {
+		return err
+	} else if !st.Mode().IsRegular() {
+		return usagef("%s: not a regular file: want a file of mapping changes, as mappings export writes it", path)
+	}
 	in, err := os.Open(path)
 	if err != nil {
 		return err
@@ -307,6 +315,10 @@ func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr s
 	header, err := r.Read()
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff") // as spreadsheets save it
+	}
+	var perr *csv.ParseError
+	if err != nil && err != io.EOF && !errors.As(err, &perr) {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if err != nil || !slices.Equal(header, exportHeader) {
 		return fmt.Errorf("%s: line 1: want the header %s (as mappings export writes it)", path, strings.Join(exportHeader, ","))
