@@ -139,6 +139,7 @@ func refuseUnknownCommands(c *cobra.Command) {
 	}
 	c.Args = cobra.ArbitraryArgs
 	c.SuggestionsMinimumDistance = 2 // what cobra takes when it suggests itself
+	c.DisableFlagsInUseLine = true   // alone, it takes no flags: it shows its help
 	c.RunE = func(c *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return c.Help()
