@@ -67,13 +67,12 @@ func loadConfig(flag string) (*config, error) {
 }
 
 // maxConfigBytes bounds a config file: it is read whole, and a path that
-// names something else by mistake (a device, an invoice file) must not
-// be.
+// names something else by mistake (an invoice file) must not be.
 const maxConfigBytes = 1 << 20
 
 // readConfig reads a config file of at most maxConfigBytes.
 func readConfig(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return "", err
 	}
@@ -209,13 +208,10 @@ func stringsOf(v any) ([]string, error) {
 // optionsFor is o for one input once the config applies: the defaults,
 // then the input's profile, then the flags given on the command line c.
 // It says which profile applied ("" for none).
-func optionsFor(c *cobra.Command, o *importOptions, file string) (*importOptions, string, error) {
-	cfg, err := loadConfig(o.config)
-	if err != nil || cfg == nil {
-		if err == nil && o.profile != "" {
-			err = usagef("--profile %q: no config file (give --config, or set %s)", o.profile, configEnv)
-		}
-		return o, "", err
+// cfg is the config checkConfig read (nil: none).
+func optionsFor(c *cobra.Command, o *importOptions, cfg *config, file string) (*importOptions, string, error) {
+	if cfg == nil {
+		return o, "", nil
 	}
 	name, profile, err := cfg.profileFor(o.profile, file)
 	if err != nil {
@@ -256,26 +252,27 @@ func (cfg *config) options(c *cobra.Command, o *importOptions, name string, prof
 	return fo, err
 }
 
-// checkConfig reads the config before any input, and checks its defaults
-// and each of its profiles as they would apply: a mistake in it (a file
-// that does not parse, a value its flag refuses, a match pattern that is
-// malformed, a --profile it lacks) is a usage error, exit 2, found before
-// any file is read or moved, rather than a failure of every file it
-// applies to, named by a flag the command line does not have.
-func checkConfig(c *cobra.Command, g *globalOptions, o *importOptions) error {
+// checkConfig reads the config once, before any input, for every input
+// (nil: none), and checks its defaults and each of its profiles as they
+// would apply: a mistake in it (a file that does not parse, a value its
+// flag refuses, a match pattern that is malformed, a --profile it lacks)
+// is a usage error, exit 2, found before any file is read or moved,
+// rather than a failure of every file it applies to, named by a flag the
+// command line does not have.
+func checkConfig(c *cobra.Command, g *globalOptions, o *importOptions) (*config, error) {
 	cfg, err := loadConfig(o.config)
 	if err != nil {
-		return &usageError{err: err}
+		return nil, &usageError{err: err}
 	}
 	if cfg == nil {
 		if o.profile != "" {
-			return usagef("--profile %q: no config file (give --config, or set %s)", o.profile, configEnv)
+			return nil, usagef("--profile %q: no config file (give --config, or set %s)", o.profile, configEnv)
 		}
-		return nil
+		return nil, nil
 	}
 	if o.profile != "" {
 		if _, _, err := cfg.profileFor(o.profile, ""); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, name := range append([]string{""}, cfg.names()...) {
@@ -288,20 +285,37 @@ func checkConfig(c *cobra.Command, g *globalOptions, o *importOptions) error {
 		}
 		fo, err := cfg.options(c, o, name, cfg.Profiles[name])
 		if err != nil {
-			return &usageError{err: err}
+			return nil, &usageError{err: err}
 		}
 		if _, err := fo.importerOptions(g); err != nil {
-			return usagef("config %s: [%s]: %v", cfg.path, section, err)
+			return nil, usagef("config %s: [%s]: %v", cfg.path, section, err)
 		}
 		patterns, err := stringsOf(cfg.Profiles[name]["match"])
 		if err != nil {
-			return usagef("config %s: [%s] match: %v", cfg.path, section, err)
+			return nil, usagef("config %s: [%s] match: %v", cfg.path, section, err)
 		}
 		for _, pat := range patterns {
 			if _, err := filepath.Match(pat, ""); err != nil {
-				return usagef("config %s: [%s] match %q: %v", cfg.path, section, pat, err)
+				return nil, usagef("config %s: [%s] match %q: %v", cfg.path, section, pat, err)
 			}
 		}
 	}
-	return nil
+	return cfg, nil
 }
+
+// openRegular opens a file that is read whole before it is used (a
+// config, a file of corrections): a device or a pipe named by mistake
+// (/dev/zero) would never end, and opening a pipe waits for a writer, so
+// anything but a regular file is refused, before it is opened.
+func openRegular(path string) (*os.File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
+	return os.Open(path)
+}
+
+var errNotRegular = errors.New("not a regular file")

@@ -266,7 +266,8 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 	if _, err := o.importerOptions(g); err != nil {
 		return err
 	}
-	if err := checkConfig(c, g, o); err != nil {
+	cfg, err := checkConfig(c, g, o)
+	if err != nil {
 		return err
 	}
 	files, fromDir, err := expandDirs(g, files, o.format != "")
@@ -308,7 +309,7 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 	}
 	var sums []importer.Summary
 	for _, f := range files {
-		fo, profile, err := optionsFor(c, o, f)
+		fo, profile, err := optionsFor(c, o, cfg, f)
 		var opts importer.Options
 		if err == nil {
 			opts, err = fo.importerOptions(g)

@@ -284,16 +284,11 @@ func runMappingsExport(ctx context.Context, g *globalOptions, account, path stri
 }
 
 func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr store.Correction, path string) error {
-	// A corrections file is read whole before anything is applied: a
-	// device or a pipe named by mistake (/dev/zero) would never end, and
-	// opening a pipe waits for a writer.
-	if st, err := os.Stat(path); err != nil {
-		return err
-	} else if !st.Mode().IsRegular() {
-		return usagef("%s: not a regular file: want a file of mapping changes, as mappings export writes it", path)
-	}
-	in, err := os.Open(path)
-	if err != nil {
+	// A corrections file is read whole before anything is applied.
+	in, err := openRegular(path)
+	if errors.Is(err, errNotRegular) {
+		return usagef("%s: %v: want a file of mapping changes, as mappings export writes it", path, err)
+	} else if err != nil {
 		return err
 	}
 	defer in.Close()
