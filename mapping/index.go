@@ -41,8 +41,8 @@ type index struct {
 	built int // items when df was counted
 	// sets holds every item's trigram ids, each item's sorted, one after
 	// another: item i's are sets[starts[i]:starts[i+1]]. One array, not
-	// a slice per item: a catalogue of 100,000 items is 3.6 million
-	// trigrams.
+	// a slice per item: the sets of 100,000 items of 35 characters are
+	// some 3.6 million trigrams.
 	sets     []uint32
 	starts   []uint32
 	postings [][]int32 // by trigram id: item positions whose prefix holds it
