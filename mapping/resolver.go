@@ -319,21 +319,11 @@ func NewResolver(items []Item, mappings iter.Seq[StoredMapping], opts Options) *
 		r.declined[k] = append(r.declined[k], d.ItemID)
 	}
 	if opts.FuzzyThreshold > 0 { // also false for NaN
-		// The items' trigrams are counted first, so that the index's one
-		// array of them is allocated once, not grown a quarter at a time.
-		keys, total := make([]string, len(r.items)), 0
+		keys := make([]string, len(r.items))
 		for pos, it := range r.items {
 			keys[pos] = baseKey(it.Normalized)
-			total += maxTrigrams(keys[pos])
 		}
-		r.fuzzy = newIndex(nil, opts.FuzzyThreshold)
-		r.fuzzy.sets = slices.Grow(r.fuzzy.sets, total)
-		var set []trigram
-		for _, key := range keys {
-			set = appendTrigrams(set[:0], key)
-			r.fuzzy.keep(set)
-		}
-		r.fuzzy.rebuild()
+		r.fuzzy = indexOf(keys, opts.FuzzyThreshold)
 	}
 	return r
 }
