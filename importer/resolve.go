@@ -76,19 +76,18 @@ const maxKeyBytes = 2400
 // fuzzy count.
 func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (store.Row, error) {
 	l := &rec.Valid
-	res, f, err := r.match(ctx, l)
+	res, m, err := r.match(ctx, l)
 	if err != nil {
 		return store.Row{}, err
 	}
 	if res.Review {
 		return store.Row{}, r.propose(l, res, c)
 	}
-	it := res.Item
+	it, f, id := res.Item, m.f, m.id
 	base := l.Quantity // most lines: no decimal to allocate
 	if !f.one {
-		base = l.Quantity.Mul(f.d).RoundBank(units.Scale)
+		base = units.Convert(l.Quantity, f.d)
 	}
-	id := r.idSlot(it)
 	row := store.Row{
 		Line: int64(rec.Line), Record: rec.Seq, Account: l.Account, ItemID: id,
 		InvoiceNumber: l.InvoiceNumber, InvoiceDate: l.InvoiceDate, Vendor: l.Vendor, VendorSKU: l.VendorSKU,
@@ -127,10 +126,11 @@ func (r *resolver) lineKey(l *invoice.Line) []byte {
 	return k
 }
 
-// lineMatch is what a stable line resolves to: its item, and what a unit
-// of the line is worth in the item's base unit.
+// lineMatch is what a line resolves to: its item and the item's id slot,
+// and what a unit of the line is worth in the item's base unit.
 type lineMatch struct {
 	item *mapping.Item
+	id   *int64
 	f    factor
 }
 
@@ -138,28 +138,29 @@ type lineMatch struct {
 // resolves the same way for the rest of the run (Result.Stable: by a
 // stored mapping that no later line can outrank) is kept, so the same line
 // again, as most lines are, is found in one map.
-func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, factor, error) {
+func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, lineMatch, error) {
 	k := r.lineKey(l)
 	if m, ok := r.lines[string(k)]; ok {
-		return mapping.Result{Item: m.item, Method: mapping.MethodStored, Score: 1, Stable: true}, m.f, nil
+		return mapping.Result{Item: m.item, Method: mapping.MethodStored, Score: 1, Stable: true}, m, nil
 	}
 	res, err := r.lookup(ctx, l)
 	if err != nil || res.Review {
-		return res, factor{}, err
+		return res, lineMatch{}, err
 	}
 	// An item created by this line has the base unit the line converts
 	// into; an item found may not.
 	f, err := r.factorOf(l, res.Item)
 	if err != nil {
-		return res, f, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldUnit, Rule: err.Error(), Value: l.Unit}}
+		return res, lineMatch{}, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldUnit, Rule: err.Error(), Value: l.Unit}}
 	}
+	m := lineMatch{item: res.Item, id: r.idSlot(res.Item), f: f}
 	if res.Stable {
 		if len(r.lines) >= memo.Limit {
 			clear(r.lines)
 		}
-		r.lines[string(r.lineKey(l))] = lineMatch{item: res.Item, f: f}
+		r.lines[string(r.lineKey(l))] = m
 	}
-	return res, f, nil
+	return res, m, nil
 }
 
 // factorOf is what a unit of the line is worth in the item's base unit.

@@ -27,14 +27,14 @@ func TestLineCacheHeedsLinePack(t *testing.T) {
 	}
 	base := func(r *resolver, l *invoice.Line) decimal.Decimal {
 		t.Helper()
-		res, f, err := r.match(context.Background(), l)
+		res, m, err := r.match(context.Background(), l)
 		if err != nil || res.Item == nil || res.Item.ID != 7 || res.Method != mapping.MethodStored {
 			t.Fatalf("pack %q: %+v, %v; want item 7 by its stored mapping", l.Pack, res, err)
 		}
-		if f.one {
+		if m.f.one {
 			return l.Quantity
 		}
-		return l.Quantity.Mul(f.d)
+		return l.Quantity.Mul(m.f.d)
 	}
 	r := newResolver(catalogue, mapping.Options{}, false)
 	for range 2 { // the second time from what the first kept

@@ -301,8 +301,11 @@ func (s stockSums) apply(ctx context.Context, tx pgx.Tx) error {
 	for i, k := range keys {
 		accounts[i], ids[i], deltas[i] = k.account, k.id, s[k].total().String()
 	}
-	_, err := tx.Exec(ctx, `UPDATE inventory_items AS i SET quantity = i.quantity + d.delta
-		FROM (SELECT * FROM unnest($1::text[], $2::bigint[], $3::numeric[]) AS u(account, id, delta) ORDER BY account, id) AS d
+	// The deltas go as text and are cast by the server: pgx encodes a
+	// string into numeric[] only after failing to in binary, an error
+	// built per element.
+	_, err := tx.Exec(ctx, `UPDATE inventory_items AS i SET quantity = i.quantity + d.delta::numeric
+		FROM (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(account, id, delta) ORDER BY account, id) AS d
 		WHERE i.account = d.account AND i.id = d.id`, customPlan, accounts, ids, deltas)
 	return err
 }

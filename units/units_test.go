@@ -167,5 +167,5 @@ func toBase(q decimal.Decimal, unit, pack, description string, it Item) (decimal
 	if err != nil {
 		return decimal.Decimal{}, err
 	}
-	return q.Mul(f).RoundBank(Scale), nil
+	return Convert(q, f), nil
 }
