@@ -38,8 +38,11 @@ func ParseRecordsPath(path string) ([]string, error) {
 type recordsSource struct {
 	dec   *json.Decoder
 	lines *lineCounter
-	path  []string
-	keys  *keyResolver // to tell which field a member gives
+	// maxRecord bounds a record; lines reads that and what the decoder
+	// reads ahead past the start of a token or value.
+	maxRecord int
+	path      []string
+	keys      *keyResolver // to tell which field a member gives
 	// objects and had count, by level, the objects where the path goes on
 	// and those that had its member: none having it is a wrong path.
 	objects, had []int
@@ -55,10 +58,11 @@ const maxInherited = 4 << 10
 // file or a document of the wrong kind is reported before any record, like
 // a bad CSV header.
 func newRecordsSource(r io.Reader, path []string, keys *keyResolver, maxRecord int) (*recordsSource, error) {
-	// A record, or a value around the records, may take at most maxRecord
-	// bytes, and what the decoder reads ahead: none is held whole past it.
+	// A record may take at most maxRecord bytes, a value around the records
+	// maxOffPath (offPathToken), and what the decoder reads ahead: none is
+	// held whole past it.
 	lc := &lineCounter{r: r, limit: int64(maxRecord) + 64<<10}
-	s := &recordsSource{dec: json.NewDecoder(lc), lines: lc, path: path, keys: keys,
+	s := &recordsSource{dec: json.NewDecoder(lc), lines: lc, maxRecord: maxRecord, path: path, keys: keys,
 		objects: make([]int, len(path)), had: make([]int, len(path))}
 	s.dec.UseNumber()
 	if err := s.begin(); err != nil {
@@ -172,14 +176,17 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 		// A member off the path is read token by token, never whole: an
 		// array of other things may be any size. Only a scalar that gives
 		// a field is inherited, and only if a field can hold it.
-		tok, err = s.token()
+		tok, err = s.offPathToken()
 		if err != nil {
-			return s.syntax(err)
+			return err
 		}
 		if _, ok := tok.(json.Delim); ok {
 			if err := s.skip(); err != nil {
 				return err
 			}
+			continue
+		}
+		if str, ok := tok.(string); ok && len(str) > maxInherited {
 			continue
 		}
 		k, _ := json.Marshal(key)
@@ -194,9 +201,9 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 // skip reads the rest of an object or array whose opening was read.
 func (s *recordsSource) skip() error {
 	for depth := 1; depth > 0; {
-		tok, err := s.token()
+		tok, err := s.offPathToken()
 		if err != nil {
-			return s.syntax(err)
+			return err
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
@@ -236,6 +243,10 @@ func (s *recordsSource) array(level int, inherited []member, yield func(element,
 			return s.syntax(err)
 		}
 		begin := s.dec.InputOffset() - int64(len(raw))
+		if len(raw) > s.maxRecord {
+			// Read ahead whole with a long value off the path before it.
+			return s.tooLong(begin)
+		}
 		el := element{line: s.lines.lineAt(begin), raw: raw}
 		if raw[0] == '{' {
 			el.raw = s.withInherited(raw, inherited)
@@ -304,7 +315,7 @@ func (s *recordsSource) more() (bool, error) {
 		return true, nil
 	}
 	if s.lines.read-s.lines.mark >= s.lines.limit {
-		return false, s.fatal(fmt.Sprintf("more than --max-record-bytes %d bytes of whitespace here: the rest of the file is not read", s.lines.limit-64<<10))
+		return false, s.fatal(fmt.Sprintf("more than --max-record-bytes %d bytes of whitespace here: the rest of the file is not read", s.maxRecord))
 	}
 	return false, nil
 }
@@ -313,6 +324,25 @@ func (s *recordsSource) token() (json.Token, error) {
 	s.lines.lineAt(s.dec.InputOffset()) // newlines passed are counted, not kept
 	s.lines.mark = s.lines.read
 	return s.dec.Token()
+}
+
+// maxOffPath bounds a token off the path, which is dropped: longer than
+// a record may be, as an invoice's PDF in base64 beside its lines, but
+// still held whole by the decoder (twice over while its buffer grows).
+const maxOffPath = 8 << 20
+
+// offPathToken reads a token off the path, up to maxOffPath bytes. Its
+// error is the decoder's, as syntax makes it.
+func (s *recordsSource) offPathToken() (json.Token, error) {
+	limit := s.lines.limit
+	s.lines.limit = max(limit, maxOffPath)
+	tok, err := s.token()
+	s.lines.limit = limit
+	if errors.Is(err, errRecordTooLong) {
+		return nil, &FatalError{Line: s.lines.lineAt(s.valueStart()), Msg: fmt.Sprintf("a value around the records is longer than %d bytes here: "+
+			"the rest of the file is not read", maxOffPath)}
+	}
+	return tok, s.syntax(err)
 }
 
 func (s *recordsSource) decode(v any) error {
@@ -328,10 +358,7 @@ func (s *recordsSource) syntax(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, errRecordTooLong):
-		held, _ := io.ReadAll(s.dec.Buffered()) // from where the value starts, or the space before it
-		at := s.dec.InputOffset() + int64(len(held)-len(bytes.TrimLeft(held, jsonSpace+",:")))
-		return &FatalError{Line: s.lines.lineAt(at), Msg: fmt.Sprintf("a record, or a value around the records, is longer than "+
-			"--max-record-bytes %d here: the rest of the file is not read", s.lines.limit-64<<10)}
+		return s.tooLong(s.valueStart())
 	case s.lines.err != nil:
 		return s.lines.err
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
@@ -340,6 +367,18 @@ func (s *recordsSource) syntax(err error) error {
 		return s.fatal("JSON syntax error: " + se.Error())
 	}
 	return err
+}
+
+// valueStart is where the value the decoder stopped in starts: what it
+// holds, less the space and separators before the value.
+func (s *recordsSource) valueStart() int64 {
+	held, _ := io.ReadAll(s.dec.Buffered())
+	return s.dec.InputOffset() + int64(len(held)-len(bytes.TrimLeft(held, jsonSpace+",:")))
+}
+
+func (s *recordsSource) tooLong(at int64) *FatalError {
+	return &FatalError{Line: s.lines.lineAt(at), Msg: fmt.Sprintf("a record, or a value around the records, is longer than "+
+		"--max-record-bytes %d here: the rest of the file is not read", s.maxRecord)}
 }
 
 func (s *recordsSource) fatal(msg string) *FatalError {

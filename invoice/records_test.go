@@ -2,6 +2,7 @@ package invoice
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 )
@@ -91,18 +92,29 @@ func TestRecordsErrors(t *testing.T) {
 	}
 }
 
-// A record, or a value off the path, longer than MaxRecordBytes stops the
-// file at its line, naming the bound, after the records before it: it is
-// never held whole.
+// A record longer than MaxRecordBytes stops the file at its line, naming
+// the bound, after the records before it: it is never held whole. So does a
+// value off the path longer than maxOffPath; a shorter one (an invoice's
+// PDF beside its lines) is dropped, and the records after it read.
 func TestRecordsOverTheLimit(t *testing.T) {
-	big := strings.Repeat("x", 300<<10)
+	// The bound counts from where the decoder was when the value began:
+	// what it had read ahead by then is not counted.
+	big, huge := strings.Repeat("x", 300<<10), strings.Repeat("x", maxOffPath+64<<10)
 	path, _ := ParseRecordsPath("invoices[].lines[]")
-	for name, in := range map[string]string{
-		"record":       `{"invoices": [{"lines": [{"description": "Ramps"},` + "\n" + `{"description": "` + big + `"}]}]}`,
-		"member":       `{"invoices": [{"lines": [{"description": "Ramps"}]},` + "\n" + `{"notes": "` + big + `", "lines": []}]}`,
-		"nested value": `{"invoices": [{"lines": [{"description": "Ramps"}]},` + "\n" + `{"notes": [["` + big + `"]], "lines": []}]}`,
+	first := `{"invoices": [{"lines": [{"description": "Ramps"}]},` + "\n"
+	for _, c := range []struct {
+		name, in string
+		recs     int
+		stop     string // what the error on line 2 says; "" for none
+	}{
+		{"record", `{"invoices": [{"lines": [{"description": "Ramps"},` + "\n" + `{"description": "` + big + `"}]}]}`, 1, "longer than --max-record-bytes 1024"},
+		{"member", first + `{"notes": "` + big + `", "lines": [{"description": "Leeks"}]}]}`, 2, ""},
+		{"nested value", first + `{"notes": [["` + big + `"]], "lines": [{"description": "Leeks"}]}]}`, 2, ""},
+		{"record read ahead", first + `{"notes": "` + big + `", "lines": [{"description": "` + strings.Repeat("y", 2000) + `"}]}]}`, 1, "longer than --max-record-bytes 1024"},
+		{"huge member", first + `{"notes": "` + huge + `", "lines": [{"description": "Leeks"}]}]}`, 1, "longer than 8388608 bytes"},
+		{"huge nested value", first + `{"notes": [{"pdf": "` + huge + `"}], "lines": [{"description": "Leeks"}]}]}`, 1, "longer than 8388608 bytes"},
 	} {
-		d, err := NewDecoder(strings.NewReader(in), Options{Format: JSON, Records: path, MaxRecordBytes: 1 << 10})
+		d, err := NewDecoder(strings.NewReader(c.in), Options{Format: JSON, Records: path, MaxRecordBytes: 1 << 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,8 +125,11 @@ func TestRecordsOverTheLimit(t *testing.T) {
 			}
 		}
 		var fe *FatalError
-		if recs != 1 || !errors.As(err, &fe) || fe.Line != 2 || !strings.Contains(fe.Msg, "longer than --max-record-bytes 1024") {
-			t.Errorf("%s: %d records, then %v; want 1, then the bound named on line 2", name, recs, err)
+		switch {
+		case c.stop == "" && (recs != c.recs || !errors.Is(err, io.EOF)):
+			t.Errorf("%s: %d records, then %v; want %d, then the end", c.name, recs, err, c.recs)
+		case c.stop != "" && (recs != c.recs || !errors.As(err, &fe) || fe.Line != 2 || !strings.Contains(fe.Msg, c.stop)):
+			t.Errorf("%s: %d records, then %v; want %d, then %q on line 2", c.name, recs, err, c.recs, c.stop)
 		}
 	}
 }
