@@ -13,6 +13,8 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/batchimport/batchimport/internal/regular"
 )
 
 // config is the config file of import and dryrun (SPEC §15): defaults for
@@ -305,17 +307,8 @@ func checkConfig(c *cobra.Command, g *globalOptions, o *importOptions) (*config,
 
 // openRegular opens a file that is read whole before it is used (a
 // config, a file of corrections): a device or a pipe named by mistake
-// (/dev/zero) would never end, and opening a pipe waits for a writer, so
-// anything but a regular file is refused, before it is opened.
+// would never end, or never open.
 func openRegular(path string) (*os.File, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, errNotRegular
-	}
-	return os.Open(path)
+	f, _, err := regular.Open(path)
+	return f, err
 }
-
-var errNotRegular = errors.New("not a regular file")

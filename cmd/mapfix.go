@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/batchimport/batchimport/internal/regular"
 	"github.com/batchimport/batchimport/mapping"
 	"github.com/batchimport/batchimport/store"
 )
@@ -286,7 +287,7 @@ func runMappingsExport(ctx context.Context, g *globalOptions, account, path stri
 func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr store.Correction, path string) error {
 	// A corrections file is read whole before anything is applied.
 	in, err := openRegular(path)
-	if errors.Is(err, errNotRegular) {
+	if errors.Is(err, regular.ErrNotRegular) {
 		return usagef("%s: %v: want a file of mapping changes, as mappings export writes it", path, err)
 	} else if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/batchimport/batchimport/internal/regular"
 	"github.com/batchimport/batchimport/store"
 )
 
@@ -53,15 +55,14 @@ func openSource(in Input, minAge time.Duration) (*source, error) {
 	if in.IsStdin() {
 		return s, nil
 	}
-	f, err := openInput(in.Name)
+	f, st, err := regular.Open(in.Name)
+	if errors.Is(err, regular.ErrNotRegular) {
+		return nil, fmt.Errorf("%s is not a regular file", in.Name)
+	}
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s is not a regular file", in.Name)
-	}
-	if err == nil && in.NoSymlink {
+	if in.NoSymlink {
 		// The path, looked at after the open: a link there, or another
 		// file than the one opened, is refused.
 		if lst, lerr := os.Lstat(in.Name); lerr != nil || !lst.Mode().IsRegular() || !os.SameFile(st, lst) {
