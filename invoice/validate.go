@@ -169,7 +169,7 @@ func checkText(field, value string, required bool, max int) (string, error) {
 	if value == "" && required {
 		return "", &FieldError{Field: field, Rule: "is required and must not be empty"}
 	}
-	if max > 0 && utf8.RuneCountInString(value) > max {
+	if max > 0 && len(value) > max && utf8.RuneCountInString(value) > max { // no more runes than bytes
 		return "", &FieldError{Field: field, Rule: "must be at most " + itoa(max) + " characters", Value: shorten(value)}
 	}
 	return value, nil
