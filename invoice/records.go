@@ -38,6 +38,7 @@ func ParseRecordsPath(path string) ([]string, error) {
 type recordsSource struct {
 	dec   *json.Decoder
 	lines *lineCounter
+	cap   *stringCap // what lines reads
 	// maxRecord bounds a record; lines reads that and what the decoder
 	// reads ahead past the start of a token or value.
 	maxRecord int
@@ -58,11 +59,13 @@ const maxInherited = 4 << 10
 // file or a document of the wrong kind is reported before any record, like
 // a bad CSV header.
 func newRecordsSource(r io.Reader, path []string, keys *keyResolver, maxRecord int) (*recordsSource, error) {
-	// A record may take at most maxRecord bytes, a value around the records
-	// maxOffPath (offPathToken), and what the decoder reads ahead: none is
-	// held whole past it.
-	lc := &lineCounter{r: r, limit: int64(maxRecord) + 64<<10}
-	s := &recordsSource{dec: json.NewDecoder(lc), lines: lc, maxRecord: maxRecord, path: path, keys: keys,
+	// A record, or a value around the records, may take at most maxRecord
+	// bytes, and what the decoder reads ahead: none is held whole past it.
+	// A string longer than that is cut as it is read: its record is
+	// rejected, a value around the records dropped.
+	sc := &stringCap{r: r, max: maxRecord}
+	lc := &lineCounter{r: sc, limit: int64(maxRecord) + 64<<10}
+	s := &recordsSource{dec: json.NewDecoder(lc), lines: lc, cap: sc, maxRecord: maxRecord, path: path, keys: keys,
 		objects: make([]int, len(path)), had: make([]int, len(path))}
 	s.dec.UseNumber()
 	if err := s.begin(); err != nil {
@@ -176,9 +179,9 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 		// A member off the path is read token by token, never whole: an
 		// array of other things may be any size. Only a scalar that gives
 		// a field is inherited, and only if a field can hold it.
-		tok, err = s.offPathToken()
+		tok, err = s.token()
 		if err != nil {
-			return err
+			return s.syntax(err)
 		}
 		if _, ok := tok.(json.Delim); ok {
 			if err := s.skip(); err != nil {
@@ -201,9 +204,9 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 // skip reads the rest of an object or array whose opening was read.
 func (s *recordsSource) skip() error {
 	for depth := 1; depth > 0; {
-		tok, err := s.offPathToken()
+		tok, err := s.token()
 		if err != nil {
-			return err
+			return s.syntax(err)
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
@@ -242,13 +245,16 @@ func (s *recordsSource) array(level int, inherited []member, yield func(element,
 		if err := s.decode(&raw); err != nil {
 			return s.syntax(err)
 		}
-		begin := s.dec.InputOffset() - int64(len(raw))
-		if len(raw) > s.maxRecord {
-			// Read ahead whole with a long value off the path before it.
-			return s.tooLong(begin)
-		}
+		end := s.dec.InputOffset()
+		begin := end - int64(len(raw))
 		el := element{line: s.lines.lineAt(begin), raw: raw}
-		if raw[0] == '{' {
+		if size := int64(len(raw)) + s.cap.droppedIn(begin, end); size > int64(s.maxRecord) {
+			// A string in it was cut, or it was read ahead whole.
+			el.raw = bytes.ToValidUTF8(raw[:min(len(raw), keptOfLongRecord)], nil)
+			el.bad = fmt.Sprintf("a record of --records %s is %d bytes, more than --max-record-bytes %d; it is kept here cut to its first %d bytes",
+				s.pathText(), size, s.maxRecord, len(el.raw))
+			el.rule = fmt.Sprintf("record longer than --max-record-bytes %d", s.maxRecord)
+		} else if raw[0] == '{' {
 			el.raw = s.withInherited(raw, inherited)
 		} else {
 			el.bad = fmt.Sprintf("a record of --records %s is %s, not a JSON object", s.pathText(), kindOf(raw))
@@ -324,25 +330,6 @@ func (s *recordsSource) token() (json.Token, error) {
 	s.lines.lineAt(s.dec.InputOffset()) // newlines passed are counted, not kept
 	s.lines.mark = s.lines.read
 	return s.dec.Token()
-}
-
-// maxOffPath bounds a token off the path, which is dropped: longer than
-// a record may be, as an invoice's PDF in base64 beside its lines, but
-// still held whole by the decoder (twice over while its buffer grows).
-const maxOffPath = 8 << 20
-
-// offPathToken reads a token off the path, up to maxOffPath bytes. Its
-// error is the decoder's, as syntax makes it.
-func (s *recordsSource) offPathToken() (json.Token, error) {
-	limit := s.lines.limit
-	s.lines.limit = max(limit, maxOffPath)
-	tok, err := s.token()
-	s.lines.limit = limit
-	if errors.Is(err, errRecordTooLong) {
-		return nil, &FatalError{Line: s.lines.lineAt(s.valueStart()), Msg: fmt.Sprintf("a value around the records is longer than %d bytes here: "+
-			"the rest of the file is not read", maxOffPath)}
-	}
-	return tok, s.syntax(err)
 }
 
 func (s *recordsSource) decode(v any) error {

@@ -92,27 +92,31 @@ func TestRecordsErrors(t *testing.T) {
 	}
 }
 
-// A record longer than MaxRecordBytes stops the file at its line, naming
-// the bound, after the records before it: it is never held whole. So does a
-// value off the path longer than maxOffPath; a shorter one (an invoice's
-// PDF beside its lines) is dropped, and the records after it read.
+// A record longer than MaxRecordBytes is rejected, cut, and reading goes
+// on: a string in it is never held whole, however long. A value around the
+// records is dropped, however long its strings. A record long for another
+// reason (a great many members) stops the file at its line, naming the
+// bound, after the records before it.
 func TestRecordsOverTheLimit(t *testing.T) {
-	// The bound counts from where the decoder was when the value began:
-	// what it had read ahead by then is not counted.
-	big, huge := strings.Repeat("x", 300<<10), strings.Repeat("x", maxOffPath+64<<10)
+	big, huge := strings.Repeat("x", 300<<10), strings.Repeat("x", 20<<20)
+	members := strings.Repeat(`"a": 1, `, 10000) // past what the decoder may read ahead
 	path, _ := ParseRecordsPath("invoices[].lines[]")
 	first := `{"invoices": [{"lines": [{"description": "Ramps"}]},` + "\n"
+	const last = `, {"lines": [{"description": "Leeks"}]}]}`
 	for _, c := range []struct {
 		name, in string
-		recs     int
+		long     int    // the record rejected as too long, 0 for none
+		recs     int    // records read
 		stop     string // what the error on line 2 says; "" for none
 	}{
-		{"record", `{"invoices": [{"lines": [{"description": "Ramps"},` + "\n" + `{"description": "` + big + `"}]}]}`, 1, "longer than --max-record-bytes 1024"},
-		{"member", first + `{"notes": "` + big + `", "lines": [{"description": "Leeks"}]}]}`, 2, ""},
-		{"nested value", first + `{"notes": [["` + big + `"]], "lines": [{"description": "Leeks"}]}]}`, 2, ""},
-		{"record read ahead", first + `{"notes": "` + big + `", "lines": [{"description": "` + strings.Repeat("y", 2000) + `"}]}]}`, 1, "longer than --max-record-bytes 1024"},
-		{"huge member", first + `{"notes": "` + huge + `", "lines": [{"description": "Leeks"}]}]}`, 1, "longer than 8388608 bytes"},
-		{"huge nested value", first + `{"notes": [{"pdf": "` + huge + `"}], "lines": [{"description": "Leeks"}]}]}`, 1, "longer than 8388608 bytes"},
+		{"record", first + `{"lines": [{"description": "` + big + `"}]}` + last, 2, 3, ""},
+		{"huge record", first + `{"lines": [{"description": "` + huge + `"}]}` + last, 2, 3, ""},
+		{"member", first + `{"notes": "` + big + `", "lines": [{"description": "Leeks"}]}]}`, 0, 2, ""},
+		{"nested value", first + `{"notes": [["` + big + `"]], "lines": [{"description": "Leeks"}]}]}`, 0, 2, ""},
+		{"huge member", first + `{"notes": {"pdf": "` + huge + `"}, "lines": [{"description": "Leeks"}]}]}`, 0, 2, ""},
+		{"record read ahead", first + `{"notes": "` + big + `", "lines": [{"description": "` + strings.Repeat("y", 2000) + `"}]}` + last, 2, 3, ""},
+		{"members read ahead", first + `{"lines": [{` + strings.Repeat(`"a": 1, `, 1000) + `"description": "Leeks"}]}` + last, 2, 3, ""},
+		{"many members", first + `{"lines": [{` + members + `"description": "Leeks"}]}]}`, 0, 1, "longer than --max-record-bytes 1024"},
 	} {
 		d, err := NewDecoder(strings.NewReader(c.in), Options{Format: JSON, Records: path, MaxRecordBytes: 1 << 10})
 		if err != nil {
@@ -120,8 +124,14 @@ func TestRecordsOverTheLimit(t *testing.T) {
 		}
 		var recs int
 		for err == nil {
-			if _, err = d.Next(); err == nil {
-				recs++
+			var rec *Record
+			if rec, err = d.Next(); err != nil {
+				break
+			}
+			recs++
+			tooLong := rec.Err != nil && strings.Contains(rec.Err.Error(), "more than --max-record-bytes 1024; it is kept here cut")
+			if tooLong != (recs == c.long) || tooLong && (rec.Line != 2 || len(rec.Raw.Object) > keptOfLongRecord) {
+				t.Errorf("%s: record %d on line %d, %d bytes kept: %v", c.name, recs, rec.Line, len(rec.Raw.Object), rec.Err)
 			}
 		}
 		var fe *FatalError
