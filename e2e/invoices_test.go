@@ -156,6 +156,19 @@ func TestFixedRejectsImportedOnce(t *testing.T) {
 		}
 		return path
 	}
+	// Imported for another account, the fixed records take back nothing:
+	// a rejects file cannot carry rows into another account's invoices.
+	p, code = runBin(t, cfg, "import", "--output", "json", "--account", "intruder", fix("june.elsewhere.csv", "2026-02-28"))
+	elsewhere := p.summary(t)
+	refused := 0
+	for _, r := range rejectReasons(t, elsewhere["rejects_file"].(string)) {
+		if strings.Contains(r, `no rejected record of that run in account "intruder"`) {
+			refused++
+		}
+	}
+	if code != 1 || elsewhere["rows_imported"] != 0.0 || refused != dates {
+		t.Fatalf("fixed rejects for another account: exit %d, %v, %d refused for the account; want the %d fixed refused", code, elsewhere, refused, dates)
+	}
 	p, code = runBin(t, cfg, "import", "--output", "json", fix("june.fixed.csv", "2026-02-28"))
 	fixed := p.summary(t)
 	if code != 3 || fixed["rows_imported"] != float64(dates) {

@@ -76,12 +76,14 @@ func (w *batchWriter) takeBack(ctx context.Context, tx pgx.Tx) ([]int64, error) 
 	// to it, a plan made before the rejects table had statistics found the
 	// rejects by the run's account and id alone, and read all of a run's
 	// rejects for each one taken back (117 s for 7,500 of 100,000).
+	// Only a reject of the run's own account comes home: a record naming
+	// another account's reject must not take it, nor enter its invoices.
 	rows, err := tx.Query(ctx, `UPDATE rejects AS j SET resolved_by = $1
 		FROM unnest($2::bigint[], $3::bigint[]) AS u(run_id, record_no)
-		WHERE j.run_id = u.run_id AND j.record_no = u.record_no AND j.resolved_by IS NULL
+		WHERE j.account = $4 AND j.run_id = u.run_id AND j.record_no = u.record_no AND j.resolved_by IS NULL
 		  AND NOT EXISTS (SELECT FROM import_runs r WHERE r.id = j.run_id AND r.status = 'reverted')
 		  AND NOT EXISTS (SELECT FROM import_runs h WHERE h.id = j.home_run AND h.status = 'reverted')
-		RETURNING j.run_id, j.record_no, j.home_run`, b.RunID, runs, records)
+		RETURNING j.run_id, j.record_no, j.home_run`, b.RunID, runs, records, b.Account)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +122,7 @@ func (w *batchWriter) whyNotTaken(ctx context.Context, tx pgx.Tx, runs, records 
 	rows, err := tx.Query(ctx, `SELECT u.run_id, u.record_no, j.resolved_by,
 			coalesce((SELECT h.id FROM import_runs h WHERE h.id IN (u.run_id, j.home_run) AND h.status = 'reverted' LIMIT 1), 0)
 		FROM unnest($1::bigint[], $2::bigint[]) AS u(run_id, record_no)
-		LEFT JOIN rejects j ON j.run_id = u.run_id AND j.record_no = u.record_no`, runs, records)
+		LEFT JOIN rejects j ON j.account = $3 AND j.run_id = u.run_id AND j.record_no = u.record_no`, runs, records, w.b.Account)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +134,7 @@ func (w *batchWriter) whyNotTaken(ctx context.Context, tx pgx.Tx, runs, records 
 		if reverted > 0 {
 			why[o] = fmt.Sprintf("_record: record %d of run %d belongs to run %d, which was reverted: import that run's source again instead", o.Record, o.Run, reverted)
 		} else if by == nil {
-			why[o] = fmt.Sprintf("_record: record %d of run %d is no rejected record of that run", o.Record, o.Run)
+			why[o] = fmt.Sprintf("_record: record %d of run %d is no rejected record of that run in account %q", o.Record, o.Run, w.b.Account)
 		} else {
 			why[o] = fmt.Sprintf("_record: record %d of run %d was already taken back, by run %d: a fixed record is imported once", o.Record, o.Run, *by)
 		}
