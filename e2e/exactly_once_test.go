@@ -578,6 +578,60 @@ func TestReusedSourceIDIsRefused(t *testing.T) {
 	})
 }
 
+// A source is its account's: the same --source-id, or the same file, for
+// another account is that account's own run. It neither resumes the other
+// account's unfinished run (whose rows would be split between the two) nor
+// is skipped as imported, nor refused as reused.
+func TestSourceIsTheAccounts(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	big := testgen.CSV(t, dir, "june.csv", testgen.Spec{Rows: bigRows, BadEvery: 97, Variant: 5})
+	other := testgen.CSV(t, dir, "other.csv", testgen.Spec{Rows: 3000, BadEvery: 89, Variant: 6})
+
+	app := uniqueAppName("june-a")
+	p := start(t, pgtest.WithAppName(cfg, app), "import", "--account", "a", "--source-id", "june", "--chunks-per-commit", "10", "--output", "json", big.Path)
+	runA := waitForCheckpoint(t, conn, p, 0)
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != -1 {
+		t.Fatalf("kill -9: exit %d, want death by signal (the run ended too soon)\n%s", code, outputs(p))
+	}
+	waitNoBackends(t, conn, app)
+
+	// Account b: a run of its own, from the first line.
+	q, code := runBin(t, cfg, "import", "--account", "b", "--source-id", "june", "--output", "json", "--rejects", filepath.Join(dir, "b.rejects.csv"), big.Path)
+	sb := q.summary(t)
+	if code != 3 || sb["run_id"] == float64(runA) || sb["resumed_from_line"] != nil || sb["rows_read"] != float64(bigRows) {
+		t.Fatalf("account b: exit %d, %v; want a new run of all %d lines, not run %d resumed", code, sb, bigRows, runA)
+	}
+	// Other content under the same --source-id is refused within b only.
+	if q, code = runBin(t, cfg, "import", "--account", "b", "--source-id", "june", "--output", "json", other.Path); code != 1 {
+		t.Fatalf("other content for b: exit %d, want 1\n%s", code, outputs(q))
+	}
+	if q, code = runBin(t, cfg, "import", "--account", "c", "--source-id", "june", "--output", "json", other.Path); code != 3 || q.summary(t)["status"] != "partial_success" {
+		t.Fatalf("other content for c: exit %d, want its own run\n%s", code, outputs(q))
+	}
+	// Account a resumes its own run.
+	r, code := runBin(t, cfg, "import", "--account", "a", "--source-id", "june", "--output", "json", big.Path)
+	sa := r.summary(t)
+	if code != 3 || sa["resumed_from_line"] == nil {
+		t.Fatalf("account a again: exit %d, %v; want run %d resumed", code, sa, runA)
+	}
+	wantSummary(t, sa, runA, bigRows, len(big.Bad))
+	if q, code = runBin(t, cfg, "import", "--account", "b", "--source-id", "june", "--output", "json", big.Path); code != 0 || q.summary(t)["status"] != "skipped" {
+		t.Errorf("account b again: exit %d, want 0 and skipped\n%s", code, outputs(q))
+	}
+	pgtest.CheckInvariantOf(t, conn, "june", "a", big.Lines, defaultRejects(big.Path))
+	pgtest.CheckInvariantOf(t, conn, "june", "b", big.Lines, filepath.Join(dir, "b.rejects.csv"))
+	pgtest.CheckInvariantOf(t, conn, "june", "c", other.Lines, defaultRejects(other.Path))
+	if n := queryInt(t, conn, `SELECT count(DISTINCT account) FROM transactions WHERE run_id = $1`, runA); n != 1 {
+		t.Errorf("run %d has rows of %d accounts, want 1", runA, n)
+	}
+}
+
 // A --source-id whose runs left nothing (every row of its file was
 // rejected) takes the mended file: the new run supersedes the rejected
 // one, and each record is once in the table or in the new run's rejects.

@@ -34,7 +34,7 @@ func (r *runner) claim(ctx context.Context) (done bool, err error) {
 	if err := r.checkContent(ctx); err != nil {
 		return false, err
 	}
-	last, ok, err := r.db.LastRun(ctx, r.key)
+	last, ok, err := r.db.LastRun(ctx, r.key, r.opts.Account)
 	switch {
 	case err != nil:
 		return false, err
@@ -113,7 +113,7 @@ func (r *runner) checkContent(ctx context.Context) error {
 	if r.opts.SourceID == "" || r.src.content.SHA256 == "" {
 		return nil
 	}
-	was, runID, err := r.db.ContentOf(ctx, r.key)
+	was, runID, err := r.db.ContentOf(ctx, r.key, r.opts.Account)
 	if err != nil || was.SHA256 == "" || was.SHA256 == r.src.content.SHA256 {
 		return err
 	}

@@ -175,27 +175,31 @@ func (s *Store) LockSource(ctx context.Context, sourceKey string) error {
 	return e
 }
 
-// LastRun returns the latest run of a source, or ok false when there is none.
-func (s *Store) LastRun(ctx context.Context, sourceKey string) (r Run, ok bool, err error) {
+// LastRun returns the latest run of a source for an account, or ok false
+// when there is none. A source is the account's: the same bytes imported
+// for another account are that account's own run, never a resume or a
+// skip of this one's.
+func (s *Store) LastRun(ctx context.Context, sourceKey, account string) (r Run, ok bool, err error) {
 	if s.conn == nil {
 		return Run{}, false, errNotConnected
 	}
-	r, err = scanRun(s.q().QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE source_key = $1 ORDER BY id DESC LIMIT 1`, sourceKey))
+	r, err = scanRun(s.q().QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE source_key = $1 AND account = $2 ORDER BY id DESC LIMIT 1`, sourceKey, account))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Run{}, false, nil
 	}
 	return r, err == nil, s.lost(err)
 }
 
-// ContentOf returns the content recorded for a source key by its latest
-// run that recorded one and of which something stays (not reverted or
-// rejected), and that run's id; a zero Content when there is none.
-func (s *Store) ContentOf(ctx context.Context, sourceKey string) (Content, int64, error) {
+// ContentOf returns the content recorded for a source key of an account by
+// its latest run that recorded one and of which something stays (not
+// reverted or rejected), and that run's id; a zero Content when there is
+// none.
+func (s *Store) ContentOf(ctx context.Context, sourceKey, account string) (Content, int64, error) {
 	var c Content
 	var runID int64
 	err := s.q().QueryRow(ctx, `SELECT id, content_sha256, content_size FROM import_runs
-		WHERE source_key = $1 AND content_sha256 IS NOT NULL AND status NOT IN ('reverted', 'rejected')
-		ORDER BY id DESC LIMIT 1`, sourceKey).Scan(&runID, &c.SHA256, &c.Size)
+		WHERE source_key = $1 AND account = $2 AND content_sha256 IS NOT NULL AND status NOT IN ('reverted', 'rejected')
+		ORDER BY id DESC LIMIT 1`, sourceKey, account).Scan(&runID, &c.SHA256, &c.Size)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Content{}, 0, nil
 	}

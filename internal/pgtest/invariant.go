@@ -121,9 +121,16 @@ func RejectsColumn(t testing.TB, path, name string) []string {
 // the sum of its transactions' quantities.
 func CheckInvariant(t testing.TB, conn *pgx.Conn, sourceKey string, lines []int, rejectsPath string) {
 	t.Helper()
-	imported := linesOf(t, conn, `SELECT t.line_no FROM transactions t JOIN import_runs r ON r.id = t.run_id WHERE r.source_key = $1`, sourceKey)
+	CheckInvariantOf(t, conn, sourceKey, "", lines, rejectsPath)
+}
+
+// CheckInvariantOf is CheckInvariant for the runs of one account ("": all).
+func CheckInvariantOf(t testing.TB, conn *pgx.Conn, sourceKey, account string, lines []int, rejectsPath string) {
+	t.Helper()
+	imported := linesOf(t, conn, `SELECT t.line_no FROM transactions t JOIN import_runs r ON r.id = t.run_id
+		WHERE r.source_key = $1 AND $2 IN ('', r.account)`, sourceKey, account)
 	stored := linesOf(t, conn, `SELECT j.line_no FROM rejects j JOIN import_runs r ON r.id = j.run_id
-		WHERE r.source_key = $1 AND r.status <> 'reverted'`, sourceKey)
+		WHERE r.source_key = $1 AND $2 IN ('', r.account) AND r.status <> 'reverted'`, sourceKey, account)
 	if rejectsPath != "" {
 		inFile := RejectedLines(t, rejectsPath)
 		slices.Sort(inFile)
