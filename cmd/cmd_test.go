@@ -327,6 +327,20 @@ func TestPasswordNeverPrinted(t *testing.T) {
 	if strings.Contains(out.String()+errOut.String(), "s3cretpw") {
 		t.Errorf("password printed:\n%s\n%s", out.String(), errOut.String())
 	}
+	// Given as an input by mistake (--database-url= with a space after it),
+	// a connection string is a usage error that does not show it.
+	for _, args := range [][]string{
+		{"import", "--database-url=", url},
+		{"dryrun", "host=db user=alice password=s3cretpw"},
+		{"import", "POSTGRESQL://alice:s3cretpw@db/x"},
+	} {
+		out.Reset()
+		errOut.Reset()
+		code := run(context.Background(), args, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Build{})
+		if code != ExitUsage || strings.Contains(out.String()+errOut.String(), "s3cretpw") || !strings.Contains(errOut.String(), "--database-url") {
+			t.Errorf("%q: exit %d, want %d, the password not printed, --database-url named:\n%s\n%s", args, code, ExitUsage, out.String(), errOut.String())
+		}
+	}
 }
 
 func TestRejectsFileMustNotBeTheInput(t *testing.T) {

@@ -260,6 +260,12 @@ func validAccount(a string) bool {
 // them, prints a summary per file, and decides the exit code from them all.
 func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []string, mode func(*importer.Options) error) error {
 	ctx := c.Context()
+	for _, f := range files {
+		if looksLikeConnString(f) {
+			// Named as a file, it would be echoed in every message.
+			return usagef("an input looks like a connection string (not shown, it may hold a password): give it with --database-url=URL")
+		}
+	}
 	// The command line's own mistakes, and the config's, are usage errors
 	// (exit 2), even when there is nothing to import. A file that two
 	// profiles match fails alone, and the other files go on.
@@ -396,4 +402,13 @@ type levelHandler struct {
 
 func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+// looksLikeConnString says whether an argument is a PostgreSQL URL or
+// key=value connection string rather than a file: "--database-url= URL"
+// leaves the URL as an input.
+func looksLikeConnString(arg string) bool {
+	lower := strings.ToLower(arg)
+	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") ||
+		strings.Contains(lower, "password=")
 }
