@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"strings"
 )
 
@@ -150,6 +151,7 @@ func (s *recordsSource) document(yield func(element, error) bool) error {
 func (s *recordsSource) object(level int, inherited []member, yield func(element, error) bool) error {
 	s.objects[level]++
 	var own []member
+	var ownFields []int // the field of each of own
 	for {
 		if more, err := s.more(); err != nil {
 			return err
@@ -193,8 +195,15 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 			continue
 		}
 		k, _ := json.Marshal(key)
-		if raw, _ := json.Marshal(tok); len(raw) <= maxInherited && s.keys.resolve(k).field >= 0 {
-			own = append(own, member{key: k, value: raw})
+		f := s.keys.resolve(k).field
+		if f < 0 || slices.Contains(ownFields, f) {
+			// A field given again: the first is the one a record
+			// inherits, and the object holds one per field, however many
+			// times a hostile document repeats it.
+			continue
+		}
+		if raw, _ := json.Marshal(tok); len(raw) <= maxInherited {
+			own, ownFields = append(own, member{key: k, value: raw}), append(ownFields, f)
 		}
 	}
 	_, err := s.token() // }

@@ -2,7 +2,9 @@ package invoice
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -187,5 +189,53 @@ func TestRecordsWhitespacePastTheBound(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "--max-record-bytes 1024 bytes of whitespace") {
 		t.Errorf("got %v; want the bound named", err)
+	}
+}
+
+// A field repeated in an object around the records is held once: the
+// first is inherited, as before, and a document repeating it a million
+// times neither fills memory nor makes each record read every repeat.
+func TestRecordsRepeatedInheritedField(t *testing.T) {
+	const repeats, lines = 200000, 200
+	var b strings.Builder
+	b.WriteString(`{"invoices": [{"invoice_number": "R-1", `)
+	for i := range repeats {
+		fmt.Fprintf(&b, `"vendor": "V%d", `, i)
+	}
+	b.WriteString(`"lines": [`)
+	for i := range lines {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		b.WriteString(`{"description": "Ramps", "quantity": 1, "unit_price": 2, "invoice_date": "2026-11-28"}`)
+	}
+	b.WriteString("]}]}")
+	path, _ := ParseRecordsPath("invoices[].lines[]")
+	d, err := NewDecoder(strings.NewReader(b.String()), Options{Format: JSON, Records: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var live runtime.MemStats
+	for n := 0; ; n++ {
+		rec, err := d.Next()
+		if errors.Is(err, io.EOF) {
+			if n != lines {
+				t.Fatalf("%d records, want %d", n, lines)
+			}
+			break
+		}
+		if err != nil || rec.Err != nil || rec.Valid.Vendor != "V0" || strings.Count(string(rec.Raw.Object), `"vendor"`) != 1 {
+			t.Fatalf("record %d: vendor %q, %v %v, kept as %.200s; want V0 inherited once", n+1, rec.Valid.Vendor, err, rec.Err, rec.Raw.Object)
+		}
+		if n == 0 {
+			runtime.GC()
+			runtime.ReadMemStats(&live)
+		}
+	}
+	// The document is 4 MB; its 200,000 vendors held as members would be
+	// about 20 MB more.
+	if mb := live.HeapAlloc >> 20; mb > 12 {
+		t.Errorf("%d MB live after the first record, want the repeats not held", mb)
 	}
 }
