@@ -600,6 +600,12 @@ func TestSourceIsTheAccounts(t *testing.T) {
 		t.Fatalf("kill -9: exit %d, want death by signal (the run ended too soon)\n%s", code, outputs(p))
 	}
 	waitNoBackends(t, conn, app)
+	// The rejects file the killed run reserved, empty, is taken for
+	// something else meanwhile: the run's resume must not replace it.
+	notes := []byte("not batchimport's\n")
+	if err := os.WriteFile(defaultRejects(big.Path), notes, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	// Account b: a run of its own, from the first line.
 	q, code := runBin(t, cfg, "import", "--account", "b", "--source-id", "june", "--output", "json", "--rejects", filepath.Join(dir, "b.rejects.csv"), big.Path)
@@ -624,7 +630,14 @@ func TestSourceIsTheAccounts(t *testing.T) {
 	if q, code = runBin(t, cfg, "import", "--account", "b", "--source-id", "june", "--output", "json", big.Path); code != 0 || q.summary(t)["status"] != "skipped" {
 		t.Errorf("account b again: exit %d, want 0 and skipped\n%s", code, outputs(q))
 	}
-	pgtest.CheckInvariantOf(t, conn, "june", "a", big.Lines, defaultRejects(big.Path))
+	if got, err := os.ReadFile(defaultRejects(big.Path)); err != nil || !bytes.Equal(got, notes) {
+		t.Errorf("the file put where the killed run's rejects were to go: %q, %v; want it untouched", got, err)
+	}
+	rejectsA := sa["rejects_file"].(string)
+	if rejectsA == defaultRejects(big.Path) || queryInt(t, conn, `SELECT count(*) FROM import_runs WHERE id = $1 AND rejects_file = $2`, runA, rejectsA) != 1 {
+		t.Errorf("run %d's rejects file is %s; want another name, recorded", runA, rejectsA)
+	}
+	pgtest.CheckInvariantOf(t, conn, "june", "a", big.Lines, rejectsA)
 	pgtest.CheckInvariantOf(t, conn, "june", "b", big.Lines, filepath.Join(dir, "b.rejects.csv"))
 	pgtest.CheckInvariantOf(t, conn, "june", "c", other.Lines, defaultRejects(other.Path))
 	if n := queryInt(t, conn, `SELECT count(DISTINCT account) FROM transactions WHERE run_id = $1`, runA); n != 1 {

@@ -70,15 +70,16 @@ func (o *outFile) commit() error {
 }
 
 // ownRejectsPath makes path the run's rejects file: the file a resumed run
-// recorded is its own; otherwise the name is reserved by creating it,
-// empty, so that no other run, and no file already there, shares it. A
-// default path that is taken gives way to NAME-2.rejects.csv and so on (the
-// rejects of may.csv and may.csv.gz, say); a path given with --rejects that
-// is taken is refused.
+// recorded is its own while it is as the run left it (empty); otherwise
+// the name is reserved by creating it, empty, so that no other run, and no
+// file already there, shares it. A default path that is taken gives way to
+// NAME-2.rejects.csv and so on (the rejects of may.csv and may.csv.gz,
+// say); a path given with --rejects that is taken is refused.
 func (r *runner) ownRejectsPath(path string) (string, error) {
 	if r.run.ID != 0 && path == r.run.RejectsFile {
 		// A resumed run: the temporary files of the attempt that was
-		// killed go, and the name it reserved is its own again.
+		// killed go, and the name it reserved is its own again, unless
+		// something else was put there since.
 		dir, base := filepath.Split(path)
 		if tmps, err := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".*.tmp")); err == nil {
 			for _, tmp := range tmps {
@@ -87,13 +88,8 @@ func (r *runner) ownRejectsPath(path string) (string, error) {
 		}
 		if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
 			r.reserved = path
-		} else if errors.Is(err, fs.ErrNotExist) {
-			if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
-				r.reserved = path
-				f.Close()
-			}
+			return path, nil
 		}
-		return path, nil
 	}
 	for n := 1; n <= maxRejectsNames; n++ {
 		p := path
