@@ -134,38 +134,40 @@ func (d dropDirs) destination(sum *importer.Summary) string {
 // move takes the input, and its rejects file when it lies beside it, to
 // the directory its run's outcome says. The rejects file goes first: a
 // crash between the two leaves the input behind, which the next run skips
-// as imported and moves then.
-func (d dropDirs) move(log *slog.Logger, sum *importer.Summary) error {
+// as imported and moves then. The summary names the rejects file where it
+// went; movedFrom is where it was, "" when it did not move.
+func (d dropDirs) move(log *slog.Logger, sum *importer.Summary) (movedFrom string, err error) {
 	dir := d.destination(sum)
 	if dir == "" {
-		return nil
+		return "", nil
 	}
 	// Only the file the run read: one put in its place meanwhile (a
 	// supplier's upload by rename) stays, for the next run to read.
 	if now, err := os.Lstat(sum.Source); errors.Is(err, fs.ErrNotExist) {
-		return nil // another job moved it
+		return "", nil // another job moved it
 	} else if err != nil || sum.Opened == nil || !os.SameFile(now, sum.Opened) {
 		log.Warn("the input was replaced while it was imported: left in place for the next run", "source", sum.Source)
-		return nil
+		return "", nil
 	}
 	if sum.RejectsFile != nil && filepath.Dir(*sum.RejectsFile) == filepath.Dir(absOrSelf(sum.Source)) {
 		if _, err := os.Lstat(*sum.RejectsFile); err == nil {
 			to, err := moveInto(*sum.RejectsFile, dir, sum.RunID)
 			if err != nil {
-				return err
+				return "", err
 			}
 			log.Info("moved", "from", *sum.RejectsFile, "to", to)
+			movedFrom, sum.RejectsFile = *sum.RejectsFile, &to
 		}
 	}
 	to, err := moveInto(sum.Source, dir, sum.RunID)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil // another job moved it meanwhile
+		return movedFrom, nil // another job moved it meanwhile
 	}
 	if err != nil {
-		return err
+		return movedFrom, err
 	}
 	log.Info("moved", "from", sum.Source, "to", to, "status", sum.Status)
-	return nil
+	return movedFrom, nil
 }
 
 func absOrSelf(p string) string {

@@ -35,7 +35,7 @@ func TestDropFolderMovesOnlyTheFileItRead(t *testing.T) {
 	run := int64(7)
 	write("second, uploaded while the first was imported")
 	sum := importer.Summary{Status: store.StatusSuccess, Source: path, RunID: &run, Opened: opened}
-	if err := d.move(log, &sum); err != nil {
+	if _, err := d.move(log, &sum); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "second, uploaded while the first was imported" {
@@ -45,10 +45,10 @@ func TestDropFolderMovesOnlyTheFileItRead(t *testing.T) {
 	// The file the run read moves, once; a second move of it (another
 	// job's) is no error.
 	sum.Opened, _ = os.Stat(path)
-	if err := d.move(log, &sum); err != nil {
+	if _, err := d.move(log, &sum); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.move(log, &sum); err != nil {
+	if _, err := d.move(log, &sum); err != nil {
 		t.Errorf("a move of a file gone already: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(done, "a.csv")); err != nil {

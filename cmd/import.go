@@ -350,11 +350,15 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 		}
 		interrupted := sum.Status == store.StatusInterrupted || ctx.Err() != nil
 		if !interrupted {
-			if err := drop.move(opts.Log, &sum); err != nil {
+			from, err := drop.move(opts.Log, &sum)
+			if err != nil {
 				// The run is recorded: the file stays, and the next run
 				// skips it as imported and tries the move again.
 				msg := "the run is recorded, but the input cannot be moved: " + err.Error()
 				sum.Status, sum.Error, sum.Err = store.StatusFailed, &msg, err
+			}
+			if from != "" && sum.RunID != nil {
+				recordMovedRejects(ctx, g, opts.Log, *sum.RunID, from, *sum.RejectsFile)
 			}
 		}
 		if err := printSummary(g.io.Out, fo.output, &sum); err != nil {
@@ -411,4 +415,18 @@ func looksLikeConnString(arg string) bool {
 	lower := strings.ToLower(arg)
 	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") ||
 		strings.Contains(lower, "password=")
+}
+
+// recordMovedRejects records where a run's rejects file went with its
+// input, so that status names it there. The files are moved already: a
+// failure to record it is only a warning.
+func recordMovedRejects(ctx context.Context, g *globalOptions, log *slog.Logger, runID int64, from, to string) {
+	db, err := store.Open(ctx, g.dbConfig())
+	if err == nil {
+		err = db.MovedRejectsFile(ctx, runID, from, to)
+		db.Close(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		log.Warn("the rejects file was moved, but the run still names where it was", "run_id", runID, "path", to, "error", err)
+	}
 }

@@ -85,6 +85,12 @@ func TestCronRecipeOverADropFolder(t *testing.T) {
 	if !strings.Contains(string(log), "bad.csv") || !strings.Contains(string(log), "level=ERROR") {
 		t.Errorf("import.log does not name the failure:\n%s", log)
 	}
+	// The summary and the run name the rejects file where it went.
+	moved := filepath.Join(done, "sysco.2026-11-28.rejects.csv")
+	if sums, _ := os.ReadFile(filepath.Join(logs, "summaries.ndjson")); !strings.Contains(string(sums), `"rejects_file":"`+moved+`"`) {
+		t.Errorf("summaries.ndjson does not name %s:\n%s", moved, sums)
+	}
+	countIs(t, conn, 1, `SELECT count(*) FROM import_runs WHERE rejects_file = $1`, moved)
 
 	// The upload has ended; the supplier sends good.csv again.
 	if err := os.Chtimes(filepath.Join(in, "uploading.csv"), long, long); err != nil {

@@ -287,6 +287,16 @@ func (s *Store) SupersedeRun(ctx context.Context, id int64) error {
 	return s.lost(err)
 }
 
+// MovedRejectsFile records that a finished run's rejects file was moved
+// (a drop folder's --done-dir), if the run still names where it was.
+func (s *Store) MovedRejectsFile(ctx context.Context, runID int64, from, to string) error {
+	if s.conn == nil {
+		return errNotConnected
+	}
+	_, err := s.q().Exec(ctx, `UPDATE import_runs SET rejects_file = $3 WHERE id = $1 AND rejects_file = $2`, runID, from, to)
+	return s.lost(err)
+}
+
 // ResumeRun takes an unfinished run for owner and marks it running again,
 // reading its input as in describes, its rejects going to rejectsFile
 // ("": where they went). From now on only owner's commits count.
