@@ -641,18 +641,19 @@ func TestObjectMembers(t *testing.T) {
 	}
 }
 
-// TestJSONTooDeep checks encoding/json's nesting limit: a malformed line for
-// NDJSON, a fatal error on the element's line for an array.
+// TestJSONTooDeep checks encoding/json's nesting limit: valid JSON nested
+// deeper is that record's reject, in NDJSON and in an array, and the
+// records after it are read.
 func TestJSONTooDeep(t *testing.T) {
 	deep := `{"x":` + strings.Repeat("[", 10005) + strings.Repeat("]", 10005) + "}"
 	recs := mustDecode(t, NDJSON, deep+"\n"+obj("A")+"\n", Options{})
 	if len(recs) != 2 || !strings.Contains(errString(recs[0].Err), "exceeded max depth") || recs[1].Err != nil {
 		t.Errorf("ndjson: got %d records: %v", len(recs), recs)
 	}
-	recs, err := decodeJSON(t, JSON, "[\n"+obj("A")+",\n\n"+deep+"\n]", Options{})
-	var fe *FatalError
-	if len(recs) != 1 || !errors.As(err, &fe) || fe.Line != 4 || !strings.Contains(fe.Msg, "exceeded max depth") {
-		t.Errorf("array: %d records, err %v", len(recs), err)
+	recs = mustDecode(t, JSON, "[\n"+obj("A")+",\n\n"+deep+"\n, "+obj("B")+"]", Options{})
+	if len(recs) != 3 || recs[0].Err != nil || recs[2].Err != nil || recs[1].Line != 4 ||
+		!strings.Contains(errString(recs[1].Err), "array element 2 is nested deeper than 10000 levels") || len(recs[1].Raw.Object) > keptOfLongRecord {
+		t.Errorf("array: %d records: %v", len(recs), recs)
 	}
 }
 

@@ -86,8 +86,14 @@ func (s *arraySource) next() (element, error) {
 	var raw json.RawMessage
 	s.lines.mark = from
 	if err := s.dec.Decode(&raw); err != nil {
-		if errors.Is(err, errRecordTooLong) {
-			return s.skip()
+		var se *json.SyntaxError
+		switch {
+		case errors.Is(err, errRecordTooLong):
+			return s.skip(false)
+		case errors.As(err, &se) && strings.Contains(se.Error(), "exceeded max depth"):
+			// Valid JSON, nested past what the decoder reads: that
+			// element's reject, not the end of the file.
+			return s.skip(true)
 		}
 		return element{}, s.syntaxError(err, -1)
 	}
@@ -132,11 +138,12 @@ func afterElement(c byte) string {
 	return fmt.Sprintf("JSON syntax error: invalid character %s after array element (expected , or ])", quoteByte(c))
 }
 
-// skip passes over an element longer than --max-record-bytes, which the
-// decoder failed on, keeping only its first bytes for its reject, and goes
-// on after it with a new decoder. Whitespace before the element counts
-// against the bound too: past it, the element is read again.
-func (s *arraySource) skip() (element, error) {
+// skip passes over an element longer than --max-record-bytes, or nested
+// deeper than the decoder reads (deep), which the decoder failed on,
+// keeping only its first bytes for its reject, and goes on after it with a
+// new decoder. Whitespace before the element counts against the bound too:
+// past it, the element is read again.
+func (s *arraySource) skip(deep bool) (element, error) {
 	held, _ := io.ReadAll(s.dec.Buffered()) // the element from its start, as far as the decoder read
 	lead := len(held) - len(bytes.TrimLeft(held, jsonSpace))
 	begin := s.offset() + int64(lead)
@@ -179,9 +186,14 @@ func (s *arraySource) skip() (element, error) {
 	if err != nil {
 		return element{}, &FatalError{Line: el.line, Msg: fmt.Sprintf("JSON syntax error in array element %d: %v", s.n, err)}
 	}
-	el.bad = fmt.Sprintf("array element %d is %d bytes, more than --max-record-bytes %d; it is kept here cut to its first %d bytes",
-		s.n, size, s.lines.limit-64<<10, len(el.raw))
-	el.rule = fmt.Sprintf("array element longer than --max-record-bytes %d", s.lines.limit-64<<10)
+	if deep {
+		el.bad = fmt.Sprintf("array element %d is nested deeper than %d levels; it is kept here cut to its first %d bytes", s.n, maxDepth, len(el.raw))
+		el.rule = fmt.Sprintf("array element nested deeper than %d levels", maxDepth)
+	} else {
+		el.bad = fmt.Sprintf("array element %d is %d bytes, more than --max-record-bytes %d; it is kept here cut to its first %d bytes",
+			s.n, size, s.lines.limit-64<<10, len(el.raw))
+		el.rule = fmt.Sprintf("array element longer than --max-record-bytes %d", s.lines.limit-64<<10)
+	}
 	// What follows must be a comma (read here) or the closing bracket.
 	comma := false
 	for {
@@ -273,7 +285,7 @@ func (s *arraySource) spaceEnd() (at int64, ok bool) {
 // skipper finds where a JSON value ends without keeping it, from bytes
 // given in pieces: an object or array at its closing bracket, a string at
 // its closing quote, anything else before the byte that ends it. Brackets
-// must match, no deeper than encoding/json allows.
+// must match, up to maxSkipDepth deep (a byte each).
 type skipper struct {
 	open        []byte // the brackets open, innermost last
 	str, escape bool
@@ -314,8 +326,8 @@ func (k *skipper) feed(b []byte) (int, error) {
 		case c == '"':
 			k.str = true
 		case c == '{' || c == '[':
-			if len(k.open) >= 10000 {
-				return -1, errors.New("exceeded max depth")
+			if len(k.open) >= maxSkipDepth {
+				return -1, fmt.Errorf("nested deeper than %d levels", maxSkipDepth)
 			}
 			k.open = append(k.open, c)
 		case c == '}' || c == ']':
@@ -329,6 +341,10 @@ func (k *skipper) feed(b []byte) (int, error) {
 	}
 	return -1, nil
 }
+
+// maxSkipDepth bounds the brackets a skipped element may hold open: its
+// stack takes a byte per level.
+const maxSkipDepth = 1 << 20
 
 // peekByte returns the next unread byte, which More has made sure is
 // buffered and not whitespace.

@@ -52,6 +52,9 @@ type recordsSource struct {
 	stop         func()
 }
 
+// maxDepth is how deep encoding/json decodes a value.
+const maxDepth = 10000
+
 // maxInherited bounds a member a record inherits: every record of the
 // object around it gets a copy, and no field holds more.
 const maxInherited = 4 << 10
@@ -210,7 +213,9 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 	return s.syntax(err)
 }
 
-// skip reads the rest of an object or array whose opening was read.
+// skip reads the rest of an object or array whose opening was read. The
+// decoder keeps a word per level open: past maxDepth, the levels of
+// encoding/json's own Decode, the file stops (40 MB of [ held 579 MB).
 func (s *recordsSource) skip() error {
 	for depth := 1; depth > 0; {
 		tok, err := s.token()
@@ -219,7 +224,9 @@ func (s *recordsSource) skip() error {
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
-			depth++
+			if depth++; depth > maxDepth {
+				return s.fatal(fmt.Sprintf("a value around the records is nested deeper than %d levels here: the rest of the file is not read", maxDepth))
+			}
 		case json.Delim('}'), json.Delim(']'):
 			depth--
 		}

@@ -118,6 +118,7 @@ func TestRecordsOverTheLimit(t *testing.T) {
 		{"huge member", first + `{"notes": {"pdf": "` + huge + `"}, "lines": [{"description": "Leeks"}]}]}`, 0, 2, ""},
 		{"record read ahead", first + `{"notes": "` + big + `", "lines": [{"description": "` + strings.Repeat("y", 2000) + `"}]}` + last, 2, 3, ""},
 		{"members read ahead", first + `{"lines": [{` + strings.Repeat(`"a": 1, `, 1000) + `"description": "Leeks"}]}` + last, 2, 3, ""},
+		{"deep value", first + `{"notes": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `, "lines": [{"description": "Leeks"}]}]}`, 0, 1, "nested deeper than 10000 levels"},
 		{"many members", first + `{"lines": [{` + members + `"description": "Leeks"}]}]}`, 0, 1, "longer than --max-record-bytes 1024"},
 	} {
 		d, err := NewDecoder(strings.NewReader(c.in), Options{Format: JSON, Records: path, MaxRecordBytes: 1 << 10})
