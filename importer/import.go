@@ -133,7 +133,7 @@ func (r *runner) importRecords(ctx context.Context) error {
 		if err := r.notTheInput(path); err != nil {
 			return err
 		}
-		path, err := r.ownRejectsPath(path)
+		path, err := r.ownRejectsPath(ctx, path)
 		if err != nil {
 			return err
 		}

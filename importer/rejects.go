@@ -2,7 +2,9 @@ package importer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/batchimport/batchimport/internal/regular"
 	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/store"
 )
@@ -70,12 +73,13 @@ func (o *outFile) commit() error {
 }
 
 // ownRejectsPath makes path the run's rejects file: the file a resumed run
-// recorded is its own while it is as the run left it (empty); otherwise
-// the name is reserved by creating it, empty, so that no other run, and no
-// file already there, shares it. A default path that is taken gives way to
-// NAME-2.rejects.csv and so on (the rejects of may.csv and may.csv.gz,
-// say); a path given with --rejects that is taken is refused.
-func (r *runner) ownRejectsPath(path string) (string, error) {
+// recorded is its own while it is as the run left it (empty, or what it
+// wrote); otherwise the name is reserved by creating it, empty, so that no
+// other run, and no file already there, shares it. A default path that is
+// taken gives way to NAME-2.rejects.csv and so on (the rejects of may.csv
+// and may.csv.gz, say); a path given with --rejects that is taken is
+// refused.
+func (r *runner) ownRejectsPath(ctx context.Context, path string) (string, error) {
 	if r.run.ID != 0 && path == r.run.RejectsFile {
 		// A resumed run: the temporary files of the attempt that was
 		// killed go, and the name it reserved is its own again, unless
@@ -86,7 +90,7 @@ func (r *runner) ownRejectsPath(path string) (string, error) {
 				os.Remove(tmp)
 			}
 		}
-		if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+		if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() && (st.Size() == 0 || r.wrote(ctx, path)) {
 			r.reserved = path
 			return path, nil
 		}
@@ -110,6 +114,25 @@ func (r *runner) ownRejectsPath(path string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no free name for the rejects file beside %s (tried %d)", path, maxRejectsNames)
+}
+
+// wrote says whether the file at path is the rejects file the run wrote
+// when it stopped (failed, interrupted): the rejects it has stored, as it
+// writes them.
+func (r *runner) wrote(ctx context.Context, path string) bool {
+	f, _, err := regular.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	have, want := sha256.New(), sha256.New()
+	if _, err := io.Copy(have, f); err != nil {
+		return false
+	}
+	if _, err := writeRunRejects(ctx, r.db, r.run, false, want); err != nil {
+		return false
+	}
+	return bytes.Equal(have.Sum(nil), want.Sum(nil))
 }
 
 // maxRejectsNames bounds the names tried: a file imported every day for
