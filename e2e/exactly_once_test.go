@@ -538,16 +538,7 @@ func TestReusedSourceIDIsRefused(t *testing.T) {
 		big := testgen.CSV(t, dir, "june.csv", testgen.Spec{Rows: bigRows, BadEvery: 97, Variant: 3})
 		other := testgen.CSV(t, dir, "other.csv", testgen.Spec{Rows: 3000, BadEvery: 89, Variant: 4})
 
-		app := uniqueAppName("june")
-		p := start(t, pgtest.WithAppName(cfg, app), "import", "--source-id", "june", "--chunks-per-commit", "10", "--output", "json", big.Path)
-		runID := waitForCheckpoint(t, conn, p, 0)
-		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		if code := p.wait(t); code != -1 {
-			t.Fatalf("kill -9: exit %d, want death by signal (the run ended too soon)\n%s", code, outputs(p))
-		}
-		waitNoBackends(t, conn, app) // its lock is gone with them
+		runID := killAfterCommit(t, cfg, conn, "june", "import", "--source-id", "june", "--chunks-per-commit", "10", "--output", "json", big.Path)
 		if s := runStatus(t, conn, runID); s != "running" {
 			t.Fatalf("after kill -9 the run is %q, want running", s)
 		}
@@ -578,6 +569,24 @@ func TestReusedSourceIDIsRefused(t *testing.T) {
 	})
 }
 
+// killAfterCommit starts batchimport with args, kills it (-9) once its run
+// has committed, and waits until its sessions, and so its source lock,
+// are gone. It returns the run.
+func killAfterCommit(t *testing.T, cfg store.Config, conn *pgx.Conn, name string, args ...string) int64 {
+	t.Helper()
+	app := uniqueAppName(name)
+	p := start(t, pgtest.WithAppName(cfg, app), args...)
+	runID := waitForCheckpoint(t, conn, p, 0)
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != -1 {
+		t.Fatalf("kill -9: exit %d, want death by signal (the run ended too soon)\n%s", code, outputs(p))
+	}
+	waitNoBackends(t, conn, app)
+	return runID
+}
+
 // A source is its account's: the same --source-id, or the same file, for
 // another account is that account's own run. It neither resumes the other
 // account's unfinished run (whose rows would be split between the two) nor
@@ -590,16 +599,7 @@ func TestSourceIsTheAccounts(t *testing.T) {
 	big := testgen.CSV(t, dir, "june.csv", testgen.Spec{Rows: bigRows, BadEvery: 97, Variant: 5})
 	other := testgen.CSV(t, dir, "other.csv", testgen.Spec{Rows: 3000, BadEvery: 89, Variant: 6})
 
-	app := uniqueAppName("june-a")
-	p := start(t, pgtest.WithAppName(cfg, app), "import", "--account", "a", "--source-id", "june", "--chunks-per-commit", "10", "--output", "json", big.Path)
-	runA := waitForCheckpoint(t, conn, p, 0)
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if code := p.wait(t); code != -1 {
-		t.Fatalf("kill -9: exit %d, want death by signal (the run ended too soon)\n%s", code, outputs(p))
-	}
-	waitNoBackends(t, conn, app)
+	runA := killAfterCommit(t, cfg, conn, "june-a", "import", "--account", "a", "--source-id", "june", "--chunks-per-commit", "10", "--output", "json", big.Path)
 	// The rejects file the killed run reserved, empty, is taken for
 	// something else meanwhile: the run's resume must not replace it.
 	notes := []byte("not batchimport's\n")

@@ -158,7 +158,7 @@ func TestFixedRejectsImportedOnce(t *testing.T) {
 	}
 	// Imported for another account, the fixed records take back nothing:
 	// a rejects file cannot carry rows into another account's invoices.
-	p, code = runBin(t, cfg, "import", "--output", "json", "--account", "intruder", fix("june.elsewhere.csv", "2026-02-28"))
+	p, code = runBin(t, cfg, "import", "--output", "json", "--account", "intruder", fix("june.elsewhere.csv", "2026-02-26"))
 	elsewhere := p.summary(t)
 	refused := 0
 	for _, r := range rejectReasons(t, elsewhere["rejects_file"].(string)) {
