@@ -257,9 +257,12 @@ func importMeasured(t *testing.T, cfg store.Config, what string, feed func(io.Wr
 	_ = cmd.Wait()
 	m := measuredImport{out: out.String(), code: cmd.ProcessState.ExitCode(), took: time.Since(began),
 		rssMiB: cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss >> 10} // KiB on Linux
-	t.Logf("%s: %s, peak RSS %d MiB", what, m.took.Round(time.Millisecond), m.rssMiB)
-	if m.took > 30*time.Second || m.rssMiB > 200 {
-		t.Errorf("%s: %s, peak RSS %d MiB; want under 30 s and 200 MiB", what, m.took, m.rssMiB)
+	// The bound is on the work done, its CPU time, not on the time taken,
+	// which the other tests running at once stretch.
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	t.Logf("%s: %s (CPU %s), peak RSS %d MiB", what, m.took.Round(time.Millisecond), cpu.Round(time.Millisecond), m.rssMiB)
+	if cpu > 30*time.Second || m.rssMiB > 200 {
+		t.Errorf("%s: CPU %s, peak RSS %d MiB; want under 30 s and 200 MiB", what, cpu, m.rssMiB)
 	}
 	return m
 }
