@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -50,5 +51,22 @@ func TestErrorClasses(t *testing.T) {
 		if got := IsRowError(tt.err); got != tt.row {
 			t.Errorf("%s: IsRowError = %v, want %v", tt.name, got, tt.row)
 		}
+	}
+}
+
+// A store whose connection was lost, and could not be made again, fails
+// every statement with errNotConnected: the end of a run still reads its
+// rejects then, and must fail, not panic.
+func TestUnconnectedStoreFails(t *testing.T) {
+	s := &Store{}
+	ctx := context.Background()
+	if err := s.EachReject(ctx, Run{ID: 1, Account: "a"}, func(Reject) error { return nil }); !errors.Is(err, errNotConnected) {
+		t.Errorf("EachReject: %v", err)
+	}
+	if _, _, err := s.CommonestRule(ctx, Run{ID: 1, Account: "a"}); !errors.Is(err, errNotConnected) {
+		t.Errorf("CommonestRule: %v", err)
+	}
+	if _, err := s.Runs(ctx, RunFilter{}); !errors.Is(err, errNotConnected) {
+		t.Errorf("Runs: %v", err)
 	}
 }

@@ -59,8 +59,29 @@ func (s *Store) q() querier {
 	if s.outer != nil {
 		return s.outer
 	}
+	if s.conn == nil {
+		return unconnected{}
+	}
 	return s.conn
 }
+
+// unconnected is q when the connection was lost and could not be made
+// again (Reconnect): every statement fails with errNotConnected, and none
+// dereferences a connection that is not there.
+type unconnected struct{}
+
+func (unconnected) Begin(context.Context) (pgx.Tx, error) { return nil, errNotConnected }
+func (unconnected) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, errNotConnected
+}
+func (unconnected) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	return nil, errNotConnected
+}
+func (unconnected) QueryRow(context.Context, string, ...any) pgx.Row { return unconnectedRow{} }
+
+type unconnectedRow struct{}
+
+func (unconnectedRow) Scan(...any) error { return errNotConnected }
 
 // BeginOuter starts a transaction that holds everything until EndOuter: a
 // dry run's READ ONLY transaction, or the transaction that --rollback
