@@ -82,8 +82,9 @@ func (r *runner) claim(ctx context.Context) (done bool, err error) {
 }
 
 // restoreRejects writes the rejects file of a finished run again when it is
-// missing (it could not be written, or was deleted): the rejects are in the
-// database.
+// missing (it could not be written, or was deleted) or still empty as the
+// run reserved it (killed after its end was recorded, before the file was
+// written): the rejects are in the database.
 func (r *runner) restoreRejects(ctx context.Context, run store.Run) (string, error) {
 	if r.opts.DryRun != Write || run.Progress.RowsRejected == 0 || run.RejectsFile == "" {
 		return "", nil
@@ -91,13 +92,17 @@ func (r *runner) restoreRejects(ctx context.Context, run store.Run) (string, err
 	if r.src.f != nil && filepath.Dir(run.RejectsFile) != filepath.Dir(absPath(r.src.in.Name)) {
 		return "", nil // the input came back elsewhere: no file is written where it is not
 	}
-	if _, err := os.Lstat(run.RejectsFile); !errors.Is(err, os.ErrNotExist) {
+	st, err := os.Lstat(run.RejectsFile)
+	reserved := err == nil && st.Mode().IsRegular() && st.Size() == 0
+	if !reserved && !errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
+	removeTemps(run.RejectsFile)
 	out, err := createOutFile(run.RejectsFile)
 	if err != nil {
 		return "", err
 	}
+	out.replace = reserved
 	n, err := writeRunRejects(ctx, r.db, run, false, out.w)
 	if err != nil || n == 0 { // a run from before rejects were stored has none to write
 		out.discard()

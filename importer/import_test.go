@@ -127,6 +127,26 @@ func TestImportTwiceChangesNothing(t *testing.T) {
 	if restored, err := os.ReadFile(*first.RejectsFile); err != nil || !bytes.Equal(restored, written) {
 		t.Errorf("the rejects file was not restored as it was (%v)", err)
 	}
+	// So is one left empty, as reserved, by a process killed after the
+	// run's end was recorded and before the file was written; the
+	// temporary file it was writing goes.
+	tmp := filepath.Join(filepath.Dir(*first.RejectsFile), "."+filepath.Base(*first.RejectsFile)+".123.tmp")
+	if err := os.WriteFile(tmp, written[:len(written)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(*first.RejectsFile, 0); err != nil {
+		t.Fatal(err)
+	}
+	again := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
+	if again.Status != store.StatusSkipped || again.RejectsFile == nil || *again.RejectsFile != *first.RejectsFile {
+		t.Fatalf("import after an empty rejects file: %+v, want skipped, naming the rejects file", again)
+	}
+	if restored, err := os.ReadFile(*first.RejectsFile); err != nil || !bytes.Equal(restored, written) {
+		t.Errorf("the empty rejects file was not written again (%v)", err)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the killed attempt's temporary file is still there (%v)", err)
+	}
 	conn := pgtest.Conn(t, cfg)
 	pgtest.CheckInvariant(t, conn, first.SourceKey, g.Lines, *first.RejectsFile)
 

@@ -84,12 +84,7 @@ func (r *runner) ownRejectsPath(ctx context.Context, path string) (string, error
 		// A resumed run: the temporary files of the attempt that was
 		// killed go, and the name it reserved is its own again, unless
 		// something else was put there since.
-		dir, base := filepath.Split(path)
-		if tmps, err := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".*.tmp")); err == nil {
-			for _, tmp := range tmps {
-				os.Remove(tmp)
-			}
-		}
+		removeTemps(path)
 		if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() && (st.Size() == 0 || r.wrote(ctx, path)) {
 			r.reserved = path
 			return path, nil
@@ -114,6 +109,17 @@ func (r *runner) ownRejectsPath(ctx context.Context, path string) (string, error
 		}
 	}
 	return "", fmt.Errorf("no free name for the rejects file beside %s (tried %d)", path, maxRejectsNames)
+}
+
+// removeTemps removes the temporary files of an attempt to write path
+// that was killed (createOutFile).
+func removeTemps(path string) {
+	dir, base := filepath.Split(path)
+	if tmps, err := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".*.tmp")); err == nil {
+		for _, tmp := range tmps {
+			os.Remove(tmp)
+		}
+	}
 }
 
 // wrote says whether the file at path is the rejects file the run wrote
