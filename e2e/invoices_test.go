@@ -197,6 +197,57 @@ func TestFixedRejectsImportedOnce(t *testing.T) {
 	pgtest.CheckInvariant(t, conn, fixed["source_key"].(string), pgtest.RecordLines(t, filepath.Join(dir, "june.fixed.csv")), fixed["rejects_file"].(string))
 }
 
+// A rejects file imported unfixed twice: the second run supersedes the
+// first, whose every record was rejected, and takes back the rejects it
+// had taken. Fixed then, the records go home to the first run's invoices,
+// not refused as duplicates of them.
+func TestRejectsRetriedUnfixedThenFixed(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	g := testgen.CSV(t, dir, "july.csv", testgen.Spec{Rows: 400, BadEvery: 40, Variant: 5})
+	p, code := runBin(t, cfg, "import", "--output", "json", g.Path)
+	first := p.summary(t)
+	if code != 3 {
+		t.Fatalf("import: exit %d, %v", code, first)
+	}
+	data, err := os.ReadFile(first["rejects_file"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry := filepath.Join(dir, "retry.csv")
+	if err := os.WriteFile(retry, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var last map[string]any
+	for i := range 2 {
+		p, code = runBin(t, cfg, "import", "--output", "json", "--rejects", filepath.Join(dir, fmt.Sprintf("retry-%d.rejects.csv", i)), retry)
+		if last = p.summary(t); code != 1 || last["status"] != "rejected" {
+			t.Fatalf("unfixed retry %d: exit %d, %v; want every record rejected again", i, code, last)
+		}
+	}
+	again, err := os.ReadFile(last["rejects_file"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dates := strings.Count(string(again), ",2026-02-30,")
+	fixed := filepath.Join(dir, "retry.fixed.csv")
+	if err := os.WriteFile(fixed, []byte(strings.ReplaceAll(string(again), "2026-02-30", "2026-02-28")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, code = runBin(t, cfg, "import", "--output", "json", fixed)
+	if s := p.summary(t); dates == 0 || s["rows_imported"] != float64(dates) {
+		t.Fatalf("the fixed rejects: exit %d, %v; want the %d fixed dates imported", code, s, dates)
+	}
+	if n := queryInt(t, conn, `SELECT count(*) FROM transactions`); n != int64(g.Good+dates) {
+		t.Errorf("%d transactions, want %d good lines + %d fixed", n, g.Good, dates)
+	}
+	if n := queryInt(t, conn, `SELECT count(DISTINCT run_id) FROM invoices`); n != 1 {
+		t.Errorf("invoices owned by %d runs, want the first run's only", n)
+	}
+}
+
 // rejectReasons reads the _error column of a CSV rejects file.
 func rejectReasons(t *testing.T, path string) []string {
 	t.Helper()

@@ -282,8 +282,27 @@ func (s *Store) CreateRun(ctx context.Context, n NewRun) (Run, error) {
 // record then stays in the rejects of one run only. The caller holds the
 // source's lock.
 func (s *Store) SupersedeRun(ctx context.Context, id int64) error {
-	_, err := s.q().Exec(ctx, `UPDATE import_runs SET status = 'reverted',
-		error = coalesce(error || '; ', '') || 'superseded by a new import of its source' WHERE id = $1 AND status = 'rejected'`, id)
+	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
+		var accounts []string
+		err := tx.QueryRow(ctx, `UPDATE import_runs AS r SET status = 'reverted',
+			error = coalesce(r.error || '; ', '') || 'superseded by a new import of its source'
+			FROM run_progress AS p WHERE r.id = $1 AND r.status = 'rejected' AND p.run_id = r.id
+			RETURNING array_append(p.accounts, r.account)`, id).Scan(&accounts)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// What it holds goes back, as a revert gives it back: the rejects
+		// it took back are rejects again, for the new run to take back to
+		// their first run's invoices, and the invoices it claimed are free.
+		if _, err := tx.Exec(ctx, `UPDATE rejects SET resolved_by = NULL WHERE account = ANY($1) AND resolved_by = $2`, accounts, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM invoices WHERE account = ANY($1) AND run_id = $2`, accounts, id)
+		return err
+	})
 	return s.lost(err)
 }
 
