@@ -92,6 +92,27 @@ B-2,2026-05-05,Sysco,,Jasmine Rice,0,kg,2.00
 	accounted(t, conn, sources)
 }
 
+// A file imported, then imported again with --force, then its first run
+// reverted: the invoices pass to the forced run, which still holds their
+// lines, and the same invoice re-sent is a duplicate of it, not stock
+// counted twice.
+func TestRevertHandsInvoicesToAForcedRun(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	line := "F-1,2026-05-04,Sysco,,Green Onions,5,ea,1.00\n"
+	first := imported(t, cfg, 0, writeLines(t, dir, "f.csv", line))
+	forced := bi(t, cfg, 0, "import", "--force", "--output", "json", filepath.Join(dir, "f.csv")).summary(t)
+	bi(t, cfg, 0, "revert", fmt.Sprint(first["run_id"]))
+	countIs(t, conn, 1, `SELECT count(*) FROM invoices WHERE run_id = $1`, int64(forced["run_id"].(float64)))
+	p := bi(t, cfg, 1, "import", "--output", "json", writeLines(t, dir, "f-resent.csv", line+"\n"))
+	if s := p.summary(t); s["status"] != "rejected" || !strings.Contains(s["error"].(string), "duplicate invoice") {
+		t.Errorf("the invoice re-sent: %v; want it rejected as the forced run's", s)
+	}
+	checkStock(t, conn, map[string]string{"Green Onions ea": "5.000"})
+}
+
 // A wrong fuzzy match fixed with mappings set --create --move-history: the
 // vendor's lines of that description move with their stock, other vendors'
 // stay, and the next line of the vendor resolves to the new item.
