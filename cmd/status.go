@@ -180,7 +180,7 @@ func showRun(ctx context.Context, g *globalOptions, id int64, output string) err
 		{"finished", finished},
 		{"read", fmt.Sprintf("%d records, through line %d", p.RowsRead, p.Line)},
 		{"imported", strconv.FormatInt(p.RowsImported, 10)},
-		{"rejected", fmt.Sprintf("%d (%d not imported again since)", p.RowsRejected, r.Unresolved)},
+		{"rejected", fmt.Sprintf("%d (%d not taken back by a later import; one taken back is imported, or a reject of that import)", p.RowsRejected, r.Unresolved)},
 		{"skipped", strconv.FormatInt(p.RowsSkipped, 10)},
 		{"items created", strconv.FormatInt(p.ItemsCreated, 10)},
 		{"fuzzy matches", strconv.FormatInt(p.FuzzyMatches, 10)},
