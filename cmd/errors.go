@@ -17,10 +17,10 @@ const (
 // exitStatusHelp ends every command's --help.
 const exitStatusHelp = `
 EXIT STATUS
-  0    every file imported (success) or already imported (skipped)
-  1    a failure: a fatal error, --max-rejects exceeded, the source locked by another process
+  0    done; import and dryrun: every file imported (success), already imported (skipped) or deferred
+  1    a failure; import: also --max-rejects exceeded, every row of a file rejected, the source locked elsewhere
   2    a usage error
-  3    some rows were rejected (partial_success) and no file failed
+  3    import and dryrun: some rows were rejected (partial_success) and no file failed
   130  interrupted by SIGINT or SIGTERM
 `
 
