@@ -146,14 +146,18 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 		{&out.MappingsRemoved, `DELETE FROM item_mappings WHERE account = ANY($1) AND run_id = $2`},
 		// An invoice whose lines another run still holds (imported with
 		// --force) passes to the first such run rather than being freed:
-		// freed, the same lines re-sent would be imported beside them.
-		{nil, `UPDATE invoices AS i SET run_id = o.run_id
-			FROM (SELECT t.account, lower(t.vendor) AS vendor, t.invoice_number, min(t.run_id) AS run_id
+		// freed, the same lines re-sent would be imported beside them. It
+		// is deleted and inserted again, not updated: the README's grants
+		// give an import no UPDATE of invoices, and --max-rejects reverts.
+		{nil, `WITH o AS (SELECT t.account, lower(t.vendor) AS vendor, t.invoice_number, min(t.run_id) AS run_id
 			      FROM transactions t
 			      WHERE t.account = ANY($1) AND t.run_id <> $2 AND (t.account, lower(t.vendor), t.invoice_number) IN
 			            (SELECT account, vendor, invoice_number FROM invoices WHERE account = ANY($1) AND run_id = $2)
-			      GROUP BY 1, 2, 3) AS o
-			WHERE i.account = ANY($1) AND i.account = o.account AND i.vendor = o.vendor AND i.invoice_number = o.invoice_number AND i.run_id = $2`},
+			      GROUP BY 1, 2, 3),
+			moved AS (DELETE FROM invoices AS i USING o
+			      WHERE i.account = ANY($1) AND i.account = o.account AND i.vendor = o.vendor AND i.invoice_number = o.invoice_number AND i.run_id = $2
+			      RETURNING i.account, i.vendor, i.invoice_number, o.run_id)
+			INSERT INTO invoices (account, vendor, invoice_number, run_id) SELECT * FROM moved`},
 		{&out.InvoicesFreed, `DELETE FROM invoices WHERE account = ANY($1) AND run_id = $2`},
 		// What it proposed for review and nobody decided goes with it.
 		{nil, `DELETE FROM mapping_proposals WHERE account = ANY($1) AND run_id = $2 AND status = 'pending'`},
