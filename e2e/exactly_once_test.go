@@ -645,6 +645,27 @@ func TestSourceIsTheAccounts(t *testing.T) {
 	}
 }
 
+// A run killed, then reverted, then its file imported again with the same
+// --rejects: the name the killed run reserved, still empty, is the new
+// run's.
+func TestKilledRunRevertedThenImportedAgain(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	big := testgen.CSV(t, dir, "aug.csv", testgen.Spec{Rows: bigRows, BadEvery: 97, Variant: 7})
+	rejects := filepath.Join(dir, "aug.bad.csv")
+	runID := killAfterCommit(t, cfg, conn, "aug", "import", "--rejects", rejects, "--chunks-per-commit", "10", "--output", "json", big.Path)
+	if p, code := runBin(t, cfg, "revert", fmt.Sprint(runID)); code != 0 {
+		t.Fatalf("revert: exit %d\n%s", code, outputs(p))
+	}
+	p, code := runBin(t, cfg, "import", "--rejects", rejects, "--output", "json", big.Path)
+	if s := p.summary(t); code != 3 || s["run_id"] == float64(runID) || s["rejects_file"] != rejects {
+		t.Fatalf("import after the revert: exit %d, %v; want a new run, its rejects in %s", code, s, rejects)
+	}
+	pgtest.CheckInvariant(t, conn, p.summary(t)["source_key"].(string), big.Lines, rejects)
+}
+
 // A --source-id whose runs left nothing (every row of its file was
 // rejected) takes the mended file: the new run supersedes the rejected
 // one, and each record is once in the table or in the new run's rejects.

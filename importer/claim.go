@@ -65,6 +65,8 @@ func (r *runner) claim(ctx context.Context) (done bool, err error) {
 		}
 		r.opts.Log.Info("source already imported; skipping (use --force to import it again)", "source", r.src.in.Name, "run_id", last.ID)
 		return true, nil
+	case last.Status == store.StatusReverted:
+		r.revertedRejects = last.RejectsFile
 	case last.Status == store.StatusRejected && r.opts.DryRun != ReadOnly:
 		r.supersede = last.ID
 	case last.Status.Resumable():

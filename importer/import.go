@@ -50,6 +50,9 @@ type runner struct {
 	// rejectsFile is the run's rejects file, and reserved the name this
 	// run created for it (ownRejectsPath).
 	rejectsFile, reserved string
+	// revertedRejects is the rejects file of the source's last run when
+	// that run was reverted, which the new run may take over.
+	revertedRejects string
 }
 
 func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) error {

@@ -104,6 +104,12 @@ func (r *runner) ownRejectsPath(ctx context.Context, path string) (string, error
 		if !errors.Is(err, fs.ErrExist) {
 			return "", fmt.Errorf("cannot write the rejects file: %w (name another with --rejects PATH)", err)
 		}
+		if st, err := os.Lstat(p); p == r.revertedRejects && err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+			// Reserved by the source's last run, killed before it wrote
+			// it, then reverted: nothing is in it, and the name is free.
+			r.reserved = p
+			return p, nil
+		}
 		if r.opts.RejectsPath != "" {
 			return "", fmt.Errorf("the rejects file %s exists, and batchimport never overwrites a file it did not create for the run: remove it, or choose another --rejects", p)
 		}
