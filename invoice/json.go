@@ -407,6 +407,10 @@ func unquote(raw []byte) string {
 type member struct {
 	key   []byte // the quoted key, escapes as written
 	value []byte
+	// long marks a value around the records too long to keep (--records):
+	// a record that would inherit it is rejected, never given a value cut
+	// short or a farther object's.
+	long bool
 }
 
 // objectMembers splits obj, which must already be known to be valid JSON,

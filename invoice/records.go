@@ -183,7 +183,9 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 		}
 		// A member off the path is read token by token, never whole: an
 		// array of other things may be any size. Only a scalar that gives
-		// a field is inherited, and only if a field can hold it.
+		// a field is inherited; one too long for a field to hold, or cut
+		// as it was read, is kept as too long.
+		from := s.dec.InputOffset()
 		tok, err = s.token()
 		if err != nil {
 			return s.syntax(err)
@@ -194,20 +196,24 @@ func (s *recordsSource) object(level int, inherited []member, yield func(element
 			}
 			continue
 		}
-		if str, ok := tok.(string); ok && len(str) > maxInherited {
-			continue
-		}
 		k, _ := json.Marshal(key)
 		f := s.keys.resolve(k).field
+		cut := s.cap.droppedIn(from, s.dec.InputOffset()) > 0
 		if f < 0 || slices.Contains(ownFields, f) {
 			// A field given again: the first is the one a record
 			// inherits, and the object holds one per field, however many
 			// times a hostile document repeats it.
 			continue
 		}
-		if raw, _ := json.Marshal(tok); len(raw) <= maxInherited {
-			own, ownFields = append(own, member{key: k, value: raw}), append(ownFields, f)
+		m := member{key: k, long: cut}
+		if str, ok := tok.(string); ok && len(str) > maxInherited {
+			m.long = true
 		}
+		if !m.long {
+			m.value, _ = json.Marshal(tok)
+			m.long = len(m.value) > maxInherited
+		}
+		own, ownFields = append(own, m), append(ownFields, f)
 	}
 	_, err := s.token() // }
 	return s.syntax(err)
@@ -271,7 +277,12 @@ func (s *recordsSource) array(level int, inherited []member, yield func(element,
 				s.pathText(), size, s.maxRecord, len(el.raw))
 			el.rule = fmt.Sprintf("record longer than --max-record-bytes %d", s.maxRecord)
 		} else if raw[0] == '{' {
-			el.raw = s.withInherited(raw, inherited)
+			var long []byte
+			if el.raw, long = s.withInherited(raw, inherited); long != nil {
+				el.bad = fmt.Sprintf("a record of --records %s would inherit %s from an object around it, whose value there is longer than a field holds",
+					s.pathText(), long)
+				el.rule = "inherits a value longer than a field holds"
+			}
 		} else {
 			el.bad = fmt.Sprintf("a record of --records %s is %s, not a JSON object", s.pathText(), kindOf(raw))
 		}
@@ -284,10 +295,12 @@ func (s *recordsSource) array(level int, inherited []member, yield func(element,
 }
 
 // withInherited adds to an object the inherited members of the fields it
-// does not give itself, by whatever name, the nearest first.
-func (s *recordsSource) withInherited(obj []byte, inherited []member) []byte {
+// does not give itself, by whatever name, the nearest first. long is the
+// key of one it would inherit that is too long to keep (member.long), if
+// any; obj is then returned as it is.
+func (s *recordsSource) withInherited(obj []byte, inherited []member) (merged, long []byte) {
 	if len(inherited) == 0 {
-		return obj
+		return obj, nil
 	}
 	members, _ := objectMembers(obj, nil)
 	have := map[int]bool{}
@@ -300,6 +313,9 @@ func (s *recordsSource) withInherited(obj []byte, inherited []member) []byte {
 	b.WriteByte('{')
 	for _, m := range inherited {
 		if f := s.keys.resolve(m.key).field; !have[f] {
+			if m.long {
+				return obj, m.key
+			}
 			have[f] = true
 			b.Write(m.key)
 			b.WriteByte(':')
@@ -313,7 +329,7 @@ func (s *recordsSource) withInherited(obj []byte, inherited []member) []byte {
 	}
 	b.Write(inner)
 	b.WriteByte('}')
-	return b.Bytes()
+	return b.Bytes(), nil
 }
 
 func (s *recordsSource) pathText() string {

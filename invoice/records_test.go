@@ -240,3 +240,29 @@ func TestRecordsRepeatedInheritedField(t *testing.T) {
 		t.Errorf("%d MB live after the first record, want the repeats not held", mb)
 	}
 }
+
+// A value around the records longer than a field holds is never inherited
+// cut short, nor passed over for a farther object's: the records that
+// would inherit it are rejected, and a record giving the field itself is
+// not. Cut as it was read (500 escaped characters past a 1 KiB bound, 171
+// once cut) or whole but over 4 KiB, it is the same.
+func TestRecordsLongInheritedValue(t *testing.T) {
+	path, _ := ParseRecordsPath("invoices[].lines[]")
+	const line = `"description": "Ramps", "invoice_number": "1", "invoice_date": "2026-01-02", "quantity": 1, "unit_price": 2`
+	for name, c := range map[string]struct {
+		vendor string
+		max    int
+	}{
+		"cut":  {strings.Repeat(`\u00e9`, 500), 1 << 10},
+		"long": {strings.Repeat("v", 5000), 0},
+	} {
+		in := `{"vendor": "Far", "invoices": [{"vendor": "` + c.vendor + `", "lines": [{` + line + `}, {"vendor": "Own", ` + line + `}]}]}`
+		recs := decodeAll(t, in, Options{Format: JSON, Records: path, MaxRecordBytes: c.max})
+		if len(recs) != 2 || !strings.Contains(errString(recs[0].Err), `would inherit "vendor" from an object around it`) {
+			t.Errorf("%s: %d records, the first %q %v; want it rejected", name, len(recs), recs[0].Valid.Vendor, recs[0].Err)
+		}
+		if len(recs) == 2 && (recs[1].Err != nil || recs[1].Valid.Vendor != "Own") {
+			t.Errorf("%s: the record with its own vendor: %q %v", name, recs[1].Valid.Vendor, recs[1].Err)
+		}
+	}
+}
