@@ -416,17 +416,3 @@ func looksLikeConnString(arg string) bool {
 	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") ||
 		strings.Contains(lower, "password=")
 }
-
-// recordMovedRejects records where a run's rejects file went with its
-// input, so that status names it there. The files are moved already: a
-// failure to record it is only a warning.
-func recordMovedRejects(ctx context.Context, g *globalOptions, log *slog.Logger, runID int64, from, to string) {
-	db, err := store.Open(ctx, g.dbConfig())
-	if err == nil {
-		err = db.MovedRejectsFile(ctx, runID, from, to)
-		db.Close(context.WithoutCancel(ctx))
-	}
-	if err != nil {
-		log.Warn("the rejects file was moved, but the run still names where it was", "run_id", runID, "path", to, "error", err)
-	}
-}

@@ -94,8 +94,8 @@ func (r *runner) restoreRejects(ctx context.Context, run store.Run) (string, err
 	if r.src.f != nil && filepath.Dir(run.RejectsFile) != filepath.Dir(absPath(r.src.in.Name)) {
 		return "", nil // the input came back elsewhere: no file is written where it is not
 	}
-	st, err := os.Lstat(run.RejectsFile)
-	reserved := err == nil && st.Mode().IsRegular() && st.Size() == 0
+	_, err := os.Lstat(run.RejectsFile)
+	reserved := isEmptyFile(run.RejectsFile)
 	if !reserved && !errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}

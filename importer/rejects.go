@@ -104,7 +104,7 @@ func (r *runner) ownRejectsPath(ctx context.Context, path string) (string, error
 		if !errors.Is(err, fs.ErrExist) {
 			return "", fmt.Errorf("cannot write the rejects file: %w (name another with --rejects PATH)", err)
 		}
-		if st, err := os.Lstat(p); p == r.revertedRejects && err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+		if p == r.revertedRejects && isEmptyFile(p) {
 			// Reserved by the source's last run, killed before it wrote
 			// it, then reverted: nothing is in it, and the name is free.
 			r.reserved = p
@@ -115,6 +115,13 @@ func (r *runner) ownRejectsPath(ctx context.Context, path string) (string, error
 		}
 	}
 	return "", fmt.Errorf("no free name for the rejects file beside %s (tried %d)", path, maxRejectsNames)
+}
+
+// isEmptyFile says whether path is an empty regular file, as a rejects
+// file is while its run has not written it.
+func isEmptyFile(path string) bool {
+	st, err := os.Lstat(path)
+	return err == nil && st.Mode().IsRegular() && st.Size() == 0
 }
 
 // removeTemps removes the temporary files of an attempt to write path
@@ -180,7 +187,7 @@ func (r *runner) unreserve() {
 	if r.reserved == "" {
 		return
 	}
-	if st, err := os.Lstat(r.reserved); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+	if isEmptyFile(r.reserved) {
 		os.Remove(r.reserved)
 	}
 }
