@@ -13,6 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gocarina/gocsv"
 	"github.com/spf13/cobra"
 
 	"github.com/batchimport/batchimport/internal/regular"
@@ -122,6 +123,19 @@ type setFlags struct {
 	correctionFlags
 	sku, description string
 	history, create  bool
+}
+
+// mappingRow is a line of the file mappings export writes and mappings
+// apply reads back, in gocsv's terms: the columns are the tags, in order.
+type mappingRow struct {
+	Vendor   string `csv:"vendor"`
+	KeyKind  string `csv:"key_kind"`
+	Key      string `csv:"key"`
+	ItemID   string `csv:"item_id"`
+	ItemName string `csv:"item_name"`
+	Method   string `csv:"method"`
+	Score    string `csv:"score"`
+	RunID    string `csv:"run_id"`
 }
 
 var exportHeader = []string{"vendor", "key_kind", "key", "item_id", "item_name", "method", "score", "run_id"}
@@ -268,14 +282,12 @@ func runMappingsExport(ctx context.Context, g *globalOptions, account, path stri
 		defer f.Close()
 		out = f
 	}
-	w := csv.NewWriter(out)
-	_ = w.Write(exportHeader)
-	for _, m := range ms {
-		_ = w.Write([]string{m.Vendor, m.KeyKind, m.Key, strconv.FormatInt(m.ItemID, 10), m.ItemName, m.Method,
-			strconv.FormatFloat(m.Score, 'f', -1, 32), runOf(m.RunID)})
+	rows := make([]mappingRow, len(ms))
+	for i, m := range ms {
+		rows[i] = mappingRow{Vendor: m.Vendor, KeyKind: m.KeyKind, Key: m.Key, ItemID: strconv.FormatInt(m.ItemID, 10), ItemName: m.ItemName,
+			Method: m.Method, Score: strconv.FormatFloat(m.Score, 'f', -1, 32), RunID: runOf(m.RunID)}
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
+	if err := gocsv.MarshalCSV(rows, gocsv.NewSafeCSVWriter(csv.NewWriter(out))); err != nil {
 		return err
 	}
 	if f, ok := out.(*os.File); ok && path != "" {
@@ -308,21 +320,24 @@ func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr s
 	}
 	r := csv.NewReader(in)
 	r.FieldsPerRecord = len(exportHeader)
-	header, err := r.Read()
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\ufeff") // as spreadsheets save it
-	}
+	u, err := gocsv.NewUnmarshaller(r, mappingRow{})
 	var perr *csv.ParseError
 	if err != nil && err != io.EOF && !errors.As(err, &perr) {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err != nil || !slices.Equal(header, exportHeader) {
+	if err == nil {
+		err = u.RenormalizeHeaders(func(h []string) []string {
+			h[0] = strings.TrimPrefix(h[0], "\ufeff") // as spreadsheets save it
+			return h
+		})
+	}
+	if err != nil || !slices.Equal(u.Headers, exportHeader) {
 		return fmt.Errorf("%s: line 1: want the header %s (as mappings export writes it)", path, strings.Join(exportHeader, ","))
 	}
 	var changes []store.MappingChange
 	lines := map[[3]string]int{} // the line of each key in the file
 	for {
-		rec, err := r.Read()
+		v, err := u.Read()
 		if err == io.EOF {
 			break
 		}
@@ -330,7 +345,7 @@ func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr s
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		ch, err := changeOf(ctx, db, f.account, rec)
+		ch, err := changeOf(ctx, db, f.account, v.(mappingRow))
 		if err != nil {
 			return fmt.Errorf("%s: line %d: %w", path, line, err)
 		}
@@ -362,21 +377,21 @@ func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr s
 
 // changeOf reads a row of an exported CSV: vendor, key_kind, key, and the
 // item by item_id, or by item_name when item_id is empty.
-func changeOf(ctx context.Context, db *store.Store, account string, rec []string) (store.MappingChange, error) {
-	ch := store.MappingChange{Vendor: mapping.NormalizeVendor(rec[0]), KeyKind: rec[1], Key: rec[2]}
+func changeOf(ctx context.Context, db *store.Store, account string, row mappingRow) (store.MappingChange, error) {
+	ch := store.MappingChange{Vendor: mapping.NormalizeVendor(row.Vendor), KeyKind: row.KeyKind, Key: row.Key}
 	if ch.KeyKind != string(mapping.KeySKU) && ch.KeyKind != string(mapping.KeyDescription) {
-		return ch, fmt.Errorf("key_kind %q: want sku or description", rec[1])
+		return ch, fmt.Errorf("key_kind %q: want sku or description", row.KeyKind)
 	}
 	if ch.Vendor == "" || ch.Key == "" {
 		return ch, errors.New("vendor and key: must not be empty")
 	}
-	ref := strings.TrimSpace(rec[3])
+	ref := strings.TrimSpace(row.ItemID)
 	if ref == "" {
-		ref = rec[4]
+		ref = row.ItemName
 	}
 	it, err := findItem(ctx, db, account, ref)
 	if err != nil {
-		return ch, fmt.Errorf("item_id %q, item_name %q: %w", rec[3], rec[4], err)
+		return ch, fmt.Errorf("item_id %q, item_name %q: %w", row.ItemID, row.ItemName, err)
 	}
 	ch.ItemID = it.ID
 	return ch, nil

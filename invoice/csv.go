@@ -10,16 +10,14 @@ import (
 	"math"
 	"slices"
 	"strings"
-
-	"github.com/gocarina/gocsv"
 )
 
 // csvDecoder reads CSV with encoding/csv (for the physical line of each
-// record and RFC 4180 quoting) and hands the records to gocsv, which fills a
-// Values per record. Records are read ahead, up to csvAhead, and gocsv
-// decodes them in one call: no record crosses a channel. Reading ahead
-// stops where it would wait for input (a slow stream): a record already
-// read does not wait for the ones after it.
+// record and RFC 4180 quoting) and fills a Values per record from the
+// columns the header resolved to fields. Records are read ahead, up to
+// csvAhead: no record crosses a channel. Reading ahead stops where it would
+// wait for input (a slow stream): a record already read does not wait for
+// the ones after it.
 type csvDecoder struct {
 	opts   Options
 	header []string // as read
@@ -35,17 +33,16 @@ type csvDecoder struct {
 	lineBase int
 	lastLine int // the line the last record read ends on
 
-	rows  [][]string // as gocsv reads them: the canonical field names, then the records read ahead
-	metas []csvMeta  // what gocsv does not keep of them
-	held  []Values   // gocsv's values of them
-	next  int        // the first of them Next has not returned
-	err   error      // what ended reading (io.EOF at the end), once they are returned
+	metas []csvMeta // the records read ahead
+	held  []Values  // their values
+	next  int       // the first of them Next has not returned
+	err   error     // what ended reading (io.EOF at the end), once they are returned
 }
 
 // csvAhead is the most records read ahead.
 const csvAhead = 128
 
-// csvMeta is what gocsv does not keep of a record.
+// csvMeta is a record read ahead, less its values.
 type csvMeta struct {
 	line   int
 	raw    []string
@@ -170,35 +167,45 @@ func (d *csvDecoder) Next() (*Record, error) {
 }
 
 // fill reads records ahead, up to csvAhead and while a whole line is
-// already read from the input, and has gocsv decode them. What ends
-// reading, the end of the input or a failure, is kept in d.err for when
-// the records read before it are returned.
+// already read from the input, and fills their values. What ends reading,
+// the end of the input or a failure, is kept in d.err for when the records
+// read before it are returned.
 func (d *csvDecoder) fill() error {
-	clear(d.rows)
 	clear(d.metas)
-	d.rows, d.metas, d.next = append(d.rows[:0], d.fields), d.metas[:0], 0
+	d.metas, d.next = d.metas[:0], 0
 	for len(d.metas) < csvAhead && (len(d.metas) == 0 || d.lineHeld()) {
-		rec, m, err := d.read()
+		m, err := d.read()
 		if err != nil {
 			d.err = err
 			break
 		}
-		d.rows = append(d.rows, align(rec, len(d.header)))
 		d.metas = append(d.metas, m)
 	}
-	n := len(d.metas)
-	if n == 0 {
-		return nil
+	if cap(d.held) < len(d.metas) {
+		d.held = make([]Values, csvAhead)
 	}
-	if cap(d.held) < n {
-		d.held = make([]Values, n, csvAhead)
-	}
-	d.held = d.held[:n]
-	if err := gocsv.UnmarshalDecoder(d, &d.held); err != nil {
-		d.metas, d.err = d.metas[:0], err
-		return err
+	d.held = d.held[:len(d.metas)]
+	for i, m := range d.metas {
+		if m.err == nil || m.miscounted { // else raw holds the record's text whole
+			d.held[i] = d.values(m.raw)
+		} else {
+			d.held[i] = Values{}
+		}
 	}
 	return nil
+}
+
+// values are a record's fields, column by column as the header resolved
+// them. A record short of the header's columns leaves the rest empty; one
+// with more has those past the header ignored.
+func (d *csvDecoder) values(rec []string) Values {
+	var v Values
+	for i, field := range d.fields[:min(len(d.fields), len(rec))] {
+		if field != "" {
+			*v.field(field) = rec[i]
+		}
+	}
+	return v
 }
 
 // lineHeld says whether the input read so far holds a whole line more, so
@@ -208,10 +215,6 @@ func (d *csvDecoder) lineHeld() bool {
 	b, _ := d.br.Peek(d.br.Buffered())
 	return bytes.IndexByte(b, '\n') >= 0
 }
-
-// GetCSVRows makes the decoder gocsv's: it hands over the records read
-// ahead.
-func (d *csvDecoder) GetCSVRows() ([][]string, error) { return d.rows, nil }
 
 func (d *csvDecoder) Close() error { return nil }
 
@@ -228,14 +231,14 @@ func (d *csvDecoder) originFromEnd(rec []string) Origin {
 	return o
 }
 
-// read reads the next record: its fields, and what gocsv does not keep of
-// it. A record that cannot be split into fields has none, and its meta says
-// why; io.EOF ends the input.
-func (d *csvDecoder) read() ([]string, csvMeta, error) {
+// read reads the next record. A record that cannot be split into fields
+// has its text whole as its one raw field, and its error says why; io.EOF
+// ends the input.
+func (d *csvDecoder) read() (csvMeta, error) {
 	start := d.offset()
 	rec, err := d.r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, csvMeta{}, io.EOF
+		return csvMeta{}, io.EOF
 	}
 	if (err == nil || parseError(err) != nil) && d.recordBytes(start) > int64(d.opts.maxRecordBytes()) {
 		// Read whole, within the tap's slack, but longer than the bound.
@@ -248,23 +251,22 @@ func (d *csvDecoder) read() ([]string, csvMeta, error) {
 		// A syntax error found in a record cut by the bound is the bound's.
 		var retry bool
 		if m, retry, err = d.resync(start); err != nil {
-			return nil, m, err
+			return m, err
 		}
 		if retry {
 			return d.read()
 		}
-		rec, resynced = nil, true
+		resynced = true
 	case err != nil:
 		perr := parseError(err)
 		if perr == nil {
-			return nil, m, err
+			return m, err
 		}
 		// The record cannot be split into fields; keep its text whole in the
 		// first column so that the rejects file loses nothing.
 		raw := strings.TrimRight(string(d.tap.slice(start, d.offset())), "\r\n")
 		m = csvMeta{line: d.lineBase + perr.StartLine, raw: []string{raw}, err: &SyntaxError{Msg: fmt.Sprintf("CSV syntax: %v (line %d, column %d)",
 			perr.Err, d.lineBase+perr.Line, perr.Column), Rule: "CSV syntax: " + perr.Err.Error()}}
-		rec = nil
 	case len(rec) > MaxColumns:
 		line := d.lineOf(0)
 		raw := d.tap.slice(start, d.offset())
@@ -272,7 +274,6 @@ func (d *csvDecoder) read() ([]string, csvMeta, error) {
 		m = csvMeta{line: line, raw: []string{string(raw)}, err: &SyntaxError{Msg: fmt.Sprintf(
 			"record has %d fields, more than %d; it is kept here whole in one field, cut to its first %d bytes", len(rec), MaxColumns, len(raw)),
 			Rule: fmt.Sprintf("record has more than %d fields", MaxColumns)}}
-		rec = nil
 	default:
 		line := d.lineOf(0)
 		// Only a record that spans lines can hold a quoted line end: a
@@ -293,7 +294,7 @@ func (d *csvDecoder) read() ([]string, csvMeta, error) {
 		d.lastLine += bytes.Count(d.tap.slice(start, d.offset()), newline)
 	}
 	d.tap.discard(d.offset())
-	return rec, m, nil
+	return m, nil
 }
 
 // recordBytes is the length of the record read from start, less its line
@@ -379,16 +380,6 @@ func parseError(err error) *csv.ParseError {
 	var perr *csv.ParseError
 	errors.As(err, &perr)
 	return perr
-}
-
-// align pads or cuts a record to n fields, so gocsv maps columns by position.
-func align(rec []string, n int) []string {
-	if len(rec) == n {
-		return rec
-	}
-	out := make([]string, n)
-	copy(out, rec)
-	return out
 }
 
 // tapReader remembers the bytes read through it from a given offset on, so
