@@ -186,6 +186,7 @@ func (p *producer) add(ctx context.Context, c *chunk, rec *invoice.Record) error
 
 // reject puts a rejected record in the chunk.
 func (c *chunk) reject(rec *invoice.Record, err error) {
+	rec = new(*rec) // the decoder's, reused by its next record
 	c.rejected = append(c.rejected, reject{rec: rec, err: err})
 	c.held += rec.Raw.Size()
 }

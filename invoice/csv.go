@@ -36,6 +36,7 @@ type csvDecoder struct {
 	metas []csvMeta // the records read ahead
 	held  []Values  // their values
 	next  int       // the first of them Next has not returned
+	rec   Record    // what Next returned last, reused: a valid row keeps only its Raw
 	err   error     // what ended reading (io.EOF at the end), once they are returned
 }
 
@@ -154,7 +155,8 @@ func (d *csvDecoder) Next() (*Record, error) {
 	}
 	v, m := &d.held[d.next], &d.metas[d.next]
 	d.next++
-	rec := &Record{Line: m.line, Raw: RawRecord{Fields: m.raw}, Err: m.err, Origin: m.origin}
+	d.rec = Record{Line: m.line, Raw: RawRecord{Fields: m.raw}, Err: m.err, Origin: m.origin}
+	rec := &d.rec
 	if m.miscounted && d.opts.SkipNonLines {
 		d.opts.setConstants(v)
 	}

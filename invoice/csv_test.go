@@ -39,7 +39,7 @@ func decodeFrom(t *testing.T, in io.Reader, opts Options) []*Record {
 		if err != nil {
 			t.Fatalf("Next: %v", err)
 		}
-		out = append(out, rec)
+		out = append(out, new(*rec)) // Next may reuse rec
 	}
 }
 

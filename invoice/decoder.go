@@ -144,7 +144,8 @@ func (o *Options) maxRecordBytes() int {
 type Decoder interface {
 	// Next returns the next record, valid or rejected (Record.Err). It
 	// returns io.EOF after the last record, and a *FatalError or an I/O
-	// error when the input cannot be read further.
+	// error when the input cannot be read further. The record may be
+	// reused by the next call: a caller that keeps it keeps a copy.
 	Next() (*Record, error)
 	// Header is the input's header as read (CSV), or nil.
 	Header() []string

@@ -180,7 +180,7 @@ func checkDecoderWith(t *testing.T, opts Options, data []byte) {
 				t.Fatalf("CSV reject %q does not end a line", out)
 			}
 			rejects.Write(out)
-			recs = append(recs, rec)
+			recs = append(recs, new(*rec)) // Next may reuse rec
 			continue
 		}
 		checkJSONReject(t, enc, rec)
