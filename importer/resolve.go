@@ -85,8 +85,8 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 	}
 	it, f, id := res.Item, m.f, m.id
 	base := l.Quantity // most lines: no decimal to allocate
-	if !f.one {
-		base = units.Convert(l.Quantity, f.d)
+	if !f.One() {
+		base = units.Convert(l.Quantity, f)
 	}
 	row := store.Row{
 		Line: int64(rec.Line), Record: rec.Seq, Account: l.Account, ItemID: id,
@@ -131,7 +131,7 @@ func (r *resolver) lineKey(l *invoice.Line) []byte {
 type lineMatch struct {
 	item *mapping.Item
 	id   *int64
-	f    factor
+	f    units.Rate
 }
 
 // match resolves a line to an item and converts its unit. A line that
@@ -166,7 +166,7 @@ func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, 
 // factorOf is what a unit of the line is worth in the item's base unit.
 // Most lines are in a unit that converts without a pack size, so the pack
 // sizes of the line and the item are read only when it does not.
-func (r *resolver) factorOf(l *invoice.Line, it *mapping.Item) (factor, error) {
+func (r *resolver) factorOf(l *invoice.Line, it *mapping.Item) (units.Rate, error) {
 	ui := units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID]}
 	d, _, err := units.Factor(l.Unit, nil, ui)
 	if err != nil {
@@ -174,16 +174,9 @@ func (r *resolver) factorOf(l *invoice.Line, it *mapping.Item) (factor, error) {
 		d, _, err = units.Factor(l.Unit, r.linePacks(l), ui)
 	}
 	if err != nil {
-		return factor{}, err
+		return units.Rate{}, err
 	}
-	return factor{d: d, one: d.Equal(decimal.NewFromInt(1))}, nil
-}
-
-// factor is what a unit is worth in a base unit; one marks the factor 1,
-// which converts nothing.
-type factor struct {
-	d   decimal.Decimal
-	one bool
+	return units.RateOf(d), nil
 }
 
 // linePacks are the pack sizes a line states.

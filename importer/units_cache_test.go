@@ -9,6 +9,7 @@ import (
 	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/mapping"
 	"github.com/batchimport/batchimport/store"
+	"github.com/batchimport/batchimport/units"
 )
 
 // A line's own pack size converts it, whatever earlier lines of the same
@@ -31,10 +32,10 @@ func TestLineCacheHeedsLinePack(t *testing.T) {
 		if err != nil || res.Item == nil || res.Item.ID != 7 || res.Method != mapping.MethodStored {
 			t.Fatalf("pack %q: %+v, %v; want item 7 by its stored mapping", l.Pack, res, err)
 		}
-		if m.f.one {
+		if m.f.One() {
 			return l.Quantity
 		}
-		return l.Quantity.Mul(m.f.d)
+		return units.Convert(l.Quantity, m.f)
 	}
 	r := newResolver(catalogue, mapping.Options{}, false)
 	for range 2 { // the second time from what the first kept

@@ -1,45 +1,77 @@
 package units
 
-import "github.com/shopspring/decimal"
+import (
+	"math"
+	"math/bits"
 
-// Convert is a quantity in a base unit worth f each: q×f rounded half to
-// even to Scale decimals, with Scale's exponent whether or not it rounds.
-// It is Mul then RoundBank, worked out in an int64 when the coefficients
-// are short, as nearly every line's are: through big.Int it took five
-// allocations a line.
-func Convert(q, f decimal.Decimal) decimal.Decimal {
-	if q.NumDigits() > 9 || f.NumDigits() > 9 {
-		return q.Mul(f).RoundBank(Scale)
-	}
-	p := q.CoefficientInt64() * f.CoefficientInt64() // under 10^18
-	e := int64(q.Exponent()) + int64(f.Exponent()) + Scale
-	switch {
-	case e == 0:
-	case e > 0:
-		if e > 18 || abs(p) > maxInt64/pow10[e] {
-			return q.Mul(f).RoundBank(Scale)
-		}
-		p *= pow10[e]
-	case -e > 18:
-		return q.Mul(f).RoundBank(Scale) // rounds to 0, or to ±0.001 past half
-	default:
-		d := pow10[-e]
-		m, r := p/d, abs(p%d)
-		if 2*r > d || 2*r == d && m%2 != 0 {
-			if p < 0 {
-				m--
-			} else {
-				m++
-			}
-		}
-		p = m
-	}
-	return decimal.New(p, -Scale)
+	"github.com/shopspring/decimal"
+)
+
+// Rate is what a unit is worth in a base unit, read once for the many
+// lines it converts: its coefficient and exponent, when they fit in an
+// int64, are kept beside it, not read through its big.Int per line.
+type Rate struct {
+	d     decimal.Decimal
+	c     int64 // d's coefficient, when short
+	e     int32 // d's exponent
+	short bool  // c holds d's coefficient: at most 18 digits
+	one   bool
 }
 
-const maxInt64 = 1<<63 - 1
+// RateOf is the rate of a factor.
+func RateOf(f decimal.Decimal) Rate {
+	r := Rate{d: f, e: f.Exponent(), one: f.Equal(decimal.NewFromInt(1))}
+	if f.NumDigits() <= 18 {
+		r.c, r.short = f.CoefficientInt64(), true
+	}
+	return r
+}
 
-var pow10 = func() (t [19]int64) {
+// One says the rate is 1: a quantity converts to itself.
+func (r Rate) One() bool { return r.one }
+
+// Convert is a quantity in a base unit worth r each: q×r rounded half to
+// even to Scale decimals, with Scale's exponent whether or not it rounds.
+// It is Mul then RoundBank, worked out in 128 bits when both coefficients
+// have at most 18 digits, as nearly every line's do: through big.Int it
+// took five allocations a line.
+func Convert(q decimal.Decimal, r Rate) decimal.Decimal {
+	if !r.short || q.NumDigits() > 18 {
+		return q.Mul(r.d).RoundBank(Scale)
+	}
+	qc := q.CoefficientInt64()
+	hi, lo := bits.Mul64(magnitude(qc), magnitude(r.c)) // |q×r| × 10^-(exponents)
+	var m uint64                                        // |q×r| in units of 10^-Scale
+	switch e := int64(q.Exponent()) + int64(r.e) + Scale; {
+	case e >= 0:
+		if hi != 0 || e > 18 {
+			return q.Mul(r.d).RoundBank(Scale)
+		}
+		var over uint64
+		if over, m = bits.Mul64(lo, pow10[e]); over != 0 {
+			return q.Mul(r.d).RoundBank(Scale)
+		}
+	case -e > 18 || hi >= pow10[-e]:
+		return q.Mul(r.d).RoundBank(Scale) // past 10^18 ulps, or a quotient past 64 bits
+	default:
+		d := pow10[-e]
+		var rem uint64
+		m, rem = bits.Div64(hi, lo, d)
+		if 2*rem > d || 2*rem == d && m%2 != 0 { // rem < d ≤ 10^18: 2×rem fits
+			m++
+		}
+	}
+	if m > math.MaxInt64 {
+		return q.Mul(r.d).RoundBank(Scale)
+	}
+	v := int64(m)
+	if (qc < 0) != (r.c < 0) {
+		v = -v
+	}
+	return decimal.New(v, -Scale)
+}
+
+var pow10 = func() (t [19]uint64) {
 	t[0] = 1
 	for i := 1; i < len(t); i++ {
 		t[i] = t[i-1] * 10
@@ -47,9 +79,10 @@ var pow10 = func() (t [19]int64) {
 	return t
 }()
 
-func abs(n int64) int64 {
+// magnitude is |n|, MinInt64 included.
+func magnitude(n int64) uint64 {
 	if n < 0 {
-		return -n
+		return uint64(-n)
 	}
-	return n
+	return uint64(n)
 }

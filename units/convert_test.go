@@ -8,9 +8,9 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// TestConvertIsMulThenRoundBank checks the int64 path against shopspring's
-// own arithmetic: ties both ways, signs, exponents on either side of
-// Scale, and coefficients past the int64 path.
+// TestConvertIsMulThenRoundBank checks the 128-bit path against
+// shopspring's own arithmetic: ties both ways, signs, exponents on either
+// side of Scale, products past 64 bits, and coefficients past the path.
 func TestConvertIsMulThenRoundBank(t *testing.T) {
 	cases := [][2]string{
 		{"1", "1"}, {"0", "0.45359237"}, {"2", "0.0005"}, {"6", "0.0005"}, {"-2", "0.0005"}, {"-6", "0.0005"},
@@ -18,26 +18,29 @@ func TestConvertIsMulThenRoundBank(t *testing.T) {
 		{"1E3", "1E10"}, {"1E9", "1E9"}, {"999999999", "999999999"}, {"1234567890", "3.7854"},
 		{"0.0004", "0.0001"}, {"0.000000001", "0.000000001"}, {"5", "1E-21"}, {"9", "1E-20"}, {"1", "5E-19"},
 		{"123456789012345678901234567890", "0.001"},
+		{"999999999999999999", "999999999999999999"}, {"-999999999999999999", "0.45359237"}, {"0.001", "1E18"},
+		{"123456789012345678", "1E-18"}, {"922337203685477580.7", "10"}, {"-922337203685477580.8", "10"},
+		{"9223372036854775.807", "1"}, {"1", "9223372036854775.808"}, {"2.2046226218", "-453.59237"},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	for range 20000 {
+	for range 200000 {
 		cases = append(cases, [2]string{randomDecimal(r), randomDecimal(r)})
 	}
 	for _, c := range cases {
 		q, f := decimal.RequireFromString(c[0]), decimal.RequireFromString(c[1])
 		want := q.Mul(f).RoundBank(Scale)
-		got := Convert(q, f)
+		got := Convert(q, RateOf(f))
 		if !got.Equal(want) || got.Exponent() != want.Exponent() {
 			t.Fatalf("Convert(%s, %s) = %s (exponent %d), want %s (exponent %d)", c[0], c[1], got, got.Exponent(), want, want.Exponent())
 		}
 	}
 }
 
-// randomDecimal is a decimal of 1 to 11 digits, either sign, with up to 12
+// randomDecimal is a decimal of 1 to 18 digits, either sign, with up to 12
 // decimals or a small positive exponent; ties come from coefficients
 // ending in 5.
 func randomDecimal(r *rand.Rand) string {
-	n := r.Int64N(pow10[1+r.IntN(11)])
+	n := int64(r.Uint64N(pow10[1+r.IntN(18)]))
 	if r.IntN(4) == 0 {
 		n = n/10*10 + 5
 	}

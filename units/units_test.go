@@ -167,5 +167,5 @@ func toBase(q decimal.Decimal, unit, pack, description string, it Item) (decimal
 	if err != nil {
 		return decimal.Decimal{}, err
 	}
-	return Convert(q, f), nil
+	return Convert(q, RateOf(f)), nil
 }
