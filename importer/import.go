@@ -177,7 +177,7 @@ func (r *runner) importRecords(ctx context.Context) error {
 			// --max-new-items: a resumed run creates no more than one
 			// that ran through.
 			p.resolver = newResolver(load, r.opts.resolverOptions(w.committed.ItemsCreated), r.opts.MappingReport != "")
-			p.resolver.runID, p.resolver.maxNewItems = r.run.ID, r.opts.MaxNewItems
+			p.resolver.maxNewItems = r.opts.MaxNewItems
 		}
 		err = r.pipeline(ctx, p, w)
 		var rw *rewindError

@@ -31,9 +31,7 @@ type resolver struct {
 	lines       map[string]lineMatch                            // lines that resolve the same way to the end, by lineKey
 	key         []byte                                          // lineKey's buffer
 	namePacks   map[*mapping.Item][]units.Pack                  // pack sizes of items' names
-	runID       int64                                           // 0: rows are not encoded ahead (no run)
 	maxNewItems int64                                           // --max-new-items, as opts.NewItems counts it down
-	slab        []byte                                          // where rows are encoded ahead, in turn
 }
 
 func newResolver(load loader, opts mapping.Options, report bool) *resolver {
@@ -83,7 +81,7 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 	if res.Review {
 		return store.Row{}, r.propose(l, res, c)
 	}
-	it, f, id := res.Item, m.f, m.id
+	f, id := m.f, m.id
 	base := l.Quantity // most lines: no decimal to allocate
 	if !f.One() {
 		base = units.Convert(l.Quantity, f)
@@ -93,9 +91,6 @@ func (r *resolver) resolve(ctx context.Context, rec *invoice.Record, c *chunk) (
 		InvoiceNumber: l.InvoiceNumber, InvoiceDate: l.InvoiceDate, Vendor: l.Vendor, VendorSKU: l.VendorSKU,
 		Description: l.Description, Quantity: l.Quantity, Unit: l.Unit, Pack: l.Pack, BaseQuantity: base,
 		UnitCost: l.UnitPrice, Origin: store.Origin(rec.Origin),
-	}
-	if it.ID != 0 && r.runID != 0 {
-		row.Encoded = r.encode(&row)
 	}
 	if res.Created {
 		row.NewItems = []store.NewItem{{Account: l.Account, Name: res.Item.Name, Normalized: res.Item.Normalized, Unit: res.Item.Unit, ID: id}}
@@ -227,28 +222,6 @@ type reviewError struct{ what string }
 
 func (e *reviewError) Error() string {
 	return "needs review: " + e.what + "; accept or decline it (batchimport mappings pending), then import the rejects again"
-}
-
-// slabSize is the memory rows are encoded ahead into, a slab at a time: a
-// row keeps a slice of its slab, which lives as long as one of its rows.
-const slabSize = 64 << 10
-
-// encode encodes a row whose item id is known in COPY's format. The id of
-// an item this run creates is set by the writer, so that row is encoded
-// there.
-func (r *resolver) encode(row *store.Row) []byte {
-	if cap(r.slab)-len(r.slab) < slabSize/8 {
-		r.slab = make([]byte, 0, slabSize)
-	}
-	start := len(r.slab)
-	r.slab = store.EncodeRow(r.slab, r.runID, row)
-	if cap(r.slab) > slabSize {
-		// A row longer than what was left grew a slab of its own.
-		enc := r.slab[start:]
-		r.slab = nil
-		return enc
-	}
-	return r.slab[start:len(r.slab):len(r.slab)]
 }
 
 // lookup resolves the line in its account's catalogue, after checking that

@@ -32,9 +32,6 @@ type Row struct {
 	NewItems      []NewItem    // created for this row, before it
 	NewMappings   []NewMapping // stored for this row, before it
 	Origin        Origin       // the reject this row is, fixed; zero for most
-	// Encoded is the row in COPY's format (EncodeRow), when it was
-	// encoded ahead: only a row whose item id was known then.
-	Encoded []byte
 }
 
 // Batch is what one transaction writes: consecutive records of a run, as

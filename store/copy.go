@@ -15,9 +15,10 @@ import (
 )
 
 // EncodeRow appends a row of transactions, in the order of
-// transactionColumns, in COPY's binary format to dst. The importer encodes
-// the rows of items whose id is known as it reads them (Row.Encoded), off
-// the path of the writer, which waits for nothing but the database then.
+// transactionColumns, in COPY's binary format to dst. The writer encodes a
+// batch's rows into the one buffer it sends: encoding them ahead, as the
+// importer read them, allocated 229 MB per 1M lines for a copy the writer
+// then made, and with two writers saved nothing.
 //
 // Binary rather than text: the server then reads dates, numerics and
 // bigints without parsing them, which saves it about a second of CPU per
@@ -193,11 +194,7 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 	}
 	buf := append(s.copyBuf[:0], copyHeader...)
 	for _, r := range rows {
-		if r.Encoded != nil {
-			buf = append(buf, r.Encoded...)
-		} else {
-			buf = EncodeRow(buf, runID, r)
-		}
+		buf = EncodeRow(buf, runID, r)
 	}
 	buf = append(buf, copyTrailer...)
 	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), before+`COPY transactions (`+transactionColumns+`) FROM STDIN (FORMAT binary)`)
