@@ -101,7 +101,7 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch, refused *refusal) (Out
 		return Outcome{}, nil, errNotConnected
 	}
 	var out Outcome
-	w := newBatchWriter(s, b, stockSums{})
+	w := newBatchWriter(s, b, make(stockSums, len(b.Rows)))
 	w.alone = true
 	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
 		if err := s.lockSeen(ctx, tx, b.Seen); err != nil {

@@ -89,7 +89,7 @@ func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
 // write is one attempt at a batch, in a savepoint of the group's
 // transaction, rolled back on an error.
 func (g *Group) write(ctx context.Context, b *Batch, refused *refusal) (Outcome, *batchWriter, error) {
-	w := newBatchWriter(g.s, b, stockSums{})
+	w := newBatchWriter(g.s, b, make(stockSums, len(b.Rows)))
 	sp, err := g.tx.Begin(ctx)
 	if err != nil {
 		return Outcome{}, w, err
