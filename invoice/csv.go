@@ -34,7 +34,6 @@ type csvDecoder struct {
 	lastLine int // the line the last record read ends on
 
 	metas []csvMeta // the records read ahead
-	held  []Values  // their values
 	next  int       // the first of them Next has not returned
 	rec   Record    // what Next returned last, reused: a valid row keeps only its Raw
 	err   error     // what ended reading (io.EOF at the end), once they are returned
@@ -146,33 +145,35 @@ func (d *csvDecoder) Next() (*Record, error) {
 		if d.err != nil {
 			return nil, d.err
 		}
-		if err := d.fill(); err != nil {
-			return nil, err
-		}
-		if len(d.metas) == 0 {
+		if d.fill(); len(d.metas) == 0 {
 			return nil, d.err
 		}
 	}
-	v, m := &d.held[d.next], &d.metas[d.next]
+	m := &d.metas[d.next]
 	d.next++
 	d.rec = Record{Line: m.line, Raw: RawRecord{Fields: m.raw}, Err: m.err, Origin: m.origin}
 	rec := &d.rec
-	if m.miscounted && d.opts.SkipNonLines {
-		d.opts.setConstants(v)
-	}
-	if rec.Err == nil || d.opts.SkipNonLines && m.miscounted && isNonLine(v) {
+	switch {
+	case m.err == nil:
+		v := d.values(m.raw)
+		rec.finish(&v, &d.opts)
+	case m.miscounted && d.opts.SkipNonLines:
 		// A note row is often shorter than the header: its fields, as
 		// far as they go, still tell that it is no line.
-		rec.finish(v, &d.opts)
+		v := d.values(m.raw)
+		d.opts.setConstants(&v)
+		if isNonLine(&v) {
+			rec.finish(&v, &d.opts)
+		}
 	}
 	return rec, nil
 }
 
 // fill reads records ahead, up to csvAhead and while a whole line is
-// already read from the input, and fills their values. What ends reading,
-// the end of the input or a failure, is kept in d.err for when the records
-// read before it are returned.
-func (d *csvDecoder) fill() error {
+// already read from the input. What ends reading, the end of the input or
+// a failure, is kept in d.err for when the records read before it are
+// returned.
+func (d *csvDecoder) fill() {
 	clear(d.metas)
 	d.metas, d.next = d.metas[:0], 0
 	for len(d.metas) < csvAhead && (len(d.metas) == 0 || d.lineHeld()) {
@@ -183,18 +184,6 @@ func (d *csvDecoder) fill() error {
 		}
 		d.metas = append(d.metas, m)
 	}
-	if cap(d.held) < len(d.metas) {
-		d.held = make([]Values, csvAhead)
-	}
-	d.held = d.held[:len(d.metas)]
-	for i, m := range d.metas {
-		if m.err == nil || m.miscounted { // else raw holds the record's text whole
-			d.held[i] = d.values(m.raw)
-		} else {
-			d.held[i] = Values{}
-		}
-	}
-	return nil
 }
 
 // values are a record's fields, column by column as the header resolved
