@@ -45,11 +45,43 @@ func TestConflictsNeverMatch(t *testing.T) {
 		{"Ground Beef 80/20 5 pounds", "Ground Beef 80/20 10 pounds", false},
 		{"Coffee Ground 12 ounce", "Coffee Ground 16 ounce", false},
 		{"Coffee Ground 16 ounce", "COFFEE GROUND 1 LB", true},
+		// Decimal marks and thousands separators are read, not dropped.
+		{"Milk 1.5%", "Milk 15%", false},
+		{"Milk 3.25%", "MILK 3.25 %", true},
+		{"Cream Liqueur 2.0", "Cream Liqueur 20", false},
+		{"Sunflower Oil 1,5 L", "Sunflower Oil 5 L", false},
+		{"Sunflower Oil 1,5 L", "Sunflower Oil 1.5 L", true},
+		{"Roma Tomatoes 12,5 lb", "Roma Tomatoes 5 lb", false},
+		{"Napkins 1,000 ct", "Napkins 2,000 ct", false},
+		{"Napkins 1,000 ct", "NAPKINS 1000CT", true},
+		{"Weizenmehl 1.000,5 kg", "Weizenmehl 5 kg", false},
+		// A mixed fraction is its whole number and its fraction.
+		{"Milk Whole 1 1/2 gal", "Milk Whole 1/2 gal", false},
+		{"Milk Whole ½ gal", "Milk Whole 2 gal", false},
+		{"Milk Whole ½ gal", "MILK WHOLE 1/2 GAL", true},
+		{"Milk Whole 1½ gal", "Milk Whole 1-1/2 gal", true},
+		{"Ground Beef 2 1/2 lb", "Ground Beef 1/2 lb", false},
 	} {
 		r := NewResolver([]Item{{ID: 1, Name: c.item}}, nil, Options{FuzzyThreshold: 0.3})
 		res := mustResolve(t, r, Line{Vendor: "V", Description: c.line})
 		if got := res.Item.ID == 1; got != c.match {
 			t.Errorf("%q against item %q: matched %t (%s %.2f), want %t", c.line, c.item, got, res.Method, res.Score, c.match)
+		}
+	}
+}
+
+// Lines that differ only in a decimal mark are two items, each found
+// again by its own lines: "1.5%" once read as "15%".
+func TestDecimalsKeepItemsApart(t *testing.T) {
+	r := NewResolver(nil, nil, Options{FuzzyThreshold: DefaultFuzzyThreshold})
+	low := mustResolve(t, r, Line{Vendor: "V", Description: "Milk 1.5%"})
+	high := mustResolve(t, r, Line{Vendor: "V", Description: "Milk 15%"})
+	if !low.Created || !high.Created || low.Item == high.Item {
+		t.Fatalf("Milk 1.5%% then Milk 15%%: %+v and %+v, want two new items", low, high)
+	}
+	for line, want := range map[string]*Item{"MILK 1.5 %": low.Item, "milk 15 pct": high.Item} {
+		if res := mustResolve(t, r, Line{Vendor: "W", Description: line}); res.Item != want {
+			t.Errorf("%q: got item %q (%s), want %q", line, res.Item.Name, res.Method, want.Name)
 		}
 	}
 }

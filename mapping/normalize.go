@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/batchimport/batchimport/units"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -21,7 +22,8 @@ import (
 //     accents removed from Latin letters ("Jalapeño" and "jalapeno" are one
 //     word on invoices typed on different keyboards).
 //  2. Tokenizing: words are runs of letters, numbers runs of digits ("1.5"
-//     and "1,000" are one number each); a letter-digit boundary splits
+//     and "1,000" are one number each, read as 1.5 and 1000, "1,5" as 1.5:
+//     units.ReadNumber); a letter-digit boundary splits
 //     ("12x500ml" is 12, x, 500, ml). An apostrophe inside a word is dropped
 //     ("Hellmann's" is "hellmanns"); all other punctuation separates.
 //  3. Pack sizes, which say how an item is bought rather than what it is,
@@ -98,9 +100,11 @@ func normalizeFolded(folded string) string {
 	return strings.Join(words, " ")
 }
 
+// isNumber says whether a word is a number token: digits, and points
+// between them ("1.5": units.ReadNumber).
 func isNumber(w string) bool {
-	for _, r := range w {
-		if !unicode.IsDigit(r) {
+	for i, r := range w {
+		if !unicode.IsDigit(r) && (r != '.' || i == 0 || i == len(w)-1) {
 			return false
 		}
 	}
@@ -130,10 +134,33 @@ func NormalizeVendor(s string) string {
 	return strings.Join(strings.Fields(folded), " ")
 }
 
+// spaceFractions puts a space between a digit and a fraction character
+// after it ("1½").
+func spaceFractions(s string) string {
+	var b strings.Builder
+	last := 0 // s[:last] is in b
+	prev := rune(0)
+	for i, r := range s {
+		if unicode.IsDigit(prev) && unicode.Is(unicode.No, r) && strings.ContainsRune(norm.NFKD.String(string(r)), '\u2044') {
+			b.WriteString(s[last:i])
+			b.WriteByte(' ')
+			last = i
+		}
+		prev = r
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
 // fold applies NFKC, lower case and removal of accents on Latin letters.
 // Marks on other scripts are kept: there they are often part of the letter.
+// A fraction character after a digit is set apart by a space, so that
+// "1½" is "1 1⁄2", not "11⁄2".
 func fold(s string) string {
-	d := norm.NFKD.String(s)
+	d := norm.NFKD.String(spaceFractions(s))
 	var b strings.Builder
 	b.Grow(len(d))
 	latinBase := false
@@ -169,7 +196,7 @@ type tokKind uint8
 
 const (
 	tokWord   tokKind = iota // letters
-	tokNumber                // digits, separators removed
+	tokNumber                // digits and decimal points (units.ReadNumber)
 	tokSymbol                // one of # % / - $, kept for the pack-size rules
 )
 
@@ -213,12 +240,14 @@ func tokenize(s string) []token {
 				// A decimal point or thousands separator between digits
 				// belongs to the number: "1.5", "1,000".
 				if (rs[i] == '.' || rs[i] == ',') && i+1 < len(rs) && unicode.IsDigit(rs[i+1]) {
+					b.WriteRune(rs[i])
 					i++
 					continue
 				}
 				break
 			}
-			toks = append(toks, token{tokNumber, b.String()})
+			n, _ := units.ReadNumber(b.String())
+			toks = append(toks, token{tokNumber, n})
 		default:
 			switch r {
 			case '#', '%':

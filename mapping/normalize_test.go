@@ -142,6 +142,9 @@ func TestNormalizeKeepsLookAlikesApart(t *testing.T) {
 		{"Eggs XL", "Eggs Large"},
 		{"Whipped Cream", "Whipping Cream"},
 		{"Spinach Frozen", "Spinach"},
+		{"Milk 1.5%", "Milk 15%"},
+		{"Cream Liqueur 2.0", "Cream Liqueur 20"},
+		{"Cups 1.000,5", "Cups 1.0005"},
 	}
 	for _, p := range pairs {
 		if a, b := Normalize(p[0]), Normalize(p[1]); a == b {
@@ -152,7 +155,8 @@ func TestNormalizeKeepsLookAlikesApart(t *testing.T) {
 
 func TestNormalizeIsIdempotent(t *testing.T) {
 	inputs := []string{"Shrimp 16/20 P&D", "2% Milk 4/1 gal", "12 x 500 ml", "!!!", "Flour Tortillas 12\"",
-		"Tomatoes 5x6", "EVOO 3 L", "Eggs X-Large 15 dz", "Hellmann's", "hello 2 g"}
+		"Tomatoes 5x6", "EVOO 3 L", "Eggs X-Large 15 dz", "Hellmann's", "hello 2 g",
+		"Milk 1.5%", "Cream Liqueur 2.0", "Cups 1,000", "Flour 1.000,5", "Lot 1.2.3", "1,5"}
 	for _, it := range loadCatalogue(t) {
 		inputs = append(inputs, it.Name)
 	}

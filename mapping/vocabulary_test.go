@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -21,14 +22,38 @@ func wordsHash(t *testing.T) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Stored keys are re-keyed when the version changes, and only then: the
-// words of each version are fixed. Changing a word without a new version
-// (and a line here) fails this test.
-func TestVocabularyVersionNamesItsWords(t *testing.T) {
-	hashes := map[int]string{
-		2: "acd1a650b0bf9d1d0e442ca5de9ed49e2d72cc25ef2e7707853af53287a323b9",
+// keysHash is the SHA-256 of the keys of the labelled data's names and
+// descriptions, and of a few numbers: what the code makes of the words.
+func keysHash(t *testing.T) string {
+	t.Helper()
+	h := sha256.New()
+	key := func(s string) { fmt.Fprintf(h, "%s\t%s\n", s, DescriptionKey(s)) }
+	for _, it := range loadCatalogue(t) {
+		key(it.Name)
 	}
-	if got := wordsHash(t); hashes[Version()] != got {
-		t.Errorf("vocabulary.json's words hash to %s, but version %d has %s: a change of words needs a new version", got, Version(), hashes[Version()])
+	for _, l := range loadLines(t) {
+		key(l.Description)
+	}
+	for _, s := range []string{"Milk 1.5%", "Cups 1,000 ct", "Oil 1,5 L", "Flour 1.000,5 kg", "Lot 1.2.3"} {
+		key(s)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Stored keys are re-keyed when the version changes, and only then: the
+// words of each version, and the keys its code makes, are fixed. Changing
+// a word, or how keys are made, without a new version (and a line here)
+// fails this test.
+func TestVocabularyVersionNamesItsWords(t *testing.T) {
+	hashes := map[int][2]string{ // words, keys
+		2: {"acd1a650b0bf9d1d0e442ca5de9ed49e2d72cc25ef2e7707853af53287a323b9", "8093ffde6097f9897fffe1d550f83e76512afef70b3cf58f1fb9015702e417ae"},
+		// The words of 2; numbers keep their decimal mark.
+		3: {"acd1a650b0bf9d1d0e442ca5de9ed49e2d72cc25ef2e7707853af53287a323b9", "a910b4499f5b3e45047588a8da6741fc7d0a339f849ec31a67e7fbd4e2b707f8"},
+	}
+	if got := wordsHash(t); hashes[Version()][0] != got {
+		t.Errorf("vocabulary.json's words hash to %s, but version %d has %s: a change of words needs a new version", got, Version(), hashes[Version()][0])
+	}
+	if got := keysHash(t); hashes[Version()][1] != got {
+		t.Errorf("the labelled data's keys hash to %s, but version %d has %s: a change of keys needs a new version", got, Version(), hashes[Version()][1])
 	}
 }

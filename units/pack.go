@@ -2,9 +2,12 @@ package units
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/shopspring/decimal"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Pack is a pack size: Count inner packs of Size Unit each in one purchase
@@ -15,28 +18,104 @@ type Pack struct {
 	Unit        string // normalized
 }
 
+// number is a number as sizes are written: "12", "2.5", "1,000", "1,5",
+// "1.000,5" (ReadNumber reads it).
+const number = `\d+(?:[.,]\d{3})*(?:[.,]\d+)?`
+
+// ReadNumber reads the separators of a number as descriptions and pack
+// fields write them, and says whether it is one number. Where a number
+// has both, the last of points and commas is its decimal mark and the
+// other separates thousands ("1,000.5", "1.000,5"). Else a comma before
+// exactly three digits separates thousands ("1,000" is 1000), any other
+// comma is a decimal comma ("1,5" is 1.5); one point is a decimal point
+// ("1.000" is 1), several separate thousands ("1.000.000"). The result
+// is the digits with their decimal point: reading "1,5" as 15, or the "5"
+// of "12,5 lb" alone, made different products one item, and a case of
+// 12.5 lb one of 5 lb. Separators it cannot read ("1.2.3") are kept as
+// points, and it is then no number.
+func ReadNumber(s string) (string, bool) {
+	dot, comma := strings.LastIndexByte(s, '.'), strings.LastIndexByte(s, ',')
+	if comma < 0 {
+		if dot == strings.IndexByte(s, '.') {
+			return s, true
+		}
+		// Points more than once only separate thousands: "1.000.000".
+		for i := 0; i < len(s); i++ {
+			if s[i] == '.' && digitsAfter(s[i+1:]) != 3 {
+				return s, false
+			}
+		}
+		return strings.ReplaceAll(s, ".", ""), true
+	}
+	mark := -1 // the decimal mark, where a number has both
+	if dot >= 0 {
+		mark = max(dot, comma)
+	}
+	var b strings.Builder
+	points := 0
+	for i, r := range s {
+		if r != '.' && r != ',' {
+			b.WriteRune(r)
+			continue
+		}
+		thousands := digitsAfter(s[i+1:]) == 3 && (mark < 0 && r == ',' || mark >= 0 && r != rune(s[mark]))
+		if !thousands {
+			b.WriteByte('.')
+			points++
+		}
+	}
+	return b.String(), points <= 1
+}
+
+// digitsAfter counts the digits s starts with.
+func digitsAfter(s string) int {
+	n := 0
+	for _, r := range s {
+		if !unicode.IsDigit(r) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 var (
 	// packText is a whole pack field: [COUNT/]SIZE UNIT, then perhaps a
 	// word such as AVG (a catch weight, billed by actual weight).
-	packText = regexp.MustCompile(`^(?:(\d+(?:\.\d+)?)\s*/\s*)?(#10|\d+(?:\.\d+)?)\s*([a-z#][a-z. ]*?)?\s*(?:avg|average|apx|approx)?\.?$`)
+	packText = regexp.MustCompile(`^(?:(` + number + `)\s*/\s*)?(#10|` + number + `)\s*([a-z#][a-z. ]*?)?\s*(?:avg|average|apx|approx)?\.?$`)
 	// packInText is a size inside a description: COUNT/SIZE UNIT, or SIZE
 	// UNIT alone, or a can size; that it stands alone as words is checked
 	// apart (inText).
-	packInText = regexp.MustCompile(`(?:(\d+(?:\.\d+)?)\s*[/x]\s*)?(?:(#10)|(\d+(?:\.\d+)?)\s*(#|pounds?|lbs?|fl\.? ?oz|fluid ounces?|ounces?|oz|kilograms?|kilos?|kgs?|grams?|gallons?|gals?|gal|g|quarts?|qt|pints?|pt|liters?|litres?|ltrs?|lt|l|milliliters?|millilitres?|ml|barrels?|bbl|cups?|count|ct|each|ea|dozen|doz|dz|pieces?|pcs?))`)
+	packInText = regexp.MustCompile(`(?:(` + number + `)\s*[/x]\s*)?(?:(#10)|(` + number + `)\s*(#|pounds?|lbs?|fl\.? ?oz|fluid ounces?|ounces?|oz|kilograms?|kilos?|kgs?|grams?|gallons?|gals?|gal|g|quarts?|qt|pints?|pt|liters?|litres?|ltrs?|lt|l|milliliters?|millilitres?|ml|barrels?|bbl|cups?|count|ct|each|ea|dozen|doz|dz|pieces?|pcs?))`)
 )
+
+// sizeText is a size a description states, as written: COUNT/SIZE UNIT,
+// or SIZE UNIT; for a mixed fraction ("1 1/2 gal"), whole is its whole
+// number.
+type sizeText struct {
+	count, size, unit, whole string
+}
+
+// fraction says whether the size is a fraction ("1/2 gal", "1 1/2 gal"):
+// the size of the product, never of a case.
+func (t sizeText) fraction() bool {
+	return t.whole != "" || isFraction(t.count, t.size)
+}
 
 // inText finds the sizes in a lower-cased description, each standing
 // alone: not inside a longer number or word.
-func inText(d string) [][]string {
-	var out [][]string
+func inText(d string) []sizeText {
+	d = plainFractions(d)
+	var out []sizeText
 	for _, ix := range packInText.FindAllStringSubmatchIndex(d, -1) {
 		start, end := ix[0], ix[1]
 		// A period may end a size ("12 ct.") as it ends an abbreviation.
 		if end < len(d) && d[end] == '.' && (end+1 == len(d) || !isWordByte(d[end+1])) {
 			end++
 		}
-		if start > 0 && isWordByte(d[start-1]) || end < len(d) && isWordByte(d[end]) && d[end-1] != '#' {
-			continue
+		if start > 0 && (isWordByte(d[start-1]) || d[start-1] == ',' && start > 1 && isDigit(d[start-2])) ||
+			end < len(d) && isWordByte(d[end]) && d[end-1] != '#' {
+			continue // inside a word or a longer number ("1.000,5 kg")
 		}
 		m := make([]string, len(ix)/2)
 		for i := range m {
@@ -44,14 +123,83 @@ func inText(d string) [][]string {
 				m[i] = d[ix[2*i]:ix[2*i+1]]
 			}
 		}
-		size, unit := m[3], m[4]
+		count, ok1 := ReadNumber(m[1])
+		size, ok2 := ReadNumber(m[3])
+		if !ok1 || !ok2 {
+			continue
+		}
 		if m[2] != "" {
 			size = m[2]
 		}
-		out = append(out, []string{m[0], m[1], size, unit})
+		t := sizeText{count: count, size: size, unit: m[4]}
+		if whole := wholeBefore(d[:start]); whole != "" && isProperFraction(count, size) {
+			t.whole = whole
+		}
+		out = append(out, t)
 	}
 	return out
 }
+
+// wholeBefore returns the whole number a fraction starting after d
+// follows, as in "1 1/2" or "1-1/2"; "" when there is none.
+func wholeBefore(d string) string {
+	i := len(d)
+	if i == 0 || d[i-1] != ' ' && d[i-1] != '-' {
+		return ""
+	}
+	for i > 0 && (d[i-1] == ' ' || d[i-1] == '-') {
+		i--
+	}
+	j := i
+	for j > 0 && isDigit(d[j-1]) {
+		j--
+	}
+	if j == i || j > 0 && (isWordByte(d[j-1]) || d[j-1] == ',') {
+		return ""
+	}
+	return d[j:i]
+}
+
+// isProperFraction says whether count/size, as written, is a fraction
+// less than one: "1/2", "3/4".
+func isProperFraction(count, size string) bool {
+	n, err1 := strconv.Atoi(count)
+	m, err2 := strconv.Atoi(size)
+	return err1 == nil && err2 == nil && n > 0 && n < m
+}
+
+// plainFractions writes the fraction characters as digits and a slash:
+// "½" and the fraction slash of its compatibility form "1⁄2" as "1/2",
+// after a space, so that "1½" is "1 1/2".
+func plainFractions(d string) string {
+	if isASCII(d) {
+		return d
+	}
+	var b strings.Builder
+	for _, r := range d {
+		switch {
+		case r == '\u2044' || r == '\u2215':
+			b.WriteByte('/')
+		case unicode.Is(unicode.No, r) && strings.ContainsRune(norm.NFKD.String(string(r)), '\u2044'):
+			b.WriteByte(' ')
+			b.WriteString(strings.ReplaceAll(norm.NFKD.String(string(r)), "\u2044", "/"))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 func isWordByte(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '.' || b == '/'
@@ -69,15 +217,20 @@ func Packs(pack, description string) []Pack {
 		if m == nil {
 			return nil
 		}
-		if p, ok := newPack(m[1], m[2], m[3]); ok {
+		count, ok1 := ReadNumber(m[1])
+		size, ok2 := ReadNumber(m[2])
+		if !ok1 || !ok2 {
+			return nil
+		}
+		if p, ok := newPack(count, size, m[3]); ok {
 			return []Pack{p}
 		}
 		return nil
 	}
 	var ps []Pack
-	for _, m := range inText(strings.ToLower(description)) {
-		p, ok := newPack(m[1], m[2], m[3])
-		if ok && !isFraction(m[1], m[2]) && (m[1] != "" || DimensionOf(p.Unit) != Volume) {
+	for _, t := range inText(strings.ToLower(description)) {
+		p, ok := newPack(t.count, t.size, t.unit)
+		if ok && !t.fraction() && (t.count != "" || DimensionOf(p.Unit) != Volume) {
 			ps = append(ps, p)
 		}
 	}
@@ -121,21 +274,25 @@ func (s Size) String() string {
 // "Strawberries 8 lb" as 8/1 lb.
 func Sizes(description string) []Size {
 	var out []Size
-	for _, m := range inText(strings.ToLower(description)) {
-		if m[3] == "" { // a can size
+	for _, t := range inText(strings.ToLower(description)) {
+		if t.unit == "" { // a can size
 			continue
 		}
-		u := standard[Normalize(m[3])]
+		u := standard[Normalize(t.unit)]
 		if u.dim == None {
 			continue
 		}
-		v := decimal.RequireFromString(m[2])
-		if isFraction(m[1], m[2]) {
-			out = append(out, Size{Dim: u.dim, Value: u.size.DivRound(v, 16)})
+		v := decimal.RequireFromString(t.size)
+		if t.fraction() { // (whole × size + count) / size
+			n := decimal.RequireFromString(t.count)
+			if t.whole != "" {
+				n = n.Add(decimal.RequireFromString(t.whole).Mul(v))
+			}
+			out = append(out, Size{Dim: u.dim, Value: u.size.Mul(n).DivRound(v, 16)})
 			continue
 		}
 		out = append(out, Size{Dim: u.dim, Value: v.Mul(u.size)})
-		if n := m[1]; n != "" && n != "1" {
+		if n := t.count; n != "" && n != "1" {
 			out = append(out, Size{Dim: u.dim, Value: v.Mul(u.size).Mul(decimal.RequireFromString(n))})
 		}
 	}

@@ -55,6 +55,17 @@ func TestPacks(t *testing.T) {
 		{"", "Milk Chocolate 1/2 Gal", ""},
 		{"", "Beef Patties 1/4 lb", ""},
 		{"", "Salmon Fillet Skin On", ""},
+		// Thousands separators and decimal commas.
+		{"", "Roma Tomatoes 12,5 lb", "1×12.5 lb"},
+		{"", "Napkins 1,000 ct", "1×1000 ea"},
+		{"", "Sauce 6/1,5 kg", "6×1.5 kg"},
+		{"", "Weizenmehl 1.000,5 kg", "1×1000.5 kg"},
+		{"", "Cups 1.000.000 ct", "1×1000000 ea"},
+		{"", "Lot 1.2.3 kg", ""}, // no number: not "3 kg"
+		{"1/1,000 ct", "", "1×1000 ea"},
+		{"4/2,5 KG", "", "4×2.5 kg"},
+		{"1.2.3 kg", "", ""},
+		{"", "Ground Beef 2 1/2 lb", ""}, // a mixed fraction is the product's size
 	} {
 		var got []string
 		for _, p := range Packs(c.pack, c.description) {
@@ -116,6 +127,23 @@ func TestToBase(t *testing.T) {
 	}
 }
 
+func TestReadNumber(t *testing.T) {
+	for in, want := range map[string]string{
+		"12": "12", "2.5": "2.5", "1.000": "1.000", "1,5": "1.5", "12,50": "12.50", "1,000": "1000",
+		"1,0000": "1.0000", "1,000,000": "1000000", "1,000.5": "1000.5", "1.000,5": "1000.5",
+		"1.000.000": "1000000", "1,000,5": "1000.5",
+		"1.2.3": "", "1.5,5": "", "1,5,5": "", "1.000.5": "",
+	} {
+		got, ok := ReadNumber(in)
+		if !ok {
+			got = ""
+		}
+		if got != want {
+			t.Errorf("ReadNumber(%q) = %q, %t; want %q", in, got, ok, want)
+		}
+	}
+}
+
 func TestSizes(t *testing.T) {
 	for d, want := range map[string]string{
 		"Cups 12 oz":                "340.1942775g",
@@ -125,6 +153,12 @@ func TestSizes(t *testing.T) {
 		"Lemons 115 ct.":            "115ea",
 		"Tomato Paste 6/#10":        "",
 		"Ground Beef 80/20":         "",
+		"Milk 1 1/2 gal":            "5678.117676ml",
+		"Milk 1½ gal":               "5678.117676ml",
+		"Milk ½ gal":                "1892.705892ml",
+		"Ground Beef 2-1/2 lb":      "1133.980925g",
+		"Butter 2 3/4 lb":           "1247.3790175g",
+		"Napkins 1,000 ct":          "1000ea",
 	} {
 		var got []string
 		for _, s := range Sizes(d) {
