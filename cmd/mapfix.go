@@ -388,6 +388,9 @@ func changeOf(ctx context.Context, db *store.Store, account string, row mappingR
 	ref := strings.TrimSpace(row.ItemID)
 	if ref == "" {
 		ref = row.ItemName
+	} else if id, err := strconv.ParseInt(ref, 10, 64); err != nil || id <= 0 {
+		// Not a name: "2.0" is no item 2, nor an item named "2.0".
+		return ch, fmt.Errorf("item_id %q: want an item id, a whole number (or an empty item_id and the item's name in item_name)", row.ItemID)
 	}
 	it, err := findItem(ctx, db, account, ref)
 	if err != nil {

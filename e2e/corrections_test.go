@@ -384,6 +384,8 @@ C-1,2026-05-04,Gordon,,Chicken Thighs Boneless IQF,7,lb,2.49
 	for name, file := range map[string][]string{
 		"is on line 2 too":     append(slices.Clone(rows), rows[1]),
 		"is no stored mapping": append(slices.Clone(rows), "sysco,sku,12,"+fmt.Sprint(dark)+",,manual,1,-"),
+		`item_id "2.0": want an item id`: append(slices.Clone(rows[:changed]),
+			strings.Replace(rows[changed], fmt.Sprintf(",%d,", dark), ",2.0,", 1)),
 	} {
 		path := filepath.Join(dir, "bad.csv")
 		if err := os.WriteFile(path, []byte(strings.Join(file, "\n")+"\n"), 0o644); err != nil {
