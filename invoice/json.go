@@ -46,7 +46,7 @@ type elementSource interface {
 // file or a top-level value that is not an array is reported before any
 // record, like a bad CSV header.
 func newJSONDecoder(r io.Reader, opts Options) (Decoder, error) {
-	d := &jsonDecoder{format: opts.Format, opts: opts, keys: newKeyResolver(opts.Columns)}
+	d := &jsonDecoder{format: opts.Format, opts: opts, keys: newKeyResolver(opts.Columns, opts.Values)}
 	switch opts.Format {
 	case NDJSON:
 		// NewDecoder hands us a bufio.Reader already; NewReaderSize reuses it.
@@ -220,6 +220,7 @@ func checkJSON(b []byte) error {
 // have its own; a missing required key is an empty value for Validate.
 type keyResolver struct {
 	columns ColumnMap
+	decimal byte // the input's decimal separator, which numbers are written back in
 	cache   map[string]keyField // raw key bytes → its field
 	chosen  []chosenKey         // per record, by index in Fields; reused
 }
@@ -249,8 +250,8 @@ const (
 // without limit.
 const maxCachedKeys = 1024
 
-func newKeyResolver(columns ColumnMap) *keyResolver {
-	return &keyResolver{columns: columns, cache: make(map[string]keyField), chosen: make([]chosenKey, len(Fields))}
+func newKeyResolver(columns ColumnMap, values ValueFormat) *keyResolver {
+	return &keyResolver{columns: columns, decimal: values.Decimal, cache: make(map[string]keyField), chosen: make([]chosenKey, len(Fields))}
 }
 
 // resolve returns the field of a key, given as its raw JSON string.
@@ -304,9 +305,17 @@ func (k *keyResolver) fill(v *Values, members []member) error {
 		if c.member == 0 {
 			continue
 		}
-		s, err := scalar(Fields[f], members[c.member-1].value)
+		raw := members[c.member-1].value
+		s, err := scalar(Fields[f], raw)
 		if err != nil && first == nil {
 			first = err
+		}
+		if raw[0] != '"' && k.decimal == ',' {
+			// A JSON number has a point whatever the locale, and no
+			// thousands separator: written back with the input's decimal
+			// separator, the validation reads it as the number it is
+			// (1.250 as 1,250, not 1250, with --thousands-separator .).
+			s = strings.Replace(s, ".", ",", 1)
 		}
 		*valueOf(v, f) = s
 	}

@@ -92,11 +92,17 @@ func TestJSONExactDecimals(t *testing.T) {
 	tests := []struct {
 		name, quantity, price string
 		wantQ, wantP          string
+		european              bool // --decimal-separator , --thousands-separator .
 	}{
-		{"small fraction", `0.1`, `0.1`, "0.1", "0.1"},
-		{"beyond float64 precision", `-2.125`, `123456789012.3456`, "-2.125", "123456789012.3456"},
-		{"exponent", `1e2`, `1.5E1`, "100", "15"},
-		{"strings", `"0.3"`, `" 7.0700 "`, "0.3", "7.07"},
+		{"small fraction", `0.1`, `0.1`, "0.1", "0.1", false},
+		{"beyond float64 precision", `-2.125`, `123456789012.3456`, "-2.125", "123456789012.3456", false},
+		{"exponent", `1e2`, `1.5E1`, "100", "15", false},
+		{"strings", `"0.3"`, `" 7.0700 "`, "0.3", "7.07", false},
+		// A number has a point whatever the input's separators; a string
+		// is written in them.
+		{"numbers, European input", `1.250`, `0.125`, "1.25", "0.125", true},
+		{"exponent, European input", `1.5e1`, `2E-1`, "15", "0.2", true},
+		{"strings, European input", `"1.250,5"`, `"0,125"`, "1250.5", "0.125", true},
 	}
 	for _, tc := range tests {
 		for _, f := range []Format{JSON, NDJSON} {
@@ -106,7 +112,14 @@ func TestJSONExactDecimals(t *testing.T) {
 				if f == JSON {
 					in = "[" + o + "]"
 				}
-				recs := mustDecode(t, f, in, Options{})
+				var opts Options
+				if tc.european {
+					var err error
+					if opts.Values, err = NewValueFormat("", ",", "."); err != nil {
+						t.Fatal(err)
+					}
+				}
+				recs := mustDecode(t, f, in, opts)
 				if len(recs) != 1 || recs[0].Err != nil {
 					t.Fatalf("got %d records, err %v", len(recs), recs[0].Err)
 				}
