@@ -189,9 +189,11 @@ func (f ValueFormat) number(s string, currency bool) (string, bool) {
 	}
 	intPart, frac, hasFrac := strings.Cut(s, string(f.Decimal))
 	if f.Thousands != 0 && strings.IndexByte(intPart, f.Thousands) >= 0 {
+		// Groups of digits, three after the first, which has one to three
+		// and no leading zero: "0.125" is no thousands, nor "1.5E3".
 		groups := strings.Split(intPart, string(f.Thousands))
 		for i, g := range groups {
-			if (i == 0 && (len(g) < 1 || len(g) > 3)) || (i > 0 && len(g) != 3) {
+			if (i == 0 && (len(g) < 1 || len(g) > 3 || g[0] == '0')) || (i > 0 && len(g) != 3) || strings.Trim(g, "0123456789") != "" {
 				return "", false
 			}
 		}

@@ -27,6 +27,14 @@ func TestValueFormatNumbers(t *testing.T) {
 		{".", "NONE", "£7", true, "7"},
 		{".", "NONE", "$$7", true, ""},
 		{".", "NONE", "$32.50", false, ""},
+		// Groups are digits, and no number starts with a zero group.
+		{",", ".", "0.125", false, ""},
+		{",", ".", "1.5E3", false, ""},
+		{".", ",", "0,125", false, ""},
+		{".", ",", "1,2E4", false, ""},
+		{",", ".", "1.5E3,5", false, ""},
+		{",", ".", "1,5E3", false, "1.5E3"},
+		{".", ",", "1,000E2", false, ""},
 	}
 	for _, c := range cases {
 		f, err := NewValueFormat("", c.decimal, c.thousands)
