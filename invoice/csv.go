@@ -162,7 +162,7 @@ func (d *csvDecoder) Next() (*Record, error) {
 		// far as they go, still tell that it is no line.
 		v := d.values(m.raw)
 		d.opts.setConstants(&v)
-		if isNonLine(&v) {
+		if d.opts.isNonLine(&v) {
 			rec.finish(&v, &d.opts)
 		}
 	}

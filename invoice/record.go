@@ -135,7 +135,7 @@ type Origin struct {
 // valid line or why it is rejected.
 func (rec *Record) finish(v *Values, opts *Options) {
 	opts.setConstants(v)
-	if opts.SkipNonLines && isNonLine(v) {
+	if opts.SkipNonLines && opts.isNonLine(v) {
 		rec.Skipped, rec.Err = true, nil
 		return
 	}
@@ -156,11 +156,17 @@ func (opts *Options) setConstants(v *Values) {
 }
 
 // isNonLine says a record is no invoice line: it has no quantity, and no
-// invoice number or no description (a total, a note, a blank row). A line
-// cut off after its invoice number still has its description: rejected.
-func isNonLine(v *Values) bool {
-	blank := func(s string) bool { return strings.TrimSpace(s) == "" }
-	return blank(v.Quantity) && (blank(v.InvoiceNumber) || blank(v.Description))
+// invoice number or no description (a total, a note, a blank row, an
+// invoice's heading), and nothing only a line has: a SKU, a unit, a pack.
+// A line cut off after its description or its SKU is rejected. A field
+// --set gives is not the record's own.
+func (opts *Options) isNonLine(v *Values) bool {
+	blank := func(field, s string) bool {
+		_, set := opts.Set[field]
+		return set || strings.TrimSpace(s) == ""
+	}
+	return blank(FieldQuantity, v.Quantity) && (blank(FieldInvoiceNumber, v.InvoiceNumber) || blank(FieldDescription, v.Description)) &&
+		blank(FieldVendorSKU, v.VendorSKU) && blank(FieldUnit, v.Unit) && blank(FieldPack, v.Pack)
 }
 
 // parseOrigin reads _run and _record. Both empty, or an empty _run (a dry

@@ -177,3 +177,31 @@ func TestValidateBindsTheAccount(t *testing.T) {
 		}
 	}
 }
+
+// A total, a note, a blank row or an invoice's heading is no line; a line
+// cut off before its quantity is one, to be rejected.
+func TestIsNonLine(t *testing.T) {
+	for _, c := range []struct {
+		v    Values
+		want bool
+	}{
+		{Values{}, true},
+		{Values{InvoiceNumber: "TOTAL", UnitPrice: "5.00"}, true},
+		{Values{InvoiceNumber: "Thank you for your business!"}, true},
+		{Values{InvoiceNumber: "C1", InvoiceDate: "2026-11-28", Vendor: "Sysco"}, true},
+		{Values{InvoiceNumber: "C1", InvoiceDate: "2026-11-28", Vendor: "Sysco", VendorSKU: "222"}, false},
+		{Values{InvoiceNumber: "C1", Description: "Romaine"}, false},
+		{Values{InvoiceNumber: "C1", Unit: "cs"}, false},
+		{Values{Description: "Subtotal", Pack: "4/1GAL"}, false},
+		{Values{Description: "Romaine", Quantity: "2"}, false},
+	} {
+		if got := (&Options{}).isNonLine(&c.v); got != c.want {
+			t.Errorf("isNonLine(%+v) = %t, want %t", c.v, got, c.want)
+		}
+	}
+	// A unit --set gives every record is none of a record's own.
+	opts := &Options{Set: map[string]string{FieldUnit: "cs"}}
+	if v := (Values{InvoiceNumber: "TOTAL", Unit: "cs"}); !opts.isNonLine(&v) {
+		t.Errorf("with --set unit=cs: %+v is a line", v)
+	}
+}

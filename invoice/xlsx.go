@@ -234,7 +234,7 @@ func (d *xlsxDecoder) Next() (*Record, error) {
 			msg += " (the rejects file keeps its values there without the empty cells between them)"
 		}
 		rec.Err = &SyntaxError{Msg: msg, Rule: "row is wider than its header"}
-		if !d.opts.SkipNonLines || !isNonLine(&v) {
+		if !d.opts.SkipNonLines || !d.opts.isNonLine(&v) {
 			return rec, nil
 		}
 	}
