@@ -16,6 +16,9 @@ import (
 //     count): "Canola Oil 35 lb" and "Canola Oil 5 gal" do not conflict. A
 //     pack size stands for what it holds and for each pack in it: 4/1 gal
 //     agrees with 1 gal and with 4 gal, 4/10 lb with 40 lb.
+//   - Counts of one kind that differ, which are no size a unit measures:
+//     "Coke 6pk" and "12pk", "Cheesecake 16 cut" and "12 cut", "Bacon 14-18
+//     slice" and "18-22 slice".
 //   - Numbers that differ: "Ground Beef 80/20" and "90/10", "Shrimp 16/20"
 //     and "21/25", "Pinot Grigio 2022" and "2023", "2% Milk" and "1% Milk".
 //   - Qualifiers of one kind that differ: skin on/off, bone-in/boneless,
@@ -28,8 +31,11 @@ import (
 // Tomatoes 25lb", "Ground Beef" matches "Ground Beef 80/20".
 type traits struct {
 	sizes []string // each size of a kind as units.Size writes it ("453.59237g"), sorted
-	nums  []string // the numbers of the key, sorted
-	quals []string // "kind=label", sorted
+	// counts are numbers of pieces or packs no unit measures, as
+	// "kind=number" ("pk=6", "cut=16"), sorted
+	counts []string
+	nums   []string // the numbers of the key, sorted
+	quals  []string // "kind=label", sorted
 }
 
 // traitsOf reads the traits of a description.
@@ -56,7 +62,9 @@ func traitsOf(description string) traits {
 			t.quals = append(t.quals, q[0]+"="+q[1])
 		}
 	}
-	t.quals = append(t.quals, grades(tokenize(folded))...)
+	toks := tokenize(folded)
+	t.quals = append(t.quals, grades(toks)...)
+	t.counts = counts(toks)
 	t.sizes = sizesOf(folded)
 	slices.Sort(t.nums)
 	slices.Sort(t.quals)
@@ -82,6 +90,27 @@ func grades(toks []token) []string {
 	return out
 }
 
+// countKinds are the words of counts that no unit measures (units.Sizes
+// reads ct, ea, dz and pc), by kind.
+var countKinds = map[string]string{
+	"pk": "pk", "pks": "pk", "pack": "pk", "packs": "pk", "pkg": "pk", "pkgs": "pk",
+	"cut": "cut", "slice": "slice", "slices": "slice",
+	"portion": "portion", "portions": "portion", "serving": "portion", "servings": "portion",
+}
+
+// counts reads the counts of a description's tokens: a number and, right
+// after it, a word of countKinds.
+func counts(toks []token) []string {
+	var out []string
+	for i := 0; i+1 < len(toks); i++ {
+		if kind, ok := countKinds[toks[i+1].text]; ok && toks[i].kind == tokNumber && toks[i+1].kind == tokWord {
+			out = append(out, kind+"="+toks[i].text)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // sizesOf lists the distinct sizes a folded description states, sorted.
 func sizesOf(folded string) []string {
 	var sizes []string
@@ -102,6 +131,13 @@ func (t traits) conflicts(o traits) (string, bool) {
 		a, b := having(t.sizes, kind, strings.HasSuffix), having(o.sizes, kind, strings.HasSuffix)
 		if len(a) > 0 && len(b) > 0 && !slices.ContainsFunc(a, func(v string) bool { return slices.Contains(b, v) }) {
 			return "sizes " + strings.Join(a, " ") + " / " + strings.Join(b, " "), true
+		}
+	}
+	for _, c := range t.counts {
+		kind := c[:strings.IndexByte(c, '=')+1]
+		a, b := having(t.counts, kind, strings.HasPrefix), having(o.counts, kind, strings.HasPrefix)
+		if len(b) > 0 && !slices.ContainsFunc(a, func(v string) bool { return slices.Contains(b, v) }) {
+			return "counts " + strings.Join(a, " ") + " / " + strings.Join(b, " "), true
 		}
 	}
 	for _, q := range t.quals {

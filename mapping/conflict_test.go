@@ -61,6 +61,19 @@ func TestConflictsNeverMatch(t *testing.T) {
 		{"Milk Whole ½ gal", "MILK WHOLE 1/2 GAL", true},
 		{"Milk Whole 1½ gal", "Milk Whole 1-1/2 gal", true},
 		{"Ground Beef 2 1/2 lb", "Ground Beef 1/2 lb", false},
+		{"Merlot 2019 12x750ml", "Merlot 2019 6x375ml", false},
+		// Units as suppliers abbreviate them, glued by a hyphen too.
+		{"Wine Red Merlot 75cl", "Wine Red Merlot 37.5cl", false},
+		{"Parmesan Grated 500 gms", "Parmesan Grated 250 gms", false},
+		{"Cups Foam 12-oz", "Cups Foam 16-oz", false},
+		{"Cups Foam 12-oz", "CUPS FOAM 12 OZ", true},
+		{"Mozzarella 8/0,125 kg", "Mozzarella 8/125 g", true},
+		// Counts no unit measures.
+		{"Coke Classic 6pk", "Coke Classic 12pk", false},
+		{"Coke Classic 6pk", "COKE CLASSIC", true},
+		{"Cheesecake NY 16 cut", "Cheesecake NY 12 cut", false},
+		{"Bacon 14-18 slice/lb", "Bacon 18-22 slice/lb", false},
+		{"Fries Straight 3/8 Cut", "Fries Straight 1/4 Cut", false},
 	} {
 		r := NewResolver([]Item{{ID: 1, Name: c.item}}, nil, Options{FuzzyThreshold: 0.3})
 		res := mustResolve(t, r, Line{Vendor: "V", Description: c.line})

@@ -26,8 +26,9 @@ const number = `\d+(?:[.,]\d{3})*(?:[.,]\d+)?`
 // fields write them, and says whether it is one number. Where a number
 // has both, the last of points and commas is its decimal mark and the
 // other separates thousands ("1,000.5", "1.000,5"). Else a comma before
-// exactly three digits separates thousands ("1,000" is 1000), any other
-// comma is a decimal comma ("1,5" is 1.5); one point is a decimal point
+// exactly three digits separates thousands ("1,000" is 1000), unless only
+// a zero is before it ("0,750" is 0.75), any other comma is a decimal
+// comma ("1,5" is 1.5); one point is a decimal point
 // ("1.000" is 1), several separate thousands ("1.000.000"). The result
 // is the digits with their decimal point: reading "1,5" as 15, or the "5"
 // of "12,5 lb" alone, made different products one item, and a case of
@@ -41,7 +42,7 @@ func ReadNumber(s string) (string, bool) {
 		}
 		// Points more than once only separate thousands: "1.000.000".
 		for i := 0; i < len(s); i++ {
-			if s[i] == '.' && digitsAfter(s[i+1:]) != 3 {
+			if s[i] == '.' && digitsAfter(s[i+1:]) != 3 || s[0] == '0' {
 				return s, false
 			}
 		}
@@ -58,7 +59,8 @@ func ReadNumber(s string) (string, bool) {
 			b.WriteRune(r)
 			continue
 		}
-		thousands := digitsAfter(s[i+1:]) == 3 && (mark < 0 && r == ',' || mark >= 0 && r != rune(s[mark]))
+		// No number starts with a zero group: "0,750" is 0.75.
+		thousands := digitsAfter(s[i+1:]) == 3 && s[0] != '0' && (mark < 0 && r == ',' || mark >= 0 && r != rune(s[mark]))
 		if !thousands {
 			b.WriteByte('.')
 			points++
@@ -86,7 +88,7 @@ var (
 	// packInText is a size inside a description: COUNT/SIZE UNIT, or SIZE
 	// UNIT alone, or a can size; that it stands alone as words is checked
 	// apart (inText).
-	packInText = regexp.MustCompile(`(?:(` + number + `)\s*[/x]\s*)?(?:(#10)|(` + number + `)\s*(#|pounds?|lbs?|fl\.? ?oz|fluid ounces?|ounces?|oz|kilograms?|kilos?|kgs?|grams?|gallons?|gals?|gal|g|quarts?|qt|pints?|pt|liters?|litres?|ltrs?|lt|l|milliliters?|millilitres?|ml|barrels?|bbl|cups?|count|ct|each|ea|dozen|doz|dz|pieces?|pcs?))`)
+	packInText = regexp.MustCompile(`(?:(` + number + `)\s*[/x]\s*)?(?:(#10)|(` + number + `)\s*-?\s*(#|pounds?|lbs?|fl\.? ?oz|fluid ounces?|ounces?|ozs|oz|kilograms?|kilos?|kgs?|grams?|gms?|grs?|gallons?|gals?|gal|g|mg|quarts?|qts|qt|pints?|pts|pt|liters?|litres?|ltrs?|lt|l|milliliters?|millilitres?|mls|ml|centiliters?|centilitres?|cl|deciliters?|decilitres?|dl|cc|barrels?|bbl|cups?|count|ct|each|ea|dozen|doz|dz|pieces?|pcs?))`)
 )
 
 // sizeText is a size a description states, as written: COUNT/SIZE UNIT,
@@ -94,12 +96,13 @@ var (
 // number.
 type sizeText struct {
 	count, size, unit, whole string
+	slash                    bool // COUNT/SIZE, not COUNTxSIZE
 }
 
 // fraction says whether the size is a fraction ("1/2 gal", "1 1/2 gal"):
 // the size of the product, never of a case.
 func (t sizeText) fraction() bool {
-	return t.whole != "" || isFraction(t.count, t.size)
+	return t.whole != "" || t.slash && isFraction(t.count, t.size)
 }
 
 // inText finds the sizes in a lower-cased description, each standing
@@ -131,9 +134,9 @@ func inText(d string) []sizeText {
 		if m[2] != "" {
 			size = m[2]
 		}
-		t := sizeText{count: count, size: size, unit: m[4]}
-		if whole := wholeBefore(d[:start]); whole != "" && isProperFraction(count, size) {
-			t.whole = whole
+		t := sizeText{count: count, size: size, unit: m[4], slash: ix[3] >= 0 && ix[6] >= 0 && strings.Contains(d[ix[3]:ix[6]], "/")}
+		if whole := wholeBefore(d[:start]); whole != "" && t.slash && isProperFraction(count, size) {
+			t.whole = whole // "1 1/2 gal", not "2019 12x750ml"
 		}
 		out = append(out, t)
 	}

@@ -35,10 +35,13 @@ var standard = map[string]struct {
 }{
 	"kg":   {Mass, decimal.RequireFromString("1")},
 	"g":    {Mass, decimal.RequireFromString("0.001")},
+	"mg":   {Mass, decimal.RequireFromString("0.000001")},
 	"lb":   {Mass, decimal.RequireFromString("0.45359237")},
 	"oz":   {Mass, decimal.RequireFromString("0.028349523125")}, // 1/16 lb
 	"l":    {Volume, decimal.RequireFromString("1")},
 	"ml":   {Volume, decimal.RequireFromString("0.001")},
+	"cl":   {Volume, decimal.RequireFromString("0.01")},
+	"dl":   {Volume, decimal.RequireFromString("0.1")},
 	"gal":  {Volume, decimal.RequireFromString("3.785411784")},
 	"qt":   {Volume, decimal.RequireFromString("0.946352946")},     // 1/4 gal
 	"pt":   {Volume, decimal.RequireFromString("0.473176473")},     // 1/8 gal
@@ -53,16 +56,19 @@ var standard = map[string]struct {
 // listed is its own name, folded (see Normalize).
 var spellings = map[string]string{
 	"lb": "lb", "lbs": "lb", "#": "lb", "pound": "lb", "pounds": "lb",
-	"oz": "oz", "ounce": "oz", "ounces": "oz",
+	"oz": "oz", "ozs": "oz", "ounce": "oz", "ounces": "oz",
 	"fl oz": "floz", "floz": "floz", "fl. oz": "floz", "fl.oz": "floz", "fluid ounce": "floz", "fluid ounces": "floz",
 	"kg": "kg", "kgs": "kg", "kilo": "kg", "kilos": "kg", "kilogram": "kg", "kilograms": "kg",
-	"g": "g", "gr": "g", "gram": "g", "grams": "g",
+	"g": "g", "gr": "g", "grs": "g", "gm": "g", "gms": "g", "gram": "g", "grams": "g",
+	"mg": "mg", "milligram": "mg", "milligrams": "mg",
 	"gal": "gal", "gallon": "gal", "gallons": "gal", "gals": "gal",
-	"qt": "qt", "quart": "qt", "quarts": "qt",
-	"pt": "pt", "pint": "pt", "pints": "pt",
+	"qt": "qt", "qts": "qt", "quart": "qt", "quarts": "qt",
+	"pt": "pt", "pts": "pt", "pint": "pt", "pints": "pt",
 	"cup": "cup", "cups": "cup", "bbl": "bbl", "barrel": "bbl", "barrels": "bbl",
 	"l": "l", "lt": "l", "ltr": "l", "litre": "l", "liter": "l", "litres": "l", "liters": "l",
-	"ml": "ml", "millilitre": "ml", "milliliter": "ml", "millilitres": "ml", "milliliters": "ml", "ltrs": "l",
+	"ml": "ml", "mls": "ml", "cc": "ml", "millilitre": "ml", "milliliter": "ml", "millilitres": "ml", "milliliters": "ml", "ltrs": "l",
+	"cl": "cl", "centilitre": "cl", "centiliter": "cl", "centilitres": "cl", "centiliters": "cl",
+	"dl": "dl", "decilitre": "dl", "deciliter": "dl", "decilitres": "dl", "deciliters": "dl",
 	"ea": "ea", "each": "ea", "ct": "ea", "cnt": "ea", "count": "ea", "pc": "ea", "pcs": "ea", "piece": "ea", "pieces": "ea",
 	"dz": "dz", "doz": "dz", "dozen": "dz",
 	"cs": "cs", "case": "cs", "cases": "cs", "cse": "cs",

@@ -66,6 +66,9 @@ func TestPacks(t *testing.T) {
 		{"4/2,5 KG", "", "4×2.5 kg"},
 		{"1.2.3 kg", "", ""},
 		{"", "Ground Beef 2 1/2 lb", ""}, // a mixed fraction is the product's size
+		{"8/0,125 kg", "", "8×0.125 kg"},
+		{"", "Potatoes 50-lb", "1×50 lb"},
+		{"", "Tomatoes 1x2 lb", "1×2 lb"}, // a pack of one, no fraction
 	} {
 		var got []string
 		for _, p := range Packs(c.pack, c.description) {
@@ -133,6 +136,7 @@ func TestReadNumber(t *testing.T) {
 		"1,0000": "1.0000", "1,000,000": "1000000", "1,000.5": "1000.5", "1.000,5": "1000.5",
 		"1.000.000": "1000000", "1,000,5": "1000.5",
 		"1.2.3": "", "1.5,5": "", "1,5,5": "", "1.000.5": "",
+		"0,750": "0.750", "0,125": "0.125", "00,125": "00.125", "0.000.000": "",
 	} {
 		got, ok := ReadNumber(in)
 		if !ok {
@@ -159,6 +163,11 @@ func TestSizes(t *testing.T) {
 		"Ground Beef 2-1/2 lb":      "1133.980925g",
 		"Butter 2 3/4 lb":           "1247.3790175g",
 		"Napkins 1,000 ct":          "1000ea",
+		"Merlot 75cl":               "750ml",
+		"Saffron 2 gms":             "2g",
+		"Cups Foam 12-oz":           "340.1942775g",
+		"Riesling 6x0,750 l":        "750ml 4500ml",
+		"Merlot 2019 12x750ml":      "750ml 9000ml", // a vintage, not 2019 12/750
 	} {
 		var got []string
 		for _, s := range Sizes(d) {
