@@ -89,9 +89,21 @@ func TestCSVHeaderMatching(t *testing.T) {
 	}
 }
 
+// Stock counts what came: the quantity delivered, never the quantity
+// ordered beside it.
+func TestCSVQuantityDeliveredNotOrdered(t *testing.T) {
+	in := "Invoice #,Date,Supplier,Item Description,Qty Ordered,Qty Delivered,UOM,Price,Ext Price\n" +
+		"H1,2026-11-28,Sysco,Romaine hearts,10,8,CS,20.00,160.00\n"
+	recs := decodeAll(t, in, Options{})
+	if len(recs) != 1 || recs[0].Err != nil || recs[0].Valid.Quantity.String() != "8" {
+		t.Fatalf("got %+v, want quantity 8", recs)
+	}
+}
+
 func TestCSVFatalHeaders(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"missing required", "invoice_number,invoice_date,vendor,quantity,unit_price\n", `"description" is missing`},
+		{"ordered is no quantity", "invoice_number,invoice_date,vendor,description,qty ordered,unit_price\n", `"quantity" is missing`},
 		{"duplicated", "invoice_number,invoice_date,vendor,description,quantity,unit_price,Vendor\n", `header "Vendor" is duplicated`},
 		{"empty", "", "empty"},
 	}
