@@ -113,13 +113,29 @@ func newSingleByte(cm *charmap.Charmap) *singleByte {
 
 func (s *singleByte) Reset() {}
 
-func (s *singleByte) Transform(dst, src []byte, _ bool) (nDst, nSrc int, err error) {
-	for ; nSrc < len(src); nSrc++ {
-		t := s.table[src[nSrc]]
+// Transform decodes src. A sequence that is UTF-8 for a character beyond
+// ASCII is kept as it is: "é" as UTF-8 is two bytes that the code page
+// reads as "Ã©", which no text in it holds. So a file that is UTF-8 after
+// all, with its first accent past what decodeText looked at, or a file
+// put together from a UTF-8 one and a code page one, is stored as written.
+func (s *singleByte) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err error) {
+	for nSrc < len(src) {
+		b := src[nSrc]
+		t, n := s.table[b], 1
+		if b >= 0xc2 && b <= 0xf4 {
+			rest := src[nSrc:]
+			if !atEOF && !utf8.FullRune(rest) {
+				return nDst, nSrc, transform.ErrShortSrc // maybe a sequence the next read ends
+			}
+			if r, size := utf8.DecodeRune(rest); r != utf8.RuneError && size > 1 {
+				t, n = string(rest[:size]), size
+			}
+		}
 		if nDst+len(t) > len(dst) {
 			return nDst, nSrc, transform.ErrShortDst
 		}
 		nDst += copy(dst[nDst:], t)
+		nSrc += n
 	}
 	return nDst, nSrc, nil
 }

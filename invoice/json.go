@@ -220,7 +220,7 @@ func checkJSON(b []byte) error {
 // have its own; a missing required key is an empty value for Validate.
 type keyResolver struct {
 	columns ColumnMap
-	decimal byte // the input's decimal separator, which numbers are written back in
+	decimal byte                // the input's decimal separator, which numbers are written back in
 	cache   map[string]keyField // raw key bytes → its field
 	chosen  []chosenKey         // per record, by index in Fields; reused
 }

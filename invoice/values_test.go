@@ -1,6 +1,11 @@
 package invoice
 
-import "testing"
+import (
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
 
 func TestValueFormatNumbers(t *testing.T) {
 	cases := []struct {
@@ -157,5 +162,21 @@ func TestSingleByteEncodingOfUTF8(t *testing.T) {
 	recs := decodeAll(t, in, Options{Encoding: "windows-1252"})
 	if len(recs) != 1 || recs[0].Valid.Description != "Crème fraîche" {
 		t.Errorf("UTF-8 read as windows-1252: %+v", recs[0])
+	}
+	// Its first accent far into it, past what the start tells, and a line
+	// in Windows-1252 after it: each as written, none as "CrÃ¨me".
+	var b strings.Builder
+	b.WriteString("invoice_number,invoice_date,vendor,description,quantity,unit_price\n")
+	for b.Len() < 200<<10 {
+		b.WriteString("A,2026-01-02,V,Plain,1,1\n")
+	}
+	b.WriteString("A,2026-01-02,V,Crème brûlée ½ €,1,1\nA,2026-01-02,V,Caf\xe9 \x80,1,1\n")
+	for name, r := range map[string]io.Reader{"whole": strings.NewReader(b.String()),
+		"a byte a read": iotest.OneByteReader(strings.NewReader(b.String()))} { // sequences cut anywhere
+		recs = decodeFrom(t, r, Options{Format: CSV, Encoding: "windows-1252"})
+		n := len(recs)
+		if n < 2 || recs[n-2].Valid.Description != "Crème brûlée ½ €" || recs[n-1].Valid.Description != "Café €" {
+			t.Fatalf("late UTF-8, then Windows-1252 (%s): %q, %q", name, recs[n-2].Valid.Description, recs[n-1].Valid.Description)
+		}
 	}
 }
