@@ -157,13 +157,17 @@ func (opts *Options) setConstants(v *Values) {
 
 // isNonLine says a record is no invoice line: it has no quantity, and no
 // invoice number or no description (a total, a note, a blank row, an
-// invoice's heading), and nothing only a line has: a SKU, a unit, a pack.
+// invoice's heading), and nothing only a line has: a SKU, a unit, a pack;
+// or it is a total ("Invoice Total", with the lines' quantity) with no SKU.
 // A line cut off after its description or its SKU is rejected. A field
 // --set gives is not the record's own.
 func (opts *Options) isNonLine(v *Values) bool {
 	blank := func(field, s string) bool {
 		_, set := opts.Set[field]
 		return set || strings.TrimSpace(s) == ""
+	}
+	if isTotal(v.Description) && blank(FieldVendorSKU, v.VendorSKU) {
+		return true // with a quantity, the sum of the lines'
 	}
 	return blank(FieldQuantity, v.Quantity) && (blank(FieldInvoiceNumber, v.InvoiceNumber) || blank(FieldDescription, v.Description)) &&
 		blank(FieldVendorSKU, v.VendorSKU) && blank(FieldUnit, v.Unit) && blank(FieldPack, v.Pack)

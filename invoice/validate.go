@@ -120,6 +120,9 @@ func Validate(v *Values, accounts Accounts, f ValueFormat) (Line, error) {
 	if err != nil {
 		return Line{}, err
 	}
+	if isTotal(l.Description) {
+		return Line{}, &FieldError{Field: FieldDescription, Rule: "is a total, not a product: a row of sums is no invoice line (--skip-non-lines skips it)", Value: shorten(l.Description)}
+	}
 	if _, ok := units.ParsePack(l.Pack); l.Pack != "" && !ok {
 		return Line{}, &FieldError{Field: FieldPack, Rule: "must be a pack size: COUNT/SIZE UNIT, as 4/1GAL, 1/25LB or 6/#10, or SIZE UNIT, as 40# or 200CT", Value: shorten(l.Pack)}
 	}
@@ -153,6 +156,23 @@ func Validate(v *Values, accounts Accounts, f ValueFormat) (Line, error) {
 		return Line{}, &FieldError{Field: FieldUnitPrice, Rule: "must be below 10^14", Value: shorten(price)}
 	}
 	return l, nil
+}
+
+// totals are descriptions that name a row of sums, not a product. Such a
+// row often has a quantity, the sum of the lines': imported, it would add
+// that much again to an item called "Invoice Total".
+var totals = map[string]bool{
+	"total": true, "totals": true, "subtotal": true, "sub total": true, "grand total": true,
+	"invoice total": true, "order total": true, "page total": true, "total due": true, "amount due": true,
+	"balance due": true, "total amount": true, "net total": true, "total net": true, "total invoice": true,
+	"summe": true, "gesamtsumme": true, "zwischensumme": true, "total ht": true, "total ttc": true,
+}
+
+// isTotal says whether a description is a total's label: "TOTAL",
+// "Sub-Total:", "Invoice total".
+func isTotal(description string) bool {
+	s := strings.ToLower(strings.TrimRight(strings.TrimSpace(description), ":. "))
+	return len(s) <= 16 && totals[strings.Join(strings.Fields(strings.ReplaceAll(s, "-", " ")), " ")]
 }
 
 // checkText trims a text value and applies the rules every text field shares.

@@ -192,8 +192,12 @@ func TestIsNonLine(t *testing.T) {
 		{Values{InvoiceNumber: "C1", InvoiceDate: "2026-11-28", Vendor: "Sysco", VendorSKU: "222"}, false},
 		{Values{InvoiceNumber: "C1", Description: "Romaine"}, false},
 		{Values{InvoiceNumber: "C1", Unit: "cs"}, false},
-		{Values{Description: "Subtotal", Pack: "4/1GAL"}, false},
+		{Values{Description: "Romaine", Pack: "4/1GAL"}, false},
 		{Values{Description: "Romaine", Quantity: "2"}, false},
+		{Values{InvoiceNumber: "R1", Description: "Invoice Total", Quantity: "5", UnitPrice: "70.00"}, true},
+		{Values{InvoiceNumber: "R1", Description: "SUB-TOTAL:", Quantity: "5"}, true},
+		{Values{InvoiceNumber: "R1", Description: "Total", VendorSKU: "555", Quantity: "5"}, false},
+		{Values{InvoiceNumber: "R1", Description: "Fage Total Greek Yogurt", Quantity: "5"}, false},
 	} {
 		if got := (&Options{}).isNonLine(&c.v); got != c.want {
 			t.Errorf("isNonLine(%+v) = %t, want %t", c.v, got, c.want)
@@ -203,5 +207,18 @@ func TestIsNonLine(t *testing.T) {
 	opts := &Options{Set: map[string]string{FieldUnit: "cs"}}
 	if v := (Values{InvoiceNumber: "TOTAL", Unit: "cs"}); !opts.isNonLine(&v) {
 		t.Errorf("with --set unit=cs: %+v is a line", v)
+	}
+}
+
+// A row of sums, imported, would add the lines' quantity again to an item
+// named after it: it is rejected, naming the rule.
+func TestTotalIsNoProduct(t *testing.T) {
+	for d, total := range map[string]bool{"Invoice Total": true, "TOTAL": true, "Sub-Total:": true, "grand  total": true,
+		"Fage Total Greek Yogurt": false, "Total Cereal": false, "Totals Bag": false} {
+		v := Values{InvoiceNumber: "R1", InvoiceDate: "2026-11-28", Vendor: "Sysco", Description: d, Quantity: "5", UnitPrice: "70.00"}
+		_, err := Validate(&v, Accounts{Default: "acct"}, ValueFormat{})
+		if got := err != nil && strings.Contains(err.Error(), "is a total, not a product"); got != total {
+			t.Errorf("%q: %v; want rejected as a total: %t", d, err, total)
+		}
 	}
 }
