@@ -170,11 +170,30 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 	for i, ps := range [][]Pack{packs, it.NamePacks} {
 		for _, p := range ps {
 			if f, ok := direct(p.Unit, it); ok {
-				return p.Count.Mul(p.Size).Mul(f), i == 0, nil
+				return p.of(u).Mul(f), i == 0, nil
 			}
 		}
 	}
 	return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it}
+}
+
+// inner are the containers a case holds COUNT of in a COUNT/SIZE pack: a
+// bottle of a "12/750ml" case of wine, a bag of "4/5LB" flour.
+var inner = map[string]bool{"btl": true, "can": true, "jar": true, "bag": true, "box": true, "tub": true,
+	"pail": true, "tray": true, "keg": true, "sack": true}
+
+// of is how many of the pack's unit one u holds: the whole pack for a case
+// or an unknown unit, one inner pack for an inner container or a count
+// ("6 btl" of a 12/750ml case are 4.5 l, not 54 l; "6 ea" of a 24/12 oz
+// case 72 oz).
+func (p Pack) of(u string) decimal.Decimal {
+	switch {
+	case inner[u]:
+		return p.Size
+	case DimensionOf(u) == Count:
+		return standard[u].size.Mul(p.Size)
+	}
+	return p.Count.Mul(p.Size)
 }
 
 // direct is how many base units one unit u holds, without a pack size.

@@ -89,6 +89,13 @@ func TestToBase(t *testing.T) {
 		want                       string // "" = *ConvertError
 	}{
 		{"2", "CS", "1/25LB", "Roma Tomatoes 25lb", Item{Base: "lb"}, "50"},
+		// An inner container or a count is one inner pack, a case all.
+		{"6", "btl", "", "Chardonnay 12/750ml", Item{Base: "ml"}, "4500"},
+		{"1", "cs", "", "Chardonnay 12/750ml", Item{Base: "ml"}, "9000"},
+		{"6", "ea", "", "Coca Cola 24/12 oz", Item{Base: "oz"}, "72"},
+		{"1", "dz", "", "Coca Cola 24/12 oz", Item{Base: "oz"}, "144"},
+		{"3", "bag", "4/5LB", "Flour", Item{Base: "lb"}, "15"},
+		{"2", "can", "6/#10", "Tomato Paste", Item{Base: "ea"}, "2"},
 		{"3", "CS", "4/1GAL", "Whole Milk 1 Gal", milk, "12"},
 		{"12", "gal", "", "Whole Milk", milk, "12"},
 		{"8", "qt", "", "Canola Oil", Item{Base: "gal"}, "2"},
