@@ -23,8 +23,9 @@ import (
 //     and "21/25", "Pinot Grigio 2022" and "2023", "2% Milk" and "1% Milk".
 //   - Qualifiers of one kind that differ: skin on/off, bone-in/boneless,
 //     salted/unsalted, whole/skim/low fat, diet/zero, sweetened/unsweetened,
-//     raw/cooked, seeded/seedless, caffeinated/decaf, and colours (red,
-//     yellow, green, ...).
+//     raw/cooked, seeded/seedless, caffeinated/decaf, tail and head on/off,
+//     thick/thin, small/medium/large/xl/jumbo, and colours (red, yellow,
+//     green, ...).
 //
 // A description that does not state a size, a number or a qualifier of a
 // kind may still match one that does: "Roma Tomatoes" matches "Roma

@@ -74,6 +74,12 @@ func TestConflictsNeverMatch(t *testing.T) {
 		{"Cheesecake NY 16 cut", "Cheesecake NY 12 cut", false},
 		{"Bacon 14-18 slice/lb", "Bacon 18-22 slice/lb", false},
 		{"Fries Straight 3/8 Cut", "Fries Straight 1/4 Cut", false},
+		{"Shrimp White 16/20 Cooked Tail On", "Shrimp White 16/20 Cooked Tail Off", false},
+		{"Shrimp White 16/20 Cooked", "Shrimp White 16/20 Uncooked", false},
+		{"Shrimp White 16/20 Head On", "Shrimp White 16/20 Headless", false},
+		{"Bacon Applewood Smoked Thick Cut", "Bacon Applewood Smoked Thin Cut", false},
+		{"Eggs Grade A Large 15 dz", "Eggs Grade A Medium 15 dz", false},
+		{"Eggs Grade A Large 15 dz", "EGGS GRADE A 15 DZ", true},
 	} {
 		r := NewResolver([]Item{{ID: 1, Name: c.item}}, nil, Options{FuzzyThreshold: 0.3})
 		res := mustResolve(t, r, Line{Vendor: "V", Description: c.line})
