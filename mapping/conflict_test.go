@@ -105,6 +105,38 @@ func TestDecimalsKeepItemsApart(t *testing.T) {
 	}
 }
 
+// An item whose name states no size takes the size of the lines matched
+// to it, in the run and from its mappings since: a line of another size is
+// then another item, in whatever order the lines come.
+func TestItemsLearnWhatTheirNamesDoNotSay(t *testing.T) {
+	r := NewResolver(nil, nil, Options{FuzzyThreshold: DefaultFuzzyThreshold})
+	var got []*Item
+	for _, d := range []string{"Cups Foam", "Cups Foam 12 oz", "Cups Foam 16 oz", "CUPS FOAM 12OZ", "Pinot Grigio", "Pinot Grigio 2022", "Pinot Grigio 2023"} {
+		got = append(got, mustResolve(t, r, Line{Vendor: "V", Description: d}).Item)
+	}
+	if got[1] != got[0] || got[2] == got[0] || got[3] != got[0] || got[6] == got[5] {
+		t.Errorf("items of the lines: %v; want 12 oz on the first item, 16 oz on another, 2023 apart from 2022", names(got))
+	}
+	// A later run: the item's mapping of 12 oz says what it is.
+	r = NewResolver([]Item{{ID: 1, Name: "Cups Foam"}}, slices.Values([]StoredMapping{
+		{Vendor: "v", KeyKind: KeyDescription, Key: "cup foam @340.1942775g", ItemID: 1},
+	}), Options{FuzzyThreshold: DefaultFuzzyThreshold})
+	if res := mustResolve(t, r, Line{Vendor: "W", Description: "Cups Foam 16 oz"}); res.Item.ID == 1 {
+		t.Errorf("Cups Foam 16 oz: item 1, which its mapping says is 12 oz")
+	}
+	if res := mustResolve(t, r, Line{Vendor: "W", Description: "cups foam 12 oz"}); res.Item.ID != 1 {
+		t.Errorf("cups foam 12 oz: item %q, want item 1", res.Item.Name)
+	}
+}
+
+func names(items []*Item) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Name)
+	}
+	return out
+}
+
 // Two items whose names differ only in size both exist: the second one
 // created gets its sizes in its key, and each size finds its own item.
 func TestSizesKeepItemsApart(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"iter"
 	"slices"
+	"strings"
 
 	"github.com/batchimport/batchimport/internal/memo"
 )
@@ -185,8 +186,14 @@ type Resolver struct {
 	// here, whose ID the importer may be setting.
 	ids []int64
 	// traits are the items' traits, by position (conflict.go), read when
-	// first needed: most items are never a candidate.
-	traits []*traits
+	// first needed: most items are never a candidate. An item whose name
+	// does not state a size, number, count or qualifier of a kind learns it
+	// from the lines matched to it and from its mappings' sized keys
+	// (learn): "Cups Foam" that took "Cups Foam 12 oz" is 12 oz, and "Cups
+	// Foam 16 oz" is then another item.
+	traits  []*traits
+	learned map[int][]string // sizes of sized mapping keys, by item position, until its traits are read
+	pos     map[*Item]int    // each item's position
 	// exact maps a normalized name to the position of the first item that
 	// has it; aliases an alias's key to its item's position and the merged
 	// name's traits.
@@ -272,7 +279,9 @@ func NewResolver(items []Item, mappings iter.Seq[StoredMapping], opts Options) *
 	byID := make(map[int64]*Item, len(r.items))
 	r.traits = make([]*traits, len(r.items))
 	r.ids = make([]int64, len(r.items))
+	r.pos = make(map[*Item]int, len(r.items))
 	for pos, it := range r.items {
+		r.pos[it] = pos
 		r.ids[pos] = it.ID
 		if _, dup := r.exact[it.Normalized]; !dup {
 			r.exact[it.Normalized] = pos
@@ -309,6 +318,14 @@ func NewResolver(items []Item, mappings iter.Seq[StoredMapping], opts Options) *
 		k := mappingKey{m.Vendor, m.Key}
 		if _, dup := into[k]; !dup {
 			into[k] = it
+		}
+		if i := strings.Index(m.Key, " @"); i >= 0 && m.KeyKind == KeyDescription {
+			if pos, ok := positionOf(r.items, m.ItemID); ok {
+				if r.learned == nil {
+					r.learned = map[int][]string{}
+				}
+				r.learned[pos] = append(r.learned[pos], strings.Split(m.Key[i+2:], " @")...)
+			}
 		}
 	}
 	for _, d := range opts.Declined {
@@ -353,7 +370,8 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 	// line's size.
 	if d.sizeKey != "" {
 		if it, ok := r.desc[mappingKey{vendor, d.key}]; ok {
-			if _, c := traitsOf(it.Name).conflicts(t); !c {
+			if pos, ok := r.pos[it]; ok && !r.conflict(pos, d) {
+				r.learn(pos, &t)
 				return Result{Item: it, Method: MethodStored, Score: 1}, nil
 			}
 		}
@@ -362,14 +380,17 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 	declined := r.declined[descKey]
 	if pos, ok := r.exactMatch(d); ok {
 		res.Item, res.Method = r.items[pos], MethodExact
+		r.learn(pos, &t)
 	} else if pos, ok := r.aliasMatch(d); ok {
 		res.Item, res.Method = r.items[pos], MethodExact
+		r.learn(pos, &t)
 	} else if pos, sim, ok := r.fuzzyMatch(d, declined); ok {
 		res.Item, res.Method, res.Score = r.items[pos], MethodFuzzy, sim
 		if r.opts.ReviewFuzzy {
 			res.Review = true
 			return res, nil
 		}
+		r.learn(pos, &t)
 	} else if r.opts.NoCreate {
 		return Result{}, ErrUnresolved
 	} else if slices.Contains(declined, 0) {
@@ -440,12 +461,58 @@ func positionOf(items []*Item, id int64) (int, bool) {
 }
 
 func (r *Resolver) conflict(pos int, d described) bool {
+	_, c := r.traitsAt(pos).conflicts(*d.traits)
+	return c
+}
+
+// traitsAt reads the traits of the item at pos once: its name's, and the
+// sizes its mappings' keys taught it.
+func (r *Resolver) traitsAt(pos int) *traits {
 	if r.traits[pos] == nil {
 		t := traitsOf(r.items[pos].Name)
 		r.traits[pos] = &t
+		if sizes, ok := r.learned[pos]; ok {
+			delete(r.learned, pos)
+			r.learn(pos, &traits{sizes: sizes})
+		}
 	}
-	_, c := r.traits[pos].conflicts(*d.traits)
-	return c
+	return r.traits[pos]
+}
+
+// learn gives the item at pos the kinds of sizes, numbers, counts and
+// qualifiers of t that its traits do not state.
+func (r *Resolver) learn(pos int, t *traits) {
+	it := *r.traitsAt(pos) // a copy: a created item's traits are its line's
+	changed := false
+	for _, kind := range sizeKinds {
+		if !slices.ContainsFunc(it.sizes, func(v string) bool { return strings.HasSuffix(v, kind) }) {
+			if add := having(t.sizes, kind, strings.HasSuffix); len(add) > 0 {
+				it.sizes, changed = append(slices.Clone(it.sizes), add...), true
+			}
+		}
+	}
+	if len(it.nums) == 0 && len(t.nums) > 0 {
+		it.nums, changed = t.nums, true
+	}
+	for _, kinds := range []*[]string{&it.counts, &it.quals} {
+		theirs := t.counts
+		if kinds == &it.quals {
+			theirs = t.quals
+		}
+		for _, v := range theirs {
+			kind := v[:strings.IndexByte(v, '=')+1]
+			if !slices.ContainsFunc(*kinds, func(w string) bool { return strings.HasPrefix(w, kind) }) {
+				*kinds, changed = append(slices.Clone(*kinds), having(theirs, kind, strings.HasPrefix)...), true
+			}
+		}
+	}
+	if changed {
+		slices.Sort(it.sizes)
+		slices.Sort(it.counts)
+		slices.Sort(it.quals)
+		it.sizes, it.counts, it.quals = slices.Compact(it.sizes), slices.Compact(it.counts), slices.Compact(it.quals)
+		r.traits[pos] = &it
+	}
 }
 
 // fuzzyMatch finds the most similar item that does not conflict with the
@@ -477,6 +544,7 @@ func (r *Resolver) create(l Line, d described) *Item {
 	key := it.Normalized
 	pos := len(r.items)
 	r.items = append(r.items, it)
+	r.pos[it] = pos
 	r.traits = append(r.traits, d.traits)
 	r.ids = append(r.ids, 0)
 	if _, taken := r.exact[key]; !taken {
