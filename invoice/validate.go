@@ -171,8 +171,11 @@ var totals = map[string]bool{
 // isTotal says whether a description is a total's label: "TOTAL",
 // "Sub-Total:", "Invoice total".
 func isTotal(description string) bool {
+	if len(description) > 24 { // most lines: no label is that long
+		return false
+	}
 	s := strings.ToLower(strings.TrimRight(strings.TrimSpace(description), ":. "))
-	return len(s) <= 16 && totals[strings.Join(strings.Fields(strings.ReplaceAll(s, "-", " ")), " ")]
+	return totals[strings.Join(strings.Fields(strings.ReplaceAll(s, "-", " ")), " ")]
 }
 
 // checkText trims a text value and applies the rules every text field shares.
