@@ -135,7 +135,7 @@ func Validate(v *Values, accounts Accounts, f ValueFormat) (Line, error) {
 	}
 	var ok bool
 	if l.InvoiceDate, ok = f.date(date); !ok {
-		return Line{}, &FieldError{Field: FieldInvoiceDate, Rule: f.dateRule(), Value: shorten(date)}
+		return Line{}, &FieldError{Field: FieldInvoiceDate, Rule: f.dateRule(date), Value: shorten(date)}
 	}
 	if l.Quantity, err = checkDecimal(FieldQuantity, quantity, quantityScale, f, false); err != nil {
 		return Line{}, err

@@ -226,11 +226,22 @@ func stripCurrency(s string) string {
 
 // dateRule and numberRule say what a rejected date or number must be, and
 // which setting reads another way of writing it.
-func (f ValueFormat) dateRule() string {
+func (f ValueFormat) dateRule(value string) string {
 	if f.layout == "" {
 		return "must be a real calendar date written YYYY-MM-DD (for another order, set --date-format, e.g. MM/DD/YYYY or DD.MM.YYYY)"
 	}
-	return "must be a real calendar date written " + f.Date + " (--date-format)"
+	rule := "must be a real calendar date written " + f.Date + " (--date-format)"
+	// "28/11/2026" read as MM/DD/YYYY: the file is DD/MM/YYYY, and its
+	// dates that fit both (05/11/2026) went in as the wrong day.
+	swapped := strings.NewReplacer("MM", "DD", "DD", "MM").Replace(f.Date)
+	if layout, err := dateLayout(swapped); err == nil && swapped != f.Date {
+		g := f
+		g.layout = layout
+		if _, ok := g.date(value); ok {
+			rule += "; it reads as " + swapped + ": if the file is written so, dates before it that read both ways went in the wrong way round: revert the run (batchimport revert RUN) and import the file again with --date-format " + swapped
+		}
+	}
+	return rule
 }
 
 func (f ValueFormat) numberRule(field, value string) string {

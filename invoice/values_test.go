@@ -180,3 +180,24 @@ func TestSingleByteEncodingOfUTF8(t *testing.T) {
 		}
 	}
 }
+
+// A date that only the other order reads says so, and what to do about
+// the dates that read both ways.
+func TestDateRuleNamesTheOtherOrder(t *testing.T) {
+	f, err := NewValueFormat("MM/DD/YYYY", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := f.date("05/11/2026"); !ok || d != "2026-05-11" {
+		t.Fatalf("05/11/2026: %q, %t", d, ok)
+	}
+	if _, ok := f.date("28/11/2026"); ok {
+		t.Fatal("28/11/2026 read as MM/DD/YYYY")
+	}
+	if rule := f.dateRule("28/11/2026"); !strings.Contains(rule, "reads as DD/MM/YYYY") || !strings.Contains(rule, "--date-format DD/MM/YYYY") {
+		t.Errorf("28/11/2026: %q", rule)
+	}
+	if rule := f.dateRule("2026-11-28"); strings.Contains(rule, "reads as") {
+		t.Errorf("2026-11-28: %q names another order", rule)
+	}
+}
