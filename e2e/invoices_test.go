@@ -253,3 +253,38 @@ func rejectReasons(t *testing.T, path string) []string {
 	t.Helper()
 	return pgtest.RejectsColumn(t, path, "_error")
 }
+
+// A fixed record imported once, then fixed again with a new mistake: the
+// second copy is rejected, and resolved as it is stored, so that fixing
+// that reject imports nothing a second time.
+func TestRejectFixedTwiceComesHomeOnce(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	first := imported(t, cfg, 3, writeLines(t, dir, "f.csv", "INV-1,2026-01-05,Sysco,S1,Roma Tomatoes,5,lb,1.10\n"+
+		",2026-01-05,Sysco,S2,Whole Milk,2,gal,3.20\n"))
+	rejects, err := os.ReadFile(first["rejects_file"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := func(name, from, to string) string {
+		return writeCSV(t, dir, name, strings.Replace(string(rejects), from, to, 1))
+	}
+	imported(t, cfg, 0, fixed("fixA.csv", "\n,2026-01-05,", "\nINV-9,2026-01-05,"))
+	again := imported(t, cfg, 1, fixed("fixB.csv", "\n,2026-01-05,", "\nINV-09,2026-13-05,"))
+	run := int64(again["run_id"].(float64))
+	if n := queryInt(t, conn, `SELECT count(*) FROM rejects WHERE run_id = $1 AND resolved_by = $1 AND reason LIKE '%already taken back%'`, run); n != 1 {
+		t.Fatalf("the second fix, rejected for its date: %d rejects resolved as taken back already, want 1", n)
+	}
+	bi(t, cfg, 0, "rejects", fmt.Sprint(run), "-o", filepath.Join(dir, "rT.csv"))
+	data, err := os.ReadFile(filepath.Join(dir, "rT.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := imported(t, cfg, 1, writeCSV(t, dir, "fixC.csv", strings.ReplaceAll(string(data), "2026-13-05", "2026-01-05")))
+	if last["rows_imported"] != 0.0 {
+		t.Errorf("the second fix fixed once more: %v; want nothing imported", last)
+	}
+	checkStock(t, conn, map[string]string{"Roma Tomatoes lb": "5.000", "Whole Milk gal": "2.000"})
+}

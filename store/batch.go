@@ -144,6 +144,10 @@ type batchWriter struct {
 	// homes and rejectHomes are the home runs of the batch's Rows and
 	// Rejects: the run whose invoices each belongs to.
 	homes, rejectHomes []int64
+	// settled are the rows, and the Rejects, that are a record imported
+	// already (taken back before, or of a reverted run): rejected, and
+	// resolved at once, so that no fix of them comes home a second time.
+	settled, rejectSettled map[int]string
 }
 
 func newBatchWriter(s *Store, b *Batch, stock stockSums) *batchWriter {
@@ -500,11 +504,15 @@ func (w *batchWriter) rejects() []Reject {
 	rs := slices.Clone(w.b.Rejects)
 	for i := range rs {
 		rs[i].Home = w.rejectHomes[i]
+		if why, ok := w.rejectSettled[i]; ok {
+			rs[i].Reason, rs[i].Rule, rs[i].Settled = why+" (and "+rs[i].Reason+")", "_record: a rejected record already taken back", true
+		}
 	}
 	for i, err := range w.refused {
 		r := &w.b.Rows[i]
 		rj := RowReject(r.Record, r.Line, w.b.Raw(i), err)
 		rj.Home = w.homes[i]
+		_, rj.Settled = w.settled[i]
 		rs = append(rs, rj)
 	}
 	for i := range rs {

@@ -94,8 +94,14 @@ func (w *batchWriter) takeBack(ctx context.Context, tx pgx.Tx) ([]int64, error) 
 		return nil, err
 	}
 	var why map[Origin]string
+	var settled map[Origin]bool
 	for o, rs := range refs {
 		home, ok := taken[o]
+		if !ok && why == nil {
+			if why, settled, err = w.whyNotTaken(ctx, tx, runs, records); err != nil {
+				return nil, err
+			}
+		}
 		for n, r := range rs {
 			switch {
 			case !r.row && ok:
@@ -105,32 +111,45 @@ func (w *batchWriter) takeBack(ctx context.Context, tx pgx.Tx) ([]int64, error) 
 			case r.row && ok:
 				w.hold(r.i, fmt.Sprintf("_record: record %d of run %d is in this input more than once", o.Record, o.Run), "_record: the same rejected record more than once")
 			case r.row:
-				if why == nil {
-					if why, err = w.whyNotTaken(ctx, tx, runs, records); err != nil {
-						return nil, err
-					}
-				}
 				w.hold(r.i, why[o], "_record: a rejected record already taken back, or no rejected record")
+				if settled[o] {
+					w.markSettled(&w.settled, r.i, why[o])
+				}
+			case settled[o]:
+				// Rejected before the database, for another field: fixed
+				// again, it must not come home a second time either.
+				w.markSettled(&w.rejectSettled, r.i, why[o])
 			}
 		}
 	}
 	return homes, nil
 }
 
-// whyNotTaken says, for origins that could not be taken back, why.
-func (w *batchWriter) whyNotTaken(ctx context.Context, tx pgx.Tx, runs, records []int64) (map[Origin]string, error) {
+// markSettled marks the i-th row or reject a record imported already.
+func (w *batchWriter) markSettled(m *map[int]string, i int, why string) {
+	if *m == nil {
+		*m = map[int]string{}
+	}
+	(*m)[i] = why
+}
+
+// whyNotTaken says, for origins that could not be taken back, why, and
+// which are records imported already: taken back by another run, or of a
+// reverted run (whose source, imported again, brings them anew).
+func (w *batchWriter) whyNotTaken(ctx context.Context, tx pgx.Tx, runs, records []int64) (map[Origin]string, map[Origin]bool, error) {
 	rows, err := tx.Query(ctx, `SELECT u.run_id, u.record_no, j.resolved_by,
 			coalesce((SELECT h.id FROM import_runs h WHERE h.id IN (u.run_id, j.home_run) AND h.status = 'reverted' LIMIT 1), 0)
 		FROM unnest($1::bigint[], $2::bigint[]) AS u(run_id, record_no)
 		LEFT JOIN rejects j ON j.account = $3 AND j.run_id = u.run_id AND j.record_no = u.record_no`, runs, records, w.b.Account)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	why := map[Origin]string{}
+	why, settled := map[Origin]string{}, map[Origin]bool{}
 	var o Origin
 	var by *int64
 	var reverted int64
 	_, err = pgx.ForEachRow(rows, []any{&o.Run, &o.Record, &by, &reverted}, func() error {
+		settled[o] = reverted > 0 || by != nil
 		if reverted > 0 {
 			why[o] = fmt.Sprintf("_record: record %d of run %d belongs to run %d, which was reverted: import that run's source again instead", o.Record, o.Run, reverted)
 		} else if by == nil {
@@ -140,7 +159,7 @@ func (w *batchWriter) whyNotTaken(ctx context.Context, tx pgx.Tx, runs, records 
 		}
 		return nil
 	})
-	return why, err
+	return why, settled, err
 }
 
 // claimInvoices gives the invoices of the batch's rows that no run owns yet

@@ -21,6 +21,9 @@ type Reject struct {
 	SQLState string
 	Origin   Origin // the reject this record was, when it came back fixed
 	Home     int64  // the run whose invoices the record belongs to
+	// Settled: the record was imported already, its reject taken back by
+	// another run: it is resolved by its own run as it is stored.
+	Settled bool
 }
 
 // RowReject is the reject of a row the database refused with err.
@@ -47,7 +50,7 @@ func text(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-var rejectColumns = []string{"account", "run_id", "record_no", "line_no", "raw", "reason", "rule", "sqlstate", "home_run"}
+var rejectColumns = []string{"account", "run_id", "record_no", "line_no", "raw", "reason", "rule", "sqlstate", "home_run", "resolved_by"}
 
 // insertRejects stores rejects in one COPY.
 func (s *Store) insertRejects(ctx context.Context, tx pgx.Tx, rs []Reject) error {
@@ -56,7 +59,11 @@ func (s *Store) insertRejects(ctx context.Context, tx pgx.Tx, rs []Reject) error
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"rejects"}, rejectColumns, pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
 		r := &rs[i]
-		return []any{r.Account, r.RunID, r.Record, r.Line, r.Raw, text(r.Reason), text(r.Rule), nullable(r.SQLState), r.Home}, nil
+		var resolvedBy *int64
+		if r.Settled {
+			resolvedBy = &r.RunID
+		}
+		return []any{r.Account, r.RunID, r.Record, r.Line, r.Raw, text(r.Reason), text(r.Rule), nullable(r.SQLState), r.Home, resolvedBy}, nil
 	}))
 	return err
 }
