@@ -288,3 +288,59 @@ func TestRejectFixedTwiceComesHomeOnce(t *testing.T) {
 	}
 	checkStock(t, conn, map[string]string{"Roma Tomatoes lb": "5.000", "Whole Milk gal": "2.000"})
 }
+
+// A record rejected, fixed badly (run S rejects it again, for the first
+// run's invoices), then fixed well from S's rejects (run T): S cannot be
+// reverted while T stands, for that would give the first run's reject
+// back, and the record would come home twice.
+func TestRevertRefusedWhileARejectItTookCameHome(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	first := imported(t, cfg, 3, writeLines(t, dir, "f.csv", "INV-1,2026-01-05,Sysco,S1,Roma Tomatoes,5,lb,1.10\n"+
+		"INV-1,2026-01-05,Sysco,S2,Whole Milk,0,gal,3.20\n"))
+	rejects, err := os.ReadFile(first["rejects_file"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(strings.Replace(string(rejects), "Whole Milk,0,", "Whole Milk,2,", 1), "2026-01-05", "2026-13-05", 1)
+	s := imported(t, cfg, 1, writeCSV(t, dir, "fix1.csv", bad))
+	sRun := fmt.Sprint(int64(s["run_id"].(float64)))
+	bi(t, cfg, 0, "rejects", sRun, "-o", filepath.Join(dir, "r2.csv"))
+	data, err := os.ReadFile(filepath.Join(dir, "r2.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported(t, cfg, 0, writeCSV(t, dir, "fix2.csv", strings.ReplaceAll(string(data), "2026-13-05", "2026-01-05")))
+	if p := bi(t, cfg, 1, "revert", sRun); !strings.Contains(p.stderr.String(), "were imported by run") {
+		t.Errorf("revert of run %s: %q; want it refused, naming the run that imported its reject", sRun, p.stderr.String())
+	}
+	again := imported(t, cfg, 1, writeCSV(t, dir, "fix3.csv", strings.Replace(string(rejects), "Whole Milk,0,", "Whole Milk,2,", 1)))
+	if again["rows_imported"] != 0.0 {
+		t.Errorf("the first rejects fixed again: %v; want nothing imported", again)
+	}
+	checkStock(t, conn, map[string]string{"Roma Tomatoes lb": "5.000", "Whole Milk gal": "2.000"})
+}
+
+// A source whose every record was rejected, one of them fixed and imported
+// since: imported again, the source would bring that record a second
+// time, so it is refused, naming the run that imported it.
+func TestSourceAgainRefusedAfterItsRejectCameHome(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	f := writeLines(t, dir, "f.csv", "INV-1,2026-01-05,Sysco,S2,Whole Milk,0,gal,3.20\n")
+	first := imported(t, cfg, 1, f)
+	rejects, err := os.ReadFile(first["rejects_file"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported(t, cfg, 0, writeCSV(t, dir, "fixA.csv", strings.Replace(string(rejects), "Whole Milk,0,", "Whole Milk,2,", 1)))
+	again := imported(t, cfg, 1, f)
+	if msg, _ := again["error"].(string); !strings.Contains(msg, "would import them a second time") {
+		t.Errorf("the source again: %v; want it refused, naming the run that imported its fixed reject", again)
+	}
+	checkStock(t, conn, map[string]string{"Whole Milk gal": "2.000"})
+}

@@ -63,7 +63,7 @@ func (s *Store) Revert(ctx context.Context, id int64, c Correction) (Reverted, i
 	}
 	c.Accounts = accounts
 	cid, err := s.Correct(ctx, c, func(tx pgx.Tx) (any, error) {
-		if err := cameHome(ctx, tx, accounts, id); err != nil {
+		if err := cameHome(ctx, tx, accounts, id, "revert %[2]s first, then run %[1]d"); err != nil {
 			return nil, err
 		}
 		// A new owner fences whatever process held the run before.
@@ -82,10 +82,15 @@ func (s *Store) Revert(ctx context.Context, id int64, c Correction) (Reverted, i
 // cameHome refuses to revert a run some of whose rejects, fixed, were
 // imported by later runs still standing: those rows are records of the
 // run's source too, and left alone they would be imported twice once the
-// source is imported again.
-func cameHome(ctx context.Context, tx pgx.Tx, accounts []string, id int64) error {
+// source is imported again. Its rejects are those it is home to, and
+// those it rejected again for another run's home: reverted, it would give
+// back the reject it took, and the record, imported from its own reject,
+// would come home twice.
+// todo says what to do, from the run's id (%[1]d) and "it" or "them" for
+// the runs named (%[2]s).
+func cameHome(ctx context.Context, tx pgx.Tx, accounts []string, id int64, todo string) error {
 	rows, err := tx.Query(ctx, `SELECT DISTINCT r.id, r.source_name FROM rejects j JOIN import_runs r ON r.id = j.resolved_by
-		WHERE j.account = ANY($1) AND j.home_run = $2 AND r.id <> $2 AND r.status <> 'reverted' ORDER BY r.id`, accounts, id)
+		WHERE j.account = ANY($1) AND (j.home_run = $2 OR j.run_id = $2) AND r.id <> $2 AND r.status <> 'reverted' ORDER BY r.id`, accounts, id)
 	if err != nil {
 		return err
 	}
@@ -99,8 +104,8 @@ func cameHome(ctx context.Context, tx pgx.Tx, accounts []string, id int64) error
 		return err
 	}
 	if len(runs) > 0 {
-		return fmt.Errorf("run %d's rejected records, fixed, were imported by run %s: revert %s first, then run %d", id,
-			strings.Join(runs, ", run "), map[bool]string{true: "it", false: "them"}[len(runs) == 1], id)
+		return fmt.Errorf("run %d's rejected records, fixed, were imported by run %s: %s", id,
+			strings.Join(runs, ", run "), fmt.Sprintf(todo, id, map[bool]string{true: "it", false: "them"}[len(runs) == 1]))
 	}
 	return nil
 }

@@ -281,17 +281,27 @@ func (s *Store) CreateRun(ctx context.Context, n NewRun) (Run, error) {
 // for a new run of its source is about to import the same records: each
 // record then stays in the rejects of one run only. The caller holds the
 // source's lock.
+//
+// It is refused, as a revert is, when some of the run's rejects, fixed,
+// were imported by runs still standing: the new run would import those
+// records a second time.
 func (s *Store) SupersedeRun(ctx context.Context, id int64) error {
 	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
 		var accounts []string
-		err := tx.QueryRow(ctx, `UPDATE import_runs AS r SET status = 'reverted',
-			error = coalesce(r.error || '; ', '') || 'superseded by a new import of its source'
-			FROM run_progress AS p WHERE r.id = $1 AND r.status = 'rejected' AND p.run_id = r.id
-			RETURNING array_append(p.accounts, r.account)`, id).Scan(&accounts)
+		err := tx.QueryRow(ctx, `SELECT array_append(p.accounts, r.account) FROM import_runs r JOIN run_progress p ON p.run_id = r.id
+			WHERE r.id = $1 AND r.status = 'rejected' FOR UPDATE OF r`, id).Scan(&accounts)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		if err := cameHome(ctx, tx, accounts, id, "its source imported again would import them a second time: "+
+			"fix and import the rest of run %[1]d's rejects (batchimport rejects %[1]d), or revert %[2]s first"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE import_runs SET status = 'reverted',
+			error = coalesce(error || '; ', '') || 'superseded by a new import of its source' WHERE id = $1`, id); err != nil {
 			return err
 		}
 		// What it holds goes back, as a revert gives it back: the rejects
