@@ -344,3 +344,26 @@ func TestSourceAgainRefusedAfterItsRejectCameHome(t *testing.T) {
 	}
 	checkStock(t, conn, map[string]string{"Whole Milk gal": "2.000"})
 }
+
+// An invoice whose only line was rejected, fixed, and came home, claimed
+// for the first run: reverting the fix frees it, and the invoice sent
+// again is imported, not refused as a duplicate of a run with none of it.
+func TestRevertOfAFixFreesTheInvoiceItClaimed(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	first := imported(t, cfg, 3, writeLines(t, dir, "f.csv", "INV-1,2026-01-05,Sysco,S1,Roma Tomatoes,5,lb,1.10\n"+
+		"INV-2,2026-01-05,Sysco,S2,Whole Milk,0,gal,3.20\n"))
+	rejects, err := os.ReadFile(first["rejects_file"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fix := imported(t, cfg, 0, writeCSV(t, dir, "fix.csv", strings.Replace(string(rejects), "Whole Milk,0,", "Whole Milk,2,", 1)))
+	bi(t, cfg, 0, "revert", fmt.Sprint(int64(fix["run_id"].(float64))))
+	if n := queryInt(t, conn, `SELECT count(*) FROM invoices WHERE invoice_number = 'INV-2'`); n != 0 {
+		t.Errorf("INV-2 still owned after the fix that claimed it was reverted")
+	}
+	imported(t, cfg, 0, writeLines(t, dir, "g.csv", "INV-2,2026-01-05,Sysco,S2,Whole Milk,2,gal,3.20\n"))
+	checkStock(t, conn, map[string]string{"Roma Tomatoes lb": "5.000", "Whole Milk gal": "2.000"})
+}

@@ -139,6 +139,7 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 		return out, err
 	}
 	// Every statement names the accounts, so that it runs on Citus.
+	var homeFreed int64
 	steps := []struct {
 		count *int64
 		sql   string
@@ -147,6 +148,16 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 			FROM (SELECT account, item_id, sum(base_quantity) AS qty FROM transactions
 			      WHERE account = ANY($1) AND run_id = $2 GROUP BY 1, 2 ORDER BY 1, 2) AS d
 			WHERE i.account = d.account AND i.id = d.item_id`},
+		// An invoice its fixed records claimed for the run they came home
+		// to, of which no other run holds a line, is freed too: owned by a
+		// run with none of its lines, it would make the invoice's lines a
+		// duplicate of nothing.
+		{&homeFreed, `DELETE FROM invoices AS i
+			USING (SELECT DISTINCT account, lower(vendor) AS vendor, invoice_number FROM transactions
+			       WHERE account = ANY($1) AND run_id = $2) AS o
+			WHERE i.account = ANY($1) AND i.account = o.account AND i.vendor = o.vendor AND i.invoice_number = o.invoice_number
+			  AND i.run_id <> $2 AND NOT EXISTS (SELECT FROM transactions t WHERE t.account = i.account
+			      AND lower(t.vendor) = i.vendor AND t.invoice_number = i.invoice_number AND t.run_id <> $2)`},
 		{&out.Transactions, `DELETE FROM transactions WHERE account = ANY($1) AND run_id = $2`},
 		{&out.MappingsRemoved, `DELETE FROM item_mappings WHERE account = ANY($1) AND run_id = $2`},
 		// An invoice whose lines another run still holds (imported with
@@ -181,5 +192,6 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 			*st.count = tag.RowsAffected()
 		}
 	}
+	out.InvoicesFreed += homeFreed
 	return out, nil
 }
