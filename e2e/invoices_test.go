@@ -367,3 +367,38 @@ func TestRevertOfAFixFreesTheInvoiceItClaimed(t *testing.T) {
 	imported(t, cfg, 0, writeLines(t, dir, "g.csv", "INV-2,2026-01-05,Sysco,S2,Whole Milk,2,gal,3.20\n"))
 	checkStock(t, conn, map[string]string{"Roma Tomatoes lb": "5.000", "Whole Milk gal": "2.000"})
 }
+
+// A run killed, one of its rejects fixed and imported meanwhile, then
+// resumed past --max-rejects: reverted, it would leave that record imported
+// by the fix with nothing of its own run; it ends failed instead, saying
+// which run to revert first.
+func TestMaxRejectsKeepsARunWhoseRejectCameHome(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("INV-0,2026-01-05,Sysco,S2,Whole Milk,0,gal,3.20\n")
+	for i := range 6000 {
+		fmt.Fprintf(&b, "INV-%d,2026-01-05,Sysco,S1,Roma Tomatoes,1,lb,%d.0\n", 1+i/10, i)
+	}
+	for i := range 5 {
+		fmt.Fprintf(&b, "INV-X%d,2026-01-05,Sysco,S1,Roma Tomatoes,0,lb,1.0\n", i)
+	}
+	f := writeLines(t, dir, "f.csv", b.String())
+	args := []string{"--max-rejects", "3", "--writers", "1", "--chunk-size", "20", "--chunks-per-commit", "1"}
+	run := killAfterCommit(t, cfg, conn, "maxrejects", append(append([]string{"import"}, args...), f)...)
+	bi(t, cfg, 0, "rejects", fmt.Sprint(run), "-o", filepath.Join(dir, "r.csv"))
+	data, err := os.ReadFile(filepath.Join(dir, "r.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported(t, cfg, 0, writeCSV(t, dir, "fix.csv", strings.Replace(string(data), "Whole Milk,0,", "Whole Milk,2,", 1)))
+	s := imported(t, cfg, 1, f, args...)
+	if msg, _ := s["error"].(string); s["status"] != "failed" || !strings.Contains(msg, "so it is not reverted") {
+		t.Errorf("the resumed run past --max-rejects: %v; want it failed, not reverted, naming the fix's run", s)
+	}
+	if n := queryInt(t, conn, `SELECT count(*) FROM transactions WHERE description = 'Whole Milk'`); n != 1 {
+		t.Errorf("Whole Milk imported %d times, want once", n)
+	}
+}

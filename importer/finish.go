@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/batchimport/batchimport/store"
 )
@@ -60,12 +61,19 @@ func (r *runner) record(ctx context.Context, w *writer, err error) error {
 	dbctx := context.WithoutCancel(ctx)
 	var changed *ChangedError
 	if errors.Is(err, ErrMaxRejects) || errors.As(err, &changed) {
-		if rerr := r.retryOnce(dbctx, func() error { return r.db.RevertRun(dbctx, r.run.ID, r.run.Owner, err.Error()) }); rerr != nil {
+		rerr := r.retryOnce(dbctx, func() error { return r.db.RevertRun(dbctx, r.run.ID, r.run.Owner, err.Error()) })
+		var home *store.CameHomeError
+		switch {
+		case errors.As(rerr, &home):
+			// Never to be reverted as it stands: it ends failed, saying why.
+			err = fmt.Errorf("%w; %v", err, rerr)
+		case rerr != nil:
 			r.opts.Log.Warn("could not revert the run", "run_id", r.run.ID, "error", rerr)
 			return err
+		default:
+			r.sum.Reverted = true
+			return err
 		}
-		r.sum.Reverted = true
-		return err
 	}
 	p := w.committed
 	status, msg := store.StatusSuccess, ""
