@@ -310,11 +310,12 @@ func (k *keyResolver) fill(v *Values, members []member) error {
 		if err != nil && first == nil {
 			first = err
 		}
-		if raw[0] != '"' && k.decimal == ',' {
+		if name := Fields[f]; raw[0] != '"' && k.decimal == ',' && (name == FieldQuantity || name == FieldUnitPrice) {
 			// A JSON number has a point whatever the locale, and no
 			// thousands separator: written back with the input's decimal
 			// separator, the validation reads it as the number it is
 			// (1.250 as 1,250, not 1250, with --thousands-separator .).
+			// Text fields keep it as written.
 			s = strings.Replace(s, ".", ",", 1)
 		}
 		*valueOf(v, f) = s

@@ -87,7 +87,7 @@ func errString(err error) string {
 }
 
 func TestJSONExactDecimals(t *testing.T) {
-	rec := `{"invoice_number":"A1","invoice_date":"2026-01-02","vendor":"V","description":"Milk",` +
+	rec := `{"invoice_number":"A1","invoice_date":"2026-01-02","vendor":"V","vendor_sku":12.5,"description":"Milk",` +
 		`"quantity":%Q,"unit_price":%P}`
 	tests := []struct {
 		name, quantity, price string
@@ -127,7 +127,7 @@ func TestJSONExactDecimals(t *testing.T) {
 				if v.Quantity.String() != tc.wantQ || v.UnitPrice.String() != tc.wantP {
 					t.Errorf("quantity %s, unit_price %s; want %s, %s", v.Quantity, v.UnitPrice, tc.wantQ, tc.wantP)
 				}
-				if v.Account != "acct" || v.Description != "Milk" || v.InvoiceDate != "2026-01-02" {
+				if v.Account != "acct" || v.Description != "Milk" || v.InvoiceDate != "2026-01-02" || v.VendorSKU != "12.5" {
 					t.Errorf("line = %+v", v)
 				}
 			})
