@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
@@ -69,6 +72,80 @@ func TestResentInvoices(t *testing.T) {
 	}
 	if total != "2900" {
 		t.Errorf("%s transactions, want 2000 of a and 900 of b", total)
+	}
+}
+
+// An invoice re-sent with new descriptions leaves no item behind: its
+// lines are refused as duplicates after they were resolved, and the items
+// they created go at the run's end, unless a line imported uses one, or
+// another import of the account is running (it may have resolved lines to
+// one already).
+func TestResentInvoiceLeavesNoItems(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	ctx := context.Background()
+	dir := t.TempDir()
+	write := func(name string, lines ...string) string {
+		path := filepath.Join(dir, name)
+		data := "invoice_number,invoice_date,vendor,description,quantity,unit,unit_price\n" + strings.Join(lines, "\n") + "\n"
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	items := func() []string {
+		rows, err := conn.Query(ctx, `SELECT name FROM inventory_items ORDER BY name`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	a := write("a.csv", "INV-1,2026-11-01,Sysco,Roma Tomatoes 25 lb,2,cs,20.00", "INV-1,2026-11-01,Sysco,Yellow Onions 50 lb,1,cs,30.00")
+	if p, code := runBin(t, cfg, "import", "--output", "json", a); code != 0 {
+		t.Fatalf("a: exit %d\n%s%s", code, p.stdout.String(), p.stderr.String())
+	}
+	// INV-1 again, with two new descriptions: the first of them is also
+	// the line of a new invoice, which keeps its item.
+	b := write("b.csv", "INV-1,2026-11-01,Sysco,Roma Tomatoes 25 lb,2,cs,20.00", "INV-1,2026-11-01,Sysco,Red Bell Peppers 11 lb,1,cs,30.00",
+		"INV-1,2026-11-01,Sysco,Green Cabbage 50 lb,1,cs,30.00", "INV-2,2026-11-02,Sysco,Green Cabbage 50 lb,3,cs,30.00")
+	p, code := runBin(t, cfg, "import", "--output", "json", b)
+	sb := p.summary(t)
+	if code != 3 || sb["rows_rejected"] != 3.0 || sb["items_created"] != 1.0 {
+		t.Fatalf("b: exit %d, %v; want 3 lines rejected as duplicates, 1 item created", code, sb)
+	}
+	want := []string{"Green Cabbage 50 lb", "Roma Tomatoes 25 lb", "Yellow Onions 50 lb"}
+	if got := items(); !slices.Equal(got, want) {
+		t.Errorf("items after b: %q, want %q", got, want)
+	}
+	var created int64
+	if err := conn.QueryRow(ctx, `SELECT items_created FROM runs WHERE id = $1`, int64(sb["run_id"].(float64))).Scan(&created); err != nil || created != 1 {
+		t.Errorf("b's run: %d items created (%v), want 1", created, err)
+	}
+	pgtest.CheckInvariant(t, conn, sb["source_key"].(string), []int{2, 3, 4, 5}, sb["rejects_file"].(string))
+
+	// While another import of the account runs (its lock held shared, as
+	// an import holds it), the item stays, and counts as created.
+	lock := pgtest.Conn(t, cfg)
+	if _, err := lock.Exec(ctx, `SELECT pg_advisory_lock_shared(hashtext('batchimport account ' || $1), hashtext('default'))`, cfg.Schema); err != nil {
+		t.Fatal(err)
+	}
+	c := write("c.csv", "INV-1,2026-11-01,Sysco,Iceberg Lettuce 24 ct,1,cs,30.00")
+	p, _ = runBin(t, cfg, "import", "--output", "json", c)
+	if sc := p.summary(t); sc["status"] != "rejected" || sc["items_created"] != 1.0 {
+		t.Fatalf("c beside another import: %v; want rejected, 1 item created", sc)
+	}
+	if got := items(); !slices.Contains(got, "Iceberg Lettuce 24 ct") {
+		t.Errorf("items after c beside another import: %q, want its item kept", got)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM item_mappings m JOIN inventory_items i ON i.account = m.account AND i.id = m.item_id
+		WHERE i.name IN ('Red Bell Peppers 11 lb')`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("mappings of the item dropped: %d (%v), want none", n, err)
 	}
 }
 

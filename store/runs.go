@@ -353,24 +353,77 @@ func (s *Store) ResumeRun(ctx context.Context, id int64, owner string, in InputL
 
 // FinishRun records how a run ended, if owner still holds it; else it
 // returns *FencedError and changes nothing. A content hash, when given, is
-// recorded too (standard input learns it only at the end).
-func (s *Store) FinishRun(ctx context.Context, id int64, owner string, status Status, errMsg string, c Content) error {
+// recorded too (standard input learns it only at the end). A run that ends
+// for good (success, partial_success, rejected) takes with it, in the same
+// transaction, the items it created that nothing uses (dropUnused); it
+// returns how many, which its items_created no longer counts.
+func (s *Store) FinishRun(ctx context.Context, id int64, owner string, status Status, errMsg string, c Content) (int64, error) {
 	if s.conn == nil {
-		return errNotConnected
+		return 0, errNotConnected
 	}
-	// Locking the progress row waits for a process taking the run over,
-	// and then sees its owner.
-	tag, err := s.q().Exec(ctx, `WITH held AS (SELECT run_id FROM run_progress WHERE run_id = $1 AND owner = $2 FOR UPDATE)
-		UPDATE import_runs SET status = $3, finished_at = now(), error = nullif($4, ''),
-		content_sha256 = coalesce(content_sha256, nullif($5, '')), content_size = coalesce(content_size, $6)
-		WHERE id = (SELECT run_id FROM held)`, id, owner, status, errMsg, c.SHA256, c.Size)
-	if err != nil {
-		return s.lost(err)
+	var dropped int64
+	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
+		// Locking the progress row waits for a process taking the run
+		// over, and then sees its owner.
+		tag, err := tx.Exec(ctx, `WITH held AS (SELECT run_id FROM run_progress WHERE run_id = $1 AND owner = $2 FOR UPDATE)
+			UPDATE import_runs SET status = $3, finished_at = now(), error = nullif($4, ''),
+			content_sha256 = coalesce(content_sha256, nullif($5, '')), content_size = coalesce(content_size, $6)
+			WHERE id = (SELECT run_id FROM held)`, id, owner, status, errMsg, c.SHA256, c.Size)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return s.fenced(ctx, tx, id)
+		}
+		if status.Done() || status == StatusRejected {
+			dropped, err = s.dropUnused(ctx, tx, id)
+		}
+		return err
+	})
+	return dropped, s.lost(err)
+}
+
+// dropUnused deletes the items run id created that no row holds, with the
+// mappings the run stored for them: items of lines refused after they were
+// resolved (a re-sent invoice's new descriptions, refused as duplicates;
+// rows the database refused), which would otherwise stay in the catalogue
+// for nothing and be counted as created. An item that anything else uses
+// (a row, another run's mapping, a proposal, an alias, a unit an operator
+// set) stays. Only in accounts no other session holds the lock of: another
+// import running there may have resolved lines to such an item already.
+func (s *Store) dropUnused(ctx context.Context, tx pgx.Tx, id int64) (int64, error) {
+	var accounts []string
+	if err := tx.QueryRow(ctx, `SELECT ARRAY(SELECT DISTINCT a FROM unnest(array_append(p.accounts, r.account)) AS a ORDER BY 1)
+		FROM import_runs r JOIN run_progress p ON p.run_id = r.id WHERE r.id = $1`, id).Scan(&accounts); err != nil {
+		return 0, err
 	}
-	if tag.RowsAffected() == 0 {
-		return s.fenced(ctx, s.q(), id)
+	free := accounts[:0]
+	for _, a := range accounts {
+		var ok bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(`+accountLock+`)`, s.schema, a).Scan(&ok); err != nil {
+			return 0, err
+		}
+		if ok {
+			free = append(free, a)
+		}
 	}
-	return nil
+	if len(free) == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := tx.QueryRow(ctx, `WITH unused AS (
+			SELECT i.account, i.id FROM inventory_items i
+			WHERE i.account = ANY($1) AND i.run_id = $2 AND i.quantity = 0
+			  AND NOT EXISTS (SELECT FROM transactions t WHERE t.account = i.account AND t.item_id = i.id)
+			  AND NOT EXISTS (SELECT FROM item_mappings m WHERE m.account = i.account AND m.item_id = i.id AND m.run_id IS DISTINCT FROM $2)
+			  AND NOT EXISTS (SELECT FROM mapping_proposals p WHERE p.account = i.account AND p.item_id = i.id)
+			  AND NOT EXISTS (SELECT FROM item_aliases a WHERE a.account = i.account AND a.item_id = i.id)
+			  AND NOT EXISTS (SELECT FROM item_units u WHERE u.account = i.account AND u.item_id = i.id)),
+		maps AS (DELETE FROM item_mappings m USING unused u WHERE m.account = ANY($1) AND m.account = u.account AND m.item_id = u.id),
+		items AS (DELETE FROM inventory_items i USING unused u WHERE i.account = ANY($1) AND i.account = u.account AND i.id = u.id RETURNING 1),
+		counted AS (UPDATE run_progress SET items_created = greatest(items_created - (SELECT count(*) FROM items), 0) WHERE run_id = $2)
+		SELECT count(*) FROM items`, free, id).Scan(&n)
+	return n, err
 }
 
 // fenced builds the error of a commit refused because the run has another
