@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/batchimport/batchimport/internal/faultproxy"
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
 )
@@ -95,6 +96,46 @@ func TestSIGTERMThenResume(t *testing.T) {
 		t.Errorf("resume summary %v", s)
 	}
 	pgtest.CheckInvariant(t, conn, s["source_key"].(string), g.Lines, rejects)
+}
+
+// A server that cannot be reached when the import starts (restarting at
+// the hour of a cron job) is waited for, as a connection lost later is.
+func TestServerDownAtStart(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	network, address, err := faultproxy.FromURL(cfg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px, err := faultproxy.Start(network, address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(px.Close)
+	down := cfg
+	if down.URL, err = px.RewriteURL(cfg.URL); err != nil {
+		t.Fatal(err)
+	}
+	g := testgen.CSV(t, t.TempDir(), "early.csv", testgen.Spec{Rows: 1000})
+	px.Refuse(true)
+	p := start(t, down, "import", "--output", "json", g.Path)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(p.stderr.String(), "retrying") {
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("the import did not wait for the server: exit %d\n%s%s", p.wait(t), p.stdout.String(), p.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	px.Refuse(false)
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("exit %d once the server was back\n%s%s", code, p.stdout.String(), p.stderr.String())
+	}
+	s := p.summary(t)
+	if s["status"] != "success" || s["rows_imported"] != 1000.0 {
+		t.Fatalf("summary %v; want all 1000 rows imported", s)
+	}
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), g.Lines, "")
 }
 
 func TestServerTerminatesConnections(t *testing.T) {

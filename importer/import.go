@@ -95,37 +95,74 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 	if opts.DryRun == Offline {
 		return r.importRecords(ctx)
 	}
-	db, err := store.Open(ctx, opts.DB)
-	if err != nil {
-		if opts.DryRun == ReadOnly && store.IsTransient(err) && ctx.Err() == nil {
+	// A server that is restarting, or a connection lost while the run is
+	// being claimed, is waited for as a lost commit is (retry.go). Standard
+	// input is not: claiming may have read it.
+	retry := &retrier{policy: opts.Retry, log: opts.Log}
+	for {
+		done, opened, err := r.open(ctx)
+		if err == nil {
+			if done {
+				r.close(ctx)
+				return nil
+			}
+			break
+		}
+		if !opened && opts.DryRun == ReadOnly && store.IsTransient(err) && ctx.Err() == nil {
 			opts.Log.Warn("no database reachable: validating the file alone", "error", err)
 			sum.DryRun = Offline
 			return r.importRecords(ctx)
 		}
-		return err
-	}
-	defer db.Close(context.WithoutCancel(ctx))
-	defer r.closeCatalogueConn(ctx)
-	r.db = db
-	if err := r.checkSession(ctx); err != nil {
-		return err
-	}
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
-	if err := db.CheckKeys(ctx, mapping.Version()); err != nil {
-		return err
-	}
-	if opts.DryRun != Write {
-		if err := db.BeginOuter(ctx, opts.DryRun == ReadOnly); err != nil {
+		if !store.IsTransient(err) || opts.DryRun != Write || src.f == nil && opened || ctx.Err() != nil {
 			return err
 		}
-		defer func() { _ = db.RollbackOuter(context.WithoutCancel(ctx)) }()
+		if err := retry.wait(ctx, err, "source", in.Name); err != nil {
+			return err
+		}
 	}
-	if done, err := r.claim(ctx); done || err != nil {
-		return err
-	}
+	defer r.close(ctx)
 	return r.importRecords(ctx)
+}
+
+// open connects and claims the source (claim). On an error it closes what
+// it opened; opened says whether the database was reached.
+func (r *runner) open(ctx context.Context) (done, opened bool, err error) {
+	db, err := store.Open(ctx, r.opts.DB)
+	if err != nil {
+		return false, false, err
+	}
+	r.db = db
+	defer func() {
+		if err != nil {
+			r.close(ctx)
+		}
+	}()
+	if err := r.checkSession(ctx); err != nil {
+		return false, true, err
+	}
+	if err := db.CheckSchema(ctx); err != nil {
+		return false, true, err
+	}
+	if err := db.CheckKeys(ctx, mapping.Version()); err != nil {
+		return false, true, err
+	}
+	if r.opts.DryRun != Write {
+		if err := db.BeginOuter(ctx, r.opts.DryRun == ReadOnly); err != nil {
+			return false, true, err
+		}
+	}
+	done, err = r.claim(ctx)
+	return done, true, err
+}
+
+// close ends what open began: a dry run's transaction, the connections.
+func (r *runner) close(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	if r.opts.DryRun != Write {
+		_ = r.db.RollbackOuter(ctx)
+	}
+	r.closeCatalogueConn(ctx)
+	r.db.Close(ctx)
 }
 
 // importRecords runs the stages: the producer decodes and resolves on a

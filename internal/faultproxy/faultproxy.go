@@ -38,6 +38,7 @@ type Proxy struct {
 	ln               net.Listener
 	network, address string
 	armed, dropped   atomic.Int64
+	refusing         atomic.Bool
 	resumed          atomic.Pointer[chan struct{}] // non-nil while paused; Resume closes it
 	accepting        chan struct{}                 // closed when accept returns
 	wg               sync.WaitGroup
@@ -113,6 +114,10 @@ func (p *Proxy) takeDrop() bool {
 // Resume to deliver in order. Bytes already on their way may still arrive.
 func (p *Proxy) Pause() { ch := make(chan struct{}); p.resumed.CompareAndSwap(nil, &ch) }
 
+// Refuse makes new connections fail as to a server that is down (on), or
+// reach it again (off); connections made before are kept.
+func (p *Proxy) Refuse(on bool) { p.refusing.Store(on) }
+
 // Resume restarts forwarding after Pause.
 func (p *Proxy) Resume() {
 	if ch := p.resumed.Swap(nil); ch != nil {
@@ -145,6 +150,10 @@ func (p *Proxy) accept() {
 		c, err := p.ln.Accept()
 		if err != nil {
 			return // closed
+		}
+		if p.refusing.Load() {
+			c.Close()
+			continue
 		}
 		s, err := net.DialTimeout(p.network, p.address, 10*time.Second)
 		if err != nil {
