@@ -137,6 +137,34 @@ A-2,2026-05-05,Sysco,SY-5,Bread Flour,1,CS,20.00,large
 	checkStock(t, conn, wantStock)
 }
 
+// An item made from a line without a unit counts the item (ea): a later
+// line in a unit that does not convert into it is rejected, not added as
+// read.
+func TestItemFromALineWithoutAUnitCountsEach(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	path := filepath.Join(t.TempDir(), "towels.csv")
+	data := `invoice_number,invoice_date,vendor,description,quantity,unit,unit_price
+A-1,2026-05-04,Sysco,Paper Towels,3,,10.00
+A-2,2026-05-05,Sysco,Paper Towels,2,gal,10.00
+A-2,2026-05-05,Sysco,Paper Towels,1,dz,10.00
+`
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, code := runBin(t, cfg, "import", "--output", "json", path)
+	s := p.summary(t)
+	if code != 3 || s["rows_imported"] != 2.0 || s["rows_rejected"] != 1.0 {
+		t.Fatalf("exit %d, %v; want 2 imported, the gal line rejected\n%s", code, s, p.stderr.String())
+	}
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), []int{2, 3, 4}, s["rejects_file"].(string))
+	if reasons := rejectReasons(t, s["rejects_file"].(string)); len(reasons) != 1 || !strings.Contains(reasons[0], `cannot convert "gal" into "ea"`) {
+		t.Errorf("rejects %q; want the gal line's, naming ea", reasons)
+	}
+	checkStock(t, conn, map[string]string{"Paper Towels ea": "15.000"})
+}
+
 func itemID(t *testing.T, conn *pgx.Conn, name string) int64 {
 	t.Helper()
 	var id int64

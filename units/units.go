@@ -95,14 +95,16 @@ func DimensionOf(unit string) Dimension {
 
 // BaseOf is the base unit an item created from a line gets: the line's
 // unit, or the unit of its pack size (packs, as Packs reads them) when the
-// line counts containers, and ea for any count. "" when the line has no
-// unit.
+// line counts containers, and ea for any count. A line with neither counts
+// the item: ea too. Every new item has a base unit, so that a later line
+// in a unit it cannot convert is refused, not counted as read (3 of a
+// line without a unit, then 2 gal, were a stock of 5).
 func BaseOf(unit string, packs []Pack) string {
 	u := Normalize(unit)
 	if DimensionOf(u) == None && len(packs) > 0 {
 		u = packs[0].Unit
 	}
-	if DimensionOf(u) == Count {
+	if u == "" || DimensionOf(u) == Count {
 		return "ea"
 	}
 	return u

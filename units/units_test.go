@@ -201,7 +201,7 @@ func TestBase(t *testing.T) {
 		{"CS", "", "Whole Milk 1 Gal", "cs"}, // no size for a case: it counts cases
 		{"gal", "", "Whole Milk", "gal"},
 		{"DZ", "", "Eggs", "ea"},
-		{"", "", "Eggs", ""},
+		{"", "", "Eggs", "ea"}, // no unit: it counts the item
 		{"Lbs", "", "Butter", "lb"},
 	} {
 		if got := BaseOf(c.unit, Packs(c.pack, c.description)); got != c.want {
