@@ -1,7 +1,9 @@
 package units
 
 import (
+	"cmp"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -211,9 +213,9 @@ func isWordByte(b byte) bool {
 // Packs lists the pack sizes a line gives: its pack field's, when it has
 // one, else the sizes its description holds that can size a case. A bare
 // size in a description sizes a case when it is a weight or a count
-// ("Roma Tomatoes 25lb", "40# CS", "Napkins 500ct"); a bare volume
-// describes the product itself ("Whole Milk 1 Gal"), so only COUNT/SIZE
-// ("4/1 gal") sizes a case by volume.
+// ("Roma Tomatoes 25lb", "40# CS", "Napkins 500ct"); a bare volume or
+// can size describes the product itself ("Whole Milk 1 Gal", "Peaches
+// #10"), so only COUNT/SIZE ("4/1 gal", "6/#10") sizes a case by them.
 func Packs(pack, description string) []Pack {
 	if pack = strings.TrimSpace(strings.ToLower(pack)); pack != "" {
 		m := packText.FindStringSubmatch(pack)
@@ -233,10 +235,50 @@ func Packs(pack, description string) []Pack {
 	var ps []Pack
 	for _, t := range inText(strings.ToLower(description)) {
 		p, ok := newPack(t.count, t.size, t.unit)
-		if ok && !t.fraction() && (t.count != "" || DimensionOf(p.Unit) != Volume) {
+		// A bare volume or can size ("Whole Milk 1 Gal", "Peaches #10")
+		// is the product's: only COUNT/SIZE sizes a case by them.
+		if ok && !t.fraction() && !t.grade() && (t.count != "" || DimensionOf(p.Unit) != Volume && t.size != "#10") {
 			ps = append(ps, p)
 		}
 	}
+	return largestFirst(ps)
+}
+
+// grade says whether the size is a count range ("Shrimp 16/20 ct 5 lb":
+// 16 to 20 a pound), which sizes no case: COUNT/SIZE of a count where the
+// second is above the first but less than twice it. "12/24 ct", "16/250
+// ct" are packs.
+func (t sizeText) grade() bool {
+	if !t.slash || t.count == "" || DimensionOf(Normalize(t.unit)) != Count {
+		return false
+	}
+	lo, err1 := decimal.NewFromString(t.count)
+	hi, err2 := decimal.NewFromString(t.size)
+	return err1 == nil && err2 == nil && hi.GreaterThan(lo) && hi.LessThan(lo.Add(lo))
+}
+
+// largestFirst orders the packs a description states so that, of those
+// of one dimension, the largest comes first, in the place of the first of
+// them: a description may state what each piece weighs and what the case
+// does ("Beef Patty 4 oz 10 lb" is a 10 lb case of 4 oz patties), and a
+// case holds its pieces. Dimensions keep the order they come in.
+func largestFirst(ps []Pack) []Pack {
+	if len(ps) < 2 {
+		return ps
+	}
+	first := map[Dimension]int{}
+	for i, p := range ps {
+		if _, ok := first[DimensionOf(p.Unit)]; !ok {
+			first[DimensionOf(p.Unit)] = i
+		}
+	}
+	total := func(p Pack) decimal.Decimal { return p.Count.Mul(p.Size).Mul(standard[p.Unit].size) }
+	slices.SortStableFunc(ps, func(a, b Pack) int {
+		if c := cmp.Compare(first[DimensionOf(a.Unit)], first[DimensionOf(b.Unit)]); c != 0 {
+			return c
+		}
+		return total(b).Cmp(total(a))
+	})
 	return ps
 }
 

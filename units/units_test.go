@@ -48,6 +48,7 @@ func TestPacks(t *testing.T) {
 		{"", "Whole Milk 1 Gal", ""}, // a bare volume is the product's size
 		{"", "Cups 12 oz 1000ct", "1×12 oz; 1×1000 ea"},
 		{"", "Tomato Paste 6/#10", "6×1 ea"},
+		{"", "Peaches Sliced #10", ""}, // a can size alone is the product's
 		{"", "Baby Spinach 4x2.5 lb", "4×2.5 lb"},
 		{"", "Ground Beef 80/20", ""},
 		{"", "Extra Virgin Olive Oil 3L", ""},
@@ -69,6 +70,16 @@ func TestPacks(t *testing.T) {
 		{"8/0,125 kg", "", "8×0.125 kg"},
 		{"", "Potatoes 50-lb", "1×50 lb"},
 		{"", "Tomatoes 1x2 lb", "1×2 lb"}, // a pack of one, no fraction
+		// A case holds its pieces: of sizes of one dimension, the largest
+		// sizes the case.
+		{"", "Beef Patty 4 oz 10 lb", "1×10 lb; 1×4 oz"},
+		{"", "Chicken Breast 6oz 10lb 40 ct", "1×10 lb; 1×6 oz; 1×40 ea"},
+		{"", "Water 6x2L 12x1L", "6×2 l; 12×1 l"},
+		// A count range is a grade, no pack; a pack of counts is one.
+		{"", "Shrimp 16/20 ct 5 lb", "1×5 lb"},
+		{"", "Shrimp U/10 21/25 ct", ""},
+		{"", "Napkins 16/250 ct", "16×250 ea"},
+		{"", "Cups 12/24 ct", "12×24 ea"},
 	} {
 		var got []string
 		for _, p := range Packs(c.pack, c.description) {
@@ -125,6 +136,10 @@ func TestToBase(t *testing.T) {
 		{"2", "gal", "6/5LB", "Honey", Item{Base: "lb"}, ""},
 		{"3", "oz", "", "Cups 12 oz 1000ct", Item{Base: "ea"}, ""},
 		{"1", "ea", "", "Flour 50 lb bag", Item{Base: "lb"}, "50"},
+		// A case of pieces: the largest size of a kind is the case's.
+		{"2", "cs", "", "Beef Patty 4 oz 10 lb", Item{Base: "lb"}, "20"},
+		{"2", "cs", "", "Beef Patty 4 oz 10 lb", Item{Base: "oz"}, "320"},
+		{"2", "cs", "", "Shrimp 16/20 ct 5 lb", Item{Base: "lb"}, "10"},
 	} {
 		got, err := toBase(decimal.RequireFromString(c.q), c.unit, c.pack, c.description, c.it)
 		var ce *ConvertError
@@ -203,6 +218,9 @@ func TestBase(t *testing.T) {
 		{"DZ", "", "Eggs", "ea"},
 		{"", "", "Eggs", "ea"}, // no unit: it counts the item
 		{"Lbs", "", "Butter", "lb"},
+		{"cs", "", "Beef Patty 4 oz 10 lb", "lb"},
+		{"cs", "", "Shrimp 16/20 ct 5 lb", "lb"},
+		{"cs", "", "Peaches Sliced #10", "cs"}, // how many cans a case holds is unknown
 	} {
 		if got := BaseOf(c.unit, Packs(c.pack, c.description)); got != c.want {
 			t.Errorf("BaseOf(%q, Packs(%q, %q)) = %q, want %q", c.unit, c.pack, c.description, got, c.want)
