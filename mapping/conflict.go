@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/batchimport/batchimport/units"
 )
 
@@ -15,7 +17,9 @@ import (
 //     are compared by value (16 oz is 1 lb) and by kind (mass, volume,
 //     count): "Canola Oil 35 lb" and "Canola Oil 5 gal" do not conflict. A
 //     pack size stands for what it holds and for each pack in it: 4/1 gal
-//     agrees with 1 gal and with 4 gal, 4/10 lb with 40 lb.
+//     agrees with 1 gal and with 4 gal, 4/10 lb with 40 lb; but where both
+//     state a piece and a case, the pieces must agree too ("Chicken
+//     Breast 6oz 10lb" and "8oz 10lb" conflict).
 //   - Counts of one kind that differ, which are no size a unit measures:
 //     "Coke 6pk" and "12pk", "Cheesecake 16 cut" and "12 cut", "Bacon 14-18
 //     slice" and "18-22 slice".
@@ -32,6 +36,10 @@ import (
 // Tomatoes 25lb", "Ground Beef" matches "Ground Beef 80/20".
 type traits struct {
 	sizes []string // each size of a kind as units.Size writes it ("453.59237g"), sorted
+	// fluid are the sizes written in bare oz as fluid ounces ("354.88235475ml"):
+	// the volumes of a description that states none, for "Cups 12 oz" is
+	// no "Cups 16 fl oz", nor "Juice 64 oz" a "Juice 1 gal".
+	fluid []string
 	// counts are numbers of pieces or packs no unit measures, as
 	// "kind=number" ("pk=6", "cut=16"), sorted
 	counts []string
@@ -66,7 +74,7 @@ func traitsOf(description string) traits {
 	toks := tokenize(folded)
 	t.quals = append(t.quals, grades(toks)...)
 	t.counts = counts(toks)
-	t.sizes = sizesOf(folded)
+	t.sizes, t.fluid = sizesOf(folded)
 	slices.Sort(t.nums)
 	slices.Sort(t.quals)
 	t.quals = slices.Compact(t.quals)
@@ -112,14 +120,18 @@ func counts(toks []token) []string {
 	return slices.Compact(out)
 }
 
-// sizesOf lists the distinct sizes a folded description states, sorted.
-func sizesOf(folded string) []string {
-	var sizes []string
+// sizesOf lists the distinct sizes a folded description states, and those
+// written in bare oz as fluid ounces, each sorted.
+func sizesOf(folded string) (sizes, fluid []string) {
 	for _, s := range units.Sizes(folded) {
 		sizes = append(sizes, s.String())
+		if f, ok := s.Fluid(); ok {
+			fluid = append(fluid, f.String())
+		}
 	}
 	slices.Sort(sizes)
-	return slices.Compact(sizes)
+	slices.Sort(fluid)
+	return slices.Compact(sizes), slices.Compact(fluid)
 }
 
 // conflicts says whether two descriptions are different items by their
@@ -130,7 +142,14 @@ func (t traits) conflicts(o traits) (string, bool) {
 	}
 	for _, kind := range sizeKinds {
 		a, b := having(t.sizes, kind, strings.HasSuffix), having(o.sizes, kind, strings.HasSuffix)
-		if len(a) > 0 && len(b) > 0 && !slices.ContainsFunc(a, func(v string) bool { return slices.Contains(b, v) }) {
+		if kind == "ml" && len(a) == 0 {
+			a = t.fluid
+		}
+		if kind == "ml" && len(b) == 0 {
+			b = o.fluid
+		}
+		if len(a) > 0 && len(b) > 0 && !slices.ContainsFunc(a, func(v string) bool { return slices.Contains(b, v) }) ||
+			len(a) > 1 && len(b) > 1 && smallest(a) != smallest(b) {
 			return "sizes " + strings.Join(a, " ") + " / " + strings.Join(b, " "), true
 		}
 	}
@@ -149,6 +168,21 @@ func (t traits) conflicts(o traits) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// smallest is the least of sizes of one kind, as units.Size writes them.
+// Where two descriptions each state a piece and a case ("Chicken Breast
+// 6oz 10lb" and "8oz 10lb", "Water 12x1L" and "6x2L"), a case they share
+// does not make them one product: their pieces must agree too.
+func smallest(sizes []string) string {
+	least, lv := "", decimal.Decimal{}
+	for _, s := range sizes {
+		v, err := decimal.NewFromString(strings.TrimRight(s, "gmlea"))
+		if err == nil && (least == "" || v.LessThan(lv)) {
+			least, lv = s, v
+		}
+	}
+	return least
 }
 
 // sizeKinds are the suffixes units.Size writes for each kind of size.

@@ -22,6 +22,19 @@ func TestConflictsNeverMatch(t *testing.T) {
 		{"Cups 12 oz", "Cups 16 oz", false},
 		{"Cups 12 oz", "Cups 0.75 lb", true}, // the same size
 		{"Cups 12 oz", "CUPS", true},
+		// A piece and a case each: the pieces must agree, not only the case.
+		{"Chicken Breast 6oz 10lb", "Chicken Breast 8oz 10lb", false},
+		{"Water 12x1L", "Water 6x2L", false},
+		{"Chicken Breast 6oz 10lb", "CHICKEN BREAST 6 OZ 40 LB", true},
+		{"Chicken Breast 6oz 10lb", "Chicken Breast 10lb", true},
+		{"Whole Milk 4/1 gal", "Whole Milk 2/1 gal", true},
+		{"Whole Milk 4/1 gal", "Whole Milk 1 gal", true},
+		// A bare oz may be a fluid ounce.
+		{"Cups Foam 12 oz", "Cups Foam 16 fl oz", false},
+		{"Cups Foam 12 oz", "Cups Foam 12 fl oz", true},
+		{"Orange Juice 64 oz", "Orange Juice 1 gal", false},
+		{"Orange Juice 64 oz", "Orange Juice 1/2 gal", true},
+		{"Cheddar 16 oz", "Cheddar 1 lb", true},
 		{"Ground Beef 80/20", "Ground Beef 90/10", false},
 		{"Ground Beef 80/20", "GROUND BEEF 80/20 10 LB", true},
 		{"Shrimp 16/20 Raw", "Shrimp 21/25 Raw", false},

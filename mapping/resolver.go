@@ -221,7 +221,8 @@ type described struct {
 }
 
 func describe(s string) described {
-	t := traits{sizes: sizesOf(fold(s))}
+	var t traits
+	t.sizes, _ = sizesOf(fold(s))
 	return described{key: Normalize(s), sizeKey: t.sizeKey()}
 }
 

@@ -300,6 +300,18 @@ func isFraction(count, size string) bool {
 type Size struct {
 	Dim   Dimension
 	Value decimal.Decimal
+	// fluid is, for a size written in bare oz, the same number of fluid
+	// ounces in l: "Cups 12 oz" hold 12 fl oz (Fluid).
+	fluid decimal.Decimal
+}
+
+// Fluid is a size written in bare oz read as fluid ounces, a volume; false
+// for any other size.
+func (s Size) Fluid() (Size, bool) {
+	if s.fluid.IsZero() {
+		return Size{}, false
+	}
+	return Size{Dim: Volume, Value: s.fluid}, true
 }
 
 // String is the size in g, ml or ea: "453.59237g".
@@ -327,18 +339,28 @@ func Sizes(description string) []Size {
 		if u.dim == None {
 			continue
 		}
+		// A bare oz may be a fluid ounce: as one, the same number of them.
+		oz, floz := Normalize(t.unit) == "oz", standard["floz"].size
+		add := func(value, fluid decimal.Decimal) {
+			sz := Size{Dim: u.dim, Value: value}
+			if oz {
+				sz.fluid = fluid
+			}
+			out = append(out, sz)
+		}
 		v := decimal.RequireFromString(t.size)
 		if t.fraction() { // (whole × size + count) / size
 			n := decimal.RequireFromString(t.count)
 			if t.whole != "" {
 				n = n.Add(decimal.RequireFromString(t.whole).Mul(v))
 			}
-			out = append(out, Size{Dim: u.dim, Value: u.size.Mul(n).DivRound(v, 16)})
+			add(u.size.Mul(n).DivRound(v, 16), floz.Mul(n).DivRound(v, 16))
 			continue
 		}
-		out = append(out, Size{Dim: u.dim, Value: v.Mul(u.size)})
+		add(v.Mul(u.size), v.Mul(floz))
 		if n := t.count; n != "" && n != "1" {
-			out = append(out, Size{Dim: u.dim, Value: v.Mul(u.size).Mul(decimal.RequireFromString(n))})
+			c := decimal.RequireFromString(n)
+			add(v.Mul(u.size).Mul(c), v.Mul(floz).Mul(c))
 		}
 	}
 	return out
