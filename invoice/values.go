@@ -153,22 +153,22 @@ func isCalendarDate(s string) bool {
 
 // isTimeOfDay accepts what follows the date of an ISO 8601 date-time:
 // hh:mm, optional seconds and fraction, an optional zone (Z, ±hh:mm), and
-// a spreadsheet's " 12:00:00 AM".
+// a spreadsheet's " 12:00:00 AM". The time must be one of a day: a date
+// followed by "99:99" is no date-time, and the date is not taken from it.
 func isTimeOfDay(s string) bool {
-	s = strings.TrimSuffix(strings.TrimSuffix(s, " AM"), " PM")
-	digits := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == ':' || c == '.' || c == '+' || c == '-' || c == 'Z':
-		default:
-			return false
+	for _, layout := range timeLayouts {
+		if _, err := time.Parse(layout, s); err == nil {
+			return true
 		}
 	}
-	return len(s) >= 4 && digits >= 3 && strings.Contains(s, ":")
+	return false
 }
+
+// timeLayouts are the times of day isTimeOfDay accepts, as time.Parse
+// reads them (a fraction of a second may follow the seconds in each), the
+// commonest first.
+var timeLayouts = []string{"15:04:05", "15:04:05Z07:00", "15:04", "15:04Z07:00", "3:04:05 PM", "3:04 PM",
+	"15:04:05Z0700", "15:04:05Z07", "15:04Z0700", "15:04Z07"}
 
 // currencySigns are the signs a unit price may carry, once.
 var currencySigns = []string{"$", "€", "£"}
