@@ -98,7 +98,8 @@ var (
 // number.
 type sizeText struct {
 	count, size, unit, whole string
-	slash                    bool // COUNT/SIZE, not COUNTxSIZE
+	slash                    bool   // COUNT/SIZE, not COUNTxSIZE
+	rangeFrom                string // N of "N-M ct", where the size is M
 }
 
 // fraction says whether the size is a fraction ("1/2 gal", "1 1/2 gal"):
@@ -136,13 +137,32 @@ func inText(d string) []sizeText {
 		if m[2] != "" {
 			size = m[2]
 		}
-		t := sizeText{count: count, size: size, unit: m[4], slash: ix[3] >= 0 && ix[6] >= 0 && strings.Contains(d[ix[3]:ix[6]], "/")}
+		t := sizeText{count: count, size: size, unit: m[4], slash: ix[3] >= 0 && ix[6] >= 0 && strings.Contains(d[ix[3]:ix[6]], "/"),
+			rangeFrom: rangeBefore(d[:start])}
 		if whole := wholeBefore(d[:start]); whole != "" && t.slash && isProperFraction(count, size) {
 			t.whole = whole // "1 1/2 gal", not "2019 12x750ml"
 		}
 		out = append(out, t)
 	}
 	return out
+}
+
+// rangeBefore returns N when d, what comes before a size, ends "N-" or
+// "N - ": the size ends a range ("18-22 ct"); "" otherwise.
+func rangeBefore(d string) string {
+	d = strings.TrimRight(d, " ")
+	if !strings.HasSuffix(d, "-") {
+		return ""
+	}
+	d = strings.TrimRight(d[:len(d)-1], " ")
+	j := len(d)
+	for j > 0 && isDigit(d[j-1]) {
+		j--
+	}
+	if j == len(d) || j > 0 && (isWordByte(d[j-1]) || d[j-1] == '.' || d[j-1] == ',') {
+		return ""
+	}
+	return d[j:]
 }
 
 // wholeBefore returns the whole number a fraction starting after d
@@ -233,36 +253,57 @@ func Packs(pack, description string) []Pack {
 		return nil
 	}
 	var ps []Pack
+	var grades []bool
+	weighed := false
 	for _, t := range inText(strings.ToLower(description)) {
 		p, ok := newPack(t.count, t.size, t.unit)
 		// A bare volume or can size ("Whole Milk 1 Gal", "Peaches #10")
 		// is the product's: only COUNT/SIZE sizes a case by them.
-		if ok && !t.fraction() && !t.grade() && (t.count != "" || DimensionOf(p.Unit) != Volume && t.size != "#10") {
-			ps = append(ps, p)
+		if ok && !t.fraction() && (t.count != "" || DimensionOf(p.Unit) != Volume && t.size != "#10") {
+			ps, grades = append(ps, p), append(grades, t.grade())
+			weighed = weighed || DimensionOf(p.Unit) == Mass
 		}
 	}
-	return largestFirst(ps)
+	if !weighed {
+		return ps
+	}
+	// Beside a weight, a count range is a grade, so many a pound ("Shrimp
+	// 16/20 ct 5 lb", "Bacon 18-22 ct 15 lb"), which sizes no case.
+	out := ps[:0]
+	for i, p := range ps {
+		if !grades[i] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
-// grade says whether the size is a count range ("Shrimp 16/20 ct 5 lb":
-// 16 to 20 a pound), which sizes no case: COUNT/SIZE of a count where the
-// second is above the first but less than twice it. "12/24 ct", "16/250
-// ct" are packs.
+// grade says whether the size is a count range: N/M or N-M of a count,
+// M above N and at most twice it ("16/20 ct", "10/20 ct", "18-22 ct"),
+// where "16/250 ct" is a pack. Packs reads it as a grade only beside a
+// weight: "Rolls 8/12 ct" are 8 packs of 12.
 func (t sizeText) grade() bool {
-	if !t.slash || t.count == "" || DimensionOf(Normalize(t.unit)) != Count {
+	if DimensionOf(Normalize(t.unit)) != Count {
 		return false
 	}
-	lo, err1 := decimal.NewFromString(t.count)
+	low := t.count
+	if !t.slash || low == "" {
+		low = t.rangeFrom
+	}
+	lo, err1 := decimal.NewFromString(low)
 	hi, err2 := decimal.NewFromString(t.size)
-	return err1 == nil && err2 == nil && hi.GreaterThan(lo) && hi.LessThan(lo.Add(lo))
+	return err1 == nil && err2 == nil && hi.GreaterThan(lo) && hi.LessThanOrEqual(lo.Add(lo))
 }
 
-// largestFirst orders the packs a description states so that, of those
-// of one dimension, the largest comes first, in the place of the first of
-// them: a description may state what each piece weighs and what the case
-// does ("Beef Patty 4 oz 10 lb" is a 10 lb case of 4 oz patties), and a
-// case holds its pieces. Dimensions keep the order they come in.
-func largestFirst(ps []Pack) []Pack {
+// ForUnit orders the pack sizes of a line counted in unit u (normalized)
+// so that the one that unit is counted by comes first, of each dimension:
+// a description may state a piece and the case ("Beef Patty 4 oz 10 lb":
+// a 10 lb case of 4 oz patties, "Chicken Breast 6 oz 4/10 lb"). A case,
+// or a unit unknown, is the largest; a count (ea, dz) is a piece, the
+// smallest; an inner container (bag, btl, ...) the inner pack of a
+// COUNT/SIZE, else the first size. Dimensions keep the order they come in.
+// ps is not changed.
+func ForUnit(ps []Pack, u string) []Pack {
 	if len(ps) < 2 {
 		return ps
 	}
@@ -272,15 +313,24 @@ func largestFirst(ps []Pack) []Pack {
 			first[DimensionOf(p.Unit)] = i
 		}
 	}
-	total := func(p Pack) decimal.Decimal { return p.Count.Mul(p.Size).Mul(standard[p.Unit].size) }
+	size := func(p Pack) decimal.Decimal { return p.Size.Mul(standard[p.Unit].size) }
+	var by func(a, b Pack) int
+	switch {
+	case DimensionOf(u) == Count:
+		by = func(a, b Pack) int { return size(a).Cmp(size(b)) }
+	case inner[u]:
+		by = func(a, b Pack) int { return cmp.Compare(b.Count.Cmp(one), a.Count.Cmp(one)) }
+	default:
+		by = func(a, b Pack) int { return size(b).Mul(b.Count).Cmp(size(a).Mul(a.Count)) }
+	}
+	ps = slices.Clone(ps)
 	slices.SortStableFunc(ps, func(a, b Pack) int {
-		if c := cmp.Compare(first[DimensionOf(a.Unit)], first[DimensionOf(b.Unit)]); c != 0 {
-			return c
-		}
-		return total(b).Cmp(total(a))
+		return cmp.Or(cmp.Compare(first[DimensionOf(a.Unit)], first[DimensionOf(b.Unit)]), by(a, b))
 	})
 	return ps
 }
+
+var one = decimal.NewFromInt(1)
 
 // isFraction tells a fraction ("1/2 gal", "1/6 bbl", "1/4 lb") from a
 // pack size ("1/25 lb") in a description: a fraction is the size of the
@@ -303,7 +353,12 @@ type Size struct {
 	// fluid is, for a size written in bare oz, the same number of fluid
 	// ounces in l: "Cups 12 oz" hold 12 fl oz (Fluid).
 	fluid decimal.Decimal
+	bare  bool // written SIZE UNIT alone, no COUNT/SIZE nor a fraction
 }
+
+// Bare says whether the size is written alone ("6 oz"), not as a pack
+// ("4/10 lb", of which both 10 lb and 40 lb are sizes) nor a fraction.
+func (s Size) Bare() bool { return s.bare }
 
 // Fluid is a size written in bare oz read as fluid ounces, a volume; false
 // for any other size.
@@ -341,8 +396,8 @@ func Sizes(description string) []Size {
 		}
 		// A bare oz may be a fluid ounce: as one, the same number of them.
 		oz, floz := Normalize(t.unit) == "oz", standard["floz"].size
-		add := func(value, fluid decimal.Decimal) {
-			sz := Size{Dim: u.dim, Value: value}
+		add := func(value, fluid decimal.Decimal, bare bool) {
+			sz := Size{Dim: u.dim, Value: value, bare: bare}
 			if oz {
 				sz.fluid = fluid
 			}
@@ -354,13 +409,13 @@ func Sizes(description string) []Size {
 			if t.whole != "" {
 				n = n.Add(decimal.RequireFromString(t.whole).Mul(v))
 			}
-			add(u.size.Mul(n).DivRound(v, 16), floz.Mul(n).DivRound(v, 16))
+			add(u.size.Mul(n).DivRound(v, 16), floz.Mul(n).DivRound(v, 16), false)
 			continue
 		}
-		add(v.Mul(u.size), v.Mul(floz))
+		add(v.Mul(u.size), v.Mul(floz), t.count == "")
 		if n := t.count; n != "" && n != "1" {
 			c := decimal.RequireFromString(n)
-			add(v.Mul(u.size).Mul(c), v.Mul(floz).Mul(c))
+			add(v.Mul(u.size).Mul(c), v.Mul(floz).Mul(c), false)
 		}
 	}
 	return out

@@ -102,7 +102,7 @@ func DimensionOf(unit string) Dimension {
 func BaseOf(unit string, packs []Pack) string {
 	u := Normalize(unit)
 	if DimensionOf(u) == None && len(packs) > 0 {
-		u = packs[0].Unit
+		u = ForUnit(packs, u)[0].Unit
 	}
 	if u == "" || DimensionOf(u) == Count {
 		return "ea"
@@ -170,7 +170,7 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 	// The line's pack size, else the item's own: a line of "Roma
 	// Tomatoes 25lb" may call it "TOMATO ROMA".
 	for i, ps := range [][]Pack{packs, it.NamePacks} {
-		for _, p := range ps {
+		for _, p := range ForUnit(ps, u) {
 			if f, ok := direct(p.Unit, it); ok {
 				return p.of(u).Mul(f), i == 0, nil
 			}

@@ -69,17 +69,17 @@ func TestPacks(t *testing.T) {
 		{"", "Ground Beef 2 1/2 lb", ""}, // a mixed fraction is the product's size
 		{"8/0,125 kg", "", "8×0.125 kg"},
 		{"", "Potatoes 50-lb", "1×50 lb"},
-		{"", "Tomatoes 1x2 lb", "1×2 lb"}, // a pack of one, no fraction
-		// A case holds its pieces: of sizes of one dimension, the largest
-		// sizes the case.
-		{"", "Beef Patty 4 oz 10 lb", "1×10 lb; 1×4 oz"},
-		{"", "Chicken Breast 6oz 10lb 40 ct", "1×10 lb; 1×6 oz; 1×40 ea"},
-		{"", "Water 6x2L 12x1L", "6×2 l; 12×1 l"},
-		// A count range is a grade, no pack; a pack of counts is one.
+		{"", "Tomatoes 1x2 lb", "1×2 lb"},                // a pack of one, no fraction
+		{"", "Beef Patty 4 oz 10 lb", "1×4 oz; 1×10 lb"}, // in order: ForUnit picks
+		// Beside a weight, a count range is a grade, no pack; else, and a
+		// pack of counts, a pack.
 		{"", "Shrimp 16/20 ct 5 lb", "1×5 lb"},
-		{"", "Shrimp U/10 21/25 ct", ""},
+		{"", "Scallops Dry 10/20 ct 5 lb", "1×5 lb"},
+		{"", "Bacon Sliced 18-22 ct 15 lb", "1×15 lb"},
+		{"", "Shrimp U/10 21/25 ct", "21×25 ea"},
+		{"", "Bun Brioche 4 in 8/12 ct", "8×12 ea"},
 		{"", "Napkins 16/250 ct", "16×250 ea"},
-		{"", "Cups 12/24 ct", "12×24 ea"},
+		{"", "Cups 12/50 ct 2 lb", "12×50 ea; 1×2 lb"},
 	} {
 		var got []string
 		for _, p := range Packs(c.pack, c.description) {
@@ -136,10 +136,18 @@ func TestToBase(t *testing.T) {
 		{"2", "gal", "6/5LB", "Honey", Item{Base: "lb"}, ""},
 		{"3", "oz", "", "Cups 12 oz 1000ct", Item{Base: "ea"}, ""},
 		{"1", "ea", "", "Flour 50 lb bag", Item{Base: "lb"}, "50"},
-		// A case of pieces: the largest size of a kind is the case's.
+		// A case of pieces: the largest size of a kind is the case's, the
+		// smallest a piece's, a COUNT/SIZE's inner an inner pack's.
 		{"2", "cs", "", "Beef Patty 4 oz 10 lb", Item{Base: "lb"}, "20"},
 		{"2", "cs", "", "Beef Patty 4 oz 10 lb", Item{Base: "oz"}, "320"},
+		{"40", "ea", "", "Beef Patty 4 oz 10 lb", Item{Base: "lb"}, "10"},
+		{"3", "bag", "", "Coffee Whole Bean 12 oz 6 lb", Item{Base: "lb"}, "2.25"},
+		{"20", "ea", "", "Chicken Breast 6 oz 4/10 lb", Item{Base: "lb"}, "7.5"},
+		{"1", "bag", "", "Chicken Breast 6 oz 4/10 lb", Item{Base: "lb"}, "10"},
+		{"1", "cs", "", "Chicken Breast 6 oz 4/10 lb", Item{Base: "lb"}, "40"},
 		{"2", "cs", "", "Shrimp 16/20 ct 5 lb", Item{Base: "lb"}, "10"},
+		{"2", "cs", "", "Bacon Sliced 18-22 ct 15 lb", Item{Base: "lb"}, "30"},
+		{"2", "cs", "", "Bun Brioche 4 in 8/12 ct", Item{Base: "ea"}, "192"},
 	} {
 		got, err := toBase(decimal.RequireFromString(c.q), c.unit, c.pack, c.description, c.it)
 		var ce *ConvertError
