@@ -18,8 +18,11 @@ import (
 //     count): "Canola Oil 35 lb" and "Canola Oil 5 gal" do not conflict. A
 //     pack size stands for what it holds and for each pack in it: 4/1 gal
 //     agrees with 1 gal and with 4 gal, 4/10 lb with 40 lb; but where both
-//     state a piece and a case, the pieces must agree too ("Chicken
-//     Breast 6oz 10lb" and "8oz 10lb" conflict).
+//     state a piece, a size alone below a larger one of its kind, the
+//     pieces must agree too ("Chicken Breast 6oz 10lb" and "8oz 10lb"
+//     conflict). A bare oz may be a fluid ounce: against a description
+//     that states volumes and no weight, it is compared as one, within 1%
+//     ("Cups 12 oz" and "16 fl oz" conflict, "16.9 oz" and "500 ml" agree).
 //   - Counts of one kind that differ, which are no size a unit measures:
 //     "Coke 6pk" and "12pk", "Cheesecake 16 cut" and "12 cut", "Bacon 14-18
 //     slice" and "18-22 slice".
@@ -40,6 +43,10 @@ type traits struct {
 	// the volumes of a description that states none, for "Cups 12 oz" is
 	// no "Cups 16 fl oz", nor "Juice 64 oz" a "Juice 1 gal".
 	fluid []string
+	// pieces are, of each kind, the least size written alone when a larger
+	// one of the kind is stated too: the 6 oz of "Chicken Breast 6oz 10lb"
+	// and of "6 oz 4/10 lb".
+	pieces []string
 	// counts are numbers of pieces or packs no unit measures, as
 	// "kind=number" ("pk=6", "cut=16"), sorted
 	counts []string
@@ -74,7 +81,7 @@ func traitsOf(description string) traits {
 	toks := tokenize(folded)
 	t.quals = append(t.quals, grades(toks)...)
 	t.counts = counts(toks)
-	t.sizes, t.fluid = sizesOf(folded)
+	t.sizes, t.fluid, t.pieces = sizesOf(folded)
 	slices.Sort(t.nums)
 	slices.Sort(t.quals)
 	t.quals = slices.Compact(t.quals)
@@ -120,18 +127,38 @@ func counts(toks []token) []string {
 	return slices.Compact(out)
 }
 
-// sizesOf lists the distinct sizes a folded description states, and those
-// written in bare oz as fluid ounces, each sorted.
-func sizesOf(folded string) (sizes, fluid []string) {
-	for _, s := range units.Sizes(folded) {
+// sizesOf lists the distinct sizes a folded description states, those
+// written in bare oz as fluid ounces, and its pieces (traits), each
+// sorted.
+func sizesOf(folded string) (sizes, fluid, pieces []string) {
+	all := units.Sizes(folded)
+	for _, s := range all {
 		sizes = append(sizes, s.String())
 		if f, ok := s.Fluid(); ok {
 			fluid = append(fluid, f.String())
 		}
 	}
+	for _, dim := range []units.Dimension{units.Mass, units.Volume, units.Count} {
+		var least, most *units.Size
+		for i := range all {
+			s := &all[i]
+			if s.Dim != dim {
+				continue
+			}
+			if most == nil || s.Value.GreaterThan(most.Value) {
+				most = s
+			}
+			if s.Bare() && (least == nil || s.Value.LessThan(least.Value)) {
+				least = s
+			}
+		}
+		if least != nil && least.Value.LessThan(most.Value) {
+			pieces = append(pieces, least.String())
+		}
+	}
 	slices.Sort(sizes)
 	slices.Sort(fluid)
-	return slices.Compact(sizes), slices.Compact(fluid)
+	return slices.Compact(sizes), slices.Compact(fluid), pieces
 }
 
 // conflicts says whether two descriptions are different items by their
@@ -142,16 +169,19 @@ func (t traits) conflicts(o traits) (string, bool) {
 	}
 	for _, kind := range sizeKinds {
 		a, b := having(t.sizes, kind, strings.HasSuffix), having(o.sizes, kind, strings.HasSuffix)
-		if kind == "ml" && len(a) == 0 {
-			a = t.fluid
-		}
-		if kind == "ml" && len(b) == 0 {
-			b = o.fluid
-		}
-		if len(a) > 0 && len(b) > 0 && !slices.ContainsFunc(a, func(v string) bool { return slices.Contains(b, v) }) ||
-			len(a) > 1 && len(b) > 1 && smallest(a) != smallest(b) {
+		if len(a) > 0 && len(b) > 0 && !slices.ContainsFunc(a, func(v string) bool { return slices.Contains(b, v) }) {
 			return "sizes " + strings.Join(a, " ") + " / " + strings.Join(b, " "), true
 		}
+		pa, pb := having(t.pieces, kind, strings.HasSuffix), having(o.pieces, kind, strings.HasSuffix)
+		if len(pa) > 0 && len(pb) > 0 && pa[0] != pb[0] {
+			return "pieces " + pa[0] + " / " + pb[0], true
+		}
+	}
+	if why, ok := t.fluidConflict(o); ok {
+		return why, true
+	}
+	if why, ok := o.fluidConflict(t); ok {
+		return why, true
 	}
 	for _, c := range t.counts {
 		kind := c[:strings.IndexByte(c, '=')+1]
@@ -170,19 +200,25 @@ func (t traits) conflicts(o traits) (string, bool) {
 	return "", false
 }
 
-// smallest is the least of sizes of one kind, as units.Size writes them.
-// Where two descriptions each state a piece and a case ("Chicken Breast
-// 6oz 10lb" and "8oz 10lb", "Water 12x1L" and "6x2L"), a case they share
-// does not make them one product: their pieces must agree too.
-func smallest(sizes []string) string {
-	least, lv := "", decimal.Decimal{}
-	for _, s := range sizes {
-		v, err := decimal.NewFromString(strings.TrimRight(s, "gmlea"))
-		if err == nil && (least == "" || v.LessThan(lv)) {
-			least, lv = s, v
+// fluidConflict compares t's sizes in bare oz, as fluid ounces, with o's
+// volumes, when t states no volume and o no weight (o's oz would be a
+// weight, its volume something else: "Tea 1 oz 1 gal 96 ct" brews a
+// gallon). Label sizes are rounded ("16.9 oz" for 500 ml), so they agree
+// within 1%.
+func (t traits) fluidConflict(o traits) (string, bool) {
+	b := having(o.sizes, "ml", strings.HasSuffix)
+	if len(t.fluid) == 0 || len(b) == 0 || len(having(t.sizes, "ml", strings.HasSuffix)) > 0 || len(having(o.sizes, "g", strings.HasSuffix)) > 0 {
+		return "", false
+	}
+	value := func(s string) decimal.Decimal { return decimal.RequireFromString(strings.TrimSuffix(s, "ml")) }
+	for _, f := range t.fluid {
+		for _, v := range b {
+			if x, y := value(f), value(v); x.Sub(y).Abs().Mul(decimal.NewFromInt(100)).LessThanOrEqual(y) {
+				return "", false
+			}
 		}
 	}
-	return least
+	return "sizes " + strings.Join(t.fluid, " ") + " (fl oz) / " + strings.Join(b, " "), true
 }
 
 // sizeKinds are the suffixes units.Size writes for each kind of size.

@@ -24,17 +24,24 @@ func TestConflictsNeverMatch(t *testing.T) {
 		{"Cups 12 oz", "CUPS", true},
 		// A piece and a case each: the pieces must agree, not only the case.
 		{"Chicken Breast 6oz 10lb", "Chicken Breast 8oz 10lb", false},
-		{"Water 12x1L", "Water 6x2L", false},
+		{"Chicken Breast 6oz 10lb", "Chicken Breast 8 oz 4/10 lb", false},
 		{"Chicken Breast 6oz 10lb", "CHICKEN BREAST 6 OZ 40 LB", true},
 		{"Chicken Breast 6oz 10lb", "Chicken Breast 10lb", true},
+		{"Chicken Breast 4/10 lb", "Chicken Breast 6 oz 4/10 lb", true}, // one states no piece
+		{"Beef Patty 80/20 2/5 lb", "Beef Patty 80/20 4 oz 2/5 lb", true},
+		{"Chicken Wings 4/10 lb", "Chicken Wings 2/20 lb", true}, // packs of one case: no pieces
+		{"Water 12x1L", "Water 6x2L", true},
 		{"Whole Milk 4/1 gal", "Whole Milk 2/1 gal", true},
 		{"Whole Milk 4/1 gal", "Whole Milk 1 gal", true},
-		// A bare oz may be a fluid ounce.
+		// A bare oz may be a fluid ounce, as labels round it.
 		{"Cups Foam 12 oz", "Cups Foam 16 fl oz", false},
 		{"Cups Foam 12 oz", "Cups Foam 12 fl oz", true},
 		{"Orange Juice 64 oz", "Orange Juice 1 gal", false},
 		{"Orange Juice 64 oz", "Orange Juice 1/2 gal", true},
 		{"Cheddar 16 oz", "Cheddar 1 lb", true},
+		{"Water Spring 24/500 ml", "Water Spring 24/16.9 oz", true},
+		{"Wine Cabernet 750 ml", "Wine Cabernet 25.4 oz", true},
+		{"Tea Iced Black Filter Pack 1 oz 96 ct", "Tea Iced Black Filter Pack 1 oz 1 gal 96 ct", true}, // 1 oz a weight there
 		{"Ground Beef 80/20", "Ground Beef 90/10", false},
 		{"Ground Beef 80/20", "GROUND BEEF 80/20 10 LB", true},
 		{"Shrimp 16/20 Raw", "Shrimp 21/25 Raw", false},
@@ -129,6 +136,14 @@ func TestItemsLearnWhatTheirNamesDoNotSay(t *testing.T) {
 	}
 	if got[1] != got[0] || got[2] == got[0] || got[3] != got[0] || got[6] == got[5] {
 		t.Errorf("items of the lines: %v; want 12 oz on the first item, 16 oz on another, 2023 apart from 2022", names(got))
+	}
+	// What a bare oz holds, and a piece, are learned too.
+	got = got[:0]
+	for _, d := range []string{"Cups Paper", "Cups Paper 12 oz", "Cups Paper 16 fl oz", "Chicken Breast", "Chicken Breast 6oz 10lb", "Chicken Breast 8oz 10lb"} {
+		got = append(got, mustResolve(t, r, Line{Vendor: "V", Description: d}).Item)
+	}
+	if got[1] != got[0] || got[2] == got[0] || got[4] != got[3] || got[5] == got[3] {
+		t.Errorf("items of the lines: %v; want 12 oz on the first item, 16 fl oz on another, 6oz 10lb on the third, 8oz 10lb on another", names(got))
 	}
 	// A later run: the item's mapping of 12 oz says what it is.
 	r = NewResolver([]Item{{ID: 1, Name: "Cups Foam"}}, slices.Values([]StoredMapping{

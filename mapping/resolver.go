@@ -222,7 +222,7 @@ type described struct {
 
 func describe(s string) described {
 	var t traits
-	t.sizes, _ = sizesOf(fold(s))
+	t.sizes, _, _ = sizesOf(fold(s))
 	return described{key: Normalize(s), sizeKey: t.sizeKey()}
 }
 
@@ -490,6 +490,15 @@ func (r *Resolver) learn(pos int, t *traits) {
 			if add := having(t.sizes, kind, strings.HasSuffix); len(add) > 0 {
 				it.sizes, changed = append(slices.Clone(it.sizes), add...), true
 			}
+		}
+	}
+	if len(it.fluid) == 0 && len(having(it.sizes, "ml", strings.HasSuffix)) == 0 && len(t.fluid) > 0 {
+		it.fluid, changed = t.fluid, true
+	}
+	for _, p := range t.pieces {
+		kind := strings.TrimLeft(p, "0123456789.")
+		if len(having(it.pieces, kind, strings.HasSuffix)) == 0 {
+			it.pieces, changed = append(slices.Clone(it.pieces), p), true
 		}
 	}
 	if len(it.nums) == 0 && len(t.nums) > 0 {
