@@ -314,11 +314,13 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 		}
 	}
 	var sums []importer.Summary
+	reach := &importer.Reach{} // a database given up on at one file's start is tried once for the next
 	for _, f := range files {
 		fo, profile, err := optionsFor(c, o, cfg, f)
 		var opts importer.Options
 		if err == nil {
 			opts, err = fo.importerOptions(g)
+			opts.Reach = reach
 		}
 		if err != nil {
 			msg := err.Error()

@@ -142,6 +142,20 @@ func TestResentInvoiceLeavesNoItems(t *testing.T) {
 	if got := items(); !slices.Contains(got, "Iceberg Lettuce 24 ct") {
 		t.Errorf("items after c beside another import: %q, want its item kept", got)
 	}
+	if _, err := lock.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
+		t.Fatal(err)
+	}
+
+	// Nor while a run of another account is running: with
+	// --allow-account, it may have resolved lines to the item.
+	if _, err := conn.Exec(ctx, `INSERT INTO import_runs (source_key, source_name, account, status) VALUES ('other', 'other.csv', 'other', 'running')`); err != nil {
+		t.Fatal(err)
+	}
+	d := write("d.csv", "INV-1,2026-11-01,Sysco,Savoy Cabbage 40 lb,1,cs,30.00")
+	p, _ = runBin(t, cfg, "import", "--output", "json", d)
+	if sd := p.summary(t); sd["status"] != "rejected" || sd["items_created"] != 1.0 || !slices.Contains(items(), "Savoy Cabbage 40 lb") {
+		t.Errorf("d beside a running run of another account: %v, items %q; want its item kept", sd, items())
+	}
 	var n int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM item_mappings m JOIN inventory_items i ON i.account = m.account AND i.id = m.item_id
 		WHERE i.name IN ('Red Bell Peppers 11 lb')`).Scan(&n); err != nil || n != 0 {

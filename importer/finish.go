@@ -96,13 +96,15 @@ func (r *runner) record(ctx context.Context, w *writer, err error) error {
 	if content.SHA256 == "" && err == nil {
 		content = r.src.readContent() // standard input, read to its end
 	}
-	var dropped int64
+	var created int64
 	ferr := r.retryOnce(dbctx, func() error {
 		var err error
-		dropped, err = r.db.FinishRun(dbctx, r.run.ID, r.run.Owner, status, msg, content)
+		created, err = r.db.FinishRun(dbctx, r.run.ID, r.run.Owner, status, msg, content)
 		return err
 	})
-	r.sum.ItemsCreated = max(0, r.sum.ItemsCreated-dropped)
+	if ferr == nil && (status.Done() || status == store.StatusRejected) {
+		r.sum.ItemsCreated = created // less the items the run's end dropped
+	}
 	if ferr != nil {
 		r.opts.Log.Warn("could not record the run's end; the next run will resume it", "run_id", r.run.ID, "error", ferr)
 		if errors.As(ferr, new(*store.FencedError)) {

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,9 +100,11 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 	// being claimed, is waited for as a lost commit is (retry.go). Standard
 	// input is not: claiming may have read it.
 	retry := &retrier{policy: opts.Retry, log: opts.Log}
+	reach := cmp.Or(opts.Reach, &Reach{})
 	for {
 		done, opened, err := r.open(ctx)
 		if err == nil {
+			reach.gaveUp = false
 			if done {
 				r.close(ctx)
 				return nil
@@ -113,10 +116,11 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 			sum.DryRun = Offline
 			return r.importRecords(ctx)
 		}
-		if !store.IsTransient(err) || opts.DryRun != Write || src.f == nil && opened || ctx.Err() != nil {
+		if !store.IsTransient(err) || store.NoSuchHost(err) || reach.gaveUp || opts.DryRun != Write || src.f == nil && opened || ctx.Err() != nil {
 			return err
 		}
 		if err := retry.wait(ctx, err, "source", in.Name); err != nil {
+			reach.gaveUp = true
 			return err
 		}
 	}

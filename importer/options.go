@@ -55,12 +55,19 @@ type Options struct {
 	// (invoice.ParseRecordsPath).
 	Records []string
 	// Sheet is the sheet of an XLSX input to read; "" is the first.
-	Sheet    string
-	Retry    RetryPolicy
+	Sheet string
+	Retry RetryPolicy
+	// Reach is shared by the imports of one invocation: once one has given
+	// up waiting for the database at its start, the next try it once.
+	Reach    *Reach
 	Progress Progress
 	Log      *slog.Logger
 	DryRun   DryRun
 }
+
+// Reach remembers whether an import gave up reaching the database at its
+// start (see Options.Reach).
+type Reach struct{ gaveUp bool }
 
 // DryRun says whether, and how, an import only pretends to write.
 type DryRun string

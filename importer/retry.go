@@ -68,7 +68,7 @@ func (r *retrier) wait(ctx context.Context, err error, attrs ...any) error {
 	}
 	r.attempt++
 	if r.attempt > r.policy.Attempts || time.Since(r.started) > r.policy.MaxElapsed {
-		return fmt.Errorf("giving up after %d attempts over %s: %w", r.attempt, time.Since(r.started).Round(time.Second), err)
+		return fmt.Errorf("giving up after %d retries over %s: %w", r.attempt-1, time.Since(r.started).Round(time.Second), err)
 	}
 	r.log.Warn("database connection failed; retrying", append(attrs, "attempt", r.attempt, "backoff", r.backoff, "error", err)...)
 	select {

@@ -38,6 +38,13 @@ func IsTransient(err error) bool {
 		errors.As(err, new(*ConnLostError))
 }
 
+// NoSuchHost says the database's host name is not known (DNS): a typo in
+// a setting more likely than a server that will be back.
+func NoSuchHost(err error) bool {
+	var dns *net.DNSError
+	return errors.As(err, &dns) && dns.IsNotFound
+}
+
 // IsRowError reports whether err, raised by a statement carrying rows, is
 // the fault of some row: anything the server raised that is neither
 // transient nor independent of the rows. Independent of rows: a missing

@@ -355,13 +355,14 @@ func (s *Store) ResumeRun(ctx context.Context, id int64, owner string, in InputL
 // returns *FencedError and changes nothing. A content hash, when given, is
 // recorded too (standard input learns it only at the end). A run that ends
 // for good (success, partial_success, rejected) takes with it, in the same
-// transaction, the items it created that nothing uses (dropUnused); it
-// returns how many, which its items_created no longer counts.
+// transaction, the items it created that nothing uses (dropUnused). It
+// returns the run's items_created as recorded then, which no longer counts
+// those (also when an earlier attempt whose reply was lost dropped them).
 func (s *Store) FinishRun(ctx context.Context, id int64, owner string, status Status, errMsg string, c Content) (int64, error) {
 	if s.conn == nil {
 		return 0, errNotConnected
 	}
-	var dropped int64
+	var created int64
 	err := pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
 		// Locking the progress row waits for a process taking the run
 		// over, and then sees its owner.
@@ -376,11 +377,13 @@ func (s *Store) FinishRun(ctx context.Context, id int64, owner string, status St
 			return s.fenced(ctx, tx, id)
 		}
 		if status.Done() || status == StatusRejected {
-			dropped, err = s.dropUnused(ctx, tx, id)
+			if err := s.dropUnused(ctx, tx, id); err != nil {
+				return err
+			}
 		}
-		return err
+		return tx.QueryRow(ctx, `SELECT items_created FROM run_progress WHERE run_id = $1`, id).Scan(&created)
 	})
-	return dropped, s.lost(err)
+	return created, s.lost(err)
 }
 
 // dropUnused deletes the items run id created that no row holds, with the
@@ -389,29 +392,32 @@ func (s *Store) FinishRun(ctx context.Context, id int64, owner string, status St
 // rows the database refused), which would otherwise stay in the catalogue
 // for nothing and be counted as created. An item that anything else uses
 // (a row, another run's mapping, a proposal, an alias, a unit an operator
-// set) stays. Only in accounts no other session holds the lock of: another
-// import running there may have resolved lines to such an item already.
-func (s *Store) dropUnused(ctx context.Context, tx pgx.Tx, id int64) (int64, error) {
+// set) stays. Nothing is dropped while another run is running, whatever
+// its account (--allow-account writes to others), nor in an account whose
+// lock another session holds: such an import may have resolved lines to
+// an item already (or, its connection lost, be about to write them).
+func (s *Store) dropUnused(ctx context.Context, tx pgx.Tx, id int64) error {
 	var accounts []string
-	if err := tx.QueryRow(ctx, `SELECT ARRAY(SELECT DISTINCT a FROM unnest(array_append(p.accounts, r.account)) AS a ORDER BY 1)
-		FROM import_runs r JOIN run_progress p ON p.run_id = r.id WHERE r.id = $1`, id).Scan(&accounts); err != nil {
-		return 0, err
+	var others bool
+	if err := tx.QueryRow(ctx, `SELECT ARRAY(SELECT DISTINCT a FROM unnest(array_append(p.accounts, r.account)) AS a ORDER BY 1),
+		EXISTS (SELECT FROM import_runs o WHERE o.status = 'running' AND o.id <> r.id)
+		FROM import_runs r JOIN run_progress p ON p.run_id = r.id WHERE r.id = $1`, id).Scan(&accounts, &others); err != nil || others {
+		return err
 	}
 	free := accounts[:0]
 	for _, a := range accounts {
 		var ok bool
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(`+accountLock+`)`, s.schema, a).Scan(&ok); err != nil {
-			return 0, err
+			return err
 		}
 		if ok {
 			free = append(free, a)
 		}
 	}
 	if len(free) == 0 {
-		return 0, nil
+		return nil
 	}
-	var n int64
-	err := tx.QueryRow(ctx, `WITH unused AS (
+	_, err := tx.Exec(ctx, `WITH unused AS (
 			SELECT i.account, i.id FROM inventory_items i
 			WHERE i.account = ANY($1) AND i.run_id = $2 AND i.quantity = 0
 			  AND NOT EXISTS (SELECT FROM transactions t WHERE t.account = i.account AND t.item_id = i.id)
@@ -422,8 +428,8 @@ func (s *Store) dropUnused(ctx context.Context, tx pgx.Tx, id int64) (int64, err
 		maps AS (DELETE FROM item_mappings m USING unused u WHERE m.account = ANY($1) AND m.account = u.account AND m.item_id = u.id),
 		items AS (DELETE FROM inventory_items i USING unused u WHERE i.account = ANY($1) AND i.account = u.account AND i.id = u.id RETURNING 1),
 		counted AS (UPDATE run_progress SET items_created = greatest(items_created - (SELECT count(*) FROM items), 0) WHERE run_id = $2)
-		SELECT count(*) FROM items`, free, id).Scan(&n)
-	return n, err
+		SELECT count(*) FROM items`, free, id)
+	return err
 }
 
 // fenced builds the error of a commit refused because the run has another
