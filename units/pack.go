@@ -100,6 +100,9 @@ type sizeText struct {
 	count, size, unit, whole string
 	slash                    bool   // COUNT/SIZE, not COUNTxSIZE
 	rangeFrom                string // N of "N-M ct", where the size is M
+	// can says a # is followed by digits: "6 #10" counts cans of size
+	// #10, no 6 lb; Packs leaves it out (Sizes, and so keys, keep it).
+	can bool
 }
 
 // fraction says whether the size is a fraction ("1/2 gal", "1 1/2 gal"):
@@ -138,7 +141,7 @@ func inText(d string) []sizeText {
 			size = m[2]
 		}
 		t := sizeText{count: count, size: size, unit: m[4], slash: ix[3] >= 0 && ix[6] >= 0 && strings.Contains(d[ix[3]:ix[6]], "/"),
-			rangeFrom: rangeBefore(d[:start])}
+			rangeFrom: rangeBefore(d[:start]), can: d[end-1] == '#' && end < len(d) && isDigit(d[end])}
 		if whole := wholeBefore(d[:start]); whole != "" && t.slash && isProperFraction(count, size) {
 			t.whole = whole // "1 1/2 gal", not "2019 12x750ml"
 		}
@@ -259,7 +262,7 @@ func Packs(pack, description string) []Pack {
 		p, ok := newPack(t.count, t.size, t.unit)
 		// A bare volume or can size ("Whole Milk 1 Gal", "Peaches #10")
 		// is the product's: only COUNT/SIZE sizes a case by them.
-		if ok && !t.fraction() && (t.count != "" || DimensionOf(p.Unit) != Volume && t.size != "#10") {
+		if ok && !t.fraction() && !t.can && (t.count != "" || DimensionOf(p.Unit) != Volume && t.size != "#10") {
 			ps, grades = append(ps, p), append(grades, t.grade())
 			weighed = weighed || DimensionOf(p.Unit) == Mass
 		}

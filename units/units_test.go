@@ -48,7 +48,9 @@ func TestPacks(t *testing.T) {
 		{"", "Whole Milk 1 Gal", ""}, // a bare volume is the product's size
 		{"", "Cups 12 oz 1000ct", "1×12 oz; 1×1000 ea"},
 		{"", "Tomato Paste 6/#10", "6×1 ea"},
-		{"", "Peaches Sliced #10", ""}, // a can size alone is the product's
+		{"", "Peaches Sliced #10", ""},       // a can size alone is the product's
+		{"", "Beans Refried 6 #10 cans", ""}, // no 6 lb
+		{"", "Chicken 40# CS", "1×40 lb"},
 		{"", "Baby Spinach 4x2.5 lb", "4×2.5 lb"},
 		{"", "Ground Beef 80/20", ""},
 		{"", "Extra Virgin Olive Oil 3L", ""},
