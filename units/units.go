@@ -128,6 +128,9 @@ type Item struct {
 type ConvertError struct {
 	Unit string // as normalized
 	Item Item
+	// packless says a pack size would not help: the unit is a weight or a
+	// volume, which no pack size converts, or the line gave one already.
+	packless bool
 }
 
 func (e *ConvertError) Error() string {
@@ -136,8 +139,12 @@ func (e *ConvertError) Error() string {
 	if e.Item.ID == 0 {
 		item, ref = fmt.Sprintf("item %q", e.Item.Name), quoteArg(e.Item.Name)
 	}
-	return fmt.Sprintf("cannot convert %q into %q, the base unit of %s; give a pack size (pack field, e.g. 4/1GAL), or run: batchimport units set %s %s FACTOR (how many %s one %s holds), then import the rejects again",
-		e.Unit, e.Item.Base, item, ref, quoteArg(e.Unit), e.Item.Base, e.Unit)
+	give := "give a pack size (pack field, e.g. 4/1GAL), or "
+	if e.packless {
+		give = ""
+	}
+	return fmt.Sprintf("cannot convert %q into %q, the base unit of %s; %srun: batchimport units set %s %s FACTOR (how many %s one %s holds), then import the rejects again",
+		e.Unit, e.Item.Base, item, give, ref, quoteArg(e.Unit), e.Item.Base, e.Unit)
 }
 
 // quoteArg quotes a unit for a shell when it needs it.
@@ -165,7 +172,7 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 	if d := DimensionOf(u); d == Mass || d == Volume {
 		// A pack size says what a container holds: a pound of an item
 		// counted in millilitres is no "12x500ml" case of it.
-		return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it}
+		return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it, packless: true}
 	}
 	// The line's pack size, else the item's own: a line of "Roma
 	// Tomatoes 25lb" may call it "TOMATO ROMA".
@@ -176,7 +183,7 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 			}
 		}
 	}
-	return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it}
+	return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it, packless: len(packs) > 0}
 }
 
 // inner are the containers a case holds COUNT of in a COUNT/SIZE pack: a

@@ -2,6 +2,7 @@ package units
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -216,6 +217,15 @@ func TestConvertErrorNamesTheFix(t *testing.T) {
 	want := `cannot convert "bag" into "gal", the base unit of item 12 "Canola Oil"; give a pack size (pack field, e.g. 4/1GAL), or run: batchimport units set 12 bag FACTOR (how many gal one bag holds), then import the rejects again`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant  %s", err, want)
+	}
+	// A pack size would not help: the line gave one, or its unit is a
+	// weight or a volume.
+	for _, c := range []struct{ unit, pack string }{{"cs", "4/1 gal"}, {"gal", ""}} {
+		_, err = toBase(decimal.NewFromInt(2), c.unit, c.pack, "Whole Milk", Item{ID: 7, Name: "Whole Milk", Base: "ea"})
+		want = fmt.Sprintf(`cannot convert %q into "ea", the base unit of item 7 "Whole Milk"; run: batchimport units set 7 %s FACTOR (how many ea one %s holds), then import the rejects again`, c.unit, c.unit, c.unit)
+		if err == nil || err.Error() != want {
+			t.Errorf("%s with pack %q: error %v\nwant  %s", c.unit, c.pack, err, want)
+		}
 	}
 }
 
