@@ -24,7 +24,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/batchimport/batchimport/internal/faultproxy"
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
 	"github.com/batchimport/batchimport/store"
@@ -283,19 +282,7 @@ func lostCommitReply(t *testing.T, stdin bool, writers string) {
 	const rows, drops = 100_000, 3
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg) // directly to the server: the proxy drops only the importer's replies
-	network, address, err := faultproxy.FromURL(cfg.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px, err := faultproxy.Start(network, address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(px.Close)
-	proxied := cfg
-	if proxied.URL, err = px.RewriteURL(cfg.URL); err != nil {
-		t.Fatal(err)
-	}
+	px, proxied := throughProxy(t, cfg)
 	dir := t.TempDir()
 	g := testgen.CSV(t, dir, "lost.csv", testgen.Spec{Rows: rows, BadEvery: 97})
 

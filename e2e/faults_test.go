@@ -13,7 +13,6 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/batchimport/batchimport/internal/faultproxy"
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
 )
@@ -104,19 +103,7 @@ func TestServerDownAtStart(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg)
-	network, address, err := faultproxy.FromURL(cfg.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px, err := faultproxy.Start(network, address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(px.Close)
-	down := cfg
-	if down.URL, err = px.RewriteURL(cfg.URL); err != nil {
-		t.Fatal(err)
-	}
+	px, down := throughProxy(t, cfg)
 	g := testgen.CSV(t, t.TempDir(), "early.csv", testgen.Spec{Rows: 1000})
 	px.Refuse(true)
 	p := start(t, down, "import", "--output", "json", g.Path)
