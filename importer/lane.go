@@ -18,11 +18,12 @@ type flight struct {
 	base  store.Progress // else the fix then
 	start time.Time
 	// Filled as batches are sent:
-	batches int
-	chunks  int
-	last    store.Progress      // as the group's last batch said
-	keys    []pendingKey        // registered by this group (parallelSink.forget)
-	held    map[pendingKey]bool // of rows held back
+	batches   int
+	chunks    int
+	last      store.Progress      // as the group's last batch said
+	keys      []pendingKey        // registered by this group (parallelSink.forget)
+	held      map[pendingKey]bool // of rows held back
+	heldItems bool                // held has an item
 	// begun is closed once the group's transaction holds its slot lock
 	// (or never will): the group after it may wait for the lock then.
 	begun  chan struct{}

@@ -46,6 +46,7 @@ type parallelSink struct {
 	// pending is what groups in flight write (split.go): a row of a later
 	// group that needs it waits for its group's end.
 	pending map[pendingKey]*flight
+	items   int               // item keys in pending
 	lower   map[string]string // vendors, lower-cased
 	seq     int64             // groups sent
 	failure *failure          // of the groups since the run's start or its last rewind

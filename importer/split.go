@@ -28,23 +28,37 @@ type pendingKey struct {
 func (s *parallelSink) split(f *flight, b *store.Batch) (now, later *store.Batch) {
 	var held []int
 	var keys []pendingKey
+	var last invoiceKey // the invoice of the row before, as registered
+	var lastVendor string
+	lastHeld := false // f holds a row of it back
 	for i := range b.Rows {
 		r := &b.Rows[i]
-		keys = append(keys[:0], pendingKey{invoice: invoiceKey{r.Account, s.lowerVendor(r.Vendor), r.InvoiceNumber}})
+		keys = keys[:0]
+		// Most rows are of the invoice of the row before: f has registered
+		// it, and waits for it only where it holds a row of it back.
+		same := i > 0 && r.InvoiceNumber == last.number && r.Vendor == lastVendor && r.Account == last.account
+		if !same {
+			last, lastVendor = invoiceKey{r.Account, s.lowerVendor(r.Vendor), r.InvoiceNumber}, r.Vendor
+			keys = append(keys, pendingKey{invoice: last})
+		}
 		if r.Origin.Run > 0 {
 			keys = append(keys, pendingKey{origin: r.Origin})
 		}
-		needs := s.waits(f, keys...)
-		if r.ItemID != nil && s.waits(f, pendingKey{item: r.ItemID}) {
+		needs := same && lastHeld || s.waits(f, keys...)
+		if r.ItemID != nil && s.itemsPending(f) && s.waits(f, pendingKey{item: r.ItemID}) {
 			needs = true
 		}
 		for _, m := range r.NewMappings {
-			needs = needs || s.waits(f, pendingKey{item: m.ItemID})
+			needs = needs || s.itemsPending(f) && s.waits(f, pendingKey{item: m.ItemID})
 		}
 		for _, it := range r.NewItems {
 			keys = append(keys, pendingKey{item: it.ID})
 		}
+		if same && needs && !lastHeld {
+			keys = append(keys, pendingKey{invoice: last})
+		}
 		s.register(f, keys, needs)
+		lastHeld = needs
 		if needs {
 			held = append(held, i)
 		}
@@ -134,15 +148,25 @@ func (s *parallelSink) waits(f *flight, keys ...pendingKey) bool {
 	return false
 }
 
+// itemsPending says whether any item is written by a group in flight or
+// by a row f holds back: most rows need no look-up of their item.
+func (s *parallelSink) itemsPending(f *flight) bool {
+	return s.items > 0 || f.heldItems
+}
+
 // register notes that f writes what the keys name, at its end if held.
 func (s *parallelSink) register(f *flight, keys []pendingKey, held bool) {
 	for _, k := range keys {
-		if s.pending[k] != f {
+		if g, ok := s.pending[k]; g != f {
+			if !ok && k.item != nil {
+				s.items++
+			}
 			s.pending[k] = f
 			f.keys = append(f.keys, k)
 		}
 		if held {
 			f.held[k] = true
+			f.heldItems = f.heldItems || k.item != nil
 		}
 	}
 }
@@ -165,6 +189,9 @@ func (s *parallelSink) forget(f *flight) {
 	for _, k := range f.keys {
 		if s.pending[k] == f {
 			delete(s.pending, k)
+			if k.item != nil {
+				s.items--
+			}
 		}
 	}
 	f.keys, f.held, f.prev = nil, nil, nil
