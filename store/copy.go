@@ -277,6 +277,20 @@ func (s *stockSum) add(d decimal.Decimal) {
 	s.rest = s.rest.Add(d)
 }
 
+// text is the sum as the UPDATE reads it: without a decimal's big.Int
+// while it is thousandths alone.
+func (s stockSum) text() string {
+	if !s.rest.IsZero() {
+		return s.total().String()
+	}
+	m, b := s.milli, make([]byte, 0, 24)
+	if m < 0 { // |milli| < maxMilli: -m fits
+		m, b = -m, append(b, '-')
+	}
+	b = append(strconv.AppendInt(b, m/1000, 10), '.', byte('0'+m/100%10), byte('0'+m/10%10), byte('0'+m%10))
+	return string(b)
+}
+
 func (s stockSum) total() decimal.Decimal {
 	return decimal.New(s.milli, -3).Add(s.rest)
 }
@@ -295,7 +309,7 @@ func (s stockSums) apply(ctx context.Context, tx pgx.Tx) error {
 	slices.SortFunc(keys, func(a, b stockKey) int { return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.id, b.id)) })
 	accounts, ids, deltas := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
-		accounts[i], ids[i], deltas[i] = k.account, k.id, s[k].total().String()
+		accounts[i], ids[i], deltas[i] = k.account, k.id, s[k].text()
 	}
 	// The deltas go as text and are cast by the server: pgx encodes a
 	// string into numeric[] only after failing to in binary, an error

@@ -51,7 +51,8 @@ func (s *Store) BeginGroup(ctx context.Context, first *Batch) (*Group, error) {
 	if err != nil {
 		return nil, s.lost(err)
 	}
-	return &Group{s: s, tx: tx, runID: first.RunID, owner: first.Owner, from: first.From, stock: stockSums{}}, nil
+	// The group's sums start as large as the last group's grew.
+	return &Group{s: s, tx: tx, runID: first.RunID, owner: first.Owner, from: first.From, stock: make(stockSums, s.groupItems)}, nil
 }
 
 // Write writes a batch into the group, as WriteBatch would, without
@@ -81,6 +82,7 @@ func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
 	}
 	g.s.refusing = w.refusedByDatabase()
 	g.stock.merge(w.stock)
+	g.s.spareStock = w.stock
 	g.accounts = append(g.accounts, w.accounts()...)
 	g.see(b.Seen)
 	return out, nil
@@ -89,7 +91,12 @@ func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
 // write is one attempt at a batch, in a savepoint of the group's
 // transaction, rolled back on an error.
 func (g *Group) write(ctx context.Context, b *Batch, refused *refusal) (Outcome, *batchWriter, error) {
-	w := newBatchWriter(g.s, b, make(stockSums, len(b.Rows)))
+	stock := g.s.spareStock
+	if g.s.spareStock = nil; stock == nil {
+		stock = make(stockSums, len(b.Rows))
+	}
+	clear(stock)
+	w := newBatchWriter(g.s, b, stock)
 	sp, err := g.tx.Begin(ctx)
 	if err != nil {
 		return Outcome{}, w, err
@@ -109,6 +116,7 @@ func (g *Group) write(ctx context.Context, b *Batch, refused *refusal) (Outcome,
 // On an error the group is rolled back.
 func (g *Group) Commit(ctx context.Context, p Progress) error {
 	slices.Sort(g.accounts)
+	g.s.groupItems = len(g.stock)
 	err := g.stock.apply(ctx, g.tx)
 	if err == nil {
 		err = g.s.fresh(ctx, g.tx, g.seen)

@@ -29,5 +29,21 @@ func TestStockSumIsExact(t *testing.T) {
 		if !got.total().Equal(want) {
 			t.Errorf("sum of %v = %s, want %s", c, got.total(), want)
 		}
+		if text, err := decimal.NewFromString(got.text()); err != nil || !text.Equal(want) {
+			t.Errorf("sum of %v reads %q, want %s", c, got.text(), want)
+		}
+	}
+}
+
+// TestStockSumText writes thousandths as the decimal they are, whatever
+// their sign and size.
+func TestStockSumText(t *testing.T) {
+	for milli, want := range map[int64]string{
+		0: "0.000", 1: "0.001", -1: "-0.001", 999: "0.999", -1000: "-1.000", 12345: "12.345",
+		-120050: "-120.050", maxMilli - 1: "4611686018427387.903", -(maxMilli - 1): "-4611686018427387.903",
+	} {
+		if got := (stockSum{milli: milli}).text(); got != want {
+			t.Errorf("%d thousandths read %q, want %q", milli, got, want)
+		}
 	}
 }

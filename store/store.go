@@ -44,6 +44,11 @@ type Store struct {
 	// refusing: the database refused rows of the last batch a group wrote
 	// here, so the next one is written carefully from the start.
 	refusing bool
+	// groupItems is how many items the last group's stock held.
+	groupItems int
+	// spareStock is the sums of a group's last batch, once merged into the
+	// group's: the next batch's, cleared.
+	spareStock stockSums
 }
 
 // querier is what *pgx.Conn and pgx.Tx share: with an outer transaction,
