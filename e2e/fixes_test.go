@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/csv"
 	"os"
 	"strconv"
 	"strings"
@@ -78,4 +79,14 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// readCSV reads a CSV file's records, its header first.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(readFile(t, path))).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return recs
 }

@@ -113,7 +113,15 @@ func TestResentInvoiceLeavesNoItems(t *testing.T) {
 	// the line of a new invoice, which keeps its item.
 	b := write("b.csv", "INV-1,2026-11-01,Sysco,Roma Tomatoes 25 lb,2,cs,20.00", "INV-1,2026-11-01,Sysco,Red Bell Peppers 11 lb,1,cs,30.00",
 		"INV-1,2026-11-01,Sysco,Green Cabbage 50 lb,1,cs,30.00", "INV-2,2026-11-02,Sysco,Green Cabbage 50 lb,3,cs,30.00")
-	p, code := runBin(t, cfg, "import", "--output", "json", b)
+	// A dry run tells the duplicates before: the same counts, the same
+	// lines and reasons in its rejects file as the import's, and the one
+	// item the import keeps.
+	dryRejects := filepath.Join(dir, "b.dry.rejects.csv")
+	p, code := runBin(t, cfg, "dryrun", "--output", "json", "--rejects", dryRejects, b)
+	if sd := p.summary(t); code != 3 || sd["rows_imported"] != 1.0 || sd["rows_rejected"] != 3.0 || sd["items_created"] != 1.0 {
+		t.Errorf("dry run of b: exit %d, %v; want 1 line imported, 3 rejected as duplicates, 1 item created", code, sd)
+	}
+	p, code = runBin(t, cfg, "import", "--output", "json", b)
 	sb := p.summary(t)
 	if code != 3 || sb["rows_rejected"] != 3.0 || sb["items_created"] != 1.0 {
 		t.Fatalf("b: exit %d, %v; want 3 lines rejected as duplicates, 1 item created", code, sb)
@@ -127,6 +135,14 @@ func TestResentInvoiceLeavesNoItems(t *testing.T) {
 		t.Errorf("b's run: %d items created (%v), want 1", created, err)
 	}
 	pgtest.CheckInvariant(t, conn, sb["source_key"].(string), []int{2, 3, 4, 5}, sb["rejects_file"].(string))
+	// The same rejects file but for _run: a dry run's rejects are of no run.
+	dry, real := readCSV(t, dryRejects), readCSV(t, sb["rejects_file"].(string))
+	for _, rec := range real[1:] {
+		rec[slices.Index(real[0], "_run")] = ""
+	}
+	if !slices.EqualFunc(dry, real, slices.Equal) || !strings.HasPrefix(dry[1][len(dry[1])-1], "duplicate invoice INV-1 from Sysco, imported by run") {
+		t.Errorf("dry run's rejects file:\n%q\nimport's:\n%q", dry, real)
+	}
 
 	// While another import of the account runs (its lock held shared, as
 	// an import holds it), the item stays, and counts as created.

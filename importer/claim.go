@@ -67,8 +67,8 @@ func (r *runner) claim(ctx context.Context) (done bool, err error) {
 		return true, nil
 	case last.Status == store.StatusReverted:
 		r.revertedRejects = last.RejectsFile
-	case last.Status == store.StatusRejected && r.opts.DryRun != ReadOnly:
-		r.supersede = last.ID
+	case last.Status == store.StatusRejected:
+		r.supersede = last.ID // by start; a read-only dry run only counts its invoices as the source's
 	case last.Status.Resumable():
 		r.run = last
 		r.run.Owner = "" // taken in start

@@ -1,9 +1,11 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,7 +47,7 @@ func (r *runner) chooseSink(ctx context.Context, w *writer, out *outFile, layout
 		w.sink = &rollbackSink{db: r.db, mu: &r.mu}
 		return r.loadShared, stop, nil
 	case r.opts.DryRun != Write:
-		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout)}
+		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout), db: r.db, mu: &r.mu, homes: [2]int64{r.run.ID, r.supersede}, count: w.countRule}
 		return r.loadShared, stop, nil
 	}
 	s := &dbSink{db: r.db, key: r.key, run: r.run, policy: r.opts.Retry, log: r.opts.Log, committed: r.run.Progress}
@@ -266,28 +268,40 @@ func (s *rollbackSink) done() store.Progress { return s.written }
 func (s *rollbackSink) abandon(context.Context) {}
 
 // dryRunSink writes nothing: dryrun, and dryrun --offline. Every row would
-// be imported and every new item created; the rejects go to the rejects
-// file only when one was asked for.
+// be imported, but for the rows of invoices another run owns, which a
+// read-only dry run asks the database for, and every new item created; the
+// rejects go to the rejects file only when one was asked for.
 type dryRunSink struct {
 	rejects *rejectsWriter // nil: none
 	written store.Progress
+	db      *store.Store      // nil: offline
+	mu      *sync.Mutex       // the dry run's stages share db's connection
+	homes   [2]int64          // the source's run resumed, or superseded: its invoices are the rows'; 0: none
+	count   func(rule string) // counts a rule of the rows refused
+	items   map[*int64]bool   // the items the run creates, by id slot: whether a row imported uses one
 }
 
 func (s *dryRunSink) done() store.Progress { return s.written }
 
 func (s *dryRunSink) abandon(context.Context) {}
 
-func (s *dryRunSink) commit(_ context.Context, b *store.Batch, _ bool) (store.Outcome, error) {
+func (s *dryRunSink) commit(ctx context.Context, b *store.Batch, _ bool) (store.Outcome, error) {
 	if b == nil {
 		return store.Outcome{Progress: s.written}, nil
 	}
 	out := store.Outcome{Progress: b.Progress}
-	for i := range b.Rows {
-		out.ItemsCreated += len(b.Rows[i].NewItems)
+	refused, err := s.duplicates(ctx, b)
+	if err != nil {
+		return out, err
 	}
+	out.Progress.RowsImported -= int64(len(refused))
+	out.Progress.RowsRejected += int64(len(refused))
+	out.ItemsCreated = s.created(b, refused)
 	out.Progress.ItemsCreated += int64(out.ItemsCreated)
 	if s.rejects != nil {
-		for _, rj := range b.Rejects {
+		rejects := append(slices.Clone(b.Rejects), refused...)
+		slices.SortFunc(rejects, func(a, b store.Reject) int { return cmp.Compare(a.Record, b.Record) })
+		for _, rj := range rejects {
 			if err := s.rejects.write(rj); err != nil {
 				return out, err
 			}
@@ -295,4 +309,77 @@ func (s *dryRunSink) commit(_ context.Context, b *store.Batch, _ bool) (store.Ou
 	}
 	s.written = out.Progress
 	return out, nil
+}
+
+// created counts the items the batch's rows create that a row imported
+// uses, now or in a batch before: an import deletes at its end the items
+// it created that nothing uses (rows refused as duplicates).
+func (s *dryRunSink) created(b *store.Batch, refused []store.Reject) int {
+	if s.items == nil {
+		s.items = map[*int64]bool{}
+	}
+	for i := range b.Rows {
+		for _, it := range b.Rows[i].NewItems {
+			if _, ok := s.items[it.ID]; !ok {
+				s.items[it.ID] = false
+			}
+		}
+	}
+	use := func(id *int64) int {
+		if used, ok := s.items[id]; ok && !used {
+			s.items[id] = true
+			return 1
+		}
+		return 0
+	}
+	n, next := 0, 0 // refused is in record order, as the rows are
+	for i := range b.Rows {
+		if next < len(refused) && refused[next].Record == b.Rows[i].Record {
+			next++
+			continue
+		}
+		n += use(b.Rows[i].ItemID)
+	}
+	for _, p := range b.Proposals {
+		n += use(p.ItemID)
+	}
+	return n
+}
+
+// duplicates are the rejects of the batch's rows whose invoice another run
+// owns, as an import would refuse them (store.batchWriter.claimInvoices):
+// a fixed record, which belongs to the invoices of the run it first came
+// from, is left to the import.
+func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Reject, error) {
+	if s.db == nil || b.Force {
+		return nil, nil
+	}
+	index := map[store.InvoiceKey]int{}
+	var keys []store.InvoiceKey
+	for i := range b.Rows {
+		r := &b.Rows[i]
+		k := store.InvoiceKey{Account: r.Account, Vendor: r.Vendor, Number: r.InvoiceNumber}
+		if _, ok := index[k]; !ok && r.Origin.Run == 0 {
+			index[k] = len(keys)
+			keys = append(keys, k)
+		}
+	}
+	s.mu.Lock()
+	owners, sources, err := s.db.InvoiceOwners(ctx, keys)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	var refused []store.Reject
+	for i := range b.Rows {
+		r := &b.Rows[i]
+		n, ok := index[store.InvoiceKey{Account: r.Account, Vendor: r.Vendor, Number: r.InvoiceNumber}]
+		if !ok || r.Origin.Run != 0 || owners[n] == 0 || slices.Contains(s.homes[:], owners[n]) {
+			continue
+		}
+		rj := store.RowReject(r.Record, r.Line, b.Raw(i), store.DuplicateInvoice(r, owners[n], sources[n]))
+		s.count(rj.Rule)
+		refused = append(refused, rj)
+	}
+	return refused, nil
 }

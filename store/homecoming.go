@@ -222,21 +222,14 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 	}
 	names := make([]string, len(owners))
 	if len(others) > 0 {
-		rows, err := tx.Query(ctx, `SELECT u.i, i.run_id, coalesce(r.source_name, '')
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(a, v, n, i)
-			JOIN invoices i ON i.account = u.a AND i.vendor = lower(u.v) AND i.invoice_number = u.n
-			LEFT JOIN import_runs r ON r.id = i.run_id`, customPlan, pick(accounts, others), pick(vendors, others), pick(numbers, others), others)
+		found, sources, err := invoiceOwners(ctx, tx, pick(accounts, others), pick(vendors, others), pick(numbers, others))
 		if err != nil {
 			return err
 		}
-		var i int32
-		var owner int64
-		var name string
-		if _, err := pgx.ForEachRow(rows, []any{&i, &owner, &name}, func() error {
-			owners[i], names[i] = owner, name
-			return nil
-		}); err != nil {
-			return err
+		for j, n := range others {
+			if found[j] != 0 { // else gone since: the row's home takes it
+				owners[n], names[n] = found[j], sources[j]
+			}
 		}
 	}
 	if w.b.Force {
@@ -246,11 +239,54 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 		r := &w.b.Rows[i]
 		n := rowKey[i]
 		if w.refused[i] == nil && owners[n] != homes[i] {
-			w.hold(i, fmt.Sprintf("duplicate invoice %s from %s, imported by run %d (%s)", r.InvoiceNumber, r.Vendor, owners[n], filepath.Base(names[n])),
-				"duplicate invoice, imported by another run")
+			d := DuplicateInvoice(r, owners[n], names[n])
+			w.hold(i, d.Reason, d.Rule)
 		}
 	}
 	return nil
+}
+
+// DuplicateInvoice is the refusal of a row whose invoice run owns, which
+// imported source.
+func DuplicateInvoice(r *Row, run int64, source string) *Refusal {
+	return &Refusal{Reason: fmt.Sprintf("duplicate invoice %s from %s, imported by run %d (%s)", r.InvoiceNumber, r.Vendor, run, filepath.Base(source)),
+		Rule: "duplicate invoice, imported by another run"}
+}
+
+// InvoiceKey is an invoice as a row names it: its vendor as written.
+type InvoiceKey struct{ Account, Vendor, Number string }
+
+// InvoiceOwners returns, for each invoice, the run that owns it and that
+// run's source, or 0 and "" for an invoice no run owns: a read-only dry
+// run tells the duplicate invoices an import would refuse.
+func (s *Store) InvoiceOwners(ctx context.Context, keys []InvoiceKey) ([]int64, []string, error) {
+	accounts, vendors, numbers := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		accounts[i], vendors[i], numbers[i] = k.Account, k.Vendor, k.Number
+	}
+	return invoiceOwners(ctx, s.q(), accounts, vendors, numbers)
+}
+
+// invoiceOwners is InvoiceOwners, of the invoices given column by column.
+func invoiceOwners(ctx context.Context, q querier, accounts, vendors, numbers []string) ([]int64, []string, error) {
+	owners, names := make([]int64, len(accounts)), make([]string, len(accounts))
+	if len(accounts) == 0 {
+		return owners, names, nil
+	}
+	rows, err := q.Query(ctx, `SELECT u.i, i.run_id, coalesce(r.source_name, '')
+		FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(a, v, n, i)
+		JOIN invoices i ON i.account = u.a AND i.vendor = lower(u.v) AND i.invoice_number = u.n
+		LEFT JOIN import_runs r ON r.id = i.run_id`, customPlan, accounts, vendors, numbers)
+	if err != nil {
+		return nil, nil, err
+	}
+	var i, owner int64
+	var name string
+	_, err = pgx.ForEachRow(rows, []any{&i, &owner, &name}, func() error {
+		owners[i-1], names[i-1] = owner, name
+		return nil
+	})
+	return owners, names, err
 }
 
 // pick returns the elements of s at the indexes ix.
