@@ -69,6 +69,11 @@ func TestCSVLinesAndQuoting(t *testing.T) {
 		recs[1].Raw.Fields[4] != "Cheese,\r\nshredded" {
 		t.Errorf("multi-line description: %v, as read %q", err, recs[1].Raw.Fields[4])
 	}
+	// So is the record as stored for the rejects file, and read back.
+	l := Layout{Format: CSV, Delimiter: ','}
+	if back, err := l.ParseRaw(l.Raw(recs[1].Raw)); err != nil || !slices.Equal(back.Fields, recs[1].Raw.Fields) {
+		t.Errorf("multi-line record stored and read back: %q (%v), want %q", back.Fields, err, recs[1].Raw.Fields)
+	}
 	if got := recs[2].Valid.Description; got != `Say "cheese"` {
 		t.Errorf("quoted description = %q", got)
 	}

@@ -50,7 +50,7 @@ func (l Layout) ParseRaw(raw []byte) (RawRecord, error) {
 	if err != nil {
 		return RawRecord{}, fmt.Errorf("stored record: %w", err)
 	}
-	return RawRecord{Fields: fields}, nil
+	return RawRecord{Fields: keepCRLF(fields, raw, l.Delimiter)}, nil
 }
 
 // EncodeHeader returns the CSV header as one CSV record, for storing; nil
