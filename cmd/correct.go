@@ -70,16 +70,43 @@ func (f *correctionFlags) report(g *globalOptions, id int64, what any, text ...s
 // convert is how many of into's base unit one unit holds: the same rules
 // as an import's, without a pack size.
 func convert(unit string, into store.Item) (decimal.Decimal, error) {
-	if from, to := units.Normalize(unit), units.Normalize(into.Unit); (from == "") != (to == "") {
-		// An import counts a line without a unit as read; a correction
-		// must not guess that one item's count is another's weight.
-		if _, set := into.Units[from]; !set {
-			return decimal.Decimal{}, fmt.Errorf("one item has no unit and the other counts in %q: no conversion; give both a unit, or set one with batchimport units set %d", from+to, into.ID)
-		}
+	if err := unitless(unit, into); err != nil {
+		return decimal.Decimal{}, err
 	}
 	f, _, err := units.Factor(unit, nil, units.Item{ID: into.ID, Name: into.Name, Base: into.Unit, Units: into.Units, NamePacks: units.Packs("", into.Name)})
 	if err != nil {
-		return f, fmt.Errorf("no conversion of %q into %q; set one first: batchimport units set %d %s FACTOR", units.Normalize(unit), into.Unit, into.ID, units.Normalize(unit))
+		return f, noConversion(unit, into)
 	}
 	return f, nil
+}
+
+// unitless refuses to convert between no unit and a unit: an import
+// counts a line without a unit as read; a correction must not guess that
+// one item's count is another's weight.
+func unitless(unit string, into store.Item) error {
+	if from, to := units.Normalize(unit), units.Normalize(into.Unit); (from == "") != (to == "") {
+		if _, set := into.Units[from]; !set {
+			return fmt.Errorf("one item has no unit and the other counts in %q: no conversion; give both a unit, or set one with batchimport units set %d", from+to, into.ID)
+		}
+	}
+	return nil
+}
+
+func noConversion(unit string, into store.Item) error {
+	return fmt.Errorf("no conversion of %q into %q; set one first: batchimport units set %d %s FACTOR", units.Normalize(unit), into.Unit, into.ID, units.Normalize(unit))
+}
+
+// reconvert is a line's quantity in into's base unit, converted again as
+// an import would convert it (units.LineFactor).
+func reconvert(l store.Line, into store.Item) (decimal.Decimal, error) {
+	if err := unitless(l.Unit, into); err != nil {
+		return decimal.Decimal{}, err
+	}
+	it := units.Item{ID: into.ID, Name: into.Name, Base: into.Unit, Units: into.Units}
+	f, err := units.LineFactor(l.Unit, l.Pack != "", func() []units.Pack { return units.Packs(l.Pack, l.Description) },
+		func() []units.Pack { return units.Packs("", into.Name) }, it)
+	if err != nil {
+		return f, noConversion(l.Unit, into)
+	}
+	return units.Convert(l.Quantity, units.RateOf(f)), nil
 }

@@ -213,7 +213,7 @@ func runMappingsSet(ctx context.Context, g *globalOptions, f *setFlags, corr sto
 		return err
 	}
 	ch.Resolves, ch.MoveHistory = historyOf(ch), f.history
-	sets, id, err := db.SetMappings(ctx, corr, f.account, []store.MappingChange{ch}, convert)
+	sets, id, err := db.SetMappings(ctx, corr, f.account, []store.MappingChange{ch}, reconvert)
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func describeSets(sets []store.MappingSet) []string {
 			line += fmt.Sprintf("; its lines' SKU mappings too (%s)", strings.Join(s.SKUs, ", "))
 		}
 		if s.Moved != nil {
-			line += fmt.Sprintf("; %d transactions moved (%s taken, %s added, factor %s)", s.Moved.Transactions, s.Moved.Removed, s.Moved.Added, s.Moved.Factor)
+			line += fmt.Sprintf("; %d transactions moved (%s taken, %s added, each line converted again)", s.Moved.Transactions, s.Moved.Removed, s.Moved.Added)
 		}
 		lines = append(lines, line)
 	}
@@ -368,7 +368,7 @@ func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr s
 	if len(changes) == 0 {
 		return f.report(g, 0, []store.MappingSet{}, "no mapping changed: nothing to apply")
 	}
-	sets, id, err := db.SetMappings(ctx, corr, f.account, changes, convert)
+	sets, id, err := db.SetMappings(ctx, corr, f.account, changes, reconvert)
 	if err != nil {
 		return err
 	}

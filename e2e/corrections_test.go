@@ -146,7 +146,7 @@ B-1,2026-06-02,US Foods,,Chicken Thighs Boneless,2,lb,2.49
 	sets, _ := out["result"].([]any)
 	want := fmt.Sprint(map[string]any{"vendor": "sysco", "key_kind": "description", "key": "boneless chicken iqf thigh",
 		"was_item_id": float64(thighs), "item_id": float64(iqf), "item_created": true,
-		"history_moved": map[string]any{"transactions": 2.0, "factor": "1", "quantity_from": "15.500", "quantity_into": "15.500"}})
+		"history_moved": map[string]any{"transactions": 2.0, "quantity_from": "15.500", "quantity_into": "15.500"}})
 	if len(sets) != 1 || fmt.Sprint(sets[0]) != want {
 		t.Errorf("mappings set:\n got %v\nwant [%s]", out["result"], want)
 	}
@@ -192,6 +192,45 @@ func TestMergeDuplicateItems(t *testing.T) {
 	countIs(t, conn, 1, `SELECT count(*) FROM inventory_items`)
 	checkStock(t, conn, map[string]string{"Green Onions ea": "10.000"})
 	accounted(t, conn, map[string][]int{a["source_key"].(string): {2}, b["source_key"].(string): {2}, c["source_key"].(string): {2, 3}})
+}
+
+// A correction converts as an import does. A line moved by mappings set
+// --move-history is converted again from its quantity, unit and pack as
+// read: not by the pack size of the item it went to wrongly. A merge
+// rounds a half to even, as an import does.
+func TestCorrectionsConvertAsImportsDo(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	a := imported(t, cfg, 0, writeLines(t, dir, "a.csv", `A-1,2026-05-04,US Foods,T10,Roma Tomatoes 25lb,2,cs,30.00
+A-1,2026-05-04,US Foods,T11,Roma Tomatoes 10lb,1,cs,12.00
+A-1,2026-05-04,US Foods,,Saffron Threads,0.04,oz,9.00
+A-1,2026-05-04,US Foods,,Spanish Saffron,1,lb,900.00
+`))
+	// TOMATO ROMA mapped, wrongly, to the 25 lb case: 3 cs are 75 lb.
+	bi(t, cfg, 0, "mappings", "set", "US Foods", "--sku", "T12", "Roma Tomatoes 25lb")
+	b := imported(t, cfg, 0, writeLines(t, dir, "b.csv", "B-1,2026-05-05,US Foods,T12,TOMATO ROMA,3,cs,30.00\n"))
+	stock := map[string]string{"Roma Tomatoes 25lb lb": "125.000", "Roma Tomatoes 10lb lb": "10.000", "Saffron Threads oz": "0.040", "Spanish Saffron lb": "1.000"}
+	checkStock(t, conn, stock)
+	out := bi(t, cfg, 0, "mappings", "set", "US Foods", "--sku", "T12", "Roma Tomatoes 10lb", "--move-history", "--output", "json").summary(t)
+	if m := fmt.Sprint(out["result"].([]any)[0].(map[string]any)["history_moved"]); m != fmt.Sprint(map[string]any{"transactions": 1.0, "quantity_from": "75.000", "quantity_into": "30.000"}) {
+		t.Errorf("moved %s; want 3 cs of 10 lb", m)
+	}
+	stock["Roma Tomatoes 25lb lb"], stock["Roma Tomatoes 10lb lb"] = "50.000", "40.000"
+	checkStock(t, conn, stock)
+
+	// 0.04 oz are 0.0025 lb: 0.002, as an import of it into a pound makes.
+	out = bi(t, cfg, 0, "items", "merge", "Saffron Threads", "Spanish Saffron", "--output", "json").summary(t)
+	if m := fmt.Sprint(out["result"].(map[string]any)["moved"]); m != fmt.Sprint(map[string]any{"transactions": 1.0, "factor": "0.0625", "quantity_from": "0.040", "quantity_into": "0.002"}) {
+		t.Errorf("merge moved %s; want 0.002 lb", m)
+	}
+	c := imported(t, cfg, 0, writeLines(t, dir, "c.csv", "C-1,2026-05-06,US Foods,,Spanish Saffron,0.04,oz,9.00\n"))
+	delete(stock, "Saffron Threads oz")
+	stock["Spanish Saffron lb"] = "1.004"
+	checkStock(t, conn, stock)
+	pgtest.CheckQuantities(t, conn)
+	accounted(t, conn, map[string][]int{a["source_key"].(string): {2, 3, 4, 5}, b["source_key"].(string): {2}, c["source_key"].(string): {2}})
 }
 
 // A merge converts FROM's transactions into INTO's base unit, each rounded

@@ -135,6 +135,26 @@ A-2,2026-05-05,Sysco,SY-5,Bread Flour,1,CS,20.00,large
 		t.Errorf("a box of eggs: exit %d, %v; want it rejected with %q", code, s, want[0])
 	}
 	checkStock(t, conn, wantStock)
+
+	// A line whose pack field says a case holds 4 gal is no case of the
+	// item's 25 lb; one whose unit is unknown is no case either.
+	odd := filepath.Join(dir, "odd.csv")
+	if err := os.WriteFile(odd, []byte("invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price,pack\n"+
+		"C-1,2026-05-10,Sysco,SY-4,TOMATO ROMA,2,cs,37.25,4/1GAL\n"+
+		"C-1,2026-05-10,Sysco,SY-4,TOMATO ROMA,1,PK,37.25,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, code = runBin(t, cfg, "import", "--output", "json", odd)
+	tomatoes := itemID(t, conn, "Roma Tomatoes 25lb")
+	want = nil
+	for _, u := range []string{"cs", "pk"} {
+		want = append(want, fmt.Sprintf(`unit: cannot convert %q into "lb", the base unit of item %d "Roma Tomatoes 25lb"; run: batchimport units set %d %s FACTOR (how many lb one %s holds), then import the rejects again (got %q)`,
+			u, tomatoes, tomatoes, u, u, map[string]string{"cs": "cs", "pk": "PK"}[u]))
+	}
+	if s := p.summary(t); code != 1 || fmt.Sprint(rejectReasons(t, s["rejects_file"].(string))) != fmt.Sprint(want) {
+		t.Errorf("a contrary pack and an unknown unit: exit %d, %v, %q; want them rejected with %q", code, s, rejectReasons(t, s["rejects_file"].(string)), want)
+	}
+	checkStock(t, conn, wantStock)
 }
 
 // An item made from a line without a unit counts the item (ea): a later

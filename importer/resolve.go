@@ -158,16 +158,11 @@ func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, 
 	return res, m, nil
 }
 
-// factorOf is what a unit of the line is worth in the item's base unit.
-// Most lines are in a unit that converts without a pack size, so the pack
-// sizes of the line and the item are read only when it does not.
+// factorOf is what a unit of the line is worth in the item's base unit
+// (units.LineFactor).
 func (r *resolver) factorOf(l *invoice.Line, it *mapping.Item) (units.Rate, error) {
 	ui := units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID]}
-	d, _, err := units.Factor(l.Unit, nil, ui)
-	if err != nil {
-		ui.NamePacks = r.itemPacks(it)
-		d, _, err = units.Factor(l.Unit, r.linePacks(l), ui)
-	}
+	d, err := units.LineFactor(l.Unit, l.Pack != "", func() []units.Pack { return r.linePacks(l) }, func() []units.Pack { return r.itemPacks(it) }, ui)
 	if err != nil {
 		return units.Rate{}, err
 	}

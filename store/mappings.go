@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 )
 
 // MappingRow is a stored mapping, with its item's name.
@@ -85,9 +86,9 @@ type MappingSet struct {
 
 // SetMappings applies changes to an account's mappings, as one correction:
 // each becomes a person's mapping (method manual, no run), and the history
-// of each that asks for it moves, converted into the new item's base unit
-// (refused when conv has no conversion).
-func (s *Store) SetMappings(ctx context.Context, c Correction, account string, changes []MappingChange, conv Converter) ([]MappingSet, int64, error) {
+// of each that asks for it moves, each line converted again into the new
+// item's base unit (refused when conv has no conversion of one).
+func (s *Store) SetMappings(ctx context.Context, c Correction, account string, changes []MappingChange, conv Reconverter) ([]MappingSet, int64, error) {
 	var out []MappingSet
 	c.Accounts = []string{account}
 	id, err := s.Correct(ctx, c, func(tx pgx.Tx) (any, error) {
@@ -104,7 +105,7 @@ func (s *Store) SetMappings(ctx context.Context, c Correction, account string, c
 	return out, id, err
 }
 
-func (s *Store) setMapping(ctx context.Context, tx pgx.Tx, account string, ch MappingChange, conv Converter) (MappingSet, error) {
+func (s *Store) setMapping(ctx context.Context, tx pgx.Tx, account string, ch MappingChange, conv Reconverter) (MappingSet, error) {
 	set := MappingSet{Vendor: ch.Vendor, KeyKind: ch.KeyKind, Key: ch.Key, ItemID: ch.ItemID}
 	err := tx.QueryRow(ctx, `SELECT item_id FROM item_mappings WHERE account = $1 AND vendor = $2 AND key_kind = $3 AND key = $4 FOR UPDATE`,
 		account, ch.Vendor, ch.KeyKind, ch.Key).Scan(&set.Was)
@@ -169,17 +170,69 @@ func (s *Store) setMapping(ctx context.Context, tx pgx.Tx, account string, ch Ma
 	if into.Units, err = itemUnits(ctx, tx, account, into.ID); err != nil {
 		return set, err
 	}
-	factor, err := conv(was.Unit, into)
+	moved, err := moveLines(ctx, tx, account, was, into, ids, conv)
 	if err != nil {
-		return set, fmt.Errorf("its history, in %q of item %d %q, cannot move to item %d %q, in %q: %w", was.Unit, was.ID, was.Name, into.ID, into.Name, into.Unit, err)
+		return set, fmt.Errorf("its history cannot move from item %d %q, in %q, to item %d %q, in %q: %w", was.ID, was.Name, was.Unit, into.ID, into.Name, into.Unit, err)
 	}
-	if len(ids) == 0 {
-		set.Moved = &Moved{Factor: factor.String(), Removed: "0", Added: "0"}
-		return set, nil
-	}
-	moved, err := moveTransactions(ctx, tx, account, was.ID, into.ID, ids, factor)
 	set.Moved = &moved
-	return set, err
+	return set, nil
+}
+
+// moveLines moves transactions ids of item from to item into, each
+// converted again, from its quantity, unit and pack as read, into into's
+// base unit, as an import of it would have: the wrong item's pack size
+// or conversions must not stay in the history. A line without a unit was
+// in from's base unit. The stock moves with them.
+func moveLines(ctx context.Context, tx pgx.Tx, account string, from, into Item, ids []int64, conv Reconverter) (Moved, error) {
+	out := Moved{Removed: "0", Added: "0"}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT id, quantity::text, coalesce(unit, ''), coalesce(pack, ''), description, base_quantity::text
+		FROM transactions WHERE account = $1 AND item_id = $2 AND id = ANY($3) ORDER BY id FOR UPDATE`, account, from.ID, ids)
+	if err != nil {
+		return out, err
+	}
+	var moved []int64
+	var bases []string
+	removed, added := decimal.Zero, decimal.Zero
+	var id int64
+	var quantity, base string
+	var l Line
+	_, err = pgx.ForEachRow(rows, []any{&id, &quantity, &l.Unit, &l.Pack, &l.Description, &base}, func() error {
+		q, err := decimal.NewFromString(quantity)
+		if err != nil {
+			return err
+		}
+		was, err := decimal.NewFromString(base)
+		if err != nil {
+			return err
+		}
+		if l.Quantity = q; l.Unit == "" {
+			l.Unit = from.Unit
+		}
+		now, err := conv(l, into)
+		if err != nil {
+			return fmt.Errorf("transaction %d (%s %s of %q): %w", id, quantity, l.Unit, l.Description, err)
+		}
+		moved, bases = append(moved, id), append(bases, now.String())
+		removed, added = removed.Add(was), added.Add(now)
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	// As the column holds them: 0.001s.
+	out.Transactions, out.Removed, out.Added = int64(len(moved)), removed.StringFixed(3), added.StringFixed(3)
+	if _, err := tx.Exec(ctx, `UPDATE transactions AS t SET item_id = $3, base_quantity = u.base::numeric
+		FROM unnest($4::bigint[], $5::text[]) AS u(id, base)
+		WHERE t.account = $1 AND t.item_id = $2 AND t.id = u.id`, account, from.ID, into.ID, moved, bases); err != nil {
+		return out, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE inventory_items AS i
+		SET quantity = i.quantity + CASE WHEN i.id = $2 THEN -$4::numeric ELSE $5::numeric END
+		WHERE i.account = $1 AND i.id IN ($2, $3)`, account, from.ID, into.ID, out.Removed, out.Added)
+	return out, err
 }
 
 // resolvedThrough lists the transactions of an item that pick says were

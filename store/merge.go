@@ -14,12 +14,22 @@ import (
 // there is no conversion (package units knows).
 type Converter func(unit string, into Item) (decimal.Decimal, error)
 
+// Line is a transaction as it was read: what converting it again needs.
+type Line struct {
+	Quantity                decimal.Decimal
+	Unit, Pack, Description string
+}
+
+// Reconverter is a line's quantity in into's base unit, converted as an
+// import converts it, or why it has no conversion (package units knows).
+type Reconverter func(l Line, into Item) (decimal.Decimal, error)
+
 // Moved is what moving transactions from one item to another did.
 type Moved struct {
 	Transactions int64  `json:"transactions"`
-	Factor       string `json:"factor"`        // into's base units in one of from's
-	Removed      string `json:"quantity_from"` // stock taken from the first item, in its base unit
-	Added        string `json:"quantity_into"` // stock added to the other, in its base unit
+	Factor       string `json:"factor,omitempty"` // into's base units in one of from's; "": each line converted again
+	Removed      string `json:"quantity_from"`    // stock taken from the first item, in its base unit
+	Added        string `json:"quantity_into"`    // stock added to the other, in its base unit
 }
 
 // Merged is what merging one item into another did.
@@ -59,7 +69,7 @@ func (s *Store) MergeItems(ctx context.Context, c Correction, account string, fr
 		if err != nil {
 			return nil, fmt.Errorf("item %d %q counts in %q, item %d %q in %q: %w", from, out.From.Name, out.From.Unit, into, out.Into.Name, out.Into.Unit, err)
 		}
-		if out.Moved, err = moveTransactions(ctx, tx, account, from, into, nil, factor); err != nil {
+		if out.Moved, err = moveTransactions(ctx, tx, account, from, into, factor); err != nil {
 			return nil, err
 		}
 		f := factor.String()
@@ -125,21 +135,25 @@ func itemUnits(ctx context.Context, tx pgx.Tx, account string, id int64) (map[st
 	return units, err
 }
 
-// moveTransactions moves transactions of item from (those of ids; nil: all)
-// to item into, their base quantities multiplied by factor and rounded as
-// the column holds them, and the stock with them: from loses what they
+// moveTransactions moves the transactions of item from to item into, their
+// base quantities multiplied by factor and rounded as the column holds
+// them, and the stock with them: from loses what they
 // held, into gains what they hold now, so each item's stock stays the sum
 // of its transactions.
-func moveTransactions(ctx context.Context, tx pgx.Tx, account string, from, into int64, ids []int64, factor decimal.Decimal) (Moved, error) {
+func moveTransactions(ctx context.Context, tx pgx.Tx, account string, from, into int64, factor decimal.Decimal) (Moved, error) {
 	out := Moved{Factor: factor.String()}
+	// Rounded half to even, as an import rounds (round() of a numeric
+	// rounds a half away from zero).
 	err := tx.QueryRow(ctx, `WITH moved AS (
-			UPDATE transactions AS t SET item_id = $3, base_quantity = round(o.base_quantity * $5::numeric, 3)
-			FROM (SELECT id, base_quantity FROM transactions
-			      WHERE account = $1 AND item_id = $2 AND ($4::bigint[] IS NULL OR id = ANY($4)) FOR UPDATE) AS o
+			UPDATE transactions AS t SET item_id = $3, base_quantity = CASE
+				WHEN abs(o.x - trunc(o.x)) = 0.5 THEN (trunc(o.x) + abs(trunc(o.x)) % 2 * sign(o.x)) / 1000
+				ELSE round(o.x / 1000, 3) END
+			FROM (SELECT id, base_quantity, base_quantity * $4::numeric * 1000 AS x FROM transactions
+			      WHERE account = $1 AND item_id = $2 FOR UPDATE) AS o
 			WHERE t.account = $1 AND t.id = o.id
 			RETURNING o.base_quantity AS was, t.base_quantity AS now)
 		SELECT count(*), coalesce(sum(was), 0)::text, coalesce(sum(now), 0)::text FROM moved`,
-		account, from, into, ids, factor.String()).Scan(&out.Transactions, &out.Removed, &out.Added)
+		account, from, into, factor.String()).Scan(&out.Transactions, &out.Removed, &out.Added)
 	if err != nil || out.Transactions == 0 {
 		return out, err
 	}

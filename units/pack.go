@@ -256,15 +256,24 @@ func Packs(pack, description string) []Pack {
 		return nil
 	}
 	var ps []Pack
-	var grades []bool
+	var grades, bare []bool
 	weighed := false
 	for _, t := range inText(strings.ToLower(description)) {
 		p, ok := newPack(t.count, t.size, t.unit)
 		// A bare volume or can size ("Whole Milk 1 Gal", "Peaches #10")
 		// is the product's: only COUNT/SIZE sizes a case by them.
 		if ok && !t.fraction() && !t.can && (t.count != "" || DimensionOf(p.Unit) != Volume && t.size != "#10") {
-			ps, grades = append(ps, p), append(grades, t.grade())
+			ps, grades, bare = append(ps, p), append(grades, t.grade()), append(bare, t.count == "")
 			weighed = weighed || DimensionOf(p.Unit) == Mass
+		}
+	}
+	// A piece's weight, then how many pieces ("Steak Ribeye 12 oz 16 ct",
+	// "Ketchup 9 g 1000 ct"), is a pack of them: a case is 16 × 12 oz, not
+	// one steak. Only a weight in oz or g is a piece's: "Potatoes 50 lb 90
+	// ct" is a 50 lb case of 90.
+	for i := 0; i+1 < len(ps); i++ {
+		if bare[i] && bare[i+1] && (ps[i].Unit == "oz" || ps[i].Unit == "g") && ps[i+1].Unit == "ea" && !grades[i+1] {
+			ps[i].Count = ps[i+1].Size
 		}
 	}
 	if !weighed {

@@ -6,6 +6,8 @@ package units
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -74,7 +76,17 @@ var spellings = map[string]string{
 	"cs": "cs", "case": "cs", "cases": "cs", "cse": "cs",
 	"box": "box", "bx": "box", "bag": "bag", "bg": "bag", "sack": "sack", "tub": "tub", "pail": "pail",
 	"tray": "tray", "flat": "flat", "keg": "keg", "btl": "btl", "bottle": "btl", "can": "can", "jar": "jar", "bunch": "bunch",
+	// Plurals and the short forms invoices and EDI use (LBR, ONZ, GLL are
+	// UN/ECE codes): unknown, a unit converts by no pack size.
+	"boxes": "box", "bxs": "box", "bags": "bag", "bgs": "bag", "sacks": "sack", "tubs": "tub", "pails": "pail",
+	"trays": "tray", "flats": "flat", "kegs": "keg", "btls": "btl", "bottles": "btl", "bt": "btl", "bts": "btl",
+	"cans": "can", "cn": "can", "jars": "jar", "jr": "jar", "bunches": "bunch", "bn": "bunch",
+	"lbr": "lb", "onz": "oz", "kgm": "kg", "grm": "g", "gll": "gal", "mlt": "ml", "dzn": "dz", "pce": "ea",
 }
+
+// containers are the units a pack size converts, besides counts: a case
+// holds the whole pack, an inner container one inner pack (inner).
+var containers = map[string]bool{"cs": true, "flat": true, "bunch": true}
 
 // Normalize is a unit's one name: "LB", "lbs" and "#" are "lb", "Case" is
 // "cs". A unit it does not know is kept, lower-cased, without a trailing
@@ -160,8 +172,9 @@ func quoteArg(s string) string {
 // unit or the base unit itself; an operator's conversion for the unit; a
 // standard conversion; the pack size of the line, else of the item's name
 // (Item.NamePacks), whose inner unit is then converted the same way (of a
-// description's sizes, the first that converts), unless the line's unit
-// is a mass or a volume. Otherwise *ConvertError.
+// description's sizes, the first that converts), when the line's unit is
+// a container or a count, not a mass, a volume or a unit unknown.
+// Otherwise *ConvertError.
 // byPack says the line's pack sizes gave it; else it holds for every line
 // of the unit and item.
 func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool, err error) {
@@ -174,6 +187,11 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 		// counted in millilitres is no "12x500ml" case of it.
 		return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it, packless: true}
 	}
+	if !containers[u] && !inner[u] && DimensionOf(u) != Count {
+		// A unit it does not know ("PK", "SLV") may be the case or what
+		// it holds: an operator says which.
+		return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it, packless: true}
+	}
 	// The line's pack size, else the item's own: a line of "Roma
 	// Tomatoes 25lb" may call it "TOMATO ROMA".
 	for i, ps := range [][]Pack{packs, it.NamePacks} {
@@ -184,6 +202,24 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 		}
 	}
 	return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it, packless: len(packs) > 0}
+}
+
+// LineFactor is how many of the item's base unit one unit of a line holds,
+// as an import converts it: by its unit alone, else by its pack sizes
+// (packs: its pack field's, else its description's) and, only where the
+// line gives no pack field, by the sizes of the item's name (names). A case
+// the line says holds 4 gal is none of the item's 35 lb. The pack sizes
+// are read only when needed.
+func LineFactor(unit string, packField bool, packs, names func() []Pack, it Item) (decimal.Decimal, error) {
+	f, _, err := Factor(unit, nil, it)
+	if err == nil {
+		return f, nil
+	}
+	if !packField {
+		it.NamePacks = names()
+	}
+	f, _, err = Factor(unit, packs(), it)
+	return f, err
 }
 
 // inner are the containers a case holds COUNT of in a COUNT/SIZE pack: a
@@ -215,14 +251,19 @@ func direct(u string, it Item) (decimal.Decimal, bool) {
 		return f, true
 	}
 	from, to := standard[u], standard[base]
-	if base == "oz" && from.dim == Volume {
-		to = standard["floz"]
-	}
 	if u == "oz" && to.dim == Volume {
 		from = standard["floz"] // a bare oz of a liquid is a fluid ounce
 	}
-	if from.dim == None || from.dim != to.dim {
-		return decimal.Decimal{}, false
+	if from.dim != None && from.dim == to.dim {
+		return from.size.DivRound(to.size, 16), true
 	}
-	return from.size.DivRound(to.size, 16), true
+	// An operator's conversion of a unit holds for the units of its
+	// dimension: 1 ea = 0.5 lb makes 1 dz 6 lb (of the units set, the
+	// first by name).
+	for _, v := range slices.Sorted(maps.Keys(it.Units)) {
+		if from.dim != None && standard[v].dim == from.dim {
+			return from.size.DivRound(standard[v].size, 16).Mul(it.Units[v]), true
+		}
+	}
+	return decimal.Decimal{}, false
 }

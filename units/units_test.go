@@ -46,8 +46,11 @@ func TestPacks(t *testing.T) {
 		{"", "Roma Tomatoes 25lb", "1×25 lb"},
 		{"", "Chicken Breast 40# CS", "1×40 lb"},
 		{"", "Whole Milk 4/1 gal", "4×1 gal"},
-		{"", "Whole Milk 1 Gal", ""}, // a bare volume is the product's size
-		{"", "Cups 12 oz 1000ct", "1×12 oz; 1×1000 ea"},
+		{"", "Whole Milk 1 Gal", ""},                       // a bare volume is the product's size
+		{"", "Cups 12 oz 1000ct", "1000×12 oz; 1×1000 ea"}, // 1000 pieces of 12 oz
+		{"", "Steak Ribeye 12 oz 16 ct", "16×12 oz; 1×16 ea"},
+		{"", "Potatoes Russet 50 lb 90 ct", "1×50 lb; 1×90 ea"}, // a case's weight: no 90 × 50 lb
+		{"", "Cheese Sliced 160 ct 5 lb", "1×160 ea; 1×5 lb"},
 		{"", "Tomato Paste 6/#10", "6×1 ea"},
 		{"", "Peaches Sliced #10", ""},       // a can size alone is the product's
 		{"", "Beans Refried 6 #10 cans", ""}, // no 6 lb
@@ -151,6 +154,27 @@ func TestToBase(t *testing.T) {
 		{"2", "cs", "", "Shrimp 16/20 ct 5 lb", Item{Base: "lb"}, "10"},
 		{"2", "cs", "", "Bacon Sliced 18-22 ct 15 lb", Item{Base: "lb"}, "30"},
 		{"2", "cs", "", "Bun Brioche 4 in 8/12 ct", Item{Base: "ea"}, "192"},
+		// A piece's weight, then how many pieces: a case is all of them.
+		{"2", "cs", "", "Steak Ribeye 12 oz 16 ct", Item{Base: "oz"}, "384"},
+		{"5", "ea", "", "Steak Ribeye 12 oz 16 ct", Item{Base: "oz"}, "60"},
+		{"2", "cs", "", "Steak Ribeye 12 oz 16 ct", Item{Base: "ea"}, "32"},
+		{"2", "cs", "", "Ketchup Packets 9 g 1000 ct", Item{Base: "g"}, "18000"},
+		{"1", "cs", "", "Potatoes Russet 50 lb 90 ct", Item{Base: "lb"}, "50"},
+		// Plurals and short forms of containers are the containers.
+		{"6", "bottles", "12/750ml", "Wine Merlot", Item{Base: "ml"}, "4500"},
+		{"6", "BTLS", "12/750ml", "Wine Merlot", Item{Base: "ml"}, "4500"},
+		{"3", "bags", "", "Flour Bread 4/10 lb", Item{Base: "lb"}, "30"},
+		{"2", "cans", "", "Tomato Paste 6/#10", Item{Base: "ea"}, "2"},
+		{"1", "LBR", "", "Tomatoes Roma 25lb", Item{Base: "lb"}, "1"},
+		// A unit it does not know is no case: an operator says what it is.
+		{"1", "PK", "", "Tomatoes Roma 25lb", Item{Base: "lb"}, ""},
+		{"1", "PK", "", "Tomatoes Roma 25lb", Item{Base: "lb", Units: map[string]decimal.Decimal{"pk": decimal.NewFromInt(5)}}, "5"},
+		// An item counted in oz counts a weight: no volume converts.
+		{"1", "gal", "", "Honey Clover", Item{Base: "oz"}, ""},
+		{"1", "l", "", "Salmon Fillet", Item{Base: "oz"}, ""},
+		// An operator's conversion of a unit holds for its dimension.
+		{"2", "dz", "", "Avocados Hass 25 lb", Item{Base: "lb", Units: map[string]decimal.Decimal{"ea": decimal.RequireFromString("0.5")}}, "12"},
+		{"1", "kg", "", "Saffron", Item{Base: "ea", Units: map[string]decimal.Decimal{"g": decimal.RequireFromString("2")}}, "2000"},
 	} {
 		got, err := toBase(decimal.RequireFromString(c.q), c.unit, c.pack, c.description, c.it)
 		var ce *ConvertError
