@@ -61,6 +61,16 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 	// record, which must not be held whole.
 	tap := &tapReader{r: r, limit: int64(opts.maxRecordBytes()) + 64<<10}
 	br := bufio.NewReaderSize(tap, 64<<10)
+	// Excel's "sep=;" line names the delimiter, unless --delimiter does.
+	var base int64 // where cr starts: after that line
+	lineBase := 0
+	if sep, n := excelSep(br); n > 0 {
+		_, _ = br.Discard(n)
+		base, lineBase = int64(n), 1
+		if opts.Delimiter == 0 {
+			opts.Delimiter = sep
+		}
+	}
 	cr := newCSVReader(br, opts.Delimiter)
 	// The header is the first line whose columns give the fields, within
 	// the first SkipLines+1: the title lines a report puts above it are
@@ -68,7 +78,7 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 	var header, fields []string
 	lines := 0 // lines read so far: title lines and header
 	consume := func() {
-		to := cr.InputOffset()
+		to := base + cr.InputOffset()
 		lines += bytes.Count(tap.slice(tap.mark, to), newline)
 		tap.discard(to)
 	}
@@ -85,7 +95,7 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 		case err != nil:
 			var perr *csv.ParseError
 			if errors.As(err, &perr) && tries >= opts.SkipLines {
-				return nil, &FatalError{Line: perr.StartLine, Msg: fmt.Sprintf("header: CSV syntax: %v", perr.Err)}
+				return nil, &FatalError{Line: lineBase + perr.StartLine, Msg: fmt.Sprintf("header: CSV syntax: %v", perr.Err)}
 			}
 			if perr == nil {
 				return nil, err
@@ -93,6 +103,7 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 			continue
 		}
 		line, _ := cr.FieldPos(0)
+		line += lineBase
 		fields, err = fieldNames(header, opts.Columns, opts.Set)
 		if err == nil {
 			break
@@ -109,7 +120,21 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 		}
 	}
 	consume()
-	return &csvDecoder{opts: opts, header: header, fields: fields, tap: tap, br: br, r: cr, comma: cr.Comma, lastLine: lines}, nil
+	return &csvDecoder{opts: opts, header: header, fields: fields, tap: tap, br: br, r: cr, comma: cr.Comma, lastLine: lines,
+		offBase: base, lineBase: lineBase}, nil
+}
+
+// excelSep reads the "sep=;" line Excel writes first to name a CSV file's
+// delimiter, and how long it is with its line end; 0 when the input does
+// not start with one.
+func excelSep(br *bufio.Reader) (rune, int) {
+	head, _ := br.Peek(8)
+	line, _, ok := bytes.Cut(head, newline)
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if !ok || len(line) != 5 || !bytes.HasPrefix(bytes.ToLower(line), []byte("sep=")) || line[4] == '"' || line[4] == ' ' {
+		return 0, 0
+	}
+	return rune(line[4]), bytes.IndexByte(head, '\n') + 1
 }
 
 // newCSVReader reads CSV records of any field count (a wrong count rejects

@@ -79,6 +79,28 @@ func TestCSVLinesAndQuoting(t *testing.T) {
 	}
 }
 
+// Excel's "sep=;" first line names the delimiter; lines count from it.
+func TestCSVExcelSepLine(t *testing.T) {
+	semi := strings.ReplaceAll(header, ",", ";")
+	for _, in := range []string{
+		"\xef\xbb\xbfsep=;\r\n" + strings.ReplaceAll(semi, "\n", "\r\n") + "A;2026-01-02;V;S1;Milk, whole;1.5;gal;2\r\nB;2026-01-02;V;S2;Eggs;x;dz;3\r\n",
+		"SEP=;\n" + semi + "A;2026-01-02;V;S1;Milk, whole;1.5;gal;2\nB;2026-01-02;V;S2;Eggs;x;dz;3\n",
+	} {
+		recs := decodeAll(t, in, Options{})
+		if len(recs) != 2 || recs[0].Err != nil || recs[0].Valid.Description != "Milk, whole" || recs[0].Line != 3 {
+			t.Fatalf("%q: %+v", in, recs)
+		}
+		if recs[1].Line != 4 || recs[1].Err == nil || !strings.Contains(recs[1].Err.Error(), "quantity") {
+			t.Errorf("%q: second record line %d, %v; want line 4 rejected for its quantity", in, recs[1].Line, recs[1].Err)
+		}
+	}
+	// A --delimiter wins; the line is still no header.
+	recs := decodeAll(t, "sep=,\n"+semi+"A;2026-01-02;V;S1;Milk;1;gal;2\n", Options{Delimiter: ';'})
+	if len(recs) != 1 || recs[0].Err != nil || recs[0].Line != 3 {
+		t.Errorf("sep=, with --delimiter ';': %+v", recs)
+	}
+}
+
 func TestCSVHeaderMatching(t *testing.T) {
 	in := " Invoice_Number ,INVOICE_DATE,Vendor,Item Name,quantity,unit_price,extra\n" +
 		"A,2026-01-02,V,Milk,1,2,x\n"

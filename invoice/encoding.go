@@ -84,7 +84,27 @@ func looksUTF8(br *bufio.Reader) bool {
 	for i := 0; i < 3 && len(head) > 0 && !utf8.Valid(head); i++ {
 		head = head[:len(head)-1]
 	}
-	return utf8.Valid(head) && bytes.ContainsFunc(head, func(r rune) bool { return r >= 0x80 })
+	if !utf8.Valid(head) {
+		return false
+	}
+	beyond := false
+	for len(head) > 0 {
+		r, size := utf8.DecodeRune(head)
+		if size > 1 && !latinUTF8(r, size) {
+			return false
+		}
+		beyond, head = beyond || size > 1, head[size:]
+	}
+	return beyond
+}
+
+// latinUTF8 says whether a UTF-8 sequence of size bytes for r is one a
+// code page's text does not hold by chance. Two bytes that are UTF-8
+// outside the Latin letters are a code page's capital letter and a sign
+// after it: "NESCAFÉ®" is É and ®, not U+026E. Three or four bytes are a
+// small letter and two or three signs, which no text holds.
+func latinUTF8(r rune, size int) bool {
+	return size > 2 || r >= 0xa0 && r <= 0x24f
 }
 
 // notUTF8 stands for what a decoder could not read: a byte that is not
@@ -114,8 +134,8 @@ func newSingleByte(cm *charmap.Charmap) *singleByte {
 func (s *singleByte) Reset() {}
 
 // Transform decodes src. A sequence that is UTF-8 for a character beyond
-// ASCII is kept as it is: "é" as UTF-8 is two bytes that the code page
-// reads as "Ã©", which no text in it holds. So a file that is UTF-8 after
+// ASCII (latinUTF8) is kept as it is: "é" as UTF-8 is two bytes that the
+// code page reads as "Ã©", which no text in it holds. So a file that is UTF-8 after
 // all, with its first accent past what decodeText looked at, or a file
 // put together from a UTF-8 one and a code page one, is stored as written.
 func (s *singleByte) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err error) {
@@ -127,7 +147,7 @@ func (s *singleByte) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err
 			if !atEOF && !utf8.FullRune(rest) {
 				return nDst, nSrc, transform.ErrShortSrc // maybe a sequence the next read ends
 			}
-			if r, size := utf8.DecodeRune(rest); r != utf8.RuneError && size > 1 {
+			if r, size := utf8.DecodeRune(rest); r != utf8.RuneError && size > 1 && latinUTF8(r, size) {
 				t, n = string(rest[:size]), size
 			}
 		}

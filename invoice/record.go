@@ -146,6 +146,21 @@ func (rec *Record) finish(v *Values, opts *Options) {
 	}
 	rec.Origin = o
 	rec.Valid, rec.Err = Validate(v, Accounts{Default: opts.Account, Allowed: opts.AllowAccounts, Any: opts.AnyAccount}, opts.Values)
+	if fe, ok := rec.Err.(*FieldError); ok && fe.Rule == ruleUTF8 && transcoded(opts.Encoding) {
+		fe.Rule = unreadRule(opts.Encoding)
+	}
+}
+
+// unreadRule is the rule a field breaks that holds what --encoding enc
+// could not read (notUTF8), and what to try instead.
+func unreadRule(enc string) string {
+	switch enc {
+	case "windows-1252":
+		return "must be text: it holds a byte windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90 or 0x9D); is the file in another --encoding?"
+	case "utf-16":
+		return "must be text: it holds what UTF-16 cannot read (a lone surrogate, or an odd last byte)"
+	}
+	return "must be text: it holds a byte " + enc + " reads as a control character (0x80 to 0x9F), as Windows-1252 writes ’ “ ” – € there: try --encoding windows-1252"
 }
 
 // setConstants gives v the fields of --set.

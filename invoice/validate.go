@@ -178,11 +178,14 @@ func isTotal(description string) bool {
 	return totals[strings.Join(strings.Fields(strings.ReplaceAll(s, "-", " ")), " ")]
 }
 
+// ruleUTF8 is the rule of text that is not UTF-8.
+const ruleUTF8 = "must be valid UTF-8"
+
 // checkText trims a text value and applies the rules every text field shares.
 // max is in characters; 0 means no limit.
 func checkText(field, value string, required bool, max int) (string, error) {
 	if !utf8.ValidString(value) {
-		return "", &FieldError{Field: field, Rule: "must be valid UTF-8", Value: shorten(strings.ToValidUTF8(value, "\uFFFD"))}
+		return "", &FieldError{Field: field, Rule: ruleUTF8, Value: shorten(strings.ToValidUTF8(value, "\uFFFD"))}
 	}
 	value = strings.TrimSpace(value)
 	if i := controlAt(value); i >= 0 {

@@ -79,6 +79,8 @@ func TestValueFormatDates(t *testing.T) {
 		{"", "2026-11-28 13:15 PM", ""},
 		{"", "2026-02-30", ""},
 		{"", "11/28/2026", ""},
+		{"", "2026-5-4", ""}, // YYYY-MM-DD, the contract's form, has two digits each
+		{"YYYY-MM-DD", "2026-5-4", ""},
 		{"MM/DD/YYYY", "11/28/2026", "2026-11-28"},
 		{"MM/DD/YYYY", "1/5/2026", "2026-01-05"},
 		{"MM/DD/YYYY", "11/28/2026 12:00:00 AM", "2026-11-28"},
@@ -135,6 +137,12 @@ func TestEncodingsRejectWhatTheyCannotRead(t *testing.T) {
 	}{
 		{"windows-1252", head + "A,2026-01-02,V,Caf\xe9 \x80,1,1\n", "Café €"},
 		{"windows-1252", head + "A,2026-01-02,V,Caf\xe9 \x81,1,1\n", ""},
+		// A capital letter and a sign are two bytes that are UTF-8 for
+		// no Latin letter: the code page's, first line or later.
+		{"windows-1252", head + "A,2026-01-02,V,NESCAF\xc9\xae GOLD,1,1\n", "NESCAFÉ® GOLD"},
+		{"windows-1252", head + "A,2026-01-02,V,WEI\xdf\xb0 \xd7\xbd,1,1\n", "WEIß° ×½"},
+		{"windows-1252", head + "A,2026-01-02,V,Cr\xe8me \xc9\xae,1,1\n", "Crème É®"},
+		{"iso-8859-1", head + "A,2026-01-02,V,NESCAF\xc9\xae,1,1\n", "NESCAFÉ®"},
 		{"iso-8859-1", head + "A,2026-01-02,V,Ctrl \x85,1,1\n", ""},
 		{"iso-8859-15", head + "A,2026-01-02,V,\xa4uro,1,1\n", "€uro"},
 		{"utf-16", utf16le(head + "A,2026-01-02,V,Cr\u00e8me,1,1\n"), "Crème"},
@@ -152,6 +160,16 @@ func TestEncodingsRejectWhatTheyCannotRead(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%s %q: description %q (%v), want %q", c.enc, c.in, got, recs[0].Err, c.want)
 		}
+	}
+}
+
+// The reason names what the encoding could not read, and what to try.
+func TestEncodingRejectsNameTheEncoding(t *testing.T) {
+	in := "invoice_number,invoice_date,vendor,description,quantity,unit_price\nA,2026-01-02,V,JALAPE\xd1O\x92S,1,1\n"
+	recs := decodeAll(t, in, Options{Encoding: "iso-8859-1"})
+	if len(recs) != 1 || recs[0].Err == nil || !strings.Contains(recs[0].Err.Error(), "description: must be text: it holds a byte iso-8859-1 reads as a control character") ||
+		!strings.Contains(recs[0].Err.Error(), "try --encoding windows-1252") {
+		t.Errorf("a Windows-1252 quote read as ISO-8859-1: %v", recs[0].Err)
 	}
 }
 
