@@ -409,7 +409,7 @@ C-1,2026-05-04,Gordon,,Chicken Thighs Boneless IQF,7,lb,2.49
 	sets, _ := out["result"].([]any)
 	want := fmt.Sprint(map[string]any{"vendor": "sysco", "key_kind": "description", "key": "boneless chicken iqf thigh",
 		"was_item_id": float64(thighs), "item_id": float64(dark), "item_created": false,
-		"history_moved": map[string]any{"transactions": 1.0, "factor": "0.45359237", "quantity_from": "12.000", "quantity_into": "5.443"}})
+		"history_moved": map[string]any{"transactions": 1.0, "quantity_from": "12.000", "quantity_into": "5.443"}})
 	if len(sets) != 1 || fmt.Sprint(sets[0]) != want {
 		t.Errorf("apply:\n got %v\nwant [%s]", out["result"], want)
 	}
