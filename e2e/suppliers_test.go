@@ -74,6 +74,13 @@ func TestSupplierFilesAsDelivered(t *testing.T) {
 			want:  "J-9 2026-11-24 Ramps 3.000 4.5000",
 		},
 		{
+			name: "Excel CSV whose first line names its delimiter",
+			file: "sep.csv",
+			data: "\xef\xbb\xbfsep=;\r\ninvoice_number;invoice_date;vendor;description;quantity;unit_price\r\n" +
+				"X-1;2026-11-26;Metro;Butter, unsalted;2;3.10\r\n",
+			want: "X-1 2026-11-26 Butter, unsalted 2.000 3.1000",
+		},
+		{
 			name: "a .tsv file",
 			file: "export.tsv",
 			data: "invoice_number\tinvoice_date\tvendor\tdescription\tquantity\tunit_price\n" +

@@ -262,13 +262,13 @@ func (r *runner) refused(ctx context.Context, out *outFile, err error) error {
 // delimiter is the CSV delimiter of the input: --delimiter, else what its
 // name says, else a comma.
 func (r *runner) delimiter() rune {
-	switch {
-	case r.opts.Delimiter != 0:
-		return r.opts.Delimiter
-	case invoice.DelimiterOf(r.src.in.Name) != 0:
-		return invoice.DelimiterOf(r.src.in.Name)
-	}
-	return ','
+	return cmp.Or(r.givenDelimiter(), ',')
+}
+
+// givenDelimiter is the delimiter --delimiter or the input's name (.tsv)
+// gives; 0 leaves it to the input (Excel's "sep=;" line), else a comma.
+func (r *runner) givenDelimiter() rune {
+	return cmp.Or(r.opts.Delimiter, invoice.DelimiterOf(r.src.in.Name))
 }
 
 // decoder opens the input for reading from its start, checking that the
@@ -278,7 +278,7 @@ func (r *runner) decoder(p store.Progress) (invoice.Decoder, *hashingReader, err
 	in.expect(p.Bytes, p.Digest, &ReusedSourceError{SourceID: r.key, RunID: r.run.ID,
 		Was: fmt.Sprintf("its first %d bytes", p.Bytes), Now: "other bytes"})
 	dec, err := invoice.NewDecoder(in, invoice.Options{
-		Format: r.format, Delimiter: r.delimiter(), Columns: r.opts.Columns, Account: r.opts.Account,
+		Format: r.format, Delimiter: r.givenDelimiter(), Columns: r.opts.Columns, Account: r.opts.Account,
 		AllowAccounts: r.opts.AllowAccounts, AnyAccount: r.opts.AnyAccount, MaxRecordBytes: r.opts.MaxRecordBytes,
 		Set: r.opts.Set, SkipLines: r.opts.SkipLines, Values: r.opts.Values, Encoding: r.opts.Encoding,
 		SkipNonLines: r.opts.SkipNonLines, Records: r.opts.Records, Sheet: r.opts.Sheet,

@@ -88,23 +88,35 @@ func looksUTF8(br *bufio.Reader) bool {
 		return false
 	}
 	beyond := false
+	prev := utf8.RuneError
 	for len(head) > 0 {
 		r, size := utf8.DecodeRune(head)
-		if size > 1 && !latinUTF8(r, size) {
+		next, _ := utf8.DecodeRune(head[size:])
+		if size > 1 && !chanceless(prev, r, size, next) {
 			return false
 		}
-		beyond, head = beyond || size > 1, head[size:]
+		beyond, prev, head = beyond || size > 1, r, head[size:]
 	}
 	return beyond
 }
 
-// latinUTF8 says whether a UTF-8 sequence of size bytes for r is one a
-// code page's text does not hold by chance. Two bytes that are UTF-8
-// outside the Latin letters are a code page's capital letter and a sign
-// after it: "NESCAFÉ®" is É and ®, not U+026E. Three or four bytes are a
-// small letter and two or three signs, which no text holds.
-func latinUTF8(r rune, size int) bool {
-	return size > 2 || r >= 0xa0 && r <= 0x24f
+// chanceless says whether a UTF-8 sequence of size bytes for r, between
+// the characters prev and next (utf8.RuneError: none), is one a code page's
+// text does not hold by chance. Two bytes that are UTF-8 for a letter
+// beyond the Latin ones, standing alone, are a code page's capital letter
+// and a sign after it: "NESCAFÉ®" is É and ®, not U+026E. UTF-8 text
+// writes such letters in words (Greek, Cyrillic, Hebrew), and a combining
+// accent after a letter. Three or four bytes are a small letter and two or
+// three signs, which no text holds.
+func chanceless(prev, r rune, size int, next rune) bool {
+	beyond := func(c rune) bool { return c >= 0x80 && c != utf8.RuneError }
+	switch {
+	case size > 2, r >= 0xa0 && r <= 0x24f:
+		return true
+	case r >= 0x300 && r <= 0x36f: // a combining accent, after a letter
+		return prev|0x20 >= 'a' && prev|0x20 <= 'z' || beyond(prev)
+	}
+	return beyond(prev) || beyond(next)
 }
 
 // notUTF8 stands for what a decoder could not read: a byte that is not
@@ -116,10 +128,13 @@ const notUTF8 = "\xff"
 // undefined, or that is a C1 control (no text holds one; in a Latin-1 file
 // it is a Windows-1252 byte read with the wrong --encoding), becomes
 // notUTF8.
-type singleByte struct{ table [256]string }
+type singleByte struct {
+	table [256]string
+	prev  rune // the character decoded last, when ASCII or kept as UTF-8; else utf8.RuneError
+}
 
 func newSingleByte(cm *charmap.Charmap) *singleByte {
-	s := &singleByte{}
+	s := &singleByte{prev: utf8.RuneError}
 	for b := range 256 {
 		r := cm.DecodeByte(byte(b))
 		if r == utf8.RuneError || r >= 0x80 && r <= 0x9f {
@@ -131,31 +146,41 @@ func newSingleByte(cm *charmap.Charmap) *singleByte {
 	return s
 }
 
-func (s *singleByte) Reset() {}
+func (s *singleByte) Reset() { s.prev = utf8.RuneError }
 
 // Transform decodes src. A sequence that is UTF-8 for a character beyond
-// ASCII (latinUTF8) is kept as it is: "é" as UTF-8 is two bytes that the
+// ASCII that no code page text holds by chance (chanceless) is kept as it is: "é" as UTF-8 is two bytes that the
 // code page reads as "Ã©", which no text in it holds. So a file that is UTF-8 after
 // all, with its first accent past what decodeText looked at, or a file
 // put together from a UTF-8 one and a code page one, is stored as written.
 func (s *singleByte) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err error) {
 	for nSrc < len(src) {
 		b := src[nSrc]
-		t, n := s.table[b], 1
+		t, n, r := s.table[b], 1, rune(b)
 		if b >= 0xc2 && b <= 0xf4 {
 			rest := src[nSrc:]
 			if !atEOF && !utf8.FullRune(rest) {
 				return nDst, nSrc, transform.ErrShortSrc // maybe a sequence the next read ends
 			}
-			if r, size := utf8.DecodeRune(rest); r != utf8.RuneError && size > 1 && latinUTF8(r, size) {
-				t, n = string(rest[:size]), size
+			if u, size := utf8.DecodeRune(rest); u != utf8.RuneError && size > 1 {
+				after := rest[size:]
+				if size == 2 && !atEOF && !utf8.FullRune(after) && (len(after) == 0 || after[0] >= 0xc2) {
+					return nDst, nSrc, transform.ErrShortSrc // what follows may tell
+				}
+				if next, _ := utf8.DecodeRune(after); chanceless(s.prev, u, size, next) {
+					t, n, r = string(rest[:size]), size, u
+				}
 			}
 		}
 		if nDst+len(t) > len(dst) {
 			return nDst, nSrc, transform.ErrShortDst
 		}
+		if n == 1 && b >= 0x80 {
+			r = utf8.RuneError // the code page's: no UTF-8 beside what follows
+		}
 		nDst += copy(dst[nDst:], t)
 		nSrc += n
+		s.prev = r
 	}
 	return nDst, nSrc, nil
 }
