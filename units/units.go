@@ -84,6 +84,12 @@ var spellings = map[string]string{
 	"lbr": "lb", "onz": "oz", "kgm": "kg", "grm": "g", "gll": "gal", "mlt": "ml", "dzn": "dz", "pce": "ea",
 }
 
+// unknown says a unit (normalized, not "") is none of the standard units
+// and containers.
+func unknown(u string) bool {
+	return u != "" && DimensionOf(u) == None && !containers[u] && !inner[u]
+}
+
 // containers are the units a pack size converts, besides counts: a case
 // holds the whole pack, an inner container one inner pack (inner).
 var containers = map[string]bool{"cs": true, "flat": true, "bunch": true}
@@ -113,6 +119,9 @@ func DimensionOf(unit string) Dimension {
 // line without a unit, then 2 gal, were a stock of 5).
 func BaseOf(unit string, packs []Pack) string {
 	u := Normalize(unit)
+	if unknown(u) {
+		return u // no pack size converts it (Factor): the item counts in it
+	}
 	if DimensionOf(u) == None && len(packs) > 0 {
 		u = ForUnit(packs, u)[0].Unit
 	}
@@ -187,7 +196,7 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 		// counted in millilitres is no "12x500ml" case of it.
 		return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it, packless: true}
 	}
-	if !containers[u] && !inner[u] && DimensionOf(u) != Count {
+	if unknown(u) {
 		// A unit it does not know ("PK", "SLV") may be the case or what
 		// it holds: an operator says which.
 		return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it, packless: true}
@@ -207,8 +216,9 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 // LineFactor is how many of the item's base unit one unit of a line holds,
 // as an import converts it: by its unit alone, else by its pack sizes
 // (packs: its pack field's, else its description's) and, only where the
-// line gives no pack field, by the sizes of the item's name (names). A case
-// the line says holds 4 gal is none of the item's 35 lb. The pack sizes
+// line gives no pack field or one the name states too, by the sizes of the
+// item's name (names). A case the line says holds 4 gal is none of the
+// item's 35 lb. The pack sizes
 // are read only when needed.
 func LineFactor(unit string, packField bool, packs, names func() []Pack, it Item) (decimal.Decimal, error) {
 	f, _, err := Factor(unit, nil, it)
@@ -219,7 +229,25 @@ func LineFactor(unit string, packField bool, packs, names func() []Pack, it Item
 		it.NamePacks = names()
 	}
 	f, _, err = Factor(unit, packs(), it)
+	if err != nil && packField && agree(packs(), names()) {
+		// A pack field the name states too ("90CT" of "Potatoes 50 lb 90
+		// ct") says nothing against the name's other sizes.
+		it.NamePacks = names()
+		f, _, err = Factor(unit, packs(), it)
+	}
 	return f, err
+}
+
+// agree says whether a pack of ps holds what one of qs holds.
+func agree(ps, qs []Pack) bool {
+	for _, p := range ps {
+		for _, q := range qs {
+			if p.Unit == q.Unit && p.Count.Mul(p.Size).Equal(q.Count.Mul(q.Size)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // inner are the containers a case holds COUNT of in a COUNT/SIZE pack: a
@@ -250,6 +278,14 @@ func direct(u string, it Item) (decimal.Decimal, bool) {
 	if f, ok := it.Units[u]; ok {
 		return f, true
 	}
+	// Set under a spelling that is now another's: "bottles", before it
+	// was btl.
+	keys := slices.Sorted(maps.Keys(it.Units))
+	for _, v := range keys {
+		if Normalize(v) == u {
+			return it.Units[v], true
+		}
+	}
 	from, to := standard[u], standard[base]
 	if u == "oz" && to.dim == Volume {
 		from = standard["floz"] // a bare oz of a liquid is a fluid ounce
@@ -260,9 +296,9 @@ func direct(u string, it Item) (decimal.Decimal, bool) {
 	// An operator's conversion of a unit holds for the units of its
 	// dimension: 1 ea = 0.5 lb makes 1 dz 6 lb (of the units set, the
 	// first by name).
-	for _, v := range slices.Sorted(maps.Keys(it.Units)) {
-		if from.dim != None && standard[v].dim == from.dim {
-			return from.size.DivRound(standard[v].size, 16).Mul(it.Units[v]), true
+	for _, v := range keys {
+		if w := standard[Normalize(v)]; from.dim != None && w.dim == from.dim {
+			return from.size.DivRound(w.size, 16).Mul(it.Units[v]), true
 		}
 	}
 	return decimal.Decimal{}, false

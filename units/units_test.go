@@ -175,6 +175,9 @@ func TestToBase(t *testing.T) {
 		// An operator's conversion of a unit holds for its dimension.
 		{"2", "dz", "", "Avocados Hass 25 lb", Item{Base: "lb", Units: map[string]decimal.Decimal{"ea": decimal.RequireFromString("0.5")}}, "12"},
 		{"1", "kg", "", "Saffron", Item{Base: "ea", Units: map[string]decimal.Decimal{"g": decimal.RequireFromString("2")}}, "2000"},
+		// A conversion set under a spelling that is now another's.
+		{"6", "bottles", "", "Wine Merlot", Item{Base: "ml", Units: map[string]decimal.Decimal{"bottles": decimal.NewFromInt(750)}}, "4500"},
+		{"6", "BT", "12/750ml", "Wine Merlot", Item{Base: "ml", Units: map[string]decimal.Decimal{"bt": decimal.NewFromInt(700)}}, "4200"},
 	} {
 		got, err := toBase(decimal.RequireFromString(c.q), c.unit, c.pack, c.description, c.it)
 		var ce *ConvertError
@@ -265,6 +268,7 @@ func TestBase(t *testing.T) {
 		{"cs", "", "Beef Patty 4 oz 10 lb", "lb"},
 		{"cs", "", "Shrimp 16/20 ct 5 lb", "lb"},
 		{"cs", "", "Peaches Sliced #10", "cs"}, // how many cans a case holds is unknown
+		{"PK", "12/1LB", "Bacon Sliced", "pk"}, // a unit no pack size converts: it counts in it
 	} {
 		if got := BaseOf(c.unit, Packs(c.pack, c.description)); got != c.want {
 			t.Errorf("BaseOf(%q, Packs(%q, %q)) = %q, want %q", c.unit, c.pack, c.description, got, c.want)
@@ -280,4 +284,29 @@ func toBase(q decimal.Decimal, unit, pack, description string, it Item) (decimal
 		return decimal.Decimal{}, err
 	}
 	return Convert(q, RateOf(f)), nil
+}
+
+// A line's pack field alone converts it, unless the item's name states it
+// too; a line without one may take the size in the item's name.
+func TestLineFactor(t *testing.T) {
+	for _, c := range []struct {
+		unit, pack, description, item string
+		want                          string // per unit; "" = *ConvertError
+	}{
+		{"cs", "", "TOMATO ROMA", "Roma Tomatoes 25lb", "25"},
+		{"cs", "4/1GAL", "Canola Oil", "Canola Oil 35 lb", ""},
+		{"cs", "12 ct", "Canola Oil", "Canola Oil 35 lb", ""},
+		{"cs", "90CT", "Potatoes Russet", "Potatoes Russet 50 lb 90 ct", "50"},
+		{"cs", "1/25LB", "Roma Tomatoes", "Roma Tomatoes 10lb", "25"},
+	} {
+		it := Item{Name: c.item, Base: "lb"}
+		f, err := LineFactor(c.unit, c.pack != "", func() []Pack { return Packs(c.pack, c.description) }, func() []Pack { return Packs("", c.item) }, it)
+		var ce *ConvertError
+		switch {
+		case c.want == "" && !errors.As(err, &ce):
+			t.Errorf("%s %q of %q: got %v, %v; want a ConvertError", c.unit, c.pack, c.item, f, err)
+		case c.want != "" && (err != nil || !f.Equal(decimal.RequireFromString(c.want))):
+			t.Errorf("%s %q of %q: got %v, %v; want %s", c.unit, c.pack, c.item, f, err, c.want)
+		}
+	}
 }
