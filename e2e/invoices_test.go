@@ -276,16 +276,34 @@ func TestFixedRejectsImportedOnce(t *testing.T) {
 	if code != 1 || elsewhere["rows_imported"] != 0.0 || refused != dates {
 		t.Fatalf("fixed rejects for another account: exit %d, %v, %d refused for the account; want the %d fixed refused", code, elsewhere, refused, dates)
 	}
+	// A dry run of each file tells what its import then does.
+	dry := func(path string) (map[string]any, int) {
+		p, code := runBin(t, cfg, "dryrun", "--output", "json", path)
+		return p.summary(t), code
+	}
+	agrees := func(what string, d map[string]any, dcode int, s map[string]any, code int) {
+		t.Helper()
+		for _, k := range []string{"rows_imported", "rows_rejected", "status"} {
+			if d[k] != s[k] || dcode != code {
+				t.Errorf("%s: dry run exit %d, %v; import exit %d, %v", what, dcode, d, code, s)
+				return
+			}
+		}
+	}
+	d, dcode := dry(fix("june.fixed.csv", "2026-02-28"))
 	p, code = runBin(t, cfg, "import", "--output", "json", fix("june.fixed.csv", "2026-02-28"))
 	fixed := p.summary(t)
 	if code != 3 || fixed["rows_imported"] != float64(dates) {
 		t.Fatalf("fixed rejects: exit %d, %v; want the %d fixed dates imported, the rest rejected again", code, fixed, dates)
 	}
+	agrees("fixed rejects", d, dcode, fixed, code)
+	d, dcode = dry(fix("june.fixed-again.csv", "2026-02-27"))
 	p, code = runBin(t, cfg, "import", "--output", "json", fix("june.fixed-again.csv", "2026-02-27"))
 	again := p.summary(t)
 	if code != 1 || again["rows_imported"] != 0.0 || !strings.Contains(again["error"].(string), "already taken back") {
 		t.Fatalf("the same rejects fixed again: exit %d, %v; want nothing imported", code, again)
 	}
+	agrees("the same rejects fixed again", d, dcode, again, code)
 	var n int
 	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM transactions`).Scan(&n); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -47,7 +48,7 @@ func (r *runner) chooseSink(ctx context.Context, w *writer, out *outFile, layout
 		w.sink = &rollbackSink{db: r.db, mu: &r.mu}
 		return r.loadShared, stop, nil
 	case r.opts.DryRun != Write:
-		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout), db: r.db, mu: &r.mu, homes: [2]int64{r.run.ID, r.supersede}, count: w.countRule}
+		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout), db: r.db, mu: &r.mu, account: r.opts.Account, homes: [2]int64{r.run.ID, r.supersede}, count: w.countRule}
 		return r.loadShared, stop, nil
 	}
 	s := &dbSink{db: r.db, key: r.key, run: r.run, policy: r.opts.Retry, log: r.opts.Log, committed: r.run.Progress}
@@ -274,11 +275,13 @@ func (s *rollbackSink) abandon(context.Context) {}
 type dryRunSink struct {
 	rejects *rejectsWriter // nil: none
 	written store.Progress
-	db      *store.Store      // nil: offline
-	mu      *sync.Mutex       // the dry run's stages share db's connection
-	homes   [2]int64          // the source's run resumed, or superseded: its invoices are the rows'; 0: none
-	count   func(rule string) // counts a rule of the rows refused
-	items   map[*int64]bool   // the items the run creates, by id slot: whether a row imported uses one
+	db      *store.Store          // nil: offline
+	mu      *sync.Mutex           // the dry run's stages share db's connection
+	account string                // the run's, whose rejects come home
+	homes   [2]int64              // the source's run resumed, or superseded: its invoices are the rows'; 0: none
+	count   func(rule string)     // counts a rule of the rows refused
+	items   map[*int64]bool       // the items the run creates, by id slot: whether a row imported uses one
+	taken   map[store.Origin]bool // the fixed records of the input so far, as an import takes them back
 }
 
 func (s *dryRunSink) done() store.Progress { return s.written }
@@ -346,40 +349,69 @@ func (s *dryRunSink) created(b *store.Batch, refused []store.Reject) int {
 	return n
 }
 
-// duplicates are the rejects of the batch's rows whose invoice another run
-// owns, as an import would refuse them (store.batchWriter.claimInvoices):
-// a fixed record, which belongs to the invoices of the run it first came
-// from, is left to the import.
+// duplicates are the rejects of the batch's rows that an import refuses
+// before writing them (store.batchWriter.settle): a fixed record that
+// cannot come home (taken back already, or twice in the input), and a row
+// of an invoice another run owns than its home run (a fixed record's is
+// the run it first came from), unless forced.
 func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Reject, error) {
-	if s.db == nil || b.Force {
+	if s.db == nil {
 		return nil, nil
 	}
 	index := map[store.InvoiceKey]int{}
 	var keys []store.InvoiceKey
+	var origins []store.Origin
 	for i := range b.Rows {
 		r := &b.Rows[i]
 		k := store.InvoiceKey{Account: r.Account, Vendor: r.Vendor, Number: r.InvoiceNumber}
-		if _, ok := index[k]; !ok && r.Origin.Run == 0 {
+		if _, ok := index[k]; !ok {
 			index[k] = len(keys)
 			keys = append(keys, k)
+		}
+		if r.Origin.Run > 0 {
+			origins = append(origins, r.Origin)
 		}
 	}
 	s.mu.Lock()
 	owners, sources, err := s.db.InvoiceOwners(ctx, keys)
+	var homes map[store.Origin]int64
+	var why map[store.Origin]string
+	if err == nil && len(origins) > 0 {
+		homes, why, err = s.db.RejectHomes(ctx, s.account, origins)
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
+	if s.taken == nil {
+		s.taken = map[store.Origin]bool{}
+	}
 	var refused []store.Reject
-	for i := range b.Rows {
+	refuse := func(i int, err error) {
 		r := &b.Rows[i]
-		n, ok := index[store.InvoiceKey{Account: r.Account, Vendor: r.Vendor, Number: r.InvoiceNumber}]
-		if !ok || r.Origin.Run != 0 || owners[n] == 0 || slices.Contains(s.homes[:], owners[n]) {
-			continue
-		}
-		rj := store.RowReject(r.Record, r.Line, b.Raw(i), store.DuplicateInvoice(r, owners[n], sources[n]))
+		rj := store.RowReject(r.Record, r.Line, b.Raw(i), err)
 		s.count(rj.Rule)
 		refused = append(refused, rj)
+	}
+	for i := range b.Rows {
+		r := &b.Rows[i]
+		home := s.homes[0]
+		if o := r.Origin; o.Run > 0 {
+			switch {
+			case why[o] != "":
+				refuse(i, &store.Refusal{Reason: why[o], Rule: "_record: a rejected record already taken back, or no rejected record"})
+				continue
+			case s.taken[o]:
+				refuse(i, &store.Refusal{Reason: fmt.Sprintf("_record: record %d of run %d is in this input more than once", o.Record, o.Run),
+					Rule: "_record: the same rejected record more than once"})
+				continue
+			}
+			s.taken[o], home = true, homes[o]
+		}
+		n := index[store.InvoiceKey{Account: r.Account, Vendor: r.Vendor, Number: r.InvoiceNumber}]
+		if !b.Force && owners[n] != 0 && owners[n] != home && (r.Origin.Run > 0 || !slices.Contains(s.homes[:], owners[n])) {
+			refuse(i, store.DuplicateInvoice(r, owners[n], sources[n]))
+		}
 	}
 	return refused, nil
 }

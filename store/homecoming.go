@@ -137,29 +137,74 @@ func (w *batchWriter) markSettled(m *map[int]string, i int, why string) {
 // which are records imported already: taken back by another run, or of a
 // reverted run (whose source, imported again, brings them anew).
 func (w *batchWriter) whyNotTaken(ctx context.Context, tx pgx.Tx, runs, records []int64) (map[Origin]string, map[Origin]bool, error) {
-	rows, err := tx.Query(ctx, `SELECT u.run_id, u.record_no, j.resolved_by,
+	states, err := rejectStates(ctx, tx, w.b.Account, runs, records)
+	why, settled := map[Origin]string{}, map[Origin]bool{}
+	for o, st := range states {
+		why[o], settled[o] = st.why(o, w.b.Account)
+	}
+	return why, settled, err
+}
+
+// rejectState is where a rejected record stands.
+type rejectState struct {
+	home     int64  // the run whose invoices it belongs to; 0: no such reject
+	by       *int64 // the run that took it back, if one did
+	reverted int64  // its run, or its home run, if reverted
+}
+
+// free says the record can come home.
+func (st rejectState) free() bool { return st.home != 0 && st.by == nil && st.reverted == 0 }
+
+// why says why a record cannot come home, and whether it is imported
+// already.
+func (st rejectState) why(o Origin, account string) (string, bool) {
+	switch {
+	case st.reverted > 0:
+		return fmt.Sprintf("_record: record %d of run %d belongs to run %d, which was reverted: import that run's source again instead", o.Record, o.Run, st.reverted), true
+	case st.by != nil:
+		return fmt.Sprintf("_record: record %d of run %d was already taken back, by run %d: a fixed record is imported once", o.Record, o.Run, *st.by), true
+	}
+	return fmt.Sprintf("_record: record %d of run %d is no rejected record of that run in account %q", o.Record, o.Run, account), false
+}
+
+// rejectStates reads where the rejects of account at runs[i], records[i]
+// stand.
+func rejectStates(ctx context.Context, q querier, account string, runs, records []int64) (map[Origin]rejectState, error) {
+	rows, err := q.Query(ctx, `SELECT u.run_id, u.record_no, coalesce(j.home_run, 0), j.resolved_by,
 			coalesce((SELECT h.id FROM import_runs h WHERE h.id IN (u.run_id, j.home_run) AND h.status = 'reverted' LIMIT 1), 0)
 		FROM unnest($1::bigint[], $2::bigint[]) AS u(run_id, record_no)
-		LEFT JOIN rejects j ON j.account = $3 AND j.run_id = u.run_id AND j.record_no = u.record_no`, runs, records, w.b.Account)
+		LEFT JOIN rejects j ON j.account = $3 AND j.run_id = u.run_id AND j.record_no = u.record_no`, runs, records, account)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	why, settled := map[Origin]string{}, map[Origin]bool{}
+	states := map[Origin]rejectState{}
 	var o Origin
-	var by *int64
-	var reverted int64
-	_, err = pgx.ForEachRow(rows, []any{&o.Run, &o.Record, &by, &reverted}, func() error {
-		settled[o] = reverted > 0 || by != nil
-		if reverted > 0 {
-			why[o] = fmt.Sprintf("_record: record %d of run %d belongs to run %d, which was reverted: import that run's source again instead", o.Record, o.Run, reverted)
-		} else if by == nil {
-			why[o] = fmt.Sprintf("_record: record %d of run %d is no rejected record of that run in account %q", o.Record, o.Run, w.b.Account)
-		} else {
-			why[o] = fmt.Sprintf("_record: record %d of run %d was already taken back, by run %d: a fixed record is imported once", o.Record, o.Run, *by)
-		}
+	var st rejectState
+	_, err = pgx.ForEachRow(rows, []any{&o.Run, &o.Record, &st.home, &st.by, &st.reverted}, func() error {
+		states[o] = st
 		return nil
 	})
-	return why, settled, err
+	return states, err
+}
+
+// RejectHomes says, read-only, for each fixed record of origins, the run
+// whose invoices it would come home to, or why it cannot: a read-only dry
+// run tells what an import would (takeBack).
+func (s *Store) RejectHomes(ctx context.Context, account string, origins []Origin) (homes map[Origin]int64, why map[Origin]string, err error) {
+	runs, records := make([]int64, len(origins)), make([]int64, len(origins))
+	for i, o := range origins {
+		runs[i], records[i] = o.Run, o.Record
+	}
+	states, err := rejectStates(ctx, s.q(), account, runs, records)
+	homes, why = map[Origin]int64{}, map[Origin]string{}
+	for o, st := range states {
+		if st.free() {
+			homes[o] = st.home
+		} else {
+			why[o], _ = st.why(o, account)
+		}
+	}
+	return homes, why, err
 }
 
 // claimInvoices gives the invoices of the batch's rows that no run owns yet
