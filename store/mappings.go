@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -213,7 +214,7 @@ func moveLines(ctx context.Context, tx pgx.Tx, account string, from, into Item, 
 		}
 		now, err := conv(l, into)
 		if err != nil {
-			return fmt.Errorf("transaction %d (%s %s of %q): %w", id, quantity, l.Unit, l.Description, err)
+			return fmt.Errorf("transaction %d (%s of %q): %w", id, strings.TrimSpace(quantity+" "+l.Unit), l.Description, err)
 		}
 		moved, bases = append(moved, id), append(bases, now.String())
 		removed, added = removed.Add(was), added.Add(now)
