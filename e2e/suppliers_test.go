@@ -344,3 +344,26 @@ func TestSupplierFormatMessages(t *testing.T) {
 		t.Errorf("two columns named for quantity: %q; want both named and --column suggested", msg)
 	}
 }
+
+// The rejects file of an input whose sep=; line named its delimiter names
+// it too: fixed, it imports again with the flags of its input (none).
+func TestExcelSepRejectsImportAgain(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	path := writeCSV(t, dir, "sep.csv", "sep=;\ninvoice_number;invoice_date;vendor;description;quantity;unit_price\n"+
+		"A-1;2026-01-02;Metro;Milk, whole;1;2\nA-1;2026-01-02;Metro;Eggs;x;3\n")
+	first := imported(t, cfg, 3, path)
+	rejects := first["rejects_file"].(string)
+	if data := readFile(t, rejects); !strings.HasPrefix(data, "sep=;\ninvoice_number;") {
+		t.Fatalf("rejects file:\n%s", data)
+	}
+	fixed := writeCSV(t, dir, "sep.fixed.csv", strings.Replace(readFile(t, rejects), ";x;", ";2;", 1))
+	again := imported(t, cfg, 0, fixed)
+	if again["rows_imported"] != 1.0 {
+		t.Errorf("fixed rejects: %v", again)
+	}
+	pgtest.CheckInvariant(t, conn, first["source_key"].(string), []int{3, 4}, "")
+	checkStock(t, conn, map[string]string{"Milk, whole ea": "1.000", "Eggs ea": "2.000"})
+}

@@ -161,7 +161,7 @@ func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, 
 // factorOf is what a unit of the line is worth in the item's base unit
 // (units.LineFactor).
 func (r *resolver) factorOf(l *invoice.Line, it *mapping.Item) (units.Rate, error) {
-	ui := units.Item{ID: it.ID, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID]}
+	ui := units.Item{ID: it.ID, Account: l.Account, Name: it.Name, Base: it.Unit, Units: r.units[l.Account][it.ID]}
 	d, err := units.LineFactor(l.Unit, l.Pack != "", func() []units.Pack { return r.linePacks(l) }, func() []units.Pack { return r.itemPacks(it) }, ui)
 	if err != nil {
 		return units.Rate{}, err

@@ -101,17 +101,20 @@ func looksUTF8(br *bufio.Reader) bool {
 }
 
 // chanceless says whether a UTF-8 sequence of size bytes for r, between
-// the characters prev and next (utf8.RuneError: none), is one a code page's
-// text does not hold by chance. Two bytes that are UTF-8 for a letter
-// beyond the Latin ones, standing alone, are a code page's capital letter
-// and a sign after it: "NESCAFÉ®" is É and ®, not U+026E. UTF-8 text
-// writes such letters in words (Greek, Cyrillic, Hebrew), and a combining
-// accent after a letter. Three or four bytes are a small letter and two or
-// three signs, which no text holds.
+// the characters prev and next (utf8.RuneError: none, or a code page's), is
+// one a code page's text does not hold by chance. Two bytes of UTF-8 are a
+// code page's capital letter and a sign after it (C0 to DF, then 80 to BF)
+// where the character they make is one no Latin text writes alone:
+// "NESCAFÉ®" is É and ®, not U+026E, "SAUTÉ…" not U+0245. Standing alone,
+// a Latin-1 or Latin Extended-A letter (é, ł, ő), a Romanian ș or ț, a
+// modifier (ʼ, ˚) or a Greek letter (μ, Ω, the symbols of measures) is
+// UTF-8; so is a letter of any script in a word of UTF-8 (Cyrillic,
+// Hebrew), and a combining accent after a letter. Three or four bytes are
+// a small letter and two or three signs, which no text holds.
 func chanceless(prev, r rune, size int, next rune) bool {
 	beyond := func(c rune) bool { return c >= 0x80 && c != utf8.RuneError }
 	switch {
-	case size > 2, r >= 0xa0 && r <= 0x24f:
+	case size > 2, r >= 0xa0 && r <= 0x17f, r >= 0x218 && r <= 0x21b, r >= 0x2b0 && r <= 0x2ff, r >= 0x370 && r <= 0x3ff:
 		return true
 	case r >= 0x300 && r <= 0x36f: // a combining accent, after a letter
 		return prev|0x20 >= 'a' && prev|0x20 <= 'z' || beyond(prev)

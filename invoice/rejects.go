@@ -121,6 +121,11 @@ func (e *RejectEncoder) Header() []byte {
 	if e.layout.Format != CSV {
 		return h
 	}
+	if d := e.layout.Delimiter; d != ',' && d != '\t' && d < utf8.RuneSelf {
+		// Excel's line naming the delimiter: the file imports again with
+		// the flags of its input, which may have said it the same way.
+		h = append(h, "sep="+string(d)+"\n"...)
+	}
 	return append(h, csvLine(e.header, e.layout.Delimiter)...)
 }
 

@@ -144,6 +144,9 @@ func TestEncodingsRejectWhatTheyCannotRead(t *testing.T) {
 		{"windows-1252", head + "A,2026-01-02,V,Cr\xe8me \xc9\xae,1,1\n", "Crème É®"},
 		{"iso-8859-1", head + "A,2026-01-02,V,NESCAF\xc9\xae,1,1\n", "NESCAFÉ®"},
 		{"windows-1252", head + "A,2026-01-02,V,\xc0\xc9\xae,1,1\n", "ÀÉ®"},
+		{"windows-1252", head + "A,2026-01-02,V,SAUT\xc9\x85 CAF\xc9\x80 GAR\xc7\xb0 CR\xc8\xbd,1,1\n", "SAUTÉ… CAFÉ€ GARÇ° CRÈ½"},
+		// Greek letters, modifiers and Latin letters alone are UTF-8.
+		{"windows-1252", head + "A,2026-01-02,V,Filter 5 μm Ω Domʼs 5˚C Brașov łódź,1,1\n", "Filter 5 μm Ω Domʼs 5˚C Brașov łódź"},
 		// UTF-8 words of letters beyond the Latin ones, and a combining
 		// accent, are UTF-8, first line or later.
 		{"windows-1252", head + "A,2026-01-02,V,Feta Φέτα Dodoni,1,1\n", "Feta Φέτα Dodoni"},
@@ -195,6 +198,12 @@ func TestSingleByteEncodingOfUTF8(t *testing.T) {
 	recs := decodeAll(t, in, Options{Encoding: "windows-1252"})
 	if len(recs) != 1 || recs[0].Valid.Description != "Crème fraîche" {
 		t.Errorf("UTF-8 read as windows-1252: %+v", recs[0])
+	}
+	// A Greek letter alone, then a line in Windows-1252: each as written.
+	recs = decodeAll(t, "invoice_number,invoice_date,vendor,description,quantity,unit_price\nA,2026-01-02,V,Filter 5 μm,1,1\nA,2026-01-02,V,Caf\xe9,1,1\n",
+		Options{Encoding: "windows-1252"})
+	if len(recs) != 2 || recs[0].Valid.Description != "Filter 5 μm" || recs[1].Valid.Description != "Café" {
+		t.Errorf("a Greek letter, then Windows-1252: %+v", recs)
 	}
 	// Its first accent far into it, past what the start tells, and a line
 	// in Windows-1252 after it: each as written, none as "CrÃ¨me".

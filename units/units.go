@@ -77,11 +77,13 @@ var spellings = map[string]string{
 	"box": "box", "bx": "box", "bag": "bag", "bg": "bag", "sack": "sack", "tub": "tub", "pail": "pail",
 	"tray": "tray", "flat": "flat", "keg": "keg", "btl": "btl", "bottle": "btl", "can": "can", "jar": "jar", "bunch": "bunch",
 	// Plurals and the short forms invoices and EDI use (LBR, ONZ, GLL are
-	// UN/ECE codes): unknown, a unit converts by no pack size.
+	// UN/ECE codes; CA, GA, BO X12's): unknown, a unit converts by no pack
+	// size.
 	"boxes": "box", "bxs": "box", "bags": "bag", "bgs": "bag", "sacks": "sack", "tubs": "tub", "pails": "pail",
 	"trays": "tray", "flats": "flat", "kegs": "keg", "btls": "btl", "bottles": "btl", "bt": "btl", "bts": "btl",
 	"cans": "can", "cn": "can", "jars": "jar", "jr": "jar", "bunches": "bunch", "bn": "bunch",
 	"lbr": "lb", "onz": "oz", "kgm": "kg", "grm": "g", "gll": "gal", "mlt": "ml", "dzn": "dz", "pce": "ea",
+	"ca": "cs", "ga": "gal", "bo": "btl", // X12's case, gallon, bottle
 }
 
 // unknown says a unit (normalized, not "") is none of the standard units
@@ -135,10 +137,11 @@ func BaseOf(unit string, packs []Pack) string {
 // conversions operators set for it, by unit (normalized) to how many base
 // units one of it holds.
 type Item struct {
-	ID    int64
-	Name  string
-	Base  string
-	Units map[string]decimal.Decimal
+	ID      int64
+	Account string // named in the fix a ConvertError gives, unless the default
+	Name    string
+	Base    string
+	Units   map[string]decimal.Decimal
 	// NamePacks are the pack sizes the item's name states (Packs("",
 	// Name)): Factor does not read the name itself.
 	NamePacks []Pack
@@ -163,6 +166,9 @@ func (e *ConvertError) Error() string {
 	give := "give a pack size (pack field, e.g. 4/1GAL), or "
 	if e.packless {
 		give = ""
+	}
+	if a := e.Item.Account; a != "" && a != "default" {
+		ref = "--account " + quoteArg(a) + " " + ref
 	}
 	return fmt.Sprintf("cannot convert %q into %q, the base unit of %s; %srun: batchimport units set %s %s FACTOR (how many %s one %s holds), then import the rejects again",
 		e.Unit, e.Item.Base, item, give, ref, quoteArg(e.Unit), e.Item.Base, e.Unit)

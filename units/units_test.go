@@ -245,6 +245,11 @@ func TestConvertErrorNamesTheFix(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant  %s", err, want)
 	}
+	// Of another account than the default, the command names it.
+	_, err = toBase(decimal.NewFromInt(2), "bag", "", "Canola Oil", Item{ID: 12, Account: "acme co", Name: "Canola Oil", Base: "gal"})
+	if want := "run: batchimport units set --account 'acme co' 12 bag FACTOR"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v\nwant it to hold %s", err, want)
+	}
 	// A pack size would not help: the line gave one, or its unit is a
 	// weight or a volume.
 	for _, c := range []struct{ unit, pack string }{{"cs", "4/1 gal"}, {"gal", ""}} {
