@@ -315,12 +315,16 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 	}
 	var sums []importer.Summary
 	reach := &importer.Reach{} // a database given up on at one file's start is tried once for the next
+	var earlier *importer.Earlier
+	if len(files) > 1 {
+		earlier = importer.NewEarlier() // what a dry run's files before would import
+	}
 	for _, f := range files {
 		fo, profile, err := optionsFor(c, o, cfg, f)
 		var opts importer.Options
 		if err == nil {
 			opts, err = fo.importerOptions(g)
-			opts.Reach = reach
+			opts.Reach, opts.Earlier = reach, earlier
 		}
 		if err != nil {
 			msg := err.Error()

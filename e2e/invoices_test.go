@@ -527,3 +527,24 @@ func TestMaxRejectsKeepsARunWhoseRejectCameHome(t *testing.T) {
 		t.Errorf("Whole Milk imported %d times, want once", n)
 	}
 }
+
+// A dry run of several files tells what importing them one after another
+// does: an invoice of an earlier file is a duplicate in a later one.
+func TestDryRunOfSeveralFiles(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	dir := t.TempDir()
+	t1 := writeLines(t, dir, "t1.csv", "T-1,2026-11-01,Sysco,,Roma Tomatoes 25 lb,2,cs,20.00\nT-2,2026-11-01,Sysco,,Yellow Onions 50 lb,1,cs,30.00\n")
+	t2 := writeLines(t, dir, "t2.csv", "T-1,2026-11-01,SYSCO,,Roma Tomatoes 25 lb,2,cs,20.00\nT-3,2026-11-02,Sysco,,Green Cabbage 50 lb,1,cs,30.00\n")
+	var got [2][]string
+	for i, cmd := range []string{"dryrun", "import"} {
+		p, code := runBin(t, cfg, cmd, "--output", "json", t1, t2)
+		for _, s := range jsonLines(t, p) {
+			got[i] = append(got[i], fmt.Sprintf("%v %v %v", s["status"], s["rows_imported"], s["rows_rejected"]))
+		}
+		got[i] = append(got[i], fmt.Sprint("exit ", code))
+	}
+	if want := "[success 2 0 partial_success 1 1 exit 3]"; fmt.Sprint(got[0]) != want || fmt.Sprint(got[1]) != want {
+		t.Errorf("dry run %v, import %v; want both %s", got[0], got[1], want)
+	}
+}

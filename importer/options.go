@@ -59,7 +59,10 @@ type Options struct {
 	Retry RetryPolicy
 	// Reach is shared by the imports of one invocation: once one has given
 	// up waiting for the database at its start, the next try it once.
-	Reach    *Reach
+	Reach *Reach
+	// Earlier is shared by the dry runs of one invocation of several
+	// inputs: what the ones before would have imported. Nil: none kept.
+	Earlier  *Earlier
 	Progress Progress
 	Log      *slog.Logger
 	DryRun   DryRun
@@ -68,6 +71,20 @@ type Options struct {
 // Reach remembers whether an import gave up reaching the database at its
 // start (see Options.Reach).
 type Reach struct{ gaveUp bool }
+
+// Earlier is what the dry runs of an invocation's inputs before this one
+// would have imported: importing them one after another, each claims its
+// invoices and takes back its fixed records, which a later input's lines
+// then cannot.
+type Earlier struct {
+	invoices map[invoiceKey]string // an invoice's lines imported, and by which input
+	taken    map[store.Origin]bool // fixed records taken back
+}
+
+// NewEarlier keeps what dry runs of several inputs would import.
+func NewEarlier() *Earlier {
+	return &Earlier{invoices: map[invoiceKey]string{}, taken: map[store.Origin]bool{}}
+}
 
 // DryRun says whether, and how, an import only pretends to write.
 type DryRun string

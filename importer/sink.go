@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,7 +50,8 @@ func (r *runner) chooseSink(ctx context.Context, w *writer, out *outFile, layout
 		w.sink = &rollbackSink{db: r.db, mu: &r.mu}
 		return r.loadShared, stop, nil
 	case r.opts.DryRun != Write:
-		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout), db: r.db, mu: &r.mu, account: r.opts.Account, homes: [2]int64{r.run.ID, r.supersede}, count: w.countRule}
+		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout), db: r.db, mu: &r.mu, account: r.opts.Account, homes: [2]int64{r.run.ID, r.supersede}, count: w.countRule,
+			earlier: cmp.Or(r.opts.Earlier, NewEarlier()), shared: r.opts.Earlier != nil, source: r.src.in.Name}
 		return r.loadShared, stop, nil
 	}
 	s := &dbSink{db: r.db, key: r.key, run: r.run, policy: r.opts.Retry, log: r.opts.Log, committed: r.run.Progress}
@@ -275,13 +278,15 @@ func (s *rollbackSink) abandon(context.Context) {}
 type dryRunSink struct {
 	rejects *rejectsWriter // nil: none
 	written store.Progress
-	db      *store.Store          // nil: offline
-	mu      *sync.Mutex           // the dry run's stages share db's connection
-	account string                // the run's, whose rejects come home
-	homes   [2]int64              // the source's run resumed, or superseded: its invoices are the rows'; 0: none
-	count   func(rule string)     // counts a rule of the rows refused
-	items   map[*int64]bool       // the items the run creates, by id slot: whether a row imported uses one
-	taken   map[store.Origin]bool // the fixed records of the input so far, as an import takes them back
+	db      *store.Store      // nil: offline
+	mu      *sync.Mutex       // the dry run's stages share db's connection
+	account string            // the run's, whose rejects come home
+	homes   [2]int64          // the source's run resumed, or superseded: its invoices are the rows'; 0: none
+	count   func(rule string) // counts a rule of the rows refused
+	items   map[*int64]bool   // the items the run creates, by id slot: whether a row imported uses one
+	earlier *Earlier          // what this input before, and the invocation's inputs before it, would import
+	shared  bool              // earlier is the invocation's: the invoices go in it too
+	source  string            // the input, named in Earlier
 }
 
 func (s *dryRunSink) done() store.Progress { return s.written }
@@ -383,9 +388,6 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 	if err != nil {
 		return nil, err
 	}
-	if s.taken == nil {
-		s.taken = map[store.Origin]bool{}
-	}
 	var refused []store.Reject
 	refuse := func(i int, err error) {
 		r := &b.Rows[i]
@@ -401,16 +403,27 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 			case why[o] != "":
 				refuse(i, &store.Refusal{Reason: why[o], Rule: "_record: a rejected record already taken back, or no rejected record"})
 				continue
-			case s.taken[o]:
+			case s.earlier.taken[o]:
 				refuse(i, &store.Refusal{Reason: fmt.Sprintf("_record: record %d of run %d is in this input more than once", o.Record, o.Run),
 					Rule: "_record: the same rejected record more than once"})
 				continue
 			}
-			s.taken[o], home = true, homes[o]
+			s.earlier.taken[o], home = true, homes[o]
 		}
 		n := index[store.InvoiceKey{Account: r.Account, Vendor: r.Vendor, Number: r.InvoiceNumber}]
 		if !b.Force && owners[n] != 0 && owners[n] != home && (r.Origin.Run > 0 || !slices.Contains(s.homes[:], owners[n])) {
 			refuse(i, store.DuplicateInvoice(r, owners[n], sources[n]))
+			continue
+		}
+		if owners[n] != 0 || r.Origin.Run > 0 {
+			continue // its run's, or its home run's
+		}
+		k := invoiceKey{r.Account, strings.ToLower(r.Vendor), r.InvoiceNumber}
+		if by, ok := s.earlier.invoices[k]; ok && by != s.source && !b.Force {
+			refuse(i, &store.Refusal{Reason: fmt.Sprintf("duplicate invoice %s from %s, imported by an input before it (%s)", r.InvoiceNumber, r.Vendor, filepath.Base(by)),
+				Rule: store.DuplicateInvoice(r, 0, "").Rule})
+		} else if !ok && s.shared {
+			s.earlier.invoices[k] = s.source
 		}
 	}
 	return refused, nil
