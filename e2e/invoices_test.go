@@ -290,6 +290,13 @@ func TestFixedRejectsImportedOnce(t *testing.T) {
 			}
 		}
 	}
+	// Dry-run together, the second file's fixed records were taken back
+	// by the first.
+	both, _ := runBin(t, cfg, "dryrun", "--output", "json", fix("june.fixed.csv", "2026-02-28"), fix("june.fixed-again.csv", "2026-02-27"))
+	if s := jsonLines(t, both); len(s) != 2 || s[0]["rows_imported"] != float64(dates) || s[1]["rows_imported"] != 0.0 ||
+		!strings.Contains(fmt.Sprint(s[1]["error"]), "already taken back") {
+		t.Errorf("dry run of both fixed files: %v", s)
+	}
 	d, dcode := dry(fix("june.fixed.csv", "2026-02-28"))
 	p, code = runBin(t, cfg, "import", "--output", "json", fix("june.fixed.csv", "2026-02-28"))
 	fixed := p.summary(t)

@@ -77,13 +77,13 @@ type Reach struct{ gaveUp bool }
 // invoices and takes back its fixed records, which a later input's lines
 // then cannot.
 type Earlier struct {
-	invoices map[invoiceKey]string // an invoice's lines imported, and by which input
-	taken    map[store.Origin]bool // fixed records taken back
+	invoices map[invoiceKey]string   // an invoice's lines imported, and by which input
+	taken    map[store.Origin]string // fixed records taken back, and by which input
 }
 
 // NewEarlier keeps what dry runs of several inputs would import.
 func NewEarlier() *Earlier {
-	return &Earlier{invoices: map[invoiceKey]string{}, taken: map[store.Origin]bool{}}
+	return &Earlier{invoices: map[invoiceKey]string{}, taken: map[store.Origin]string{}}
 }
 
 // DryRun says whether, and how, an import only pretends to write.

@@ -272,9 +272,10 @@ func (s *rollbackSink) done() store.Progress { return s.written }
 func (s *rollbackSink) abandon(context.Context) {}
 
 // dryRunSink writes nothing: dryrun, and dryrun --offline. Every row would
-// be imported, but for the rows of invoices another run owns, which a
-// read-only dry run asks the database for, and every new item created; the
-// rejects go to the rejects file only when one was asked for.
+// be imported, but for those an import refuses before writing them
+// (duplicates), which a read-only dry run asks the database for, and every
+// new item a row imported uses created; the rejects go to the rejects file
+// only when one was asked for.
 type dryRunSink struct {
 	rejects *rejectsWriter // nil: none
 	written store.Progress
@@ -403,12 +404,16 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 			case why[o] != "":
 				refuse(i, &store.Refusal{Reason: why[o], Rule: "_record: a rejected record already taken back, or no rejected record"})
 				continue
-			case s.earlier.taken[o]:
+			case s.earlier.taken[o] == s.source:
 				refuse(i, &store.Refusal{Reason: fmt.Sprintf("_record: record %d of run %d is in this input more than once", o.Record, o.Run),
 					Rule: "_record: the same rejected record more than once"})
 				continue
+			case s.earlier.taken[o] != "":
+				refuse(i, &store.Refusal{Reason: fmt.Sprintf("_record: record %d of run %d was already taken back, by an input before it (%s): a fixed record is imported once",
+					o.Record, o.Run, filepath.Base(s.earlier.taken[o])), Rule: "_record: a rejected record already taken back, or no rejected record"})
+				continue
 			}
-			s.earlier.taken[o], home = true, homes[o]
+			s.earlier.taken[o], home = s.source, homes[o]
 		}
 		n := index[store.InvoiceKey{Account: r.Account, Vendor: r.Vendor, Number: r.InvoiceNumber}]
 		if !b.Force && owners[n] != 0 && owners[n] != home && (r.Origin.Run > 0 || !slices.Contains(s.homes[:], owners[n])) {
