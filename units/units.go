@@ -77,8 +77,8 @@ var spellings = map[string]string{
 	"box": "box", "bx": "box", "bag": "bag", "bg": "bag", "sack": "sack", "tub": "tub", "pail": "pail",
 	"tray": "tray", "flat": "flat", "keg": "keg", "btl": "btl", "bottle": "btl", "can": "can", "jar": "jar", "bunch": "bunch",
 	// Plurals and the short forms invoices and EDI use (LBR, ONZ, GLL are
-	// UN/ECE codes; CA, GA, BO X12's): unknown, a unit converts by no pack
-	// size.
+	// UN/ECE codes; CA, GA, BO X12's): unknown, no pack size would convert
+	// them.
 	"boxes": "box", "bxs": "box", "bags": "bag", "bgs": "bag", "sacks": "sack", "tubs": "tub", "pails": "pail",
 	"trays": "tray", "flats": "flat", "kegs": "keg", "btls": "btl", "bottles": "btl", "bt": "btl", "bts": "btl",
 	"cans": "can", "cn": "can", "jars": "jar", "jr": "jar", "bunches": "bunch", "bn": "bunch",
@@ -224,8 +224,7 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 // (packs: its pack field's, else its description's) and, only where the
 // line gives no pack field or one the name states too, by the sizes of the
 // item's name (names). A case the line says holds 4 gal is none of the
-// item's 35 lb. The pack sizes
-// are read only when needed.
+// item's 35 lb. The pack sizes are read only when needed.
 func LineFactor(unit string, packField bool, packs, names func() []Pack, it Item) (decimal.Decimal, error) {
 	f, _, err := Factor(unit, nil, it)
 	if err == nil {
