@@ -152,10 +152,11 @@ func newSingleByte(cm *charmap.Charmap) *singleByte {
 func (s *singleByte) Reset() { s.prev = utf8.RuneError }
 
 // Transform decodes src. A sequence that is UTF-8 for a character beyond
-// ASCII that no code page text holds by chance (chanceless) is kept as it is: "é" as UTF-8 is two bytes that the
-// code page reads as "Ã©", which no text in it holds. So a file that is UTF-8 after
-// all, with its first accent past what decodeText looked at, or a file
-// put together from a UTF-8 one and a code page one, is stored as written.
+// ASCII that no code page text holds by chance (chanceless) is kept as it
+// is: "é" as UTF-8 is two bytes that the code page reads as "Ã©", which no
+// text in it holds. So a file that is UTF-8 after all, with its first
+// accent past what decodeText looked at, or a file put together from a
+// UTF-8 one and a code page one, is stored as written.
 func (s *singleByte) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err error) {
 	for nSrc < len(src) {
 		b := src[nSrc]
