@@ -37,11 +37,14 @@ written.`,
 			return runRejects(c.Context(), g, id, output)
 		},
 	}
-	c.Flags().StringVarP(&output, "output-file", "o", "", "write to this file instead of standard output")
+	c.Flags().StringVarP(&output, "output-file", "o", "", "write to this file instead of standard output (-: standard output)")
 	return c
 }
 
 func runRejects(ctx context.Context, g *globalOptions, runID int64, path string) error {
+	if path == "-" {
+		path = "" // standard output, as - means for inputs
+	}
 	n, err := importer.WriteRejects(ctx, g.dbConfig(), runID, path, g.io.Out)
 	if err != nil {
 		return err

@@ -39,6 +39,9 @@ func TestRejectsCommand(t *testing.T) {
 	if r := c.run(context.Background(), "", "rejects", "1"); r.code != ExitOK || r.stdout != string(written) {
 		t.Errorf("rejects to stdout: exit %d\n%s", r.code, r.stdout)
 	}
+	if r := c.run(context.Background(), "", "rejects", "1", "-o", "-"); r.code != ExitOK || r.stdout != string(written) {
+		t.Errorf("rejects -o -: exit %d\n%s", r.code, r.stdout)
+	}
 	if r := c.run(context.Background(), "", "rejects", "99"); r.code != ExitFailure || !strings.Contains(r.stderr, "run 99: no such run") {
 		t.Errorf("rejects of an unknown run: exit %d, %q", r.code, r.stderr)
 	}
