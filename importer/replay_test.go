@@ -85,8 +85,8 @@ func TestInventoryOverflowRejectsOneRow(t *testing.T) {
 		t.Errorf("rejected lines %v, want [%d]", got, g.Lines[260])
 	}
 	b, _ := os.ReadFile(*sum.RejectsFile)
-	if !strings.Contains(string(b), "SQLSTATE 22003") {
-		t.Errorf("rejects file lacks the overflow's SQLSTATE:\n%s", b)
+	if !strings.Contains(string(b), "quantity: would take its item's stock to 10^15 or more") || !strings.Contains(string(b), "SQLSTATE 22003") {
+		t.Errorf("rejects file lacks the overflow's field, rule and SQLSTATE:\n%s", b)
 	}
 	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
 }

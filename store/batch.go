@@ -225,7 +225,7 @@ func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 			w.stock.add(rows)
 		} else if err := (stockSums{}).add(rows).apply(ctx, tx); err != nil {
 			// A sum that overflows an item's stock is a refused row too.
-			return err
+			return stockOverflow(err)
 		}
 	} else if err := w.copyAndCount(ctx, tx, rows); err != nil {
 		return err

@@ -26,8 +26,30 @@ type Reject struct {
 	Settled bool
 }
 
+// overflowError is a row whose quantity would take its item's stock out of
+// numeric(18,3).
+type overflowError struct{ err *pgconn.PgError }
+
+func (e *overflowError) Error() string { return e.err.Error() }
+func (e *overflowError) Unwrap() error { return e.err }
+
+// stockOverflow makes a numeric overflow of a stock update an
+// *overflowError, which names the field and rule; other errors stay.
+func stockOverflow(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "22003" {
+		return &overflowError{err: pgErr}
+	}
+	return err
+}
+
 // RowReject is the reject of a row the database refused with err.
 func RowReject(record, line int64, raw []byte, err error) Reject {
+	var overflow *overflowError
+	if errors.As(err, &overflow) {
+		rule := "quantity: would take its item's stock to 10^15 or more, beyond what a stock holds (numeric(18,3), SQLSTATE 22003)"
+		return Reject{Record: record, Line: line, Raw: raw, Reason: rule, Rule: rule, SQLState: overflow.err.Code}
+	}
 	r := Reject{Record: record, Line: line, Raw: raw, Reason: "database refused the row: " + err.Error(), Rule: err.Error()}
 	var refusal *Refusal
 	if errors.As(err, &refusal) {
