@@ -92,7 +92,7 @@ func looksUTF8(br *bufio.Reader) bool {
 	for len(head) > 0 {
 		r, size := utf8.DecodeRune(head)
 		next, _ := utf8.DecodeRune(head[size:])
-		if size > 1 && !chanceless(prev, r, size, next) {
+		if size > 1 && !chanceless(prev, head[:size], next) {
 			return false
 		}
 		beyond, prev, head = beyond || size > 1, r, head[size:]
@@ -100,27 +100,35 @@ func looksUTF8(br *bufio.Reader) bool {
 	return beyond
 }
 
-// chanceless says whether a UTF-8 sequence of size bytes for r, between
-// the characters prev and next (utf8.RuneError: none, or a code page's), is
-// one a code page's text does not hold by chance. Two bytes of UTF-8 are a
-// code page's capital letter and a sign after it (C0 to DF, then 80 to BF)
-// where the character they make is one no Latin text writes alone:
-// "NESCAFÉ®" is É and ®, not U+026E, "SAUTÉ…" not U+0245. Standing alone,
-// a Latin-1 or Latin Extended-A letter (é, ł, ő), a Romanian ș or ț, a
-// modifier (ʼ, ˚) or a Greek letter (μ, Ω, the symbols of measures) is
-// UTF-8; so is a letter of any script in a word of UTF-8 (Cyrillic,
-// Hebrew), and a combining accent after a letter. Three or four bytes are
-// a small letter and two or three signs, which no text holds.
-func chanceless(prev, r rune, size int, next rune) bool {
+// chanceless says whether seq, a UTF-8 sequence of a character beyond
+// ASCII, between the characters prev and next (utf8.RuneError: none, or a
+// code page's), is one a code page's text does not hold by chance. Such
+// text holds the bytes of UTF-8 where a word ends in a capital letter, or
+// in a small one, before a sign: "NESCAFÉ®" (C9 AE) is no "NESCAFɮ",
+// "SAUTÉ…" no "SAUTɅ", "Rosé »" no "Ros頻". Those are the code page's,
+// unless UTF-8 stands next to them (a word in UTF-8); any other UTF-8 is
+// UTF-8, a letter alone too ("5 μm", "Кофе в зёрнах", "Bơ").
+func chanceless(prev rune, seq []byte, next rune) bool {
 	beyond := func(c rune) bool { return c >= 0x80 && c != utf8.RuneError }
+	r, _ := utf8.DecodeRune(seq)
 	switch {
-	case size > 2, r >= 0xa0 && r <= 0x17f, r >= 0x218 && r <= 0x21b, r >= 0x2b0 && r <= 0x2ff, r >= 0x370 && r <= 0x3ff:
-		return true
-	case r >= 0x300 && r <= 0x36f: // a combining accent, after a letter
-		return prev|0x20 >= 'a' && prev|0x20 <= 'z' || beyond(prev)
+	case len(seq) == 2 && capitals[seq[0]] && signs[seq[1]] && !(r >= 0x218 && r <= 0x21b), // but ș, ț
+		len(seq) == 3 && seq[0] != 0xe2 && signs[seq[1]] && signs[seq[2]]: // E2: ’ “ ” – … € ™ as UTF-8
+		return beyond(prev) || beyond(next)
 	}
-	return beyond(prev) || beyond(next)
+	return true
 }
+
+// capitals are the capital letters of Windows-1252 a word ends in, whose
+// byte leads UTF-8 of no letter that stands alone in text: È É Ë Í Ó Ö Ú
+// Ü ß. (Not Ä Å Æ Ç Ê Ì Ñ Ð, whose bytes lead Polish ę, Vietnamese ư, pinyin
+// ǒ, the ʻ of Hawaiʻi, a combining accent, Cyrillic, nor Î Ï, Greek.)
+var capitals = [256]bool{0xc8: true, 0xc9: true, 0xcb: true, 0xcd: true, 0xd3: true, 0xd6: true, 0xda: true, 0xdc: true, 0xdf: true}
+
+// signs are the bytes, 80 to BF, of the signs Windows-1252 writes after a
+// word: € „ … ‘ ’ “ ” – — ™ NBSP © « ® ° » ½.
+var signs = [256]bool{0x80: true, 0x84: true, 0x85: true, 0x91: true, 0x92: true, 0x93: true, 0x94: true, 0x96: true, 0x97: true,
+	0x99: true, 0xa0: true, 0xa9: true, 0xab: true, 0xae: true, 0xb0: true, 0xbb: true, 0xbd: true}
 
 // notUTF8 stands for what a decoder could not read: a byte that is not
 // UTF-8, so that the field holding it is rejected ("must be valid UTF-8"),
@@ -168,10 +176,10 @@ func (s *singleByte) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err
 			}
 			if u, size := utf8.DecodeRune(rest); u != utf8.RuneError && size > 1 {
 				after := rest[size:]
-				if size == 2 && !atEOF && !utf8.FullRune(after) && (len(after) == 0 || after[0] >= 0xc2) {
+				if !atEOF && !utf8.FullRune(after) && (len(after) == 0 || after[0] >= 0xc2) {
 					return nDst, nSrc, transform.ErrShortSrc // what follows may tell
 				}
-				if next, _ := utf8.DecodeRune(after); chanceless(s.prev, u, size, next) {
+				if next, _ := utf8.DecodeRune(after); chanceless(s.prev, rest[:size], next) {
 					t, n, r = string(rest[:size]), size, u
 				}
 			}
