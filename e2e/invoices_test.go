@@ -554,4 +554,31 @@ func TestDryRunOfSeveralFiles(t *testing.T) {
 	if want := "[success 2 0 partial_success 1 1 exit 3]"; fmt.Sprint(got[0]) != want || fmt.Sprint(got[1]) != want {
 		t.Errorf("dry run %v, import %v; want both %s", got[0], got[1], want)
 	}
+
+	// A fixed record claims its invoice for the run it came from; a file
+	// reverted for --max-rejects claims nothing.
+	seed := imported(t, cfg, 3, writeLines(t, dir, "seed.csv", "S-8,2026-11-03,Sysco,,Leeks,1,cs,20.00\nS-9,2026-11-03,Sysco,,Garlic,x,lb,2.00\n"))
+	fixed := writeCSV(t, dir, "seed.fixed.csv", strings.Replace(readFile(t, seed["rejects_file"].(string)), ",x,", ",3,", 1))
+	plain := writeLines(t, dir, "plain.csv", "S-9,2026-11-03,Sysco,,Garlic,9,lb,2.00\n")
+	bad := writeLines(t, dir, "bad.csv", "S-7,2026-11-04,Sysco,,Chives,x,bunch,1.00\nS-6,2026-11-04,Sysco,,Dill,y,bunch,1.00\nS-5,2026-11-04,Sysco,,Mint,1,bunch,1.00\n")
+	again := writeLines(t, dir, "again.csv", "S-5,2026-11-04,Sysco,,Mint,1,bunch,1.00\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{fixed, plain}, "[success 1 0 rejected 0 1 exit 1]"},
+		{[]string{"--max-rejects", "1", bad, again}, "[failed 1 2 success 1 0 exit 1]"},
+	} {
+		for i, cmd := range []string{"dryrun", "import"} {
+			p, code := runBin(t, cfg, append([]string{cmd, "--output", "json"}, c.args...)...)
+			got[i] = nil
+			for _, s := range jsonLines(t, p) {
+				got[i] = append(got[i], fmt.Sprintf("%v %v %v", s["status"], s["rows_imported"], s["rows_rejected"]))
+			}
+			got[i] = append(got[i], fmt.Sprint("exit ", code))
+		}
+		if fmt.Sprint(got[0]) != c.want || fmt.Sprint(got[1]) != c.want {
+			t.Errorf("%v: dry run %v, import %v; want both %s", c.args, got[0], got[1], c.want)
+		}
+	}
 }

@@ -26,6 +26,9 @@ func (r *runner) finish(ctx context.Context, w *writer, out *outFile, err error)
 		rule, n := w.commonestRule()
 		err = &AllRejectedError{Rejected: p.RowsRejected, Rule: rule, Count: n}
 	}
+	if r.opts.DryRun == ReadOnly && r.opts.Earlier != nil && (errors.Is(err, ErrMaxRejects) || errors.As(err, new(*ChangedError))) {
+		r.opts.Earlier.forget(r.src.in.Name) // its run would be reverted
+	}
 	if errors.As(err, new(*store.FencedError)) {
 		return err
 	}

@@ -378,6 +378,11 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 			origins = append(origins, r.Origin)
 		}
 	}
+	for _, rj := range b.Rejects {
+		if rj.Origin.Run > 0 {
+			origins = append(origins, rj.Origin) // rejected again: still taken back
+		}
+	}
 	s.mu.Lock()
 	owners, sources, err := s.db.InvoiceOwners(ctx, keys)
 	var homes map[store.Origin]int64
@@ -420,15 +425,30 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 			refuse(i, store.DuplicateInvoice(r, owners[n], sources[n]))
 			continue
 		}
-		if owners[n] != 0 || r.Origin.Run > 0 {
+		if owners[n] != 0 {
 			continue // its run's, or its home run's
 		}
+		// Claimed by an input before, for that input's run or a fixed
+		// record's home run: the row's own only when it is the same.
 		k := invoiceKey{r.Account, strings.ToLower(r.Vendor), r.InvoiceNumber}
-		if by, ok := s.earlier.invoices[k]; ok && by != s.source && !b.Force {
-			refuse(i, &store.Refusal{Reason: fmt.Sprintf("duplicate invoice %s from %s, imported by an input before it (%s)", r.InvoiceNumber, r.Vendor, filepath.Base(by)),
+		mine := claim{input: s.source}
+		if r.Origin.Run > 0 {
+			mine.home = home
+		}
+		c, ok := s.earlier.invoices[k]
+		switch {
+		case !ok:
+			if s.shared {
+				s.earlier.invoices[k] = mine
+			}
+		case !b.Force && c.home != mine.home || !b.Force && c.home == 0 && c.input != s.source:
+			refuse(i, &store.Refusal{Reason: fmt.Sprintf("duplicate invoice %s from %s, imported by an input before it (%s)", r.InvoiceNumber, r.Vendor, filepath.Base(c.input)),
 				Rule: store.DuplicateInvoice(r, 0, "").Rule})
-		} else if !ok && s.shared {
-			s.earlier.invoices[k] = s.source
+		}
+	}
+	for _, rj := range b.Rejects {
+		if o := rj.Origin; o.Run > 0 && why[o] == "" && s.earlier.taken[o] == "" {
+			s.earlier.taken[o] = s.source
 		}
 	}
 	return refused, nil
