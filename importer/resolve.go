@@ -243,7 +243,7 @@ func (r *resolver) lookup(ctx context.Context, l *invoice.Line) (mapping.Result,
 	if res.Created || res.Review && res.Method == mapping.MethodCreated {
 		// An item created for the line counts in the unit the line
 		// converts into; matching never reads it.
-		res.Item.Unit = units.BaseOf(l.Unit, r.linePacks(l))
+		res.Item.Unit = units.BaseOf(l.Unit, r.linePacks(l), l.Pack != "")
 	}
 	if errors.Is(err, mapping.ErrTooManyNew) {
 		return res, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldDescription, Rule: fmt.Sprintf(

@@ -119,10 +119,10 @@ func DimensionOf(unit string) Dimension {
 // the item: ea too. Every new item has a base unit, so that a later line
 // in a unit it cannot convert is refused, not counted as read (3 of a
 // line without a unit, then 2 gal, were a stock of 5).
-func BaseOf(unit string, packs []Pack) string {
+func BaseOf(unit string, packs []Pack, packField bool) string {
 	u := Normalize(unit)
-	if unknown(u) {
-		return u // no pack size converts it (Factor): the item counts in it
+	if unknown(u) && !(packField && len(packs) > 0) {
+		return u // no pack size converts it (LineFactor): the item counts in it
 	}
 	if DimensionOf(u) == None && len(packs) > 0 {
 		u = ForUnit(packs, u)[0].Unit
@@ -224,11 +224,22 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 // (packs: its pack field's, else its description's) and, only where the
 // line gives no pack field or one the name states too, by the sizes of the
 // item's name (names). A case the line says holds 4 gal is none of the
-// item's 35 lb. The pack sizes are read only when needed.
+// item's 35 lb. A unit it does not know converts by the pack field alone,
+// which says what one of it holds. The pack sizes are read only when
+// needed.
 func LineFactor(unit string, packField bool, packs, names func() []Pack, it Item) (decimal.Decimal, error) {
 	f, _, err := Factor(unit, nil, it)
 	if err == nil {
 		return f, nil
+	}
+	if u := Normalize(unit); packField && unknown(u) {
+		// A pack field says what one purchase unit holds, the line's
+		// unit, whatever it is called ("3 PK" of 12/1LB are 36 lb).
+		for _, p := range packs() {
+			if f, ok := direct(p.Unit, it); ok {
+				return p.Count.Mul(p.Size).Mul(f), nil
+			}
+		}
 	}
 	if !packField {
 		it.NamePacks = names()

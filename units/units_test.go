@@ -273,9 +273,10 @@ func TestBase(t *testing.T) {
 		{"cs", "", "Beef Patty 4 oz 10 lb", "lb"},
 		{"cs", "", "Shrimp 16/20 ct 5 lb", "lb"},
 		{"cs", "", "Peaches Sliced #10", "cs"}, // how many cans a case holds is unknown
-		{"PK", "12/1LB", "Bacon Sliced", "pk"}, // a unit no pack size converts: it counts in it
+		{"PK", "", "Bacon Sliced 15 lb", "pk"}, // a unit no size of the description converts: it counts in it
+		{"PK", "12/1LB", "Bacon Sliced", "lb"}, // the pack field says what one holds
 	} {
-		if got := BaseOf(c.unit, Packs(c.pack, c.description)); got != c.want {
+		if got := BaseOf(c.unit, Packs(c.pack, c.description), c.pack != ""); got != c.want {
 			t.Errorf("BaseOf(%q, Packs(%q, %q)) = %q, want %q", c.unit, c.pack, c.description, got, c.want)
 		}
 	}
@@ -303,6 +304,11 @@ func TestLineFactor(t *testing.T) {
 		{"cs", "12 ct", "Canola Oil", "Canola Oil 35 lb", ""},
 		{"cs", "90CT", "Potatoes Russet", "Potatoes Russet 50 lb 90 ct", "50"},
 		{"cs", "1/25LB", "Roma Tomatoes", "Roma Tomatoes 10lb", "25"},
+		// A pack field says what one of the line's unit holds, whatever
+		// it is called; a size in the description or the name does not.
+		{"PK", "12/1LB", "Bacon Sliced", "Bacon Sliced", "12"},
+		{"CTN", "3/1LB", "Romaine Hearts", "Romaine Hearts", "3"},
+		{"PK", "", "Bacon Sliced 15 lb", "Bacon Sliced 15 lb", ""},
 	} {
 		it := Item{Name: c.item, Base: "lb"}
 		f, err := LineFactor(c.unit, c.pack != "", func() []Pack { return Packs(c.pack, c.description) }, func() []Pack { return Packs("", c.item) }, it)
