@@ -57,28 +57,29 @@ func decodeText(br *bufio.Reader, name string) *bufio.Reader {
 		t = transform.Chain(unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder(), unreplaced{})
 	case name == "utf-16":
 		t = transform.Chain(unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewDecoder(), unreplaced{})
-	case (name == "windows-1252" || strings.HasPrefix(name, "iso-8859")) && looksUTF8(br):
-		// UTF-8 that says nothing: a rejects file whose byte order mark an
-		// editor dropped, a spreadsheet's UTF-8 export. Read as a code
-		// page it would be stored as mojibake ("CrÃ¨me").
-		return br
-	case name == "windows-1252":
-		t = newSingleByte(charmap.Windows1252)
-	case name == "iso-8859-1":
-		t = newSingleByte(charmap.ISO8859_1)
-	case name == "iso-8859-15":
-		t = newSingleByte(charmap.ISO8859_15)
+	case codePages[name] != nil:
+		sb := newSingleByte(codePages[name])
+		if sb.looksUTF8(br) {
+			// UTF-8 that says nothing: a rejects file whose byte order mark
+			// an editor dropped, a spreadsheet's UTF-8 export. Read as a
+			// code page it would be stored as mojibake ("CrÃ¨me").
+			return br
+		}
+		t = sb
 	default:
 		return br
 	}
 	return bufio.NewReaderSize(transform.NewReader(br, t), 64<<10)
 }
 
+// codePages are the single-byte encodings.
+var codePages = map[string]*charmap.Charmap{"windows-1252": charmap.Windows1252, "iso-8859-1": charmap.ISO8859_1, "iso-8859-15": charmap.ISO8859_15}
+
 // looksUTF8 says whether the start of the input is UTF-8 with characters
 // beyond ASCII, which text in a single-byte code page almost never is: the
 // bytes of é in Windows-1252 (0xE9) start no valid UTF-8 sequence before
 // an ASCII letter.
-func looksUTF8(br *bufio.Reader) bool {
+func (s *singleByte) looksUTF8(br *bufio.Reader) bool {
 	head, _ := br.Peek(br.Size())
 	// A sequence cut by the end of what was peeked is not held against it.
 	for i := 0; i < 3 && len(head) > 0 && !utf8.Valid(head); i++ {
@@ -92,7 +93,7 @@ func looksUTF8(br *bufio.Reader) bool {
 	for len(head) > 0 {
 		r, size := utf8.DecodeRune(head)
 		next, _ := utf8.DecodeRune(head[size:])
-		if size > 1 && !chanceless(prev, head[:size], next) {
+		if size > 1 && !s.chanceless(prev, head[:size], next) {
 			return false
 		}
 		beyond, prev, head = beyond || size > 1, r, head[size:]
@@ -102,18 +103,15 @@ func looksUTF8(br *bufio.Reader) bool {
 
 // chanceless says whether seq, a UTF-8 sequence of a character beyond
 // ASCII, between the characters prev and next (utf8.RuneError: none, or a
-// code page's), is one a code page's text does not hold by chance. Such
-// text holds the bytes of UTF-8 where a word ends in a capital letter, or
-// in a small one, before a sign: "NESCAFÉ®" (C9 AE) is no "NESCAFɮ",
-// "SAUTÉ…" no "SAUTɅ", "Rosé »" no "Ros頻". Those are the code page's,
-// unless UTF-8 stands next to them (a word in UTF-8); any other UTF-8 is
-// UTF-8, a letter alone too ("5 μm", "Кофе в зёрнах", "Bơ").
-func chanceless(prev rune, seq []byte, next rune) bool {
+// code page's), is one the code page's text does not hold by chance. Such
+// text holds the bytes of two-byte UTF-8 where a word ends in a capital
+// letter before a sign: "NESCAFÉ®" (C9 AE) is no "NESCAFɮ", "SAUTÉ…" no
+// "SAUTɅ". Those are the code page's, unless UTF-8 stands next to them (a
+// word in UTF-8); any other UTF-8 is UTF-8, a letter alone too ("5 μm",
+// "Кофе в зёрнах", "Bột mì", "2份").
+func (s *singleByte) chanceless(prev rune, seq []byte, next rune) bool {
 	beyond := func(c rune) bool { return c >= 0x80 && c != utf8.RuneError }
-	r, _ := utf8.DecodeRune(seq)
-	switch {
-	case len(seq) == 2 && capitals[seq[0]] && signs[seq[1]] && !(r >= 0x218 && r <= 0x21b), // but ș, ț
-		len(seq) == 3 && seq[0] != 0xe2 && signs[seq[1]] && signs[seq[2]]: // E2: ’ “ ” – … € ™ as UTF-8
+	if r, _ := utf8.DecodeRune(seq); len(seq) == 2 && capitals[seq[0]] && s.signs[seq[1]] && (r < 0x218 || r > 0x21b) { // but ș, ț
 		return beyond(prev) || beyond(next)
 	}
 	return true
@@ -125,10 +123,11 @@ func chanceless(prev rune, seq []byte, next rune) bool {
 // ǒ, the ʻ of Hawaiʻi, a combining accent, Cyrillic, nor Î Ï, Greek.)
 var capitals = [256]bool{0xc8: true, 0xc9: true, 0xcb: true, 0xcd: true, 0xd3: true, 0xd6: true, 0xda: true, 0xdc: true, 0xdf: true}
 
-// signs are the bytes, 80 to BF, of the signs Windows-1252 writes after a
-// word: € „ … ‘ ’ “ ” – — ™ NBSP © « ® ° » ½.
+// signs are the bytes, 80 to BF, of the signs a code page writes after a
+// word: in Windows-1252 € „ … ‘ ’ “ ” – — ™ NBSP ¤ © « ® ° » ½; in ISO-8859-15
+// A4 is €. (singleByte.signs keeps those its code page has.)
 var signs = [256]bool{0x80: true, 0x84: true, 0x85: true, 0x91: true, 0x92: true, 0x93: true, 0x94: true, 0x96: true, 0x97: true,
-	0x99: true, 0xa0: true, 0xa9: true, 0xab: true, 0xae: true, 0xb0: true, 0xbb: true, 0xbd: true}
+	0x99: true, 0xa0: true, 0xa4: true, 0xa9: true, 0xab: true, 0xae: true, 0xb0: true, 0xbb: true, 0xbd: true}
 
 // notUTF8 stands for what a decoder could not read: a byte that is not
 // UTF-8, so that the field holding it is rejected ("must be valid UTF-8"),
@@ -141,7 +140,8 @@ const notUTF8 = "\xff"
 // notUTF8.
 type singleByte struct {
 	table [256]string
-	prev  rune // the character decoded last, when ASCII or kept as UTF-8; else utf8.RuneError
+	signs [256]bool // of signs, those the code page has (ISO-8859-1 has no €: 80 is a control)
+	prev  rune      // the character decoded last, when ASCII or kept as UTF-8; else utf8.RuneError
 }
 
 func newSingleByte(cm *charmap.Charmap) *singleByte {
@@ -151,7 +151,7 @@ func newSingleByte(cm *charmap.Charmap) *singleByte {
 		if r == utf8.RuneError || r >= 0x80 && r <= 0x9f {
 			s.table[b] = notUTF8
 		} else {
-			s.table[b] = string(r)
+			s.table[b], s.signs[b] = string(r), signs[b]
 		}
 	}
 	return s
@@ -179,7 +179,7 @@ func (s *singleByte) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err
 				if !atEOF && !utf8.FullRune(after) && (len(after) == 0 || after[0] >= 0xc2) {
 					return nDst, nSrc, transform.ErrShortSrc // what follows may tell
 				}
-				if next, _ := utf8.DecodeRune(after); chanceless(s.prev, rest[:size], next) {
+				if next, _ := utf8.DecodeRune(after); s.chanceless(s.prev, rest[:size], next) {
 					t, n, r = string(rest[:size]), size, u
 				}
 			}
