@@ -2,7 +2,6 @@ package importer
 
 import (
 	"log/slog"
-	"maps"
 	"time"
 
 	"github.com/batchimport/batchimport/invoice"
@@ -72,34 +71,6 @@ type Options struct {
 // Reach remembers whether an import gave up reaching the database at its
 // start (see Options.Reach).
 type Reach struct{ gaveUp bool }
-
-// Earlier is what the dry runs of an invocation's inputs before this one
-// would have imported: importing them one after another, each claims its
-// invoices and takes back its fixed records, which a later input's lines
-// then cannot.
-type Earlier struct {
-	invoices map[invoiceKey]claim    // invoices claimed
-	taken    map[store.Origin]string // fixed records taken back, and by which input
-}
-
-// claim is who an earlier input claimed an invoice for: the input itself,
-// or, by a fixed record, the run that record first came from.
-type claim struct {
-	input string
-	home  int64 // the fixed record's home run; 0: the input's own
-}
-
-// forget drops what an input claimed and took back: its run would be
-// reverted (--max-rejects, a file that changed).
-func (e *Earlier) forget(input string) {
-	maps.DeleteFunc(e.invoices, func(_ invoiceKey, c claim) bool { return c.input == input })
-	maps.DeleteFunc(e.taken, func(_ store.Origin, by string) bool { return by == input })
-}
-
-// NewEarlier keeps what dry runs of several inputs would import.
-func NewEarlier() *Earlier {
-	return &Earlier{invoices: map[invoiceKey]claim{}, taken: map[store.Origin]string{}}
-}
 
 // DryRun says whether, and how, an import only pretends to write.
 type DryRun string
