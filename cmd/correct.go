@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/spf13/cobra"
 
+	"github.com/batchimport/batchimport/internal/fixed"
 	"github.com/batchimport/batchimport/store"
 	"github.com/batchimport/batchimport/units"
 )
@@ -108,5 +109,9 @@ func reconvert(l store.Line, into store.Item) (decimal.Decimal, error) {
 	if err != nil {
 		return f, noConversion(l.Unit, into)
 	}
-	return units.Convert(l.Quantity, units.RateOf(f)), nil
+	q, ok := fixed.FromDecimal(l.Quantity) // a numeric(18,3): it fits
+	if !ok {
+		return f, fmt.Errorf("quantity %s: more than %d decimals", l.Quantity, fixed.MaxDigits)
+	}
+	return units.Convert(q, units.RateOf(f)).Decimal(), nil
 }

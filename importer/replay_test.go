@@ -91,6 +91,35 @@ func TestInventoryOverflowRejectsOneRow(t *testing.T) {
 	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
 }
 
+// A line whose quantity, converted into its item's base unit, is past what
+// a stock holds is rejected, whether that is past an int64 of thousandths
+// (fixed.Beyond) or only past numeric(18,3); the rest imports.
+func TestBaseQuantityPastAStockRejected(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	g := testgen.CSV(t, t.TempDir(), "dz.csv", testgen.Spec{Rows: 600, Edit: func(i int, f []string) {
+		switch i {
+		case 300: // 12 × 9e14 ea: past an int64 of thousandths
+			f[5], f[6] = "900000000000000", "dz"
+		case 310: // 12 × 1e14 ea: past numeric(18,3) only
+			f[5], f[6] = "100000000000000", "dz"
+		}
+	}})
+	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
+	if sum.Status != store.StatusPartialSuccess || sum.RowsRejected != 2 || sum.RowsImported != 598 {
+		t.Fatalf("summary %+v, want two rows rejected", sum)
+	}
+	if got := pgtest.RejectedLines(t, *sum.RejectsFile); len(got) != 2 || got[0] != g.Lines[300] || got[1] != g.Lines[310] {
+		t.Errorf("rejected lines %v, want [%d %d]", got, g.Lines[300], g.Lines[310])
+	}
+	b, _ := os.ReadFile(*sum.RejectsFile)
+	if strings.Count(string(b), "quantity: is 10^15 or more in its item's base unit") != 2 {
+		t.Errorf("rejects do not name the quantity and its rule:\n%s", b)
+	}
+	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
+}
+
 // A check constraint an operator added (class 23) is a data error too.
 func TestConstraintViolationRejectsRows(t *testing.T) {
 	t.Parallel()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/batchimport/batchimport/internal/fixed"
 	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/mapping"
 	"github.com/batchimport/batchimport/store"
@@ -24,7 +25,7 @@ func TestLineCacheHeedsLinePack(t *testing.T) {
 	}
 	line := func(pack string) *invoice.Line {
 		return &invoice.Line{Account: "default", Vendor: "Sysco", VendorSKU: "RT-1", Description: "Roma Tomatoes",
-			Quantity: decimal.NewFromInt(2), Unit: "CS", Pack: pack}
+			Quantity: fixed.New(2, 0), Unit: "CS", Pack: pack}
 	}
 	base := func(r *resolver, l *invoice.Line) decimal.Decimal {
 		t.Helper()
@@ -33,9 +34,9 @@ func TestLineCacheHeedsLinePack(t *testing.T) {
 			t.Fatalf("pack %q: %+v, %v; want item 7 by its stored mapping", l.Pack, res, err)
 		}
 		if m.f.One() {
-			return l.Quantity
+			return l.Quantity.Decimal()
 		}
-		return units.Convert(l.Quantity, m.f)
+		return units.Convert(l.Quantity, m.f).Decimal()
 	}
 	r := newResolver(catalogue, mapping.Options{}, false)
 	for range 2 { // the second time from what the first kept
@@ -61,7 +62,7 @@ func TestLineCacheHeedsLinePack(t *testing.T) {
 func TestLineCacheKeepsOnlyStoredMatches(t *testing.T) {
 	r := newResolver(func(context.Context, string) (store.Catalogue, error) { return store.Catalogue{}, nil }, mapping.Options{}, false)
 	l := &invoice.Line{Account: "default", Vendor: "Sysco", VendorSKU: "N-1", Description: "Basil Fresh 1 lb",
-		Quantity: decimal.NewFromInt(3), Unit: "lb"}
+		Quantity: fixed.New(3, 0), Unit: "lb"}
 	first, _, err := r.match(context.Background(), l)
 	if err != nil || !first.Created {
 		t.Fatalf("first line: %+v, %v; want an item created", first, err)
@@ -88,7 +89,7 @@ func TestLineCacheFollowsASKUMappedLater(t *testing.T) {
 		}, nil
 	}, mapping.Options{}, false)
 	line := func(desc string) *invoice.Line {
-		return &invoice.Line{Account: "default", Vendor: "Sysco", VendorSKU: "123", Description: desc, Quantity: decimal.NewFromInt(1), Unit: "lb"}
+		return &invoice.Line{Account: "default", Vendor: "Sysco", VendorSKU: "123", Description: desc, Quantity: fixed.New(1, 0), Unit: "lb"}
 	}
 	first, _, err := r.match(context.Background(), line("Chicken Thighs"))
 	if err != nil || first.Item.ID != 1 {

@@ -227,7 +227,7 @@ func checkRecord(t *testing.T, rec *Record) {
 		t.Fatalf("line %d: valid record with an empty required field: %+v", rec.Line, v)
 	case len(v.InvoiceDate) != len("2006-01-02"):
 		t.Fatalf("line %d: valid record with date %q", rec.Line, v.InvoiceDate)
-	case v.Quantity.IsZero() || v.UnitPrice.IsNegative():
+	case v.Quantity.IsZero() || v.UnitPrice.Sign() < 0:
 		t.Fatalf("line %d: valid record with quantity %s, unit price %s", rec.Line, v.Quantity, v.UnitPrice)
 	}
 }

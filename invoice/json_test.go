@@ -603,7 +603,7 @@ func TestJSONRejectsRoundTrip(t *testing.T) {
 func linesEqual(a, b Line) bool {
 	return a.Account == b.Account && a.InvoiceNumber == b.InvoiceNumber && a.InvoiceDate == b.InvoiceDate &&
 		a.Vendor == b.Vendor && a.VendorSKU == b.VendorSKU && a.Description == b.Description &&
-		a.Quantity.Equal(b.Quantity) && a.Unit == b.Unit && a.UnitPrice.Equal(b.UnitPrice)
+		a.Quantity.Decimal().Equal(b.Quantity.Decimal()) && a.Unit == b.Unit && a.UnitPrice.Decimal().Equal(b.UnitPrice.Decimal())
 }
 
 func TestRejectEncoderJSON(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/shopspring/decimal"
+	"github.com/batchimport/batchimport/internal/fixed"
 )
 
 // Field names, as they appear in headers (CSV) and keys (JSON).
@@ -229,9 +229,9 @@ type Line struct {
 	Vendor        string
 	VendorSKU     string
 	Description   string
-	Quantity      decimal.Decimal
+	Quantity      fixed.Decimal
 	Unit          string
-	UnitPrice     decimal.Decimal
+	UnitPrice     fixed.Decimal
 	Pack          string // a pack size units.ParsePack reads, or ""
 }
 

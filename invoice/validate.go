@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/batchimport/batchimport/internal/fixed"
 	"github.com/batchimport/batchimport/units"
 )
 
@@ -30,13 +31,6 @@ const (
 	quantityDigits  = 15 // |quantity| < 10^15
 	unitPriceDigits = 14 // unit_price < 10^14
 )
-
-// atLeastPow10 says whether |d| >= 10^n. A coefficient of k digits with
-// exponent e lies in [10^(k-1+e), 10^(k+e)); NumDigits does not allocate,
-// as Abs and Cmp do.
-func atLeastPow10(d decimal.Decimal, n int) bool {
-	return !d.IsZero() && d.NumDigits()+int(d.Exponent()) > n
-}
 
 // isPlainDecimal accepts what people and JSON encoders write for a number:
 // an optional sign, digits with an optional fraction (at least one digit in
@@ -143,16 +137,16 @@ func Validate(v *Values, accounts Accounts, f ValueFormat) (Line, error) {
 	switch {
 	case l.Quantity.IsZero():
 		return Line{}, &FieldError{Field: FieldQuantity, Rule: "must not be zero (use a negative quantity for a credit or return)", Value: quantity}
-	case atLeastPow10(l.Quantity, quantityDigits):
+	case l.Quantity.AtLeastPow10(quantityDigits):
 		return Line{}, &FieldError{Field: FieldQuantity, Rule: "absolute value must be below 10^15", Value: shorten(quantity)}
 	}
 	if l.UnitPrice, err = checkDecimal(FieldUnitPrice, price, unitPriceScale, f, true); err != nil {
 		return Line{}, err
 	}
 	switch {
-	case l.UnitPrice.IsNegative():
+	case l.UnitPrice.Sign() < 0:
 		return Line{}, &FieldError{Field: FieldUnitPrice, Rule: "must be zero or more", Value: price}
-	case atLeastPow10(l.UnitPrice, unitPriceDigits):
+	case l.UnitPrice.AtLeastPow10(unitPriceDigits):
 		return Line{}, &FieldError{Field: FieldUnitPrice, Rule: "must be below 10^14", Value: shorten(price)}
 	}
 	return l, nil
@@ -229,15 +223,17 @@ func controlAt(s string) int {
 // checkDecimal parses an exact decimal written as f says (with a currency
 // sign when currency). A value with more fractional digits than scale
 // allows is rejected, never rounded; trailing zeros after the point do not
-// count, since dropping them changes nothing ("2.50000" is 2.5).
-func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool) (decimal.Decimal, error) {
+// count, since dropping them changes nothing ("2.50000" is 2.5). A value of
+// 10^18 or more is fixed.Beyond, which the caller's magnitude rule refuses
+// as it would the value itself.
+func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool) (fixed.Decimal, error) {
 	plain, ok := f.number(value, currency)
 	if !ok || !isPlainDecimal(plain) {
-		return decimal.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(field, value), Value: shorten(value)}
+		return fixed.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(field, value), Value: shorten(value)}
 	}
 	if len(plain) > maxDigits && digitsIn(plain) > maxDigits {
 		// Refused before parsing: a million digits would take seconds.
-		return decimal.Decimal{}, &FieldError{Field: field, Rule: "must have at most " + itoa(maxDigits) + " digits", Value: shorten(value)}
+		return fixed.Decimal{}, &FieldError{Field: field, Rule: "must have at most " + itoa(maxDigits) + " digits", Value: shorten(value)}
 	}
 	tooPrecise := func() error {
 		return &FieldError{Field: field, Rule: "must have at most " + itoa(int(scale)) + " fractional digits (it is never rounded)", Value: shorten(value)}
@@ -248,64 +244,30 @@ func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool
 		// text: zeros are dropped, anything else is refused.
 		end := dot + 1 + int(scale)
 		if strings.Trim(plain[end:], "0") != "" {
-			return decimal.Decimal{}, tooPrecise()
+			return fixed.Decimal{}, tooPrecise()
 		}
 		plain = plain[:end]
 	}
 	if !exponent {
-		if d, ok := parseShort(plain); ok {
+		if d, ok := fixed.Parse(plain); ok {
 			return d, nil
 		}
 	}
 	d, err := decimal.NewFromString(plain)
 	if err != nil {
-		return decimal.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(field, value), Value: shorten(value)}
+		return fixed.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(field, value), Value: shorten(value)}
 	}
 	if exponent {
 		if !d.Equal(d.Truncate(scale)) {
-			return decimal.Decimal{}, tooPrecise()
+			return fixed.Decimal{}, tooPrecise()
 		}
 		d = d.Truncate(scale)
 	}
-	return d, nil
-}
-
-// parseShort reads a plain decimal without exponent and of at most 18
-// digits, nearly every quantity and price, as decimal.NewFromString would
-// (the same value and exponent) at a fraction of its cost; ok is false for
-// any other text.
-func parseShort(s string) (d decimal.Decimal, ok bool) {
-	i, neg := 0, false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
+	// At most scale decimals now: it fits, or it is Beyond.
+	if v, ok := fixed.FromDecimal(d); ok {
+		return v, nil
 	}
-	var v int64
-	var exp int32
-	digits, dot := 0, false
-	for ; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			if digits++; digits > 18 {
-				return decimal.Decimal{}, false
-			}
-			v = v*10 + int64(c-'0')
-			if dot {
-				exp--
-			}
-		case c == '.' && !dot:
-			dot = true
-		default:
-			return decimal.Decimal{}, false
-		}
-	}
-	if digits == 0 {
-		return decimal.Decimal{}, false
-	}
-	if neg {
-		v = -v
-	}
-	return decimal.New(v, exp), true
+	return fixed.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(field, value), Value: shorten(value)}
 }
 
 func itoa(n int) string { return decimal.NewFromInt(int64(n)).String() }

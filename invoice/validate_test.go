@@ -4,8 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/shopspring/decimal"
 )
 
 func validValues() Values {
@@ -119,29 +117,6 @@ func TestIsPlainDecimal(t *testing.T) {
 	} {
 		if got := isPlainDecimal(s); got != want {
 			t.Errorf("isPlainDecimal(%q) = %v, want %v", s, got, want)
-		}
-	}
-}
-
-// parseShort reads what it takes exactly as decimal.NewFromString does:
-// the same coefficient and exponent, so that stored text does not change.
-func TestParseShortAgreesWithNewFromString(t *testing.T) {
-	for _, s := range []string{"0", "12", "-3", "+4.5", "1.", ".5", "007.50", "-0.000", "999999999999999999",
-		"123456789012345.678", "-.25", "3.890", "1000000"} {
-		d, ok := parseShort(s)
-		want, err := decimal.NewFromString(s)
-		if !ok || err != nil {
-			t.Errorf("%q: parseShort ok %v, NewFromString %v", s, ok, err)
-			continue
-		}
-		if d.Coefficient().Cmp(want.Coefficient()) != 0 || d.Exponent() != want.Exponent() {
-			t.Errorf("%q: parseShort %s (%s e%d), NewFromString %s (%s e%d)", s, d, d.Coefficient(), d.Exponent(),
-				want, want.Coefficient(), want.Exponent())
-		}
-	}
-	for _, s := range []string{"", "-", ".", "1e2", "1.2.3", "1,5", "1234567890123456789", " 1", "+-1"} {
-		if d, ok := parseShort(s); ok {
-			t.Errorf("parseShort(%q) = %s, want not taken", s, d)
 		}
 	}
 }

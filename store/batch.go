@@ -9,7 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/shopspring/decimal"
+
+	"github.com/batchimport/batchimport/internal/fixed"
 )
 
 // Row is one transaction row: one valid, resolved invoice line, with the
@@ -24,11 +25,11 @@ type Row struct {
 	Vendor        string
 	VendorSKU     string
 	Description   string
-	Quantity      decimal.Decimal // as read, in Unit
+	Quantity      fixed.Decimal // as read, in Unit
 	Unit          string
 	Pack          string
-	BaseQuantity  decimal.Decimal // in the item's base unit: what the row adds to its stock
-	UnitCost      decimal.Decimal
+	BaseQuantity  fixed.Decimal // in the item's base unit: what the row adds to its stock
+	UnitCost      fixed.Decimal
 	NewItems      []NewItem    // created for this row, before it
 	NewMappings   []NewMapping // stored for this row, before it
 	Origin        Origin       // the reject this row is, fixed; zero for most

@@ -6,12 +6,13 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
-	"math/big"
 	"slices"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"github.com/batchimport/batchimport/internal/fixed"
 )
 
 // EncodeRow appends a row of transactions, in the order of
@@ -111,26 +112,16 @@ func daysFromCivil(y, m, d int) int64 {
 
 // binNumeric writes a decimal as PostgreSQL's numeric: base-10000 digits
 // around the decimal point, with the decimal's scale as display scale.
-func binNumeric(dst []byte, v decimal.Decimal) []byte {
+func binNumeric(dst []byte, v fixed.Decimal) []byte {
 	var buf [24]byte
-	var coef []byte
-	if v.NumDigits() <= 18 {
-		c := v.CoefficientInt64()
-		if c < 0 {
-			c = -c
-		}
-		coef = strconv.AppendInt(buf[:0], c, 10)
-	} else {
-		coef = []byte(new(big.Int).Abs(v.Coefficient()).String())
+	c := v.Coef()
+	if c < 0 {
+		c = -c // no Decimal holds MinInt64
 	}
-	e := int(v.Exponent())
-	dscale := max(0, -e)
-	// The digits, with zeros appended for a positive exponent, and
-	// prepended so that the integer part and the fraction each fill
-	// groups of four.
-	for ; e > 0; e-- {
-		coef = append(coef, '0')
-	}
+	coef := strconv.AppendInt(buf[:0], c, 10)
+	dscale := int(v.Scale())
+	// The digits, with zeros prepended so that the integer part and the
+	// fraction each fill groups of four.
 	intDigits := len(coef) - dscale
 	lead := 0
 	if intDigits > 0 {
@@ -263,10 +254,10 @@ func (s stockSums) merge(t stockSums) {
 	}
 }
 
-func (s *stockSum) add(d decimal.Decimal) {
-	if e := d.Exponent(); e >= -3 && e <= 0 && d.NumDigits() <= 15 {
-		m := d.CoefficientInt64()
-		for ; e > -3; e-- {
+func (s *stockSum) add(d fixed.Decimal) {
+	if e := d.Scale(); e <= 3 && d.Coef() < 1e15 && d.Coef() > -1e15 {
+		m := d.Coef()
+		for ; e < 3; e++ {
 			m *= 10 // to thousandths
 		}
 		if n := s.milli + m; n < maxMilli && n > -maxMilli {
@@ -274,7 +265,7 @@ func (s *stockSum) add(d decimal.Decimal) {
 			return
 		}
 	}
-	s.rest = s.rest.Add(d)
+	s.rest = s.rest.Add(d.Decimal())
 }
 
 // text is the sum as the UPDATE reads it: without a decimal's big.Int

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/batchimport/batchimport/internal/fixed"
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/store"
 )
@@ -32,14 +33,19 @@ func TestEncodeRowBinaryCopy(t *testing.T) {
 	var want []string
 	for i, n := range numbers {
 		id := int64(i + 1)
-		d := decimal.RequireFromString(n)
+		d := decimal.RequireFromString(n).Truncate(3)
 		price := decimal.RequireFromString(numbers[len(numbers)-1-i]).Abs().Truncate(4)
 		if price.GreaterThanOrEqual(decimal.New(1, 14)) {
 			price = price.Shift(-2).Truncate(4)
 		}
+		q, qok := fixed.FromDecimal(d)
+		p, pok := fixed.FromDecimal(price)
+		if !qok || !pok {
+			t.Fatalf("%s or %s is no row's", d, price)
+		}
 		r := store.Row{Line: int64(i) * 1e12, Record: -id, Account: texts[i%len(texts)] + "a", ItemID: &id,
 			InvoiceNumber: texts[(i+1)%len(texts)] + "n", InvoiceDate: dates[i%len(dates)], Vendor: "v", VendorSKU: texts[i%len(texts)],
-			Description: "d", Quantity: d.Truncate(3), Unit: texts[(i+2)%len(texts)], UnitCost: price, Pack: "", BaseQuantity: d.Truncate(3)}
+			Description: "d", Quantity: q, Unit: texts[(i+2)%len(texts)], UnitCost: p, Pack: "", BaseQuantity: q}
 		enc := store.EncodeRow(nil, 42, &r)
 		buf.Write(enc)
 		null := func(s string) string {
@@ -49,7 +55,7 @@ func TestEncodeRowBinaryCopy(t *testing.T) {
 			return s
 		}
 		want = append(want, fmt.Sprintf("42|%d|%d|%s|%d|%s|%s|v|%s|d|%s|%s|%s|<null>|%s", r.Line, r.Record, r.Account, id, r.InvoiceNumber,
-			r.InvoiceDate, null(r.VendorSKU), r.Quantity.StringFixed(3), null(r.Unit), price.StringFixed(4), r.Quantity.StringFixed(3)))
+			r.InvoiceDate, null(r.VendorSKU), d.StringFixed(3), null(r.Unit), price.StringFixed(4), d.StringFixed(3)))
 	}
 	buf.Write(store.CopyFrame[1])
 	_, err := conn.PgConn().CopyFrom(ctx, buf, `COPY tx (run_id, line_no, record_no, account, item_id, invoice_number, invoice_date,
@@ -90,7 +96,7 @@ func TestEncodeRowBadDateRefused(t *testing.T) {
 	for _, date := range []string{"0000-01-01", "2026-1-01", "not a date"} {
 		id := int64(1)
 		r := store.Row{Account: "a", ItemID: &id, InvoiceNumber: "n", InvoiceDate: date, Vendor: "v", Description: "d",
-			Quantity: decimal.NewFromInt(1), UnitCost: decimal.NewFromInt(1), BaseQuantity: decimal.NewFromInt(1)}
+			Quantity: fixed.New(1, 0), UnitCost: fixed.New(1, 0), BaseQuantity: fixed.New(1, 0)}
 		buf := append(append(append([]byte(nil), store.CopyFrame[0]...), store.EncodeRow(nil, 1, &r)...), store.CopyFrame[1]...)
 		_, err := conn.PgConn().CopyFrom(ctx, bytes.NewReader(buf), `COPY tx (run_id, line_no, record_no, account, item_id, invoice_number, invoice_date,
 			vendor, vendor_sku, description, quantity, unit, unit_cost, pack, base_quantity) FROM STDIN (FORMAT binary)`)

@@ -50,13 +50,18 @@ func RowReject(record, line int64, raw []byte, err error) Reject {
 		rule := "quantity: would take its item's stock to 10^15 or more, beyond what a stock holds (numeric(18,3), SQLSTATE 22003)"
 		return Reject{Record: record, Line: line, Raw: raw, Reason: rule, Rule: rule, SQLState: overflow.err.Code}
 	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "22003" && strings.Contains(pgErr.Where, "column base_quantity") {
+		// The quantity in the item's base unit, which a conversion made.
+		rule := "quantity: is 10^15 or more in its item's base unit, beyond what a stock holds (numeric(18,3), SQLSTATE 22003)"
+		return Reject{Record: record, Line: line, Raw: raw, Reason: rule, Rule: rule, SQLState: pgErr.Code}
+	}
 	r := Reject{Record: record, Line: line, Raw: raw, Reason: "database refused the row: " + err.Error(), Rule: err.Error()}
 	var refusal *Refusal
 	if errors.As(err, &refusal) {
 		r.Reason, r.Rule = refusal.Reason, refusal.Rule
 	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
+	if pgErr != nil {
 		r.SQLState = pgErr.Code
 		r.Rule = "SQLSTATE " + pgErr.Code + ": " + pgErr.Message
 		r.Reason = "database refused the row: " + r.Rule

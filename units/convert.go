@@ -5,6 +5,8 @@ import (
 	"math/bits"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/batchimport/batchimport/internal/fixed"
 )
 
 // Rate is what a unit is worth in a base unit, read once for the many
@@ -31,28 +33,38 @@ func RateOf(f decimal.Decimal) Rate {
 func (r Rate) One() bool { return r.one }
 
 // Convert is a quantity in a base unit worth r each: q×r rounded half to
-// even to Scale decimals, with Scale's exponent whether or not it rounds.
-// It is Mul then RoundBank, worked out in 128 bits when both coefficients
-// have at most 18 digits, as nearly every line's do: through big.Int it
-// took five allocations a line.
-func Convert(q decimal.Decimal, r Rate) decimal.Decimal {
-	if !r.short || q.NumDigits() > 18 {
-		return q.Mul(r.d).RoundBank(Scale)
+// even to Scale decimals, with Scale as its scale whether or not it
+// rounds. It is worked out in 128 bits when the rate's coefficient has at
+// most 18 digits, as nearly every one has: through big.Int it took five
+// allocations a line. A result too large for an int64 is fixed.Beyond,
+// past what a stock holds, and refused as the exact value would be.
+func Convert(q fixed.Decimal, r Rate) fixed.Decimal {
+	if r.short {
+		if v, ok := convertShort(q, r); ok {
+			return fixed.New(v, Scale)
+		}
 	}
-	qc := q.CoefficientInt64()
+	d, _ := fixed.FromDecimal(q.Decimal().Mul(r.d).RoundBank(Scale)) // exponent -Scale: it fits, or is Beyond
+	return d
+}
+
+// convertShort is Convert in 128 bits; ok is false for a result past
+// 10^18 ulps or an int64.
+func convertShort(q fixed.Decimal, r Rate) (v int64, ok bool) {
+	qc := q.Coef()
 	hi, lo := bits.Mul64(magnitude(qc), magnitude(r.c)) // |q×r| × 10^-(exponents)
 	var m uint64                                        // |q×r| in units of 10^-Scale
-	switch e := int64(q.Exponent()) + int64(r.e) + Scale; {
+	switch e := -int64(q.Scale()) + int64(r.e) + Scale; {
 	case e >= 0:
 		if hi != 0 || e > 18 {
-			return q.Mul(r.d).RoundBank(Scale)
+			return 0, false
 		}
 		var over uint64
 		if over, m = bits.Mul64(lo, pow10[e]); over != 0 {
-			return q.Mul(r.d).RoundBank(Scale)
+			return 0, false
 		}
 	case -e > 18 || hi >= pow10[-e]:
-		return q.Mul(r.d).RoundBank(Scale) // past 10^18 ulps, or a quotient past 64 bits
+		return 0, false // past 10^18 ulps, or a quotient past 64 bits
 	default:
 		d := pow10[-e]
 		var rem uint64
@@ -62,13 +74,13 @@ func Convert(q decimal.Decimal, r Rate) decimal.Decimal {
 		}
 	}
 	if m > math.MaxInt64 {
-		return q.Mul(r.d).RoundBank(Scale)
+		return 0, false
 	}
-	v := int64(m)
+	v = int64(m)
 	if (qc < 0) != (r.c < 0) {
 		v = -v
 	}
-	return decimal.New(v, -Scale)
+	return v, true
 }
 
 var pow10 = func() (t [19]uint64) {

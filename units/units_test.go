@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/batchimport/batchimport/internal/fixed"
 )
 
 func TestNormalize(t *testing.T) {
@@ -289,7 +291,8 @@ func toBase(q decimal.Decimal, unit, pack, description string, it Item) (decimal
 	if err != nil {
 		return decimal.Decimal{}, err
 	}
-	return Convert(q, RateOf(f)), nil
+	qf, _ := fixed.FromDecimal(q)
+	return Convert(qf, RateOf(f)).Decimal(), nil
 }
 
 // A line's pack field alone converts it, unless the item's name states it
