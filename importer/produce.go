@@ -165,13 +165,12 @@ func (p *producer) add(ctx context.Context, c *chunk, rec *invoice.Record) error
 	if p.resolver != nil {
 		var err error
 		row, err = p.resolver.resolve(ctx, rec, c)
-		var unresolved *unresolvedError
-		if errors.As(err, &unresolved) {
-			c.count(rec)
-			c.reject(rec, err)
-			return nil
-		}
 		if err != nil {
+			if unresolved := (*unresolvedError)(nil); errors.As(err, &unresolved) {
+				c.count(rec)
+				c.reject(rec, err)
+				return nil
+			}
 			// The record is neither a row nor a reject: the chunk, and the
 			// checkpoint, end before it.
 			return err
