@@ -104,6 +104,41 @@ func TestImport100kLinesWithBadRows(t *testing.T) {
 	}
 }
 
+// The stock of an account whose name is made of what array literals are
+// made of (quotes, a backslash, commas, braces, spaces, NULL) goes to its
+// items, with two writers: the stock update sends its columns as arrays.
+func TestStockOfAnAccountNamedInArraySyntax(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	g := testgen.CSV(t, t.TempDir(), "gen.csv", testgen.Spec{Rows: 3000})
+	opts := testOptions(cfg)
+	opts.Account, opts.Writers = `Bob's "Grill", {Main}\Kitchen NULL`, 2
+	sum := Import(context.Background(), Input{Name: g.Path}, opts)
+	if sum.Status != store.StatusSuccess || sum.RowsImported != 3000 {
+		t.Fatalf("summary %+v", sum)
+	}
+	conn := pgtest.Conn(t, cfg)
+	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, "")
+	rows, err := conn.Query(context.Background(), `SELECT name, quantity::text FROM inventory_items WHERE account = $1`, opts.Account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var name, qty string
+		if err := rows.Scan(&name, &qty); err != nil {
+			t.Fatal(err)
+		}
+		if want, ok := g.SumQty[name]; !ok || !decimal.RequireFromString(qty).Equal(want) {
+			t.Errorf("item %q quantity %s, want %s", name, qty, want)
+		}
+		n++
+	}
+	if n != len(g.SumQty) {
+		t.Errorf("%d items, want %d", n, len(g.SumQty))
+	}
+}
+
 func TestImportTwiceChangesNothing(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
