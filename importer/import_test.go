@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"github.com/batchimport/batchimport/internal/pgtest"
@@ -81,8 +82,14 @@ func TestImport100kLinesWithBadRows(t *testing.T) {
 
 	conn := pgtest.Conn(t, cfg)
 	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, rejects)
-	// Every item's quantity is the exact sum of the valid lines' quantities.
-	rows, err := conn.Query(context.Background(), `SELECT name, quantity::text FROM inventory_items WHERE account = 'acme'`)
+	checkItemQuantities(t, conn, "acme", g)
+}
+
+// checkItemQuantities checks that every item of the account has the exact
+// sum of the valid lines' quantities as its quantity.
+func checkItemQuantities(t *testing.T, conn *pgx.Conn, account string, g *testgen.File) {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), `SELECT name, quantity::text FROM inventory_items WHERE account = $1`, account)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +99,8 @@ func TestImport100kLinesWithBadRows(t *testing.T) {
 		if err := rows.Scan(&name, &qty); err != nil {
 			t.Fatal(err)
 		}
-		want, ok := g.SumQty[name]
-		got := decimal.RequireFromString(qty)
-		if !ok || !got.Equal(want) {
-			t.Errorf("item %q quantity %s, want %s", name, got, want)
+		if want, ok := g.SumQty[name]; !ok || !decimal.RequireFromString(qty).Equal(want) {
+			t.Errorf("item %q quantity %s, want %s", name, qty, want)
 		}
 		n++
 	}
@@ -119,24 +124,7 @@ func TestStockOfAnAccountNamedInArraySyntax(t *testing.T) {
 	}
 	conn := pgtest.Conn(t, cfg)
 	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, "")
-	rows, err := conn.Query(context.Background(), `SELECT name, quantity::text FROM inventory_items WHERE account = $1`, opts.Account)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for rows.Next() {
-		var name, qty string
-		if err := rows.Scan(&name, &qty); err != nil {
-			t.Fatal(err)
-		}
-		if want, ok := g.SumQty[name]; !ok || !decimal.RequireFromString(qty).Equal(want) {
-			t.Errorf("item %q quantity %s, want %s", name, qty, want)
-		}
-		n++
-	}
-	if n != len(g.SumQty) {
-		t.Errorf("%d items, want %d", n, len(g.SumQty))
-	}
+	checkItemQuantities(t, conn, opts.Account, g)
 }
 
 func TestImportTwiceChangesNothing(t *testing.T) {
