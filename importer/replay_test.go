@@ -64,6 +64,48 @@ func TestTriggerRejectsOnlyItsRows(t *testing.T) {
 	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
 }
 
+// Rows refused at a steady pace cost a COPY each: once two gaps between
+// refused rows agree, the COPY after one goes up to the next, which the
+// COPY after it sets apart first. Every record is still imported or
+// rejected once. A statement trigger counts the COPYs that go in.
+func TestSteadyRefusalsCostACopyEach(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	pgtest.RefusePoison(t, conn)
+	if _, err := conn.Exec(context.Background(), `
+		CREATE TABLE copies (n int NOT NULL);
+		CREATE FUNCTION count_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN INSERT INTO copies VALUES (1); RETURN NULL; END $$;
+		CREATE TRIGGER count_copy AFTER INSERT ON transactions FOR EACH STATEMENT EXECUTE FUNCTION count_copy();`); err != nil {
+		t.Fatal(err)
+	}
+	const rows, every = 6000, 100
+	g := testgen.CSV(t, t.TempDir(), "steady.csv", testgen.Spec{Rows: rows, Edit: func(i int, f []string) {
+		if i%every == 50 {
+			f[0] = fmt.Sprintf("POISON-%d", i)
+		}
+	}})
+	opts := testOptions(cfg)
+	opts.Writers = 1
+	sum := Import(context.Background(), Input{Name: g.Path}, opts)
+	refused := int64(rows / every)
+	if sum.Status != store.StatusPartialSuccess || sum.RowsRejected != refused || sum.RowsImported != rows-refused {
+		t.Fatalf("summary %+v, want %d rows rejected", sum, refused)
+	}
+	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
+	var copies int64
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM copies`).Scan(&copies); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d COPYs went in", copies)
+	// Restarting at refusedPiece rows, each refused row cost two COPYs
+	// that went in (64 rows, then the rest up to it again), 120 in all.
+	if copies > refused+20 {
+		t.Errorf("%d COPYs went in for %d rows refused every %d, want at most %d", copies, refused, every, refused+20)
+	}
+}
+
 // Inventory that would overflow numeric(18,3): the aggregated update fails
 // for the chunk, and the replay rejects only the row that overflows.
 func TestInventoryOverflowRejectsOneRow(t *testing.T) {

@@ -223,9 +223,9 @@ func controlAt(s string) int {
 // checkDecimal parses an exact decimal written as f says (with a currency
 // sign when currency). A value with more fractional digits than scale
 // allows is rejected, never rounded; trailing zeros after the point do not
-// count, since dropping them changes nothing ("2.50000" is 2.5). A value of
-// 10^18 or more is fixed.Beyond, which the caller's magnitude rule refuses
-// as it would the value itself.
+// count, since dropping them changes nothing ("2.50000" is 2.5). A value
+// too large for an int64 is fixed.Beyond, which the caller's magnitude
+// rule refuses as it would the value itself.
 func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool) (fixed.Decimal, error) {
 	plain, ok := f.number(value, currency)
 	if !ok || !isPlainDecimal(plain) {

@@ -44,6 +44,10 @@ type Store struct {
 	// refusing: the database refused rows of the last batch a group wrote
 	// here, so the next one is written carefully from the start.
 	refusing bool
+	// refusalGaps are how many rows apart the last three rows the
+	// database refused in a batch were, the last gap first: where the
+	// next one likely is (restartPiece).
+	refusalGaps [2]int
 	// groupItems is how many items the last group's stock held.
 	groupItems int
 	// spareStock is the sums of a group's last batch, once merged into the
