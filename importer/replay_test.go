@@ -146,17 +146,19 @@ func TestBaseQuantityPastAStockRejected(t *testing.T) {
 			f[5], f[6] = "900000000000000", "dz"
 		case 310: // 12 × 1e14 ea: past numeric(18,3) only
 			f[5], f[6] = "100000000000000", "dz"
+		case 320: // 12 × (8e14 + 0.001) ea: past an int64 only with its decimals
+			f[5], f[6] = "-800000000000000.001", "dz"
 		}
 	}})
 	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
-	if sum.Status != store.StatusPartialSuccess || sum.RowsRejected != 2 || sum.RowsImported != 598 {
-		t.Fatalf("summary %+v, want two rows rejected", sum)
+	if sum.Status != store.StatusPartialSuccess || sum.RowsRejected != 3 || sum.RowsImported != 597 {
+		t.Fatalf("summary %+v, want three rows rejected", sum)
 	}
-	if got := pgtest.RejectedLines(t, *sum.RejectsFile); len(got) != 2 || got[0] != g.Lines[300] || got[1] != g.Lines[310] {
-		t.Errorf("rejected lines %v, want [%d %d]", got, g.Lines[300], g.Lines[310])
+	if got := pgtest.RejectedLines(t, *sum.RejectsFile); fmt.Sprint(got) != fmt.Sprint([]int{g.Lines[300], g.Lines[310], g.Lines[320]}) {
+		t.Errorf("rejected lines %v, want [%d %d %d]", got, g.Lines[300], g.Lines[310], g.Lines[320])
 	}
 	b, _ := os.ReadFile(*sum.RejectsFile)
-	if strings.Count(string(b), "quantity: is 10^15 or more in its item's base unit") != 2 {
+	if strings.Count(string(b), "quantity: is 10^15 or more in its item's base unit") != 3 {
 		t.Errorf("rejects do not name the quantity and its rule:\n%s", b)
 	}
 	pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)

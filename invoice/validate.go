@@ -263,11 +263,12 @@ func checkDecimal(field, value string, scale int32, f ValueFormat, currency bool
 		}
 		d = d.Truncate(scale)
 	}
-	// At most scale decimals now: it fits, or it is Beyond.
 	if v, ok := fixed.FromDecimal(d); ok {
 		return v, nil
 	}
-	return fixed.Decimal{}, &FieldError{Field: field, Rule: f.numberRule(field, value), Value: shorten(value)}
+	// At most scale decimals that an int64 cannot hold: past 9.2·10^14,
+	// and every limit.
+	return fixed.Beyond(d.IsNegative()), nil
 }
 
 func itoa(n int) string { return decimal.NewFromInt(int64(n)).String() }

@@ -68,6 +68,11 @@ func TestValidateRules(t *testing.T) {
 		{"41 digits", func(v *Values) { v.Quantity = "0." + strings.Repeat("0", 39) + "1" }, FieldQuantity, "at most 40 digits"},
 		{"a million digits", func(v *Values) { v.UnitPrice = strings.Repeat("9", 1_000_000) }, FieldUnitPrice, "at most 40 digits"},
 		{"40 digits", func(v *Values) { v.Quantity = "1" + strings.Repeat("0", 36) + ".000" }, FieldQuantity, "below 10^15"},
+		// Past an int64 with their decimals, below 10^18: the limit, still.
+		{"quantity past an int64", func(v *Values) { v.Quantity = "9999999999999999.999" }, FieldQuantity, "below 10^15"},
+		{"quantity past an int64 by exponent", func(v *Values) { v.Quantity = "9999999999999999999e-3" }, FieldQuantity, "below 10^15"},
+		{"price past an int64", func(v *Values) { v.UnitPrice = "922337203685477.5808" }, FieldUnitPrice, "below 10^14"},
+		{"negative price past an int64", func(v *Values) { v.UnitPrice = "-999999999999999.9999" }, FieldUnitPrice, "zero or more"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,8 +44,12 @@ func Convert(q fixed.Decimal, r Rate) fixed.Decimal {
 			return fixed.New(v, Scale)
 		}
 	}
-	d, _ := fixed.FromDecimal(q.Decimal().Mul(r.d).RoundBank(Scale)) // exponent -Scale: it fits, or is Beyond
-	return d
+	p := q.Decimal().Mul(r.d).RoundBank(Scale)
+	if d, ok := fixed.FromDecimal(p); ok {
+		return d
+	}
+	// Scale decimals an int64 cannot hold: past 9.2·10^15.
+	return fixed.Beyond(p.IsNegative())
 }
 
 // convertShort is Convert in 128 bits; ok is false for a result past

@@ -23,6 +23,7 @@ func TestConvertIsMulThenRoundBank(t *testing.T) {
 		{"999999999999999999", "999999999999999999"}, {"-999999999999999999", "0.45359237"}, {"0.001", "1E18"},
 		{"123456789012345678", "1E-18"}, {"922337203685477580.7", "10"}, {"-922337203685477580.8", "10"},
 		{"9223372036854775.807", "1"}, {"1", "9223372036854775.808"}, {"2.2046226218", "-453.59237"},
+		{"800000000000000.001", "12"}, {"-800000000000000.001", "12"}, {"600000000000000.001", "16"}, {"9.301", "999999999999999"},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 200000 {
@@ -34,8 +35,12 @@ func TestConvertIsMulThenRoundBank(t *testing.T) {
 		if !ok || !qf.Decimal().Equal(q) {
 			continue // no quantity a line holds
 		}
-		// At most Scale decimals; a product of 10^18 or more is Beyond.
-		want, _ := fixed.FromDecimal(q.Mul(f).RoundBank(Scale))
+		// At most Scale decimals; a product an int64 cannot hold is Beyond.
+		p := q.Mul(f).RoundBank(Scale)
+		want, ok := fixed.FromDecimal(p)
+		if !ok {
+			want = fixed.Beyond(p.IsNegative())
+		}
 		got := Convert(qf, RateOf(f))
 		if !got.Decimal().Equal(want.Decimal()) || got.Scale() > Scale {
 			t.Fatalf("Convert(%s, %s) = %s (scale %d), want %s (scale %d)", c[0], c[1], got, got.Scale(), want, want.Scale())
