@@ -41,8 +41,10 @@ func New(coef int64, scale int32) Decimal {
 // refused as the exact value would be.
 const beyond = math.MaxInt64
 
-// Beyond is a value of at least 10^18 in magnitude, with the sign of neg,
-// as FromDecimal gives for one that does not fit.
+// Beyond is a value of at least 10^18 in magnitude, with the sign of neg:
+// what FromDecimal gives for a value of 10^18 or more, and what its
+// callers take for any of their values it cannot hold (a quantity or
+// price with its few decimals, past 9.2·10^14).
 func Beyond(neg bool) Decimal {
 	if neg {
 		return Decimal{coef: -beyond}
