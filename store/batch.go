@@ -342,8 +342,9 @@ func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 
 // restartPiece is the length of the COPY after a refused row, and of the
 // one after it when that goes in (0: twice as long). A COPY costs the
-// server about as much as 60 rows, and the rows a refused one holds before
-// its refused row go twice. When the last two gaps between refused rows
+// server about as much as 60 rows (an estimate: the extra server CPU of a
+// run with refused rows over its COPYs), and the rows a refused one holds
+// before its refused row go twice. When the last two gaps between refused rows
 // were the same, the first COPY ends just before the next one: two COPYs
 // a refused row, the second setting it apart, first of its COPY. When they
 // were within an eighth of each other, it ends a sixteenth of the gap
