@@ -33,6 +33,7 @@ type resolver struct {
 	key         []byte                                          // lineKey's buffer
 	seeds       [2]maphash.Seed                                 // of the lines' hashes
 	namePacks   map[*mapping.Item][]units.Pack                  // pack sizes of items' names
+	skus        int                                             // SKU mappings the run's lines stored, so far
 	maxNewItems int64                                           // --max-new-items, as opts.NewItems counts it down
 }
 
@@ -140,18 +141,28 @@ type lineMatch struct {
 	item *mapping.Item
 	id   *int64
 	f    units.Rate
+	// skus is -1 for a line that resolves so for the rest of the run;
+	// else (Result.UntilSKU) resolver.skus when it was resolved: it
+	// resolves so while no SKU mapping is stored.
+	skus int
 }
 
 // match resolves a line to an item and converts its unit. A line that
 // resolves the same way for the rest of the run (Result.Stable: by a
-// stored mapping that no later line can outrank) is kept, so the same line
-// again, as most lines are, is found in one map.
+// stored mapping that no later line can outrank), or until a SKU mapping
+// is stored (Result.UntilSKU), is kept, so the same line again, as most
+// lines are, is found in one map.
 func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, lineMatch, error) {
 	k := r.hashOf(r.lineKey(l))
-	if m, ok := r.lines[k]; ok {
+	if m, ok := r.lines[k]; ok && (m.skus < 0 || m.skus == r.skus) {
 		return mapping.Result{Item: m.item, Method: mapping.MethodStored, Score: 1, Stable: true}, m, nil
 	}
 	res, err := r.lookup(ctx, l)
+	for _, nm := range res.NewMappings {
+		if nm.KeyKind == mapping.KeySKU {
+			r.skus++
+		}
+	}
 	if err != nil || res.Review {
 		return res, lineMatch{}, err
 	}
@@ -161,8 +172,11 @@ func (r *resolver) match(ctx context.Context, l *invoice.Line) (mapping.Result, 
 	if err != nil {
 		return res, lineMatch{}, &unresolvedError{err: &invoice.FieldError{Field: invoice.FieldUnit, Rule: err.Error(), Value: l.Unit}}
 	}
-	m := lineMatch{item: res.Item, id: r.idSlot(res.Item), f: f}
-	if res.Stable {
+	m := lineMatch{item: res.Item, id: r.idSlot(res.Item), f: f, skus: -1}
+	if res.UntilSKU {
+		m.skus = r.skus
+	}
+	if res.Stable || res.UntilSKU {
 		if len(r.lines) >= memo.Limit {
 			clear(r.lines)
 		}

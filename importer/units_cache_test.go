@@ -76,9 +76,9 @@ func TestLineCacheKeepsOnlyStoredMatches(t *testing.T) {
 	}
 }
 
-// A line with a SKU resolved by its description is not kept: a later line
-// may store a mapping of that SKU, which the same line then follows, as it
-// would without anything kept.
+// A line with a SKU resolved by its description is kept only until a
+// mapping of a SKU is stored: a later line may store one of that SKU,
+// which the same line then follows, as it would without anything kept.
 func TestLineCacheFollowsASKUMappedLater(t *testing.T) {
 	vendor := mapping.NormalizeVendor("Sysco")
 	r := newResolver(func(context.Context, string) (store.Catalogue, error) {
@@ -94,6 +94,9 @@ func TestLineCacheFollowsASKUMappedLater(t *testing.T) {
 	first, _, err := r.match(context.Background(), line("Chicken Thighs"))
 	if err != nil || first.Item.ID != 1 {
 		t.Fatalf("first line: %+v, %v; want item 1 by its description's mapping", first, err)
+	}
+	if len(r.lines) != 1 {
+		t.Errorf("%d lines kept, want the first", len(r.lines))
 	}
 	brisket, _, err := r.match(context.Background(), line("Beef Brisket"))
 	if err != nil || !brisket.Created {

@@ -104,6 +104,11 @@ type Result struct {
 	// SKU resolved by its description would follow a mapping of that SKU
 	// stored later.
 	Stable bool
+	// UntilSKU says the line has a SKU and was resolved by its
+	// description's stored mapping: it resolves the same way until a
+	// mapping of its SKU is stored (by a line whose Result.NewMappings
+	// holds it).
+	UntilSKU bool
 }
 
 // Options tune resolution.
@@ -361,7 +366,7 @@ func (r *Resolver) Resolve(l Line) (Result, error) {
 	// mapped where "Cups 12 oz" is.
 	descKey := mappingKey{vendor, d.key + d.sizeKey}
 	if it, ok := r.desc[descKey]; ok {
-		return Result{Item: it, Method: MethodStored, Score: 1, Stable: l.VendorSKU == ""}, nil
+		return Result{Item: it, Method: MethodStored, Score: 1, Stable: l.VendorSKU == "", UntilSKU: l.VendorSKU != ""}, nil
 	}
 
 	t := traitsOf(l.Description)
