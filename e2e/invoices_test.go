@@ -562,12 +562,19 @@ func TestDryRunOfSeveralFiles(t *testing.T) {
 	plain := writeLines(t, dir, "plain.csv", "S-9,2026-11-03,Sysco,,Garlic,9,lb,2.00\n")
 	bad := writeLines(t, dir, "bad.csv", "S-7,2026-11-04,Sysco,,Chives,x,bunch,1.00\nS-6,2026-11-04,Sysco,,Dill,y,bunch,1.00\nS-5,2026-11-04,Sysco,,Mint,1,bunch,1.00\n")
 	again := writeLines(t, dir, "again.csv", "S-5,2026-11-04,Sysco,,Mint,1,bunch,1.00\n")
+	// A file given twice, or two copies of it, is imported once: the
+	// later is skipped, as already imported.
+	twice := writeLines(t, dir, "twice.csv", "D-1,2026-11-05,Sysco,,Basil,1,bunch,1.00\n")
+	copied := writeLines(t, dir, "copied.csv", "D-2,2026-11-05,Sysco,,Sage,1,bunch,1.00\n")
+	copy2 := writeLines(t, dir, "copied-again.csv", "D-2,2026-11-05,Sysco,,Sage,1,bunch,1.00\n")
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{fixed, plain}, "[success 1 0 rejected 0 1 exit 1]"},
 		{[]string{"--max-rejects", "1", bad, again}, "[failed 1 2 success 1 0 exit 1]"},
+		{[]string{twice, twice}, "[success 1 0 skipped 0 0 exit 0]"},
+		{[]string{copied, copy2}, "[success 1 0 skipped 0 0 exit 0]"},
 	} {
 		for i, cmd := range []string{"dryrun", "import"} {
 			p, code := runBin(t, cfg, append([]string{cmd, "--output", "json"}, c.args...)...)

@@ -34,6 +34,14 @@ func (r *runner) claim(ctx context.Context) (done bool, err error) {
 	if err := r.checkContent(ctx); err != nil {
 		return false, err
 	}
+	if by := r.opts.Earlier.importedBy(r.key, r.opts.Account); by != "" && r.opts.DryRun == ReadOnly && !r.opts.Force {
+		// Importing the inputs one after another, that one's run would
+		// have imported the source: this one is skipped.
+		r.sum.Status, r.sum.AlreadyImported = store.StatusSkipped, true
+		r.opts.Log.Info("source imported by an input before it (same bytes); skipping (use --force to import it again)",
+			"source", r.src.in.Name, "imported_by", by)
+		return true, nil
+	}
 	last, ok, err := r.db.LastRun(ctx, r.key, r.opts.Account)
 	switch {
 	case err != nil:

@@ -20,6 +20,26 @@ import (
 type Earlier struct {
 	invoices map[invoiceKey]claim    // invoices claimed
 	taken    map[store.Origin]string // fixed records taken back, and by which input
+	sources  map[sourceOf]string     // sources imported (success or partial success), and by which input
+}
+
+// sourceOf is a source as runs are found by: its key, for an account.
+type sourceOf struct{ key, account string }
+
+// imported records that the input would import the source.
+func (e *Earlier) imported(key, account, input string) {
+	if _, ok := e.sources[sourceOf{key, account}]; !ok {
+		e.sources[sourceOf{key, account}] = input
+	}
+}
+
+// importedBy is the input before that would import the source; "" when
+// none (or e is nil).
+func (e *Earlier) importedBy(key, account string) string {
+	if e == nil {
+		return ""
+	}
+	return e.sources[sourceOf{key, account}]
 }
 
 // claim is who an earlier input claimed an invoice for: the input itself,
@@ -38,7 +58,7 @@ func (e *Earlier) forget(input string) {
 
 // NewEarlier keeps what dry runs of several inputs would import.
 func NewEarlier() *Earlier {
-	return &Earlier{invoices: map[invoiceKey]claim{}, taken: map[store.Origin]string{}}
+	return &Earlier{invoices: map[invoiceKey]claim{}, taken: map[store.Origin]string{}, sources: map[sourceOf]string{}}
 }
 
 // dryRunSink writes nothing: dryrun, and dryrun --offline. Every row is

@@ -23,6 +23,9 @@ func Import(ctx context.Context, in Input, opts Options) Summary {
 	sum := Summary{Source: in.Name, DryRun: opts.DryRun}
 	err := importInput(ctx, in, &opts, &sum)
 	sum.end(ctx, err)
+	if sum.DryRun == ReadOnly && opts.Earlier != nil && sum.Status.Done() && !sum.AlreadyImported {
+		opts.Earlier.imported(sum.SourceKey, opts.Account, in.Name) // an input after it with the same bytes is skipped
+	}
 	sum.DurationSeconds = time.Since(start).Seconds()
 	return sum
 }
