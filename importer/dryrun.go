@@ -64,7 +64,8 @@ func NewEarlier() *Earlier {
 // dryRunSink writes nothing: dryrun, and dryrun --offline. Every row is
 // counted imported but those an import refuses before writing them
 // (duplicates, fixed records that cannot come home), which a read-only dry
-// run asks the database for; every new item a row imported uses counts as
+// run asks the database for, and those whose quantity in their item's base
+// unit no stock holds (store.PastAStock); every new item a row imported uses counts as
 // created. The rejects go to the rejects file only when one was asked for.
 type dryRunSink struct {
 	rejects *rejectsWriter // nil: none
@@ -216,6 +217,9 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 			continue
 		}
 		if owners[n] != 0 {
+			if err := store.PastAStock(r); err != nil {
+				refuse(i, err)
+			}
 			continue // its run's, or its home run's
 		}
 		// Claimed by an input before, for that input's run or a fixed
@@ -234,6 +238,12 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 		case !b.Force && c.home != mine.home || !b.Force && c.home == 0 && c.input != s.source:
 			refuse(i, &store.Refusal{Reason: fmt.Sprintf("duplicate invoice %s from %s, imported by an input before it (%s)", r.InvoiceNumber, r.Vendor, filepath.Base(c.input)),
 				Rule: store.DuplicateInvoice(r, 0, "").Rule})
+			continue
+		}
+		// Its invoice claimed, as an import claims it before the row is
+		// refused.
+		if err := store.PastAStock(r); err != nil {
+			refuse(i, err)
 		}
 	}
 	for _, rj := range b.Rejects {

@@ -135,7 +135,8 @@ func TestInventoryOverflowRejectsOneRow(t *testing.T) {
 
 // A line whose quantity, converted into its item's base unit, is past what
 // a stock holds is rejected, whether that is past an int64 of thousandths
-// (fixed.Beyond) or only past numeric(18,3); the rest imports.
+// (fixed.Beyond) or only past numeric(18,3); the rest imports. A read-only
+// dry run says so first.
 func TestBaseQuantityPastAStockRejected(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
@@ -150,6 +151,12 @@ func TestBaseQuantityPastAStockRejected(t *testing.T) {
 			f[5], f[6] = "-800000000000000.001", "dz"
 		}
 	}})
+	// A read-only dry run tells as much, without the database refusing.
+	opts := testOptions(cfg)
+	opts.DryRun = ReadOnly
+	if sum := Import(context.Background(), Input{Name: g.Path}, opts); sum.Status != store.StatusPartialSuccess || sum.RowsRejected != 3 || sum.RowsImported != 597 {
+		t.Errorf("dry run: summary %+v, want three rows rejected", sum)
+	}
 	sum := Import(context.Background(), Input{Name: g.Path}, testOptions(cfg))
 	if sum.Status != store.StatusPartialSuccess || sum.RowsRejected != 3 || sum.RowsImported != 597 {
 		t.Fatalf("summary %+v, want three rows rejected", sum)

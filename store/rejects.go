@@ -43,6 +43,20 @@ func stockOverflow(err error) error {
 	return err
 }
 
+// errPastAStock is a row whose quantity in its item's base unit is
+// 10^15 or more: the database refuses it.
+var errPastAStock = errors.New("quantity: is 10^15 or more in its item's base unit, beyond what a stock holds (numeric(18,3), SQLSTATE 22003)")
+
+// PastAStock says whether the database refuses the row for its quantity in
+// its item's base unit, which no stock can hold (errPastAStock), for a
+// read-only dry run to tell without writing it.
+func PastAStock(r *Row) error {
+	if r.BaseQuantity.AtLeastPow10(15) {
+		return errPastAStock
+	}
+	return nil
+}
+
 // RowReject is the reject of a row the database refused with err.
 func RowReject(record, line int64, raw []byte, err error) Reject {
 	var overflow *overflowError
@@ -51,10 +65,10 @@ func RowReject(record, line int64, raw []byte, err error) Reject {
 		return Reject{Record: record, Line: line, Raw: raw, Reason: rule, Rule: rule, SQLState: overflow.err.Code}
 	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "22003" && strings.Contains(pgErr.Where, "column base_quantity") {
+	if errors.As(err, &pgErr) && pgErr.Code == "22003" && strings.Contains(pgErr.Where, "column base_quantity") || errors.Is(err, errPastAStock) {
 		// The quantity in the item's base unit, which a conversion made.
-		rule := "quantity: is 10^15 or more in its item's base unit, beyond what a stock holds (numeric(18,3), SQLSTATE 22003)"
-		return Reject{Record: record, Line: line, Raw: raw, Reason: rule, Rule: rule, SQLState: pgErr.Code}
+		rule := errPastAStock.Error()
+		return Reject{Record: record, Line: line, Raw: raw, Reason: rule, Rule: rule, SQLState: "22003"}
 	}
 	r := Reject{Record: record, Line: line, Raw: raw, Reason: "database refused the row: " + err.Error(), Rule: err.Error()}
 	var refusal *Refusal
