@@ -26,23 +26,11 @@ func TestReadmeGrantsAreEnough(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
 	admin := pgtest.Conn(t, cfg)
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	role := "importer_" + hex.EncodeToString(b[:])
-	schema := pgx.Identifier{cfg.Schema}.Sanitize()
-	grants := strings.NewReplacer("importer", role, "batchimport.", schema+".", "batchimport ", schema+" ").Replace(readmeGrants(t))
-	if _, err := admin.Exec(context.Background(), grants); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), `DROP OWNED BY `+role+`; DROP ROLE `+role)
-	})
+	role, as := readmeRole(t, cfg, admin)
 	// A constraint that refuses some rows makes the run replay chunks too.
 	if _, err := admin.Exec(context.Background(), `ALTER TABLE transactions ADD CONSTRAINT no_big CHECK (quantity < 17)`); err != nil {
 		t.Fatal(err)
 	}
-	as := cfg
-	as.URL += " user=" + role
 	g := testgen.CSV(t, t.TempDir(), "g.csv", testgen.Spec{Rows: 3000, BadEvery: 101})
 	if p, code := runBin(t, as, "dryrun", g.Path); code != 3 {
 		t.Fatalf("dryrun as %s: exit %d, want 3\n%s", role, code, outputs(p))
@@ -67,6 +55,54 @@ func TestReadmeGrantsAreEnough(t *testing.T) {
 		t.Fatalf("--max-rejects as %s: exit %d, summary %v, want failed and reverted\n%s", role, code, s, outputs(p))
 	}
 	pgtest.CheckQuantities(t, admin)
+}
+
+// A server that takes no more connections for a run's writers (the role's
+// CONNECTION LIMIT here; max_connections alike, SQLSTATE 53300) gets fewer
+// writers, down to the run's own connection alone, with a warning: the
+// import does not fail for it.
+func TestFewerWritersWhenTheServerTakesNoMore(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	admin := pgtest.Conn(t, cfg)
+	role, as := readmeRole(t, cfg, admin)
+	// A run holds its own connection and one it loads catalogues on; the
+	// rest are its other writers'.
+	for i, c := range []struct{ limit, writers string }{{"3", "4"}, {"2", "2"}} {
+		if _, err := admin.Exec(context.Background(), "ALTER ROLE "+role+" CONNECTION LIMIT "+c.limit); err != nil {
+			t.Fatal(err)
+		}
+		g := testgen.CSV(t, t.TempDir(), "g.csv", testgen.Spec{Rows: 3000, BadEvery: 101, Variant: i + 1})
+		p, code := runBin(t, as, "import", "--writers", c.writers, "--chunk-size", "100", "--chunks-per-commit", "10", "--output", "json", g.Path)
+		if code != 3 {
+			t.Fatalf("--writers %s, CONNECTION LIMIT %s: exit %d, want 3\n%s", c.writers, c.limit, code, outputs(p))
+		}
+		if !strings.Contains(p.stderr.String(), "the server takes no more connections: fewer writers") {
+			t.Errorf("--writers %s, CONNECTION LIMIT %s: no warning of fewer writers\n%s", c.writers, c.limit, outputs(p))
+		}
+		pgtest.CheckInvariant(t, admin, p.summary(t)["source_key"].(string), g.Lines, defaultRejects(g.Path))
+	}
+}
+
+// readmeRole creates a role with the README's grants on cfg's schema,
+// dropped at the test's end, and returns it and a configuration that
+// connects as it.
+func readmeRole(t *testing.T, cfg store.Config, admin *pgx.Conn) (string, store.Config) {
+	t.Helper()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	role := "importer_" + hex.EncodeToString(b[:])
+	schema := pgx.Identifier{cfg.Schema}.Sanitize()
+	grants := strings.NewReplacer("importer", role, "batchimport.", schema+".", "batchimport ", schema+" ").Replace(readmeGrants(t))
+	if _, err := admin.Exec(context.Background(), grants); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), `DROP OWNED BY `+role+`; DROP ROLE `+role)
+	})
+	as := cfg
+	as.URL += " user=" + role
+	return role, as
 }
 
 // readmeGrants is the README's block of SQL that creates the importer role.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgerrcode"
+
 	"github.com/batchimport/batchimport/store"
 )
 
@@ -59,7 +61,10 @@ type parallelSink struct {
 // ends sooner when another lane would wait for it (queue).
 const parallelGroupRows = 15_000
 
-// newParallelSink starts n lanes: the run's connection and n-1 more.
+// newParallelSink starts n lanes: the run's connection and n-1 more. A
+// server that takes no more connections (SQLSTATE 53300: max_connections,
+// or the role's CONNECTION LIMIT) gets fewer lanes, and a warning; nil
+// when it takes none: the run writes on its own connection alone.
 func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*parallelSink, error) {
 	chunks := max(1, min(s.groupChunks, parallelGroupRows/chunkSize))
 	ps := &parallelSink{dbSink: s, chunks: chunks, pending: map[pendingKey]*flight{}, lower: map[string]string{}, failure: newFailure(),
@@ -68,7 +73,15 @@ func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*paralle
 		db := s.db
 		if i > 0 {
 			var err error
-			if db, err = s.db.Sibling(ctx); err != nil {
+			if db, err = s.db.Sibling(ctx); store.SQLState(err) == pgerrcode.TooManyConnections {
+				s.log.Warn("the server takes no more connections: fewer writers", "writers", i, "asked", n, "error", err)
+				if i == 1 {
+					ps.close(ctx)
+					return nil, nil
+				}
+				break
+			}
+			if err != nil {
 				ps.close(ctx)
 				return nil, err
 			}

@@ -61,8 +61,10 @@ func (r *runner) chooseSink(ctx context.Context, w *writer, out *outFile, layout
 		if err != nil {
 			return nil, stop, err
 		}
-		w.sink, w.free = ps, make(chan rowArrays, ps.batches())
-		stop = func() { ps.close(ctx) }
+		if ps != nil {
+			w.sink, w.free = ps, make(chan rowArrays, ps.batches())
+			stop = func() { ps.close(ctx) }
+		}
 	}
 	return r.loadFresh, stop, nil
 }
