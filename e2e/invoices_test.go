@@ -16,6 +16,7 @@ import (
 
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
+	"github.com/batchimport/batchimport/store"
 )
 
 // A re-sent invoice is imported once: in a new file among other invoices,
@@ -543,17 +544,7 @@ func TestDryRunOfSeveralFiles(t *testing.T) {
 	dir := t.TempDir()
 	t1 := writeLines(t, dir, "t1.csv", "T-1,2026-11-01,Sysco,,Roma Tomatoes 25 lb,2,cs,20.00\nT-2,2026-11-01,Sysco,,Yellow Onions 50 lb,1,cs,30.00\n")
 	t2 := writeLines(t, dir, "t2.csv", "T-1,2026-11-01,SYSCO,,Roma Tomatoes 25 lb,2,cs,20.00\nT-3,2026-11-02,Sysco,,Green Cabbage 50 lb,1,cs,30.00\n")
-	var got [2][]string
-	for i, cmd := range []string{"dryrun", "import"} {
-		p, code := runBin(t, cfg, cmd, "--output", "json", t1, t2)
-		for _, s := range jsonLines(t, p) {
-			got[i] = append(got[i], fmt.Sprintf("%v %v %v", s["status"], s["rows_imported"], s["rows_rejected"]))
-		}
-		got[i] = append(got[i], fmt.Sprint("exit ", code))
-	}
-	if want := "[success 2 0 partial_success 1 1 exit 3]"; fmt.Sprint(got[0]) != want || fmt.Sprint(got[1]) != want {
-		t.Errorf("dry run %v, import %v; want both %s", got[0], got[1], want)
-	}
+	dryRunTellsImport(t, cfg, "[success 2 0 partial_success 1 1 exit 3]", t1, t2)
 
 	// A fixed record claims its invoice for the run it came from; a file
 	// reverted for --max-rejects claims nothing.
@@ -567,25 +558,72 @@ func TestDryRunOfSeveralFiles(t *testing.T) {
 	twice := writeLines(t, dir, "twice.csv", "D-1,2026-11-05,Sysco,,Basil,1,bunch,1.00\n")
 	copied := writeLines(t, dir, "copied.csv", "D-2,2026-11-05,Sysco,,Sage,1,bunch,1.00\n")
 	copy2 := writeLines(t, dir, "copied-again.csv", "D-2,2026-11-05,Sysco,,Sage,1,bunch,1.00\n")
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{fixed, plain}, "[success 1 0 rejected 0 1 exit 1]"},
-		{[]string{"--max-rejects", "1", bad, again}, "[failed 1 2 success 1 0 exit 1]"},
-		{[]string{twice, twice}, "[success 1 0 skipped 0 0 exit 0]"},
-		{[]string{copied, copy2}, "[success 1 0 skipped 0 0 exit 0]"},
-	} {
-		for i, cmd := range []string{"dryrun", "import"} {
-			p, code := runBin(t, cfg, append([]string{cmd, "--output", "json"}, c.args...)...)
-			got[i] = nil
-			for _, s := range jsonLines(t, p) {
-				got[i] = append(got[i], fmt.Sprintf("%v %v %v", s["status"], s["rows_imported"], s["rows_rejected"]))
-			}
-			got[i] = append(got[i], fmt.Sprint("exit ", code))
+	dryRunTellsImport(t, cfg, "[success 1 0 rejected 0 1 exit 1]", fixed, plain)
+	dryRunTellsImport(t, cfg, "[failed 1 2 success 1 0 exit 1]", "--max-rejects", "1", bad, again)
+	dryRunTellsImport(t, cfg, "[success 1 0 skipped 0 0 exit 0]", twice, twice)
+	dryRunTellsImport(t, cfg, "[success 1 0 skipped 0 0 exit 0]", copied, copy2)
+}
+
+// dryRunTellsImport runs dryrun, then import, with args, and checks that
+// both say want of each input (status, rows imported and rejected) and
+// exit alike.
+func dryRunTellsImport(t *testing.T, cfg store.Config, want string, args ...string) {
+	t.Helper()
+	var got [2][]string
+	for i, cmd := range []string{"dryrun", "import"} {
+		p, code := runBin(t, cfg, append([]string{cmd, "--output", "json"}, args...)...)
+		for _, s := range jsonLines(t, p) {
+			got[i] = append(got[i], fmt.Sprintf("%v %v %v", s["status"], s["rows_imported"], s["rows_rejected"]))
 		}
-		if fmt.Sprint(got[0]) != c.want || fmt.Sprint(got[1]) != c.want {
-			t.Errorf("%v: dry run %v, import %v; want both %s", c.args, got[0], got[1], c.want)
-		}
+		got[i] = append(got[i], fmt.Sprint("exit ", code))
 	}
+	if fmt.Sprint(got[0]) != want || fmt.Sprint(got[1]) != want {
+		t.Errorf("%v: dry run %v, import %v; want both %s", args, got[0], got[1], want)
+	}
+}
+
+// A dry run tells what the database would refuse, or the import fail on,
+// that no line shows alone: stock summed past what it holds, over lines
+// and files; a rejected run superseded after its fixed records were
+// imported. A run resumed counts what it did before.
+func TestDryRunSaysWhatImportDoes(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	dir := t.TempDir()
+	// Stock: two lines of 6 × 10^14 ea; 9 × 10^14 in stock, then 2 × 10^14
+	// more in another file; two of -6 × 10^14; 12 ea in stock, then
+	// 83,333,333,333,333 dz and 1 ea.
+	dryRunTellsImport(t, cfg, "[partial_success 1 1 exit 3]", writeLines(t, dir, "two.csv",
+		"C-1,2026-11-01,Sysco,SALT-1,Kosher Salt,600000000000000,ea,0.01\nC-2,2026-11-01,Sysco,SALT-1,Kosher Salt,600000000000000,ea,0.01\n"))
+	dryRunTellsImport(t, cfg, "[success 1 0 partial_success 1 1 exit 3]",
+		writeLines(t, dir, "big1.csv", "B-1,2026-11-01,Sysco,PEP-1,Black Pepper,900000000000000,ea,0.01\n"),
+		writeLines(t, dir, "big2.csv", "B-2,2026-11-02,Sysco,PEP-1,Black Pepper,200000000000000,ea,0.01\nB-3,2026-11-02,Sysco,CUM-1,Cumin,5,ea,1.00\n"))
+	dryRunTellsImport(t, cfg, "[partial_success 1 1 exit 3]", writeLines(t, dir, "neg.csv",
+		"N-1,2026-11-01,Sysco,ANI-1,Anise,-600000000000000,ea,0.01\nN-2,2026-11-01,Sysco,ANI-1,Anise,-600000000000000,ea,0.01\n"))
+	// Past 10^15 on the way, but not in the sum a transaction adds.
+	dryRunTellsImport(t, cfg, "[success 3 0 exit 0]", writeLines(t, dir, "back.csv",
+		"K-1,2026-11-01,Sysco,CLO-1,Cloves,600000000000000,ea,0.01\nK-2,2026-11-01,Sysco,CLO-1,Cloves,600000000000000,ea,0.01\nK-3,2026-11-01,Sysco,CLO-1,Cloves,-700000000000000,ea,0.01\n"))
+	imported(t, cfg, 0, writeLines(t, dir, "eggs.csv", "E-1,2026-11-01,Sysco,EGG-1,Eggs,12,ea,0.20\n"))
+	dryRunTellsImport(t, cfg, "[partial_success 1 1 exit 3]", writeLines(t, dir, "dz.csv",
+		"E-2,2026-11-01,Sysco,EGG-1,Eggs,83333333333333,dz,2.40\nE-3,2026-11-01,Sysco,EGG-1,Eggs,1,ea,0.20\n"))
+
+	// A rejected run one of whose records, fixed, came home: its source
+	// imported again (read another way) would import it a second time.
+	eu := writeLines(t, dir, "eu.csv", "F-1,2026-11-01,Metro,FL-1,Flour 25 kg,\"1,5\",cs,20\nF-2,2026-11-01,Metro,SU-1,Sugar 25 kg,\"2,5\",cs,30\n")
+	rejected := imported(t, cfg, 1, eu)
+	fix := strings.Join(strings.Split(readFile(t, rejected["rejects_file"].(string)), "\n")[:2], "\n") + "\n"
+	imported(t, cfg, 0, writeCSV(t, dir, "eu.fixed.csv", strings.Replace(fix, `"1,5"`, "1.5", 1)))
+	dryRunTellsImport(t, cfg, "[failed 0 0 exit 1]", "--decimal-separator", ",", eu)
+
+	// A JSON array broken after three records: the run fails there, and
+	// the next, resuming it, has nothing more to read.
+	j := filepath.Join(dir, "j.json")
+	if err := os.WriteFile(j, []byte(`[{"invoice_number":"J-1","invoice_date":"2026-11-01","vendor":"Sysco","description":"Dill","quantity":2,"unit":"bunch","unit_price":"1.00"},
+{"invoice_number":"J-2","invoice_date":"2026-11-01","vendor":"Sysco","description":"Dill","quantity":"x","unit":"bunch","unit_price":"1.00"},
+{"invoice_number":"J-3","invoice_date":"2026-11-01","vendor":"Sysco","description":"Dill","quantity":1,"unit":"bunch","unit_price":"1.00"},
+{"invoice_number":"J-4" "invoice_date":"2026-11-01"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	imported(t, cfg, 1, j)
+	dryRunTellsImport(t, cfg, "[failed 2 1 exit 1]", j)
 }

@@ -144,8 +144,11 @@ func describe(c store.Content) string {
 
 // start takes the run claimed, or records a new one, as this process's: from
 // now on only this process's commits count for it. A read-only dry run
-// takes nothing.
+// takes nothing, but fails as the import would to supersede a run.
 func (r *runner) start(ctx context.Context, layout invoice.Layout) error {
+	if r.db != nil && r.opts.DryRun == ReadOnly && r.supersede != 0 {
+		return r.db.CheckSupersede(ctx, r.supersede) // as SupersedeRun would refuse it
+	}
 	if r.db == nil || r.opts.DryRun == ReadOnly {
 		return nil
 	}

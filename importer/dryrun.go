@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/batchimport/batchimport/store"
 )
 
@@ -21,6 +23,62 @@ type Earlier struct {
 	invoices map[invoiceKey]claim    // invoices claimed
 	taken    map[store.Origin]string // fixed records taken back, and by which input
 	sources  map[sourceOf]string     // sources imported (success or partial success), and by which input
+	// stock is items' stock as the rows counted imported leave it, from
+	// the database's; added is what each input's rows add to it.
+	stock map[stockOf]decimal.Decimal
+	added map[string]map[stockOf]decimal.Decimal
+	names map[*int64]string // the normalized names of items the inputs create, by id slot
+}
+
+// stockOf is an item whose stock a dry run sums: by its account and id,
+// or, created by an input, by its normalized name, which a later input
+// creating it again names too.
+type stockOf struct {
+	account string
+	id      int64
+	name    string
+}
+
+func (e *Earlier) stockOf(r *store.Row) stockOf {
+	if *r.ItemID != 0 {
+		return stockOf{account: r.Account, id: *r.ItemID}
+	}
+	return stockOf{account: r.Account, name: e.names[r.ItemID]}
+}
+
+// maxStock is the least stock that numeric(18,3) cannot hold.
+var maxStock = decimal.New(1, 15)
+
+// addStock adds the quantities of the rows at idx, a batch's in order, to
+// their items' stock, and returns those it refuses, as the database
+// would: a transaction adds an item's rows together, so an item whose
+// stock their sum keeps under 10^15 takes them all; else each row is
+// refused that would take the stock to 10^15 or more (store.ErrStockPast)
+// from what the rows before it left.
+func (e *Earlier) addStock(input string, rows []store.Row, idx []int) (refused []int) {
+	net := map[stockOf]decimal.Decimal{}
+	for _, i := range idx {
+		k := e.stockOf(&rows[i])
+		net[k] = net[k].Add(rows[i].BaseQuantity.Decimal())
+	}
+	fits := map[stockOf]bool{}
+	for k, q := range net {
+		fits[k] = e.stock[k].Add(q).Abs().Cmp(maxStock) < 0
+	}
+	if e.added[input] == nil {
+		e.added[input] = map[stockOf]decimal.Decimal{}
+	}
+	for _, i := range idx {
+		k, q := e.stockOf(&rows[i]), rows[i].BaseQuantity.Decimal()
+		sum := e.stock[k].Add(q)
+		if !fits[k] && sum.Abs().Cmp(maxStock) >= 0 {
+			refused = append(refused, i)
+			continue
+		}
+		e.stock[k] = sum
+		e.added[input][k] = e.added[input][k].Add(q)
+	}
+	return refused
 }
 
 // sourceOf is a source as runs are found by: its key, for an account.
@@ -54,18 +112,24 @@ type claim struct {
 func (e *Earlier) forget(input string) {
 	maps.DeleteFunc(e.invoices, func(_ invoiceKey, c claim) bool { return c.input == input })
 	maps.DeleteFunc(e.taken, func(_ store.Origin, by string) bool { return by == input })
+	for k, q := range e.added[input] {
+		e.stock[k] = e.stock[k].Sub(q)
+	}
+	delete(e.added, input)
 }
 
 // NewEarlier keeps what dry runs of several inputs would import.
 func NewEarlier() *Earlier {
-	return &Earlier{invoices: map[invoiceKey]claim{}, taken: map[store.Origin]string{}, sources: map[sourceOf]string{}}
+	return &Earlier{invoices: map[invoiceKey]claim{}, taken: map[store.Origin]string{}, sources: map[sourceOf]string{},
+		stock: map[stockOf]decimal.Decimal{}, added: map[string]map[stockOf]decimal.Decimal{}, names: map[*int64]string{}}
 }
 
 // dryRunSink writes nothing: dryrun, and dryrun --offline. Every row is
 // counted imported but those an import refuses before writing them
 // (duplicates, fixed records that cannot come home), which a read-only dry
-// run asks the database for, and those whose quantity in their item's base
-// unit no stock holds (store.PastAStock); every new item a row imported uses counts as
+// run asks the database for, and those that would take their item's stock
+// to 10^15 or more (store.PastAStock, Earlier.addStock: the stock summed
+// row by row from the database's); every new item a row imported uses counts as
 // created. The rejects go to the rejects file only when one was asked for.
 type dryRunSink struct {
 	rejects *rejectsWriter // nil: none
@@ -174,8 +238,28 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 			origins = append(origins, rj.Origin) // rejected again: still taken back
 		}
 	}
+	var items []store.StockKey // whose stock is not known yet
+	for i := range b.Rows {
+		for _, it := range b.Rows[i].NewItems {
+			s.earlier.names[it.ID] = it.Normalized
+		}
+		if k := s.earlier.stockOf(&b.Rows[i]); k.id != 0 {
+			if _, ok := s.earlier.stock[k]; !ok {
+				s.earlier.stock[k] = decimal.Zero // once
+				items = append(items, store.StockKey{Account: k.account, ID: k.id})
+			}
+		}
+	}
 	s.mu.Lock()
-	owners, sources, err := s.db.InvoiceOwners(ctx, keys)
+	stocks, err := s.db.Stocks(ctx, items)
+	for k, q := range stocks {
+		s.earlier.stock[stockOf{account: k.Account, id: k.ID}] = q
+	}
+	var owners []int64
+	var sources []string
+	if err == nil {
+		owners, sources, err = s.db.InvoiceOwners(ctx, keys)
+	}
 	var homes map[store.Origin]int64
 	var why map[store.Origin]string
 	if err == nil && len(origins) > 0 {
@@ -191,6 +275,17 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 		rj := store.RowReject(r.Record, r.Line, b.Raw(i), err)
 		s.count(rj.Rule)
 		refused = append(refused, rj)
+	}
+	// stock refuses a row whose quantity no stock holds, or keeps it for
+	// its stock to be added (addStock), once its invoice is claimed, as an
+	// import claims it before the row is refused.
+	var stocked []int
+	stock := func(i int) {
+		if err := store.PastAStock(&b.Rows[i]); err != nil {
+			refuse(i, err)
+		} else {
+			stocked = append(stocked, i)
+		}
 	}
 	for i := range b.Rows {
 		r := &b.Rows[i]
@@ -217,9 +312,7 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 			continue
 		}
 		if owners[n] != 0 {
-			if err := store.PastAStock(r); err != nil {
-				refuse(i, err)
-			}
+			stock(i)
 			continue // its run's, or its home run's
 		}
 		// Claimed by an input before, for that input's run or a fixed
@@ -240,12 +333,12 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 				Rule: store.DuplicateInvoice(r, 0, "").Rule})
 			continue
 		}
-		// Its invoice claimed, as an import claims it before the row is
-		// refused.
-		if err := store.PastAStock(r); err != nil {
-			refuse(i, err)
-		}
+		stock(i)
 	}
+	for _, i := range s.earlier.addStock(s.source, b.Rows, stocked) {
+		refuse(i, store.ErrStockPast)
+	}
+	slices.SortFunc(refused, func(a, b store.Reject) int { return cmp.Compare(a.Record, b.Record) })
 	for _, rj := range b.Rejects {
 		if o := rj.Origin; o.Run > 0 && why[o] == "" && s.earlier.taken[o] == "" {
 			s.earlier.taken[o] = s.source

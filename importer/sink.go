@@ -46,7 +46,9 @@ func (r *runner) chooseSink(ctx context.Context, w *writer, out *outFile, layout
 		w.sink = &rollbackSink{db: r.db, mu: &r.mu}
 		return r.loadShared, stop, nil
 	case r.opts.DryRun != Write:
-		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout), db: r.db, mu: &r.mu, account: r.opts.Account, homes: [2]int64{r.run.ID, r.supersede}, count: w.countRule,
+		// A resumed run's counts are what it did before too, as the
+		// import's are (written).
+		w.sink = &dryRunSink{rejects: r.rejectsTo(out, layout), written: r.run.Progress, db: r.db, mu: &r.mu, account: r.opts.Account, homes: [2]int64{r.run.ID, r.supersede}, count: w.countRule,
 			earlier: cmp.Or(r.opts.Earlier, NewEarlier()), shared: r.opts.Earlier != nil, source: r.src.in.Name}
 		return r.loadShared, stop, nil
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/shopspring/decimal"
 )
 
 // Reject is a record a run did not import: a row of rejects.
@@ -43,6 +44,43 @@ func stockOverflow(err error) error {
 	return err
 }
 
+// ErrStockPast is a row that would take its item's stock to 10^15 or
+// more: the database refuses the stock it adds (overflowError), and a
+// read-only dry run, summing the stock itself (Stocks), tells it by this.
+var ErrStockPast = errors.New("quantity: would take its item's stock to 10^15 or more, beyond what a stock holds (numeric(18,3), SQLSTATE 22003)")
+
+// StockKey is an item, by account and id.
+type StockKey struct {
+	Account string
+	ID      int64
+}
+
+// Stocks reads the stock of items: for a read-only dry run, which sums
+// what its rows would add to it.
+func (s *Store) Stocks(ctx context.Context, keys []StockKey) (map[StockKey]decimal.Decimal, error) {
+	out := make(map[StockKey]decimal.Decimal, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	accounts, ids := make([]string, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		accounts[i], ids[i] = k.Account, k.ID
+	}
+	rows, err := s.q().Query(ctx, `SELECT i.account, i.id, i.quantity::text FROM unnest($1::text[], $2::bigint[]) AS u(a, id)
+		JOIN inventory_items i ON i.account = u.a AND i.id = u.id`, customPlan, accounts, ids)
+	if err != nil {
+		return nil, s.lost(err)
+	}
+	var k StockKey
+	var q string
+	_, err = pgx.ForEachRow(rows, []any{&k.Account, &k.ID, &q}, func() error {
+		d, err := decimal.NewFromString(q)
+		out[k] = d
+		return err
+	})
+	return out, s.lost(err)
+}
+
 // errPastAStock is a row whose quantity in its item's base unit is
 // 10^15 or more: the database refuses it.
 var errPastAStock = errors.New("quantity: is 10^15 or more in its item's base unit, beyond what a stock holds (numeric(18,3), SQLSTATE 22003)")
@@ -59,10 +97,9 @@ func PastAStock(r *Row) error {
 
 // RowReject is the reject of a row the database refused with err.
 func RowReject(record, line int64, raw []byte, err error) Reject {
-	var overflow *overflowError
-	if errors.As(err, &overflow) {
-		rule := "quantity: would take its item's stock to 10^15 or more, beyond what a stock holds (numeric(18,3), SQLSTATE 22003)"
-		return Reject{Record: record, Line: line, Raw: raw, Reason: rule, Rule: rule, SQLState: overflow.err.Code}
+	if errors.As(err, new(*overflowError)) || errors.Is(err, ErrStockPast) {
+		rule := ErrStockPast.Error()
+		return Reject{Record: record, Line: line, Raw: raw, Reason: rule, Rule: rule, SQLState: "22003"}
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "22003" && strings.Contains(pgErr.Where, "column base_quantity") || errors.Is(err, errPastAStock) {

@@ -296,8 +296,7 @@ func (s *Store) SupersedeRun(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if err := cameHome(ctx, tx, accounts, id, "its source imported again would import them a second time: "+
-			"fix and import the rest of run %[1]d's rejects (batchimport rejects %[1]d), or revert %[2]s first"); err != nil {
+		if err := cameHome(ctx, tx, accounts, id, supersededTwice); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE import_runs SET status = 'reverted',
@@ -313,6 +312,29 @@ func (s *Store) SupersedeRun(ctx context.Context, id int64) error {
 		_, err = tx.Exec(ctx, `DELETE FROM invoices WHERE account = ANY($1) AND run_id = $2`, accounts, id)
 		return err
 	})
+	return s.lost(err)
+}
+
+// supersededTwice is what to do about a rejected run whose records,
+// fixed, came home, when its source is imported again.
+const supersededTwice = "its source imported again would import them a second time: " +
+	"fix and import the rest of run %[1]d's rejects (batchimport rejects %[1]d), or revert %[2]s first"
+
+// CheckSupersede says, reading only, what SupersedeRun would say of run id
+// (*CameHomeError): for a read-only dry run, in its transaction.
+func (s *Store) CheckSupersede(ctx context.Context, id int64) error {
+	if s.outer == nil {
+		return errors.New("CheckSupersede needs a dry run's transaction")
+	}
+	var accounts []string
+	err := s.outer.QueryRow(ctx, `SELECT array_append(p.accounts, r.account) FROM import_runs r JOIN run_progress p ON p.run_id = r.id
+		WHERE r.id = $1 AND r.status = 'rejected'`, id).Scan(&accounts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err == nil {
+		err = cameHome(ctx, s.outer, accounts, id, supersededTwice)
+	}
 	return s.lost(err)
 }
 
