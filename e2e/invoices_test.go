@@ -607,13 +607,21 @@ func TestDryRunSaysWhatImportDoes(t *testing.T) {
 	dryRunTellsImport(t, cfg, "[partial_success 1 1 exit 3]", writeLines(t, dir, "dz.csv",
 		"E-2,2026-11-01,Sysco,EGG-1,Eggs,83333333333333,dz,2.40\nE-3,2026-11-01,Sysco,EGG-1,Eggs,1,ea,0.20\n"))
 
-	// A rejected run one of whose records, fixed, came home: its source
-	// imported again (read another way) would import it a second time.
+	// A rejected run one of whose records, fixed, came home cannot be
+	// superseded: its source imported again (read another way) would
+	// import that record a second time.
 	eu := writeLines(t, dir, "eu.csv", "F-1,2026-11-01,Metro,FL-1,Flour 25 kg,\"1,5\",cs,20\nF-2,2026-11-01,Metro,SU-1,Sugar 25 kg,\"2,5\",cs,30\n")
 	rejected := imported(t, cfg, 1, eu)
 	fix := strings.Join(strings.Split(readFile(t, rejected["rejects_file"].(string)), "\n")[:2], "\n") + "\n"
 	imported(t, cfg, 0, writeCSV(t, dir, "eu.fixed.csv", strings.Replace(fix, `"1,5"`, "1.5", 1)))
 	dryRunTellsImport(t, cfg, "[failed 0 0 exit 1]", "--decimal-separator", ",", eu)
+	// One whose records did not come home is superseded, by the first of
+	// two files: its record, fixed, in the second no longer comes home.
+	eu2 := writeLines(t, dir, "eu2.csv", "G-1,2026-11-01,Metro,FL-1,Flour 25 kg,\"1,5\",cs,20\nG-2,2026-11-01,Metro,SU-1,Sugar 25 kg,\"2,5\",cs,30\n")
+	rejected = imported(t, cfg, 1, eu2)
+	fix = strings.Join(strings.Split(readFile(t, rejected["rejects_file"].(string)), "\n")[:2], "\n") + "\n"
+	late := writeCSV(t, dir, "eu2.fixed.csv", strings.Replace(strings.Replace(fix, `"1,5"`, "2", 1), "G-1,", "G-9,", 1))
+	dryRunTellsImport(t, cfg, "[success 2 0 rejected 0 1 exit 1]", "--decimal-separator", ",", eu2, late)
 
 	// A JSON array broken after three records: the run fails there, and
 	// the next, resuming it, has nothing more to read.

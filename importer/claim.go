@@ -147,7 +147,11 @@ func describe(c store.Content) string {
 // takes nothing, but fails as the import would to supersede a run.
 func (r *runner) start(ctx context.Context, layout invoice.Layout) error {
 	if r.db != nil && r.opts.DryRun == ReadOnly && r.supersede != 0 {
-		return r.db.CheckSupersede(ctx, r.supersede) // as SupersedeRun would refuse it
+		if err := r.db.CheckSupersede(ctx, r.supersede); err != nil {
+			return err // as SupersedeRun would refuse it
+		}
+		r.opts.Earlier.supersede(r.supersede, r.src.in.Name)
+		return nil
 	}
 	if r.db == nil || r.opts.DryRun == ReadOnly {
 		return nil

@@ -28,6 +28,17 @@ type Earlier struct {
 	stock map[stockOf]decimal.Decimal
 	added map[string]map[stockOf]decimal.Decimal
 	names map[*int64]string // the normalized names of items the inputs create, by id slot
+	// superseded are rejected runs an input's run takes the place of,
+	// which it marks reverted, and the input: their records, fixed, no
+	// longer come home.
+	superseded map[int64]string
+}
+
+// supersede records that the input's run would take the place of run.
+func (e *Earlier) supersede(run int64, input string) {
+	if e != nil {
+		e.superseded[run] = input
+	}
 }
 
 // stockOf is an item whose stock a dry run sums: by its account and id,
@@ -121,7 +132,8 @@ func (e *Earlier) forget(input string) {
 // NewEarlier keeps what dry runs of several inputs would import.
 func NewEarlier() *Earlier {
 	return &Earlier{invoices: map[invoiceKey]claim{}, taken: map[store.Origin]string{}, sources: map[sourceOf]string{},
-		stock: map[stockOf]decimal.Decimal{}, added: map[string]map[stockOf]decimal.Decimal{}, names: map[*int64]string{}}
+		stock: map[stockOf]decimal.Decimal{}, added: map[string]map[stockOf]decimal.Decimal{}, names: map[*int64]string{},
+		superseded: map[int64]string{}}
 }
 
 // dryRunSink writes nothing: dryrun, and dryrun --offline. Every row is
@@ -291,7 +303,15 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 		r := &b.Rows[i]
 		home := s.homes[0]
 		if o := r.Origin; o.Run > 0 {
+			gone := o.Run // its run or its home run, if superseded
+			if s.earlier.superseded[gone] == "" {
+				gone = homes[o]
+			}
 			switch {
+			case s.earlier.superseded[gone] != "":
+				refuse(i, &store.Refusal{Reason: fmt.Sprintf("_record: record %d of run %d belongs to run %d, which an input before it (%s) supersedes: import that run's source again instead",
+					o.Record, o.Run, gone, filepath.Base(s.earlier.superseded[gone])), Rule: "_record: a rejected record already taken back, or no rejected record"})
+				continue
 			case why[o] != "":
 				refuse(i, &store.Refusal{Reason: why[o], Rule: "_record: a rejected record already taken back, or no rejected record"})
 				continue
