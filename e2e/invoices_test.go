@@ -600,6 +600,19 @@ func TestDryRunSaysWhatImportDoes(t *testing.T) {
 		writeLines(t, dir, "big2.csv", "B-2,2026-11-02,Sysco,PEP-1,Black Pepper,200000000000000,ea,0.01\nB-3,2026-11-02,Sysco,CUM-1,Cumin,5,ea,1.00\n"))
 	dryRunTellsImport(t, cfg, "[partial_success 1 1 exit 3]", writeLines(t, dir, "neg.csv",
 		"N-1,2026-11-01,Sysco,ANI-1,Anise,-600000000000000,ea,0.01\nN-2,2026-11-01,Sysco,ANI-1,Anise,-600000000000000,ea,0.01\n"))
+	// A transaction's rows the stock cannot take go again in halves: of
+	// 5, 6, 9 and -9 × 10^14, the 6 alone is refused; and over three
+	// files of 3, 3 and -1 × 10^14, the second file's second line, then
+	// the third file's first.
+	dryRunTellsImport(t, cfg, "[partial_success 3 1 exit 3]", writeLines(t, dir, "halves.csv",
+		"Q-1,2026-11-01,Sysco,BB-1,Beef Brisket,500000000000000,lb,1.00\nQ-1,2026-11-01,Sysco,BB-1,Beef Brisket,600000000000000,lb,1.00\n"+
+			"Q-1,2026-11-01,Sysco,BB-1,Beef Brisket,900000000000000,lb,1.00\nQ-1,2026-11-01,Sysco,BB-1,Beef Brisket,-900000000000000,lb,1.00\n"))
+	var three []string
+	for i := range 3 {
+		three = append(three, writeLines(t, dir, fmt.Sprintf("mace%d.csv", i), fmt.Sprintf(
+			"M-%[1]d,2026-11-01,Sysco,MA-1,Mace,300000000000000,ea,1.00\nM-%[1]d,2026-11-01,Sysco,MA-1,Mace,300000000000000,ea,1.00\nM-%[1]d,2026-11-01,Sysco,MA-1,Mace,-100000000000000,ea,1.00\n", i)))
+	}
+	dryRunTellsImport(t, cfg, "[success 3 0 partial_success 2 1 partial_success 2 1 exit 3]", three...)
 	// Past 10^15 on the way, but not in the sum a transaction adds.
 	dryRunTellsImport(t, cfg, "[success 3 0 exit 0]", writeLines(t, dir, "back.csv",
 		"K-1,2026-11-01,Sysco,CLO-1,Cloves,600000000000000,ea,0.01\nK-2,2026-11-01,Sysco,CLO-1,Cloves,600000000000000,ea,0.01\nK-3,2026-11-01,Sysco,CLO-1,Cloves,-700000000000000,ea,0.01\n"))
@@ -622,6 +635,12 @@ func TestDryRunSaysWhatImportDoes(t *testing.T) {
 	fix = strings.Join(strings.Split(readFile(t, rejected["rejects_file"].(string)), "\n")[:2], "\n") + "\n"
 	late := writeCSV(t, dir, "eu2.fixed.csv", strings.Replace(strings.Replace(fix, `"1,5"`, "2", 1), "G-1,", "G-9,", 1))
 	dryRunTellsImport(t, cfg, "[success 2 0 rejected 0 1 exit 1]", "--decimal-separator", ",", eu2, late)
+	// Nor is one whose record, fixed, an earlier file takes back.
+	eu3 := writeLines(t, dir, "eu3.csv", "H-1,2026-11-01,Metro,FL-1,Flour 25 kg,\"1,5\",cs,20\nH-2,2026-11-01,Metro,SU-1,Sugar 25 kg,\"2,5\",cs,30\n")
+	rejected = imported(t, cfg, 1, eu3)
+	fix = strings.Join(strings.Split(readFile(t, rejected["rejects_file"].(string)), "\n")[:2], "\n") + "\n"
+	early := writeCSV(t, dir, "eu3.fixed.csv", strings.Replace(fix, `"1,5"`, "2", 1))
+	dryRunTellsImport(t, cfg, "[success 1 0 failed 0 0 exit 1]", "--decimal-separator", ",", early, eu3)
 
 	// A JSON array broken after three records: the run fails there, and
 	// the next, resuming it, has nothing more to read.

@@ -150,6 +150,10 @@ func (r *runner) start(ctx context.Context, layout invoice.Layout) error {
 		if err := r.db.CheckSupersede(ctx, r.supersede); err != nil {
 			return err // as SupersedeRun would refuse it
 		}
+		if by := r.opts.Earlier.tookBack(r.supersede); by != "" {
+			return fmt.Errorf("run %[1]d's rejected records, fixed, are imported by an input before it (%[2]s): its source imported again would import them a second time: "+
+				"import the rest of run %[1]d's rejects (batchimport rejects %[1]d) instead of its source", r.supersede, filepath.Base(by))
+		}
 		r.opts.Earlier.supersede(r.supersede, r.src.in.Name)
 		return nil
 	}

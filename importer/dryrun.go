@@ -34,6 +34,20 @@ type Earlier struct {
 	superseded map[int64]string
 }
 
+// tookBack is an input before that takes back a record of run, fixed;
+// "" when none (or e is nil).
+func (e *Earlier) tookBack(run int64) string {
+	if e == nil {
+		return ""
+	}
+	for o, by := range e.taken {
+		if o.Run == run {
+			return by
+		}
+	}
+	return ""
+}
+
 // supersede records that the input's run would take the place of run.
 func (e *Earlier) supersede(run int64, input string) {
 	if e != nil {
@@ -61,33 +75,62 @@ func (e *Earlier) stockOf(r *store.Row) stockOf {
 var maxStock = decimal.New(1, 15)
 
 // addStock adds the quantities of the rows at idx, a batch's in order, to
-// their items' stock, and returns those it refuses, as the database
-// would: a transaction adds an item's rows together, so an item whose
-// stock their sum keeps under 10^15 takes them all; else each row is
-// refused that would take the stock to 10^15 or more (store.ErrStockPast)
-// from what the rows before it left.
+// their items' stock, and returns those it refuses, as the import would
+// (store.batchWriter.replay): a transaction adds its rows' stock together,
+// so when the stock takes the sum of them all, they all go in; else they
+// go in pieces, of store.ReplayPiece rows, doubling while they go in, and
+// a piece the stock cannot take is halved, down to the row, which is
+// refused (store.ErrStockPast); the pieces after one start again at
+// store.RefusedPiece rows. Where the import's transactions hold other
+// rows than the dry run's batches (several writers, --chunks-per-commit),
+// a stock that crosses 10^15 and comes back can come out otherwise.
 func (e *Earlier) addStock(input string, rows []store.Row, idx []int) (refused []int) {
-	net := map[stockOf]decimal.Decimal{}
-	for _, i := range idx {
-		k := e.stockOf(&rows[i])
-		net[k] = net[k].Add(rows[i].BaseQuantity.Decimal())
-	}
-	fits := map[stockOf]bool{}
-	for k, q := range net {
-		fits[k] = e.stock[k].Add(q).Abs().Cmp(maxStock) < 0
+	fits := func(part []int) bool {
+		net := map[stockOf]decimal.Decimal{}
+		for _, i := range part {
+			k := e.stockOf(&rows[i])
+			net[k] = net[k].Add(rows[i].BaseQuantity.Decimal())
+		}
+		for k, q := range net {
+			if e.stock[k].Add(q).Abs().Cmp(maxStock) >= 0 {
+				return false
+			}
+		}
+		return true
 	}
 	if e.added[input] == nil {
 		e.added[input] = map[stockOf]decimal.Decimal{}
 	}
-	for _, i := range idx {
-		k, q := e.stockOf(&rows[i]), rows[i].BaseQuantity.Decimal()
-		sum := e.stock[k].Add(q)
-		if !fits[k] && sum.Abs().Cmp(maxStock) >= 0 {
-			refused = append(refused, i)
-			continue
+	take := func(part []int) {
+		for _, i := range part {
+			k, q := e.stockOf(&rows[i]), rows[i].BaseQuantity.Decimal()
+			e.stock[k] = e.stock[k].Add(q)
+			e.added[input][k] = e.added[input][k].Add(q)
 		}
-		e.stock[k] = sum
-		e.added[input][k] = e.added[input][k].Add(q)
+	}
+	var pieces func(part []int)
+	pieces = func(part []int) {
+		piece := store.ReplayPiece
+		for len(part) > 0 {
+			n := min(len(part), piece)
+			switch {
+			case fits(part[:n]):
+				take(part[:n])
+				piece = min(2*piece, 1<<20)
+			case n > 1:
+				pieces(part[:n/2])
+				pieces(part[n/2 : n])
+			default:
+				refused = append(refused, part[0])
+				piece = store.RefusedPiece
+			}
+			part = part[n:]
+		}
+	}
+	if fits(idx) {
+		take(idx)
+	} else {
+		pieces(idx)
 	}
 	return refused
 }

@@ -99,7 +99,7 @@ func TestSteadyRefusalsCostACopyEach(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d COPYs went in", copies)
-	// Restarting at refusedPiece rows, each refused row cost two COPYs
+	// Restarting at RefusedPiece rows, each refused row cost two COPYs
 	// that went in (64 rows, then the rest up to it again), 120 in all.
 	if copies > refused+20 {
 		t.Errorf("%d COPYs went in for %d rows refused every %d, want at most %d", copies, refused, every, refused+20)

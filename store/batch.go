@@ -261,29 +261,30 @@ func (w *batchWriter) catalogue(ctx context.Context, tx pgx.Tx, items []NewItem,
 	return created, w.s.insertMappings(ctx, tx, w.b.RunID, maps)
 }
 
-// replayPiece is how many rows a careful write sends in its first COPY;
+// ReplayPiece is how many rows a careful write sends in its first COPY
+// (and the pieces a read-only dry run sums stock in, as the import would);
 // each COPY that goes in doubles the next. A row the database refuses
 // costs the rows sent before it in its COPY once more, so the COPY after a
-// refused row starts again at refusedPiece rows: refused rows come
+// refused row starts again at RefusedPiece rows: refused rows come
 // together more often than not (a bad delivery, an item, a vendor), and
 // those further apart cost a COPY more for each doubling between them.
 // When they come at a steady pace, though, the COPY after one goes up to
 // where the next is likely to be (restartPiece).
 const (
-	replayPiece  = 512
-	refusedPiece = 64
+	ReplayPiece  = 512
+	RefusedPiece = 64
 )
 
-// replay writes rows [lo, hi) carefully, in COPYs of replayPiece rows and
+// replay writes rows [lo, hi) carefully, in COPYs of ReplayPiece rows and
 // more, each in a savepoint. When the database refuses a row of a COPY,
 // its error names the row (the COPY's line): the rows before it are
 // written again, then the COPY after them starts with that row, which is
 // set apart when it is refused there, first of its COPY, and the COPYs
-// after it start again at refusedPiece rows. When the error names no row
+// after it start again at RefusedPiece rows. When the error names no row
 // (a foreign key, checked at the COPY's end; an item; the stock), the rows
 // are halved, down to single rows, which are then refused.
 func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
-	piece, after := replayPiece, 0
+	piece, after := ReplayPiece, 0
 	for lo < hi {
 		ref := w.hint
 		if ref != nil && ref.row >= lo && ref.row < hi {
@@ -348,21 +349,21 @@ func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 // were the same, the first COPY ends just before the next one: two COPYs
 // a refused row, the second setting it apart, first of its COPY. When they
 // were within an eighth of each other, it ends a sixteenth of the gap
-// short, and the next spans twice that. Otherwise refusedPiece, doubling.
+// short, and the next spans twice that. Otherwise RefusedPiece, doubling.
 // In a model of the server's costs, rows refused every 1,000 lines cost
-// 122 rows' worth each, against 458 with refusedPiece alone; 1,000 lines
+// 122 rows' worth each, against 458 with RefusedPiece alone; 1,000 lines
 // give or take 20, 310 against 461; at random (exponential gaps) or in
 // bursts, about the same.
 func (w *batchWriter) restartPiece() (piece, after int) {
 	gap, before := w.s.refusalGaps[0], w.s.refusalGaps[1]
 	switch {
 	case gap > 0 && gap == before:
-		return max(refusedPiece, gap-1), 0
+		return max(RefusedPiece, gap-1), 0
 	case gap > 0 && 8*abs(gap-before) <= gap:
 		margin := max(1, gap/16)
-		return max(refusedPiece, gap-1-margin), 2 * margin
+		return max(RefusedPiece, gap-1-margin), 2 * margin
 	}
-	return refusedPiece, 0
+	return RefusedPiece, 0
 }
 
 func abs(n int) int {
