@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -82,6 +83,64 @@ func TestFewerWritersWhenTheServerTakesNoMore(t *testing.T) {
 		}
 		pgtest.CheckInvariant(t, admin, p.summary(t)["source_key"].(string), g.Lines, defaultRejects(g.Path))
 	}
+}
+
+// A writer whose connection is lost while the server takes no more (the
+// role's CONNECTION LIMIT lowered meanwhile) stops, with a warning, and
+// the run goes on with the others: every group sent to it would fail.
+func TestWriterLostToAFullServerStops(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := pgtest.Schema(t)
+	admin := pgtest.Conn(t, cfg)
+	role, as := readmeRole(t, cfg, admin)
+	// The items exist, so that no group holds its rows back for the one
+	// before it (lanes.go).
+	imported(t, as, 3, testgen.CSV(t, t.TempDir(), "items.csv", testgen.Spec{Rows: 3000, BadEvery: 101, Variant: 1}).Path)
+	// Each row waits for lock 4242, which hold keeps until the writers
+	// have begun: then the newest connection, a writer's (the run's own
+	// and the catalogue's come first), is ended, with no room left for it.
+	if _, err := admin.Exec(ctx, `ALTER ROLE `+role+` CONNECTION LIMIT 3;
+		CREATE FUNCTION gate() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN PERFORM pg_advisory_lock_shared(4242); PERFORM pg_advisory_unlock_shared(4242); RETURN NEW; END $$;
+		CREATE TRIGGER gate BEFORE INSERT ON transactions FOR EACH ROW EXECUTE FUNCTION gate()`); err != nil {
+		t.Fatal(err)
+	}
+	hold := pgtest.Conn(t, cfg)
+	if _, err := hold.Exec(ctx, `SELECT pg_advisory_lock(4242)`); err != nil {
+		t.Fatal(err)
+	}
+	g := testgen.CSV(t, t.TempDir(), "g.csv", testgen.Spec{Rows: 3000, BadEvery: 101})
+	p := start(t, as, "import", "--writers", "2", "--chunk-size", "100", "--chunks-per-commit", "10", "--output", "json", g.Path)
+	var writer int
+	for range 600 {
+		err := admin.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE usename = $1 AND wait_event = 'advisory'
+			AND (SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND wait_event = 'advisory') = 2
+			ORDER BY backend_start DESC LIMIT 1`, role).Scan(&writer)
+		if err == nil || p.exited() {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if writer == 0 {
+		t.Fatalf("two writers never waited at the gate\n%s", outputs(p))
+	}
+	if _, err := admin.Exec(ctx, `ALTER ROLE `+role+` CONNECTION LIMIT 2`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend($1)`, writer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(ctx, `SELECT pg_advisory_unlock(4242)`); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != 3 {
+		t.Fatalf("exit %d, want 3\n%s", code, outputs(p))
+	}
+	if !strings.Contains(p.stderr.String(), "the server takes no more connections: one writer fewer") {
+		t.Errorf("no warning of a writer stopped\n%s", outputs(p))
+	}
+	pgtest.CheckInvariant(t, admin, p.summary(t)["source_key"].(string), g.Lines, defaultRejects(g.Path))
 }
 
 // readmeRole creates a role with the README's grants on cfg's schema,

@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgerrcode"
@@ -306,12 +307,24 @@ func (s *parallelSink) failed(ctx context.Context, f *flight) error {
 	}
 	if errors.As(err, &rw) {
 		// The run's connection is new if it was lost; the others are
-		// made new too.
-		for _, l := range s.lanes {
-			if l.db != s.db {
-				_ = l.db.Reconnect(context.WithoutCancel(ctx))
+		// made new too. One the server has no room for any more
+		// (SQLSTATE 53300) stops: every group sent to it would fail.
+		n := len(s.lanes)
+		s.lanes = slices.DeleteFunc(s.lanes, func(l *lane) bool {
+			if l.db == s.db {
+				return false
 			}
-		}
+			rerr := l.db.Reconnect(context.WithoutCancel(ctx))
+			if store.SQLState(rerr) != pgerrcode.TooManyConnections {
+				return false
+			}
+			n--
+			s.log.Warn("the server takes no more connections: one writer fewer", "writers", n, "error", rerr)
+			close(l.jobs)
+			<-l.stopped
+			return true
+		})
+		s.next = 0
 	}
 	return err
 }
