@@ -159,10 +159,18 @@ func runImport(ctx context.Context, bin, schema, file string, wantRows, wantReje
 // catalogue (items and mappings) kept, as on a database in daily use.
 // VACUUM ANALYZE leaves the same visibility map and statistics behind each
 // time, and the CHECKPOINT after it writes the previous trial's dirty pages
-// now rather than in the middle of the next trial's timing.
+// now rather than in the middle of the next trial's timing. Autovacuum is
+// off on the schema's tables, for the same reason: the reset does what it
+// would, and a run of it in a trial (a VACUUM ANALYZE of transactions, as
+// soon as its launcher woke after the first 1,000 rows: 5 s of a trial,
+// sampled in pg_stat_activity) landed in one trial or another at random.
 func resetTables(ctx context.Context, conn *pgx.Conn, schema string) error {
 	s := pgx.Identifier{schema}.Sanitize()
 	stmts := []string{
+		`DO $$DECLARE t regclass; BEGIN
+			FOR t IN SELECT c.oid FROM pg_class c WHERE c.relnamespace = ` + quoteLiteral(s) + `::regnamespace AND c.relkind = 'r' LOOP
+				EXECUTE format('ALTER TABLE %s SET (autovacuum_enabled = off)', t);
+			END LOOP; END$$`,
 		"TRUNCATE " + s + ".transactions, " + s + ".rejects, " + s + ".invoices",
 		"DELETE FROM " + s + ".import_runs",
 		"UPDATE " + s + ".inventory_items SET quantity = 0 WHERE quantity <> 0",
