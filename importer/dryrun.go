@@ -183,9 +183,9 @@ func NewEarlier() *Earlier {
 // counted imported but those an import refuses before writing them
 // (duplicates, fixed records that cannot come home), which a read-only dry
 // run asks the database for, and those that would take their item's stock
-// to 10^15 or more (store.PastAStock, Earlier.addStock: the stock summed
-// row by row from the database's); every new item a row imported uses counts as
-// created. The rejects go to the rejects file only when one was asked for.
+// to 10^15 or more (store.PastAStock; Earlier.addStock, which sums it from
+// the database's as the import adds it); every new item a row imported
+// uses counts as created. The rejects go to the rejects file only when one was asked for.
 type dryRunSink struct {
 	rejects *rejectsWriter // nil: none
 	written store.Progress
@@ -352,7 +352,7 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 			}
 			switch {
 			case s.earlier.superseded[gone] != "":
-				refuse(i, &store.Refusal{Reason: fmt.Sprintf("_record: record %d of run %d belongs to run %d, which an input before it (%s) supersedes: import that run's source again instead",
+				refuse(i, &store.Refusal{Reason: fmt.Sprintf("_record: record %d of run %d belongs to run %d, which an input before it (%s) imports again in its place: the record is imported with it, not apart",
 					o.Record, o.Run, gone, filepath.Base(s.earlier.superseded[gone])), Rule: "_record: a rejected record already taken back, or no rejected record"})
 				continue
 			case why[o] != "":
