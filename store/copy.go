@@ -204,12 +204,7 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 // until the transaction's end: one UPDATE per item per transaction, however
 // many batches it carries. The sums are held by value: a batch of 3,000
 // rows has about as many items, and a pointer to each cost an allocation.
-type stockSums map[stockKey]stockSum
-
-type stockKey struct {
-	account string
-	id      int64
-}
+type stockSums map[StockKey]stockSum
 
 // stockSum is exact: thousandths in an int64 while they fit, which every
 // stock quantity (numeric(18,3)) does, and a decimal for anything else.
@@ -226,7 +221,7 @@ const maxMilli = 1 << 62
 
 func (s stockSums) add(rows []*Row) stockSums {
 	for _, r := range rows {
-		k := stockKey{r.Account, *r.ItemID}
+		k := StockKey{r.Account, *r.ItemID}
 		sum := s[k]
 		sum.add(r.BaseQuantity)
 		s[k] = sum
@@ -293,14 +288,14 @@ func (s stockSums) apply(ctx context.Context, tx pgx.Tx) error {
 	if len(s) == 0 {
 		return nil
 	}
-	keys := make([]stockKey, 0, len(s))
+	keys := make([]StockKey, 0, len(s))
 	for k := range s {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b stockKey) int { return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.id, b.id)) })
+	slices.SortFunc(keys, func(a, b StockKey) int { return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.ID, b.ID)) })
 	accounts, ids, deltas := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
-		accounts[i], ids[i], deltas[i] = k.account, k.id, s[k].text()
+		accounts[i], ids[i], deltas[i] = k.Account, k.ID, s[k].text()
 	}
 	// The deltas go as text and are cast by the server: pgx encodes a
 	// string into numeric[] only after failing to in binary, an error

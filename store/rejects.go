@@ -49,7 +49,8 @@ func stockOverflow(err error) error {
 // read-only dry run, summing the stock itself (Stocks), tells it by this.
 var ErrStockPast = errors.New("quantity: would take its item's stock to 10^15 or more, beyond what a stock holds (numeric(18,3), SQLSTATE 22003)")
 
-// StockKey is an item, by account and id.
+// StockKey is an item, by account and id: whose stock a transaction sums
+// (stockSums), or a dry run reads (Stocks).
 type StockKey struct {
 	Account string
 	ID      int64
