@@ -284,7 +284,7 @@ const (
 // (a foreign key, checked at the COPY's end; an item; the stock), the rows
 // are halved, down to single rows, which are then refused.
 func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
-	piece, after := ReplayPiece, 0
+	piece, then := ReplayPiece, []int(nil)
 	for lo < hi {
 		ref := w.hint
 		if ref != nil && ref.row >= lo && ref.row < hi {
@@ -294,8 +294,8 @@ func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 			err := w.writePiece(ctx, tx, lo, end)
 			if err == nil || !IsRowError(err) {
 				if err == nil {
-					if lo, piece = end, min(2*piece, 1<<20); after > 0 {
-						piece, after = after, 0
+					if lo, piece = end, min(2*piece, 1<<20); len(then) > 0 {
+						piece, then = then[0], then[1:]
 					}
 					continue
 				}
@@ -316,7 +316,7 @@ func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 				ref.row = lo
 			}
 		}
-		piece, after = w.restartPiece()
+		piece, then = w.restartPiece()
 		if ref.row > lo {
 			// With rows before it in its COPY, the row named may have
 			// failed for one of them: it is refused only when it is
@@ -332,7 +332,7 @@ func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 			w.s.refusalGaps = [2]int{lo - w.last, w.s.refusalGaps[0]}
 		}
 		w.last = lo
-		piece, after = w.restartPiece()
+		piece, then = w.restartPiece()
 		if err := w.keepCatalogue(ctx, tx, &w.b.Rows[lo]); err != nil {
 			return err
 		}
@@ -342,28 +342,31 @@ func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 }
 
 // restartPiece is the length of the COPY after a refused row, and of the
-// one after it when that goes in (0: twice as long). A COPY costs the
-// server about as much as 60 rows (an estimate: the extra server CPU of a
-// run with refused rows over its COPYs), and the rows a refused one holds
-// before its refused row go twice. When the last two gaps between refused rows
-// were the same, the first COPY ends just before the next one: two COPYs
-// a refused row, the second setting it apart, first of its COPY. When they
-// were within an eighth of each other, it ends a sixteenth of the gap
-// short, and the next spans twice that. Otherwise RefusedPiece, doubling.
-// In a model of the server's costs, rows refused every 1,000 lines cost
-// 122 rows' worth each, against 458 with RefusedPiece alone; 1,000 lines
-// give or take 20, 310 against 461; at random (exponential gaps) or in
-// bursts, about the same.
-func (w *batchWriter) restartPiece() (piece, after int) {
+// ones after it while they go in (then doubling). A COPY costs the server
+// about as much as 60 rows (an estimate: the extra server CPU of a run
+// with refused rows over its COPYs), and the rows a refused one holds
+// before its refused row go twice. When the last two gaps between refused
+// rows were the same, the first COPY ends just before the next one, and
+// the next is that row alone: refused, it is set apart, first of its COPY,
+// having cost the client and the server one row, not a COPY's worth sent
+// for nothing; gone in (the pace changed), the COPYs go on twice as long
+// as the first. When the gaps were within an eighth of each other, the
+// first COPY ends a sixteenth of the gap short, and the next spans twice
+// that. Otherwise RefusedPiece, doubling. In a model of the server's
+// costs, rows refused every 1,000 lines cost 122 rows' worth each, against
+// 458 with RefusedPiece alone; 1,000 lines give or take 20, 310 against
+// 461; at random (exponential gaps) or in bursts, about the same.
+func (w *batchWriter) restartPiece() (piece int, then []int) {
 	gap, before := w.s.refusalGaps[0], w.s.refusalGaps[1]
 	switch {
 	case gap > 0 && gap == before:
-		return max(RefusedPiece, gap-1), 0
+		piece = max(RefusedPiece, gap-1)
+		return piece, []int{1, 2 * piece}
 	case gap > 0 && 8*abs(gap-before) <= gap:
 		margin := max(1, gap/16)
-		return max(RefusedPiece, gap-1-margin), 2 * margin
+		return max(RefusedPiece, gap-1-margin), []int{2 * margin}
 	}
-	return RefusedPiece, 0
+	return RefusedPiece, nil
 }
 
 func abs(n int) int {

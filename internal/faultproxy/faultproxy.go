@@ -38,6 +38,7 @@ type Proxy struct {
 	ln               net.Listener
 	network, address string
 	armed, dropped   atomic.Int64
+	sent             atomic.Int64 // bytes clients sent, startup messages included
 	refusing         atomic.Bool
 	resumed          atomic.Pointer[chan struct{}] // non-nil while paused; Resume closes it
 	accepting        chan struct{}                 // closed when accept returns
@@ -110,6 +111,9 @@ func (p *Proxy) takeDrop() bool {
 	return false
 }
 
+// Sent is how many bytes the clients have sent to the server.
+func (p *Proxy) Sent() int64 { return p.sent.Load() }
+
 // Pause stops forwarding both ways, holding bytes (not dropping them) for
 // Resume to deliver in order. Bytes already on their way may still arrive.
 func (p *Proxy) Pause() { ch := make(chan struct{}); p.resumed.CompareAndSwap(nil, &ch) }
@@ -132,6 +136,8 @@ type source struct {
 	p     *Proxy
 	c     net.Conn
 	flush func() error
+	// counted, when set, counts the bytes read.
+	counted *atomic.Int64
 }
 
 func (s source) Read(b []byte) (int, error) {
@@ -141,7 +147,11 @@ func (s source) Read(b []byte) (int, error) {
 	for ch := s.p.resumed.Load(); ch != nil; ch = s.p.resumed.Load() {
 		<-*ch
 	}
-	return s.c.Read(b)
+	n, err := s.c.Read(b)
+	if s.counted != nil {
+		s.counted.Add(int64(n))
+	}
+	return n, err
 }
 
 func (p *Proxy) accept() {
@@ -175,7 +185,7 @@ func (p *Proxy) accept() {
 // server's side of the stream is typed messages from its very start.
 func (p *Proxy) serveClient(l *link) {
 	defer func() { l.close(); p.mu.Lock(); delete(p.links, l); p.mu.Unlock(); p.wg.Done() }()
-	c, buf := source{p, l.client, func() error { return nil }}, make([]byte, maxStartup)
+	c, buf := source{p, l.client, func() error { return nil }, &p.sent}, make([]byte, maxStartup)
 	for {
 		if read(c, buf[:8]) != nil {
 			return
@@ -201,7 +211,7 @@ func write(w io.Writer, b []byte) error { _, err := w.Write(b); return err }
 // needs, streaming bodies through a fixed buffer: a corrupt length costs no memory.
 func (p *Proxy) serveServer(l *link) {
 	w := bufio.NewWriterSize(l.client, chunk)
-	r := bufio.NewReaderSize(source{p, l.server, w.Flush}, chunk)
+	r := bufio.NewReaderSize(source{p, l.server, w.Flush, nil}, chunk)
 	head, buf, n := make([]byte, 5), make([]byte, chunk), uint32(0)
 	for {
 		if read(r, head) != nil {
