@@ -60,7 +60,8 @@ func (s *Store) BeginGroup(ctx context.Context, first *Batch) (*Group, error) {
 // refuse a row, the batch alone is rolled back and written again
 // carefully (as WriteBatch does), its refused rows set apart, and the
 // group goes on; so is the batch after it. A batch written carefully with
-// no row refused sends the next one whole again. On any other error the
+// no row refused, of ReplayPiece rows or more, sends the next one whole
+// again. On any other error the
 // group is done for: roll it back.
 func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
 	if err := g.s.lockSeen(ctx, g.tx, b.Seen); err != nil {
@@ -80,7 +81,13 @@ func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
 	if err != nil {
 		return out, g.s.lost(err)
 	}
-	g.s.refusing = w.refusedByDatabase()
+	// A batch with no row refused says the refusals are over only when it
+	// had rows enough to say so: the few rows a group holds back to its
+	// end (importer's split) say nothing, and the batch after them, sent
+	// whole, cost all its rows again.
+	if refused := w.refusedByDatabase(); refused || len(b.Rows) >= ReplayPiece {
+		g.s.refusing = refused
+	}
 	g.stock.merge(w.stock)
 	g.s.spareStock = w.stock
 	g.accounts = append(g.accounts, w.accounts()...)

@@ -42,7 +42,8 @@ type Store struct {
 	// copyBuf is the last COPY's buffer, kept for the next one.
 	copyBuf []byte
 	// refusing: the database refused rows of the last batch a group wrote
-	// here, so the next one is written carefully from the start.
+	// here (of the last of ReplayPiece rows or more, or after it), so the
+	// next one is written carefully from the start.
 	refusing bool
 	// refusalGaps are how many rows apart the last three rows the
 	// database refused in a batch were, the last gap first: where the
