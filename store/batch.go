@@ -268,8 +268,8 @@ func (w *batchWriter) catalogue(ctx context.Context, tx pgx.Tx, items []NewItem,
 // refused row starts again at RefusedPiece rows: refused rows come
 // together more often than not (a bad delivery, an item, a vendor), and
 // those further apart cost a COPY more for each doubling between them.
-// When they come at a steady pace, though, the COPY after one goes up to
-// where the next is likely to be (restartPiece).
+// When they come at a steady pace, though, the COPYs go up to where the
+// next is likely to be (plan).
 const (
 	ReplayPiece  = 512
 	RefusedPiece = 64
@@ -278,13 +278,13 @@ const (
 // replay writes rows [lo, hi) carefully, in COPYs of ReplayPiece rows and
 // more, each in a savepoint. When the database refuses a row of a COPY,
 // its error names the row (the COPY's line): the rows before it are
-// written again, then the COPY after them starts with that row, which is
-// set apart when it is refused there, first of its COPY, and the COPYs
-// after it start again at RefusedPiece rows. When the error names no row
-// (a foreign key, checked at the COPY's end; an item; the stock), the rows
-// are halved, down to single rows, which are then refused.
+// written again, then that row alone, which is set apart when it is
+// refused there, and the COPYs after it start again at RefusedPiece rows.
+// When the error names no row (a foreign key, checked at the COPY's end;
+// an item; the stock), the rows are halved, down to single rows, which
+// are then refused.
 func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
-	piece, then := ReplayPiece, []int(nil)
+	piece, then := w.plan(lo, ReplayPiece)
 	for lo < hi {
 		ref := w.hint
 		if ref != nil && ref.row >= lo && ref.row < hi {
@@ -316,60 +316,75 @@ func (w *batchWriter) replay(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 				ref.row = lo
 			}
 		}
-		piece, then = w.restartPiece()
 		if ref.row > lo {
 			// With rows before it in its COPY, the row named may have
 			// failed for one of them: it is refused only when it is
-			// refused first of a COPY.
+			// refused alone, after them.
 			if err := w.again(ctx, tx, lo, ref.row); err != nil {
 				return err
 			}
-			lo = ref.row
+			lo, piece, then = ref.row, 1, []int{RefusedPiece}
 			continue
 		}
 		w.refused[lo] = ref.err
+		at := w.b.Rows[lo].Record
 		if w.last >= 0 {
-			w.s.refusalGaps = [2]int{lo - w.last, w.s.refusalGaps[0]}
+			w.s.refusalGaps = [2]int64{at - w.b.Rows[w.last].Record, w.s.refusalGaps[0]}
 		}
-		w.last = lo
-		piece, then = w.restartPiece()
+		w.last, w.s.lastRefused = lo, at
 		if err := w.keepCatalogue(ctx, tx, &w.b.Rows[lo]); err != nil {
 			return err
 		}
 		lo++
+		piece, then = w.plan(lo, RefusedPiece)
 	}
 	return nil
 }
 
-// restartPiece is the length of the COPY after a refused row, and of the
-// ones after it while they go in (then doubling). A COPY costs the server
-// about as much as 60 rows (an estimate: the extra server CPU of a run
-// with refused rows over its COPYs), and the rows a refused one holds
-// before its refused row go twice. When the last two gaps between refused
-// rows were the same, the first COPY ends just before the next one, and
-// the next is that row alone: refused, it is set apart, first of its COPY,
-// having cost the client and the server one row, not a COPY's worth sent
-// for nothing; gone in (the pace changed), the COPYs go on twice as long
-// as the first. When the gaps were within an eighth of each other, the
-// first COPY ends a sixteenth of the gap short, and the next spans twice
-// that. Otherwise RefusedPiece, doubling. In a model of the server's
-// costs, rows refused every 1,000 lines cost 122 rows' worth each, against
-// 458 with RefusedPiece alone; 1,000 lines give or take 20, 310 against
-// 461; at random (exponential gaps) or in bursts, about the same.
-func (w *batchWriter) restartPiece() (piece int, then []int) {
+// plan is the length of the COPY from row lo, and of the ones after it
+// while they go in (then doubling): fallback, unless the last two gaps
+// between refused rows, in records, were within an eighth of each other.
+// A COPY costs the server about as much as 60 rows (an estimate: the
+// extra server CPU of a run with refused rows over its COPYs), and the
+// rows a refused one holds before its refused row go twice. When the gaps
+// were the same, the next refused row is expected at the same pace from
+// the last (in this batch or one before, the other writers' included):
+// the COPY ends just before it, and the next is that row alone; refused,
+// it is set apart, first of its COPY, having cost one row; gone in (the
+// pace changed), the COPYs go on from twice the first. When they were
+// within an eighth, the COPY ends a sixteenth of the gap short, and the
+// next spans twice that. Rows refused every 1,000 lines then cost about
+// nothing beyond their two COPYs; starting again at RefusedPiece, each
+// cost about 460 rows' worth, in a model of the server's costs.
+func (w *batchWriter) plan(lo, fallback int) (piece int, then []int) {
 	gap, before := w.s.refusalGaps[0], w.s.refusalGaps[1]
-	switch {
-	case gap > 0 && gap == before:
-		piece = max(RefusedPiece, gap-1)
-		return piece, []int{1, 2 * piece}
-	case gap > 0 && 8*abs(gap-before) <= gap:
-		margin := max(1, gap/16)
-		return max(RefusedPiece, gap-1-margin), []int{2 * margin}
+	if gap <= 0 || lo >= len(w.b.Rows) || 8*abs(gap-before) > gap {
+		return fallback, nil
 	}
-	return RefusedPiece, nil
+	margin := int64(0)
+	if gap != before {
+		margin = max(1, gap/16)
+	}
+	from, next := w.b.Rows[lo].Record, w.s.lastRefused+gap
+	if next < from {
+		next += (from - next + gap - 1) / gap * gap
+	}
+	k := 0
+	for lo+k < len(w.b.Rows) && w.b.Rows[lo+k].Record < next-margin {
+		k++
+	}
+	switch {
+	case margin > 0 && k == 0:
+		return int(2 * margin), nil
+	case margin > 0:
+		return k, []int{int(2 * margin)}
+	case k == 0:
+		return 1, []int{RefusedPiece}
+	}
+	return k, []int{1, 2 * k}
 }
 
-func abs(n int) int {
+func abs(n int64) int64 {
 	if n < 0 {
 		return -n
 	}

@@ -45,10 +45,12 @@ type Store struct {
 	// here (of the last of ReplayPiece rows or more, or after it), so the
 	// next one is written carefully from the start.
 	refusing bool
-	// refusalGaps are how many rows apart the last three rows the
-	// database refused in a batch were, the last gap first: where the
-	// next one likely is (restartPiece).
-	refusalGaps [2]int
+	// refusalGaps are how many records apart the last three rows the
+	// database refused in a batch were, the last gap first, and
+	// lastRefused the record of the last refused here: where the next one
+	// likely is (batchWriter.plan).
+	refusalGaps [2]int64
+	lastRefused int64
 	// groupItems is how many items the last group's stock held.
 	groupItems int
 	// spareStock is the sums of a group's last batch, once merged into the
