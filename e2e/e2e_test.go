@@ -19,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/batchimport/batchimport/internal/faultproxy"
 	"github.com/batchimport/batchimport/store"
 )
 
@@ -188,25 +187,6 @@ func runStatus(t *testing.T, conn *pgx.Conn, id int64) string {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// throughProxy starts a fault proxy to cfg's server, stopped at the end of
-// the test, and returns it with cfg pointed at it.
-func throughProxy(t *testing.T, cfg store.Config) (*faultproxy.Proxy, store.Config) {
-	t.Helper()
-	network, address, err := faultproxy.FromURL(cfg.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px, err := faultproxy.Start(network, address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(px.Close)
-	if cfg.URL, err = px.RewriteURL(cfg.URL); err != nil {
-		t.Fatal(err)
-	}
-	return px, cfg
 }
 
 func checkpointOf(t *testing.T, conn *pgx.Conn, id int64) int64 {

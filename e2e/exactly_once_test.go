@@ -282,7 +282,7 @@ func lostCommitReply(t *testing.T, stdin bool, writers string) {
 	const rows, drops = 100_000, 3
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg) // directly to the server: the proxy drops only the importer's replies
-	px, proxied := throughProxy(t, cfg)
+	px, proxied := pgtest.ThroughProxy(t, cfg)
 	dir := t.TempDir()
 	g := testgen.CSV(t, dir, "lost.csv", testgen.Spec{Rows: rows, BadEvery: 97})
 

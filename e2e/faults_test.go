@@ -103,7 +103,7 @@ func TestServerDownAtStart(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg)
-	px, down := throughProxy(t, cfg)
+	px, down := pgtest.ThroughProxy(t, cfg)
 	g := testgen.CSV(t, t.TempDir(), "early.csv", testgen.Spec{Rows: 1000})
 	px.Refuse(true)
 	p := start(t, down, "import", "--output", "json", g.Path)

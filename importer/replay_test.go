@@ -11,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/batchimport/batchimport/internal/faultproxy"
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
 	"github.com/batchimport/batchimport/store"
@@ -94,19 +93,8 @@ func TestSteadyRefusalsCostACopyEach(t *testing.T) {
 				}
 			}
 		}})
-		network, address, err := faultproxy.FromURL(cfg.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		px, err := faultproxy.Start(network, address)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer px.Close()
-		opts := testOptions(cfg)
-		if opts.DB.URL, err = px.RewriteURL(cfg.URL); err != nil {
-			t.Fatal(err)
-		}
+		px, proxied := pgtest.ThroughProxy(t, cfg)
+		opts := testOptions(proxied)
 		opts.Writers = 1
 		sum := Import(context.Background(), Input{Name: g.Path}, opts)
 		want := int64(0)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/batchimport/batchimport/internal/faultproxy"
 	"github.com/batchimport/batchimport/mapping"
 	"github.com/batchimport/batchimport/store"
 )
@@ -136,4 +137,23 @@ func Migrate(t testing.TB, db *store.Store) {
 	if _, err := db.Rekey(ctx, mapping.Vocabulary{}); err != nil {
 		t.Fatalf("migrate: re-key: %v", err)
 	}
+}
+
+// ThroughProxy starts a fault proxy to cfg's server, stopped at the end of
+// the test, and returns it with cfg pointed at it.
+func ThroughProxy(t testing.TB, cfg store.Config) (*faultproxy.Proxy, store.Config) {
+	t.Helper()
+	network, address, err := faultproxy.FromURL(cfg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px, err := faultproxy.Start(network, address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(px.Close)
+	if cfg.URL, err = px.RewriteURL(cfg.URL); err != nil {
+		t.Fatal(err)
+	}
+	return px, cfg
 }
