@@ -61,8 +61,7 @@ func (s *Store) BeginGroup(ctx context.Context, first *Batch) (*Group, error) {
 // carefully (as WriteBatch does), its refused rows set apart, and the
 // group goes on; so is the batch after it. A batch written carefully with
 // no row refused, of ReplayPiece rows or more, sends the next one whole
-// again. On any other error the
-// group is done for: roll it back.
+// again. On any other error the group is done for: roll it back.
 func (g *Group) Write(ctx context.Context, b *Batch) (Outcome, error) {
 	if err := g.s.lockSeen(ctx, g.tx, b.Seen); err != nil {
 		return Outcome{}, g.s.lost(err)
