@@ -366,6 +366,11 @@ func (w *batchWriter) plan(lo, fallback int) (piece int, then []int) {
 		margin = max(1, gap/16)
 	}
 	from, next := w.b.Rows[lo].Record, w.s.lastRefused+gap
+	if w.s.lastRefused >= from {
+		// The records went back (a run sent back to its checkpoint reads
+		// them again): the pace says nothing of where they go now.
+		return fallback, nil
+	}
 	if next < from {
 		next += (from - next + gap - 1) / gap * gap
 	}
