@@ -10,6 +10,7 @@ package e2e
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -772,6 +773,108 @@ func TestFileChangedDuringImport(t *testing.T) {
 		t.Errorf("the new run's rejects file is the reverted run's, %s", rejects)
 	}
 	pgtest.CheckInvariant(t, conn, s["source_key"].(string), lines, s["rejects_file"].(string))
+}
+
+// A file that breaks off after its first records cannot be read to its
+// end as it is: a gzip upload cut short, a JSON array with a syntax error.
+// Its run is reverted, so that the complete or mended file, a new source,
+// imports every record once, none of them a duplicate of the first run's
+// invoices.
+func TestInputThatBreaksOffIsReverted(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+
+	g := testgen.CSV(t, dir, "cut.csv", testgen.Spec{Rows: 6000, BadEvery: 97})
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	if _, err := zw.Write(mustRead(t, g.Path)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	gz := filepath.Join(dir, "upload.csv.gz")
+	json := filepath.Join(dir, "lines.json")
+	var broken, mended strings.Builder
+	jsonLines := []int{}
+	for i := range 3000 {
+		// Three lines an invoice; the element broken is the middle of one.
+		fmt.Fprintf(&mended, "%s{\"invoice_number\": \"J-%d\", \"invoice_date\": \"2026-05-05\", \"vendor\": \"Vendor 1\", "+
+			"\"vendor_sku\": \"S-%d\", \"description\": \"Product %d\", \"quantity\": 1, \"unit\": \"ea\", \"unit_price\": 2.5}\n",
+			map[bool]string{true: "[", false: ","}[i == 0], i/3, i%40, i%40)
+		jsonLines = append(jsonLines, i+1)
+	}
+	mended.WriteString("]\n")
+	for i, line := range strings.SplitAfter(mended.String(), "\n") {
+		if i == 1600 {
+			line = strings.Replace(line, `"quantity": 1,`, `"quantity": 1,,`, 1)
+		}
+		broken.WriteString(line)
+	}
+
+	for _, c := range []struct {
+		name          string
+		path          string
+		cut, complete []byte
+		lines         []int
+		says          string
+	}{
+		{"gzip cut short", gz, zipped.Bytes()[:zipped.Len()/2], zipped.Bytes(), g.Lines, "cut short or damaged"},
+		{"JSON syntax error", json, []byte(broken.String()), []byte(mended.String()), jsonLines, "line 1601"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(c.path, c.cut, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p, code := runBin(t, cfg, "import", "--output", "json", c.path)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", code, outputs(p))
+			}
+			s := p.summary(t)
+			runID := int64(s["run_id"].(float64))
+			if msg := errorOf(t, p); !strings.Contains(msg, c.says) || !strings.Contains(msg, "was reverted") {
+				t.Errorf("error %q: want it to say %q, and that the run was reverted", msg, c.says)
+			}
+			if s["reverted"] != true || s["rows_imported"].(float64) == 0 {
+				t.Errorf("summary %v: want rows imported, then reverted", s)
+			}
+			if st := runStatus(t, conn, runID); st != "reverted" {
+				t.Errorf("run %d is %q, want reverted", runID, st)
+			}
+			if n := queryInt(t, conn, `SELECT count(*) FROM transactions WHERE run_id = $1`, runID); n != 0 {
+				t.Errorf("%d transactions of the reverted run are left", n)
+			}
+			pgtest.CheckQuantities(t, conn)
+
+			if err := os.WriteFile(c.path, c.complete, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			q, code := runBin(t, cfg, "import", "--output", "json", c.path)
+			if code != 0 && code != 3 {
+				t.Fatalf("importing the complete file: exit %d\n%s", code, outputs(q))
+			}
+			s = q.summary(t)
+			if s["rows_read"].(float64) != float64(len(c.lines)) {
+				t.Errorf("summary %v: want all %d records read", s, len(c.lines))
+			}
+			if n := queryInt(t, conn, `SELECT count(*) FROM rejects WHERE run_id = $1 AND reason LIKE 'duplicate invoice%'`, int64(s["run_id"].(float64))); n != 0 {
+				t.Errorf("%d records of the complete file were taken for duplicates of the reverted run's invoices", n)
+			}
+			rejects, _ := s["rejects_file"].(string)
+			pgtest.CheckInvariant(t, conn, s["source_key"].(string), c.lines, rejects)
+		})
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // ---------------------------------------------------------------------------

@@ -63,6 +63,15 @@ type InputError struct {
 func (e *InputError) Error() string { return e.Name + ": " + e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
 
+// brokenError is an input that broke off after its first records (a
+// *invoice.FatalError): the run is reverted.
+type brokenError struct{ err error }
+
+func (e *brokenError) Error() string {
+	return e.err.Error() + "; what was imported of it was reverted: import it again once it is mended or complete"
+}
+func (e *brokenError) Unwrap() error { return e.err }
+
 // deferredError is a file newer than --min-age: not an error of the run, a
 // reason to leave the file for later.
 type deferredError struct{ age, minAge time.Duration }

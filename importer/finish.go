@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/batchimport/batchimport/invoice"
 	"github.com/batchimport/batchimport/store"
 )
 
@@ -26,7 +27,7 @@ func (r *runner) finish(ctx context.Context, w *writer, out *outFile, err error)
 		rule, n := w.commonestRule()
 		err = &AllRejectedError{Rejected: p.RowsRejected, Rule: rule, Count: n}
 	}
-	if r.opts.DryRun == ReadOnly && r.opts.Earlier != nil && (errors.Is(err, ErrMaxRejects) || errors.As(err, new(*ChangedError))) {
+	if r.opts.DryRun == ReadOnly && r.opts.Earlier != nil && reverts(err, w.committed) {
 		r.opts.Earlier.forget(r.src.in.Name) // its run would be reverted
 	}
 	if errors.As(err, new(*store.FencedError)) {
@@ -56,14 +57,24 @@ func allRejected(p store.Progress) bool {
 	return p.RowsRejected > 0 && p.RowsRejected == p.RowsRead-p.RowsSkipped
 }
 
+// reverts says whether a run that ends with err may keep nothing of what
+// it committed, c: --max-rejects passed, the file changed, or its bytes
+// broke off after its first records (a JSON array with a syntax error, a
+// gzip stream cut short). Such a file can never be read to its end as it
+// is, and mended or complete, it is another source, whose invoices a run
+// that kept its first records would hold.
+func reverts(err error, c store.Progress) bool {
+	var fatal *invoice.FatalError
+	return errors.Is(err, ErrMaxRejects) || errors.As(err, new(*ChangedError)) ||
+		errors.As(err, &fatal) && errors.As(err, new(*InputError)) && c.Record > 0
+}
+
 // record stores how the run ended: reverted when nothing of it may stay
-// (--max-rejects passed, the file changed), rejected when every record was
-// rejected, else its status. A failure to record it is logged: the next run
-// resumes it.
+// (reverts), rejected when every record was rejected, else its status. A
+// failure to record it is logged: the next run resumes it.
 func (r *runner) record(ctx context.Context, w *writer, err error) error {
 	dbctx := context.WithoutCancel(ctx)
-	var changed *ChangedError
-	if errors.Is(err, ErrMaxRejects) || errors.As(err, &changed) {
+	if reverts(err, w.committed) {
 		rerr := r.retryOnce(dbctx, func() error { return r.db.RevertRun(dbctx, r.run.ID, r.run.Owner, err.Error()) })
 		var home *store.CameHomeError
 		switch {
@@ -75,6 +86,9 @@ func (r *runner) record(ctx context.Context, w *writer, err error) error {
 			return err
 		default:
 			r.sum.Reverted = true
+			if errors.As(err, new(*invoice.FatalError)) {
+				err = &brokenError{err}
+			}
 			return err
 		}
 	}

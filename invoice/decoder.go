@@ -3,7 +3,9 @@ package invoice
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -238,12 +240,20 @@ func (n *numbered) delimiter() rune {
 	return ','
 }
 
-// gzipReader names gzip as the culprit of a damaged compressed stream.
+// gzipReader names gzip as the culprit of a damaged compressed stream. A
+// stream cut short (an upload not finished) or corrupt is the bytes'
+// fault, a *FatalError: reading them again gives the same; an error of
+// the file below is not.
 type gzipReader struct{ r io.Reader }
 
 func (g gzipReader) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
-	if err != nil && err != io.EOF {
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) ||
+		errors.As(err, new(flate.CorruptInputError)):
+		err = &FatalError{Msg: fmt.Sprintf("gzip: %v: the compressed file is cut short or damaged", err)}
+	default:
 		err = fmt.Errorf("gzip: %w", err)
 	}
 	return n, err
