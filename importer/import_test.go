@@ -336,9 +336,9 @@ func TestEveryRecordRejectedForItsSyntax(t *testing.T) {
 	cfg := pgtest.Schema(t)
 	path := filepath.Join(t.TempDir(), "quotes.csv")
 	body := "invoice_number,invoice_date,vendor,description,quantity,unit_price\n" +
-		"A-1,2026-01-02,Sysco,Milk 1\"gal,1,2\n" +
-		"A-2,2026-01-02,Sys\"co,Milk,1,2\n" +
-		"A-3,2026-01-02,Sysco,Milk,1,2\"5\n"
+		"A-1,2026-01-02,Sysco,\"Milk\" 1gal,1,2\n" +
+		"A-2,2026-01-02,\"Sys\"co,Milk,1,2\n" +
+		"A-3,2026-01-02,Sysco,Milk,1,\"2\"5\n"
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestEveryRecordRejectedForItsSyntax(t *testing.T) {
 	if sum.Status != store.StatusRejected || !errors.As(sum.Err, &all) {
 		t.Fatalf("status %s, error %v; want rejected", sum.Status, sum.Err)
 	}
-	if want := `CSV syntax: bare " in non-quoted-field`; all.Rule != want || all.Count != 3 {
+	if want := `CSV syntax: extraneous or missing " in quoted-field`; all.Rule != want || all.Count != 3 {
 		t.Errorf("commonest reason %q for %d of %d, want %q for all 3", all.Rule, all.Count, all.Rejected, want)
 	}
 }

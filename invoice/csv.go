@@ -278,9 +278,13 @@ func (d *csvDecoder) read() (csvMeta, error) {
 		if perr == nil {
 			return m, err
 		}
+		raw := strings.TrimRight(string(d.tap.slice(start, d.offset())), "\r\n")
+		if rec, ok := inchMarks(raw, d.comma, perr); ok {
+			m = d.meta(d.lineBase+perr.StartLine, rec)
+			break
+		}
 		// The record cannot be split into fields; keep its text whole in the
 		// first column so that the rejects file loses nothing.
-		raw := strings.TrimRight(string(d.tap.slice(start, d.offset())), "\r\n")
 		m = csvMeta{line: d.lineBase + perr.StartLine, raw: []string{raw}, err: &SyntaxError{Msg: fmt.Sprintf("CSV syntax: %v (line %d, column %d)",
 			perr.Err, d.lineBase+perr.Line, perr.Column), Rule: "CSV syntax: " + perr.Err.Error()}}
 	case len(rec) > MaxColumns:
@@ -297,12 +301,7 @@ func (d *csvDecoder) read() (csvMeta, error) {
 		if d.lineOf(len(rec)-1) > line || strings.Contains(rec[len(rec)-1], "\n") {
 			rec = keepCRLF(rec, d.tap.slice(start, d.offset()), d.comma)
 		}
-		m = csvMeta{line: line, raw: rec}
-		if len(rec) != len(d.header) {
-			m.err = &SyntaxError{Msg: fmt.Sprintf("record has %d fields, the header has %d", len(rec), len(d.header))}
-			m.miscounted = true
-			m.origin = d.originFromEnd(rec)
-		}
+		m = d.meta(line, rec)
 	}
 	if resynced {
 		d.lastLine = m.line
@@ -311,6 +310,37 @@ func (d *csvDecoder) read() (csvMeta, error) {
 	}
 	d.tap.discard(d.offset())
 	return m, nil
+}
+
+// meta is a record read whole, of line: an error when it has another
+// number of fields than the header.
+func (d *csvDecoder) meta(line int, rec []string) csvMeta {
+	m := csvMeta{line: line, raw: rec}
+	if len(rec) != len(d.header) {
+		m.err = &SyntaxError{Msg: fmt.Sprintf("record has %d fields, the header has %d", len(rec), len(d.header))}
+		m.miscounted = true
+		m.origin = d.originFromEnd(rec)
+	}
+	return m
+}
+
+// inchMarks reads a line that RFC 4180 refuses for a quote inside a field
+// that is not quoted (ErrBareQuote): supplier files write inches so, `Pan
+// 9" round`. When no field of the line starts with a quote, the quotes are
+// part of the text and the delimiters split it, as a spreadsheet reads it.
+// A line that quotes a field keeps its syntax error: where that field ends
+// is not sure.
+func inchMarks(line string, comma rune, perr *csv.ParseError) ([]string, bool) {
+	if !errors.Is(perr.Err, csv.ErrBareQuote) || perr.StartLine != perr.Line || strings.ContainsAny(line, "\r\n") {
+		return nil, false
+	}
+	fields := strings.Split(line, string(comma))
+	for _, f := range fields {
+		if strings.HasPrefix(strings.TrimLeft(f, " \t"), `"`) {
+			return nil, false
+		}
+	}
+	return fields, true
 }
 
 // recordBytes is the length of the record read from start, less its line

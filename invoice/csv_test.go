@@ -148,7 +148,7 @@ func TestCSVFatalHeaders(t *testing.T) {
 func TestCSVRecordErrorsKeepGoing(t *testing.T) {
 	in := header +
 		"A,2026-01-02,V,S1,Milk,1,gal\n" + // one field short
-		"B,2026-01-02,V,S2,Milk \"2%\" bad,1,gal,2\n" + // bare quote
+		"B,2026-01-02,V,S2,\"Milk\" 2% bad,1,gal,2\n" + // text after a quoted field
 		"C,2026-01-02,V,S3,Milk,1,gal,2,extra\n" + // one field long
 		"D,2026-01-02,V,S4,Milk,1,gal,2\n"
 	recs := decodeAll(t, in, Options{})
@@ -170,8 +170,37 @@ func TestCSVRecordErrorsKeepGoing(t *testing.T) {
 			t.Errorf("record %d: err %v, want %q", i, r.Err, want)
 		}
 	}
-	if got := recs[1].Raw.Fields; len(got) != 1 || !strings.Contains(got[0], `Milk "2%" bad`) {
+	if got := recs[1].Raw.Fields; len(got) != 1 || !strings.Contains(got[0], `"Milk" 2% bad`) {
 		t.Errorf("bad-quote record raw = %q, want its text kept", got)
+	}
+}
+
+// A quote inside a field that is not quoted is an inch mark, as supplier
+// files write it; on a line that quotes a field too, it stays an error.
+func TestCSVInchMarks(t *testing.T) {
+	in := header +
+		"A,2026-01-02,V,S1,Pan 9\" round,1,ea,2\n" +
+		"B,2026-01-02,V,S2,Board 12\"x18\",1,ea,2\n" +
+		"C,2026-01-02,V,S3,Pan 9\" round,1,ea,\"2\"\n" +
+		"D,2026-01-02,V,S4,Tray 10\" \"deep\",1,ea,2\n"
+	recs := decodeAll(t, in, Options{})
+	if len(recs) != 4 {
+		t.Fatalf("got %d records, want 4", len(recs))
+	}
+	for i, want := range []string{`Pan 9" round`, `Board 12"x18"`, "", `Tray 10" "deep"`} {
+		r := recs[i]
+		if r.Line != i+2 {
+			t.Errorf("record %d: line %d, want %d", i, r.Line, i+2)
+		}
+		if want == "" {
+			if r.Err == nil || !strings.Contains(r.Err.Error(), "CSV syntax") {
+				t.Errorf("record %d: err %v, want a CSV syntax error", i, r.Err)
+			}
+			continue
+		}
+		if r.Err != nil || r.Valid.Description != want {
+			t.Errorf("record %d: description %q, err %v; want %q", i, r.Valid.Description, r.Err, want)
+		}
 	}
 }
 
