@@ -211,12 +211,22 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 	// Tomatoes 25lb" may call it "TOMATO ROMA".
 	for i, ps := range [][]Pack{packs, it.NamePacks} {
 		for _, p := range ForUnit(ps, u) {
+			if DimensionOf(u) == Count && p.Count.Equal(one) && DimensionOf(p.Unit) != Count && statesCount(ps) {
+				// "10 ea" of "Potatoes 50 lb 90 ct" are 10 of the 90, not
+				// ten 50 lb cases; what one weighs, an operator says.
+				continue
+			}
 			if f, ok := direct(p.Unit, it); ok {
 				return p.of(u).Mul(f), i == 0, nil
 			}
 		}
 	}
 	return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it, packless: len(packs) > 0}
+}
+
+// statesCount says whether a pack of ps is a count of pieces ("90 ct").
+func statesCount(ps []Pack) bool {
+	return slices.ContainsFunc(ps, func(p Pack) bool { return DimensionOf(p.Unit) == Count })
 }
 
 // LineFactor is how many of the item's base unit one unit of a line holds,

@@ -162,6 +162,12 @@ func TestToBase(t *testing.T) {
 		{"2", "cs", "", "Steak Ribeye 12 oz 16 ct", Item{Base: "ea"}, "32"},
 		{"2", "cs", "", "Ketchup Packets 9 g 1000 ct", Item{Base: "g"}, "18000"},
 		{"1", "cs", "", "Potatoes Russet 50 lb 90 ct", Item{Base: "lb"}, "50"},
+		// An each of it is one of the 90, not the case; of a case with no
+		// count, the case.
+		{"10", "ea", "", "Potatoes Russet 50 lb 90 ct", Item{Base: "lb"}, ""},
+		{"1", "dz", "", "Potatoes Russet 50 lb 90 ct", Item{Base: "lb"}, ""},
+		{"10", "ea", "", "Potatoes Russet 50 lb 90 ct", Item{Base: "ea"}, "10"},
+		{"10", "ea", "", "Potatoes Russet", Item{Base: "lb", NamePacks: Packs("", "Potatoes Russet 50 lb 90 ct")}, ""},
 		// Plurals and short forms of containers are the containers.
 		{"6", "bottles", "12/750ml", "Wine Merlot", Item{Base: "ml"}, "4500"},
 		{"6", "BTLS", "12/750ml", "Wine Merlot", Item{Base: "ml"}, "4500"},
