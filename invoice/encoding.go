@@ -56,7 +56,7 @@ func decodeText(br *bufio.Reader, name string) *bufio.Reader {
 	case bytes.HasPrefix(bom, []byte{0xff, 0xfe}), bytes.HasPrefix(bom, []byte{0xfe, 0xff}):
 		t = transform.Chain(unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder(), unreplaced{})
 	case name == "utf-16":
-		t = transform.Chain(unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewDecoder(), unreplaced{})
+		t = transform.Chain(unicode.UTF16(bigOrLittle(br), unicode.IgnoreBOM).NewDecoder(), unreplaced{})
 	case codePages[name] != nil:
 		sb := newSingleByte(codePages[name])
 		if sb.looksUTF8(br) {
@@ -70,6 +70,26 @@ func decodeText(br *bufio.Reader, name string) *bufio.Reader {
 		return br
 	}
 	return bufio.NewReaderSize(transform.NewReader(br, t), 64<<10)
+}
+
+// bigOrLittle is the byte order of UTF-16 without a byte order mark: a
+// header is ASCII, whose characters are a zero byte and their own, so the
+// zeros of the first line say which comes first. Little-endian, as
+// Windows writes it, unless more zeros come first.
+func bigOrLittle(br *bufio.Reader) unicode.Endianness {
+	start, _ := br.Peek(512)
+	var first, second int
+	for i := 0; i+1 < len(start); i += 2 {
+		if start[i] == 0 && start[i+1] != 0 {
+			first++
+		} else if start[i] != 0 && start[i+1] == 0 {
+			second++
+		}
+	}
+	if first > second {
+		return unicode.BigEndian
+	}
+	return unicode.LittleEndian
 }
 
 // codePages are the single-byte encodings.
