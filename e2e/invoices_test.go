@@ -76,6 +76,66 @@ func TestResentInvoices(t *testing.T) {
 	}
 }
 
+// An invoice re-sent under another spelling of its vendor, which item
+// mappings take for the same ("U.S. Foods", "US  Foods", "US-Foods"), is
+// a duplicate too; reverted, the first run frees it under every spelling.
+func TestResentInvoiceUnderAnotherSpellingOfItsVendor(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	head := "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"
+	a := filepath.Join(dir, "a.csv")
+	b := filepath.Join(dir, "b.csv")
+	if err := os.WriteFile(a, []byte(head+"P-1,2026-01-05,U.S. Foods,K1,Apples Gala,1,ea,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	body := head
+	for _, v := range []string{"US Foods", "US  Foods", "US-Foods", "us foods.", "U.S. FOODS"} {
+		body += "P-1,2026-01-05," + v + ",K1,Apples Gala,1,ea,1\n"
+	}
+	body += "P-2,2026-01-05,US Foods,K1,Apples Gala,2,ea,1\n"
+	if err := os.WriteFile(b, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, code := runBin(t, cfg, "import", "--output", "json", a)
+	if code != 0 {
+		t.Fatalf("a: exit %d\n%s", code, outputs(p))
+	}
+	runA := int64(p.summary(t)["run_id"].(float64))
+	for _, writers := range []string{"1", "2"} {
+		p, code = runBin(t, cfg, "import", "--output", "json", "--writers", writers, "--rejects", filepath.Join(dir, "b"+writers+".rejects.csv"), b)
+		s := p.summary(t)
+		if code != 3 || s["rows_rejected"] != 5.0 || s["rows_imported"] != 1.0 {
+			t.Fatalf("b, %s writers: exit %d, %v; want P-1's 5 lines rejected, P-2 imported", writers, code, s)
+		}
+		for _, r := range rejectReasons(t, s["rejects_file"].(string)) {
+			if !strings.HasPrefix(r, "duplicate invoice P-1 from ") || !strings.HasSuffix(r, fmt.Sprintf("imported by run %d (a.csv)", runA)) {
+				t.Errorf("b's reject %q: want a duplicate of run %d's invoice", r, runA)
+			}
+		}
+		if _, code := runBin(t, cfg, "revert", fmt.Sprint(int64(s["run_id"].(float64)))); code != 0 {
+			t.Fatalf("revert b: exit %d", code)
+		}
+	}
+	pgtest.CheckQuantities(t, conn)
+
+	if p, code := runBin(t, cfg, "revert", fmt.Sprint(runA)); code != 0 {
+		t.Fatalf("revert a: exit %d\n%s", code, outputs(p))
+	}
+	if n := queryInt(t, conn, `SELECT count(*) FROM invoices`); n != 0 {
+		t.Errorf("%d invoices left after reverting every run", n)
+	}
+	p, code = runBin(t, cfg, "import", "--output", "json", b)
+	if s := p.summary(t); code != 0 || s["rows_imported"] != 6.0 {
+		t.Fatalf("b after a was reverted: exit %d, %v; want its 6 lines imported, of two invoices", code, s)
+	}
+	if n := queryInt(t, conn, `SELECT count(*) FROM invoices`); n != 2 {
+		t.Errorf("%d invoices, want P-1 and P-2 once each", n)
+	}
+	pgtest.CheckQuantities(t, conn)
+}
+
 // An invoice re-sent with new descriptions leaves no item behind: its
 // lines are refused as duplicates after they were resolved, and the items
 // they created go at the run's end, unless a line imported uses one, or

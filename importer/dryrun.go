@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/shopspring/decimal"
@@ -215,7 +214,7 @@ func (s *dryRunSink) duplicates(ctx context.Context, b *store.Batch) ([]store.Re
 		}
 		// Claimed by an input before, for that input's run or a fixed
 		// record's home run: the row's own only when it is the same.
-		k := invoiceKey{r.Account, strings.ToLower(r.Vendor), r.InvoiceNumber}
+		k := invoiceKey{r.Account, store.InvoiceVendor(r.Vendor), r.InvoiceNumber}
 		mine := claim{input: s.source}
 		if r.Origin.Run > 0 {
 			mine.home = home

@@ -1,8 +1,6 @@
 package importer
 
 import (
-	"strings"
-
 	"github.com/batchimport/batchimport/store"
 )
 
@@ -171,14 +169,14 @@ func (s *parallelSink) register(f *flight, keys []pendingKey, held bool) {
 	}
 }
 
-// lowerVendor is the vendor as invoices key it.
+// lowerVendor is the vendor as invoices key it (store.InvoiceVendor).
 func (s *parallelSink) lowerVendor(v string) string {
 	l, ok := s.lower[v]
 	if !ok {
 		if len(s.lower) > 1000 {
 			clear(s.lower)
 		}
-		l = strings.ToLower(v)
+		l = store.InvoiceVendor(v)
 		s.lower[v] = l
 	}
 	return l

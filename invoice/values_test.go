@@ -160,7 +160,7 @@ func TestEncodingsRejectWhatTheyCannotRead(t *testing.T) {
 		{"iso-8859-1", head + "A,2026-01-02,V,Ctrl \x85,1,1\n", ""},
 		{"iso-8859-15", head + "A,2026-01-02,V,\xa4uro,1,1\n", "€uro"},
 		{"utf-16", utf16le(head + "A,2026-01-02,V,Cr\u00e8me,1,1\n"), "Crème"},
-		{"utf-16", utf16be(head + "A,2026-01-02,V,Cr\u00e8me \u20ac,1,1\n"), "Crème €"}, // big-endian, no byte order mark
+		{"utf-16", utf16be(head + "A,2026-01-02,V,Cr\u00e8me \u20ac,1,1\n"), "Crème €"},   // big-endian, no byte order mark
 		{"utf-16", utf16le(head+"A,2026-01-02,V,1,1,") + "\x00\xd8" + utf16le("x\n"), ""}, // a lone surrogate
 		{"utf-16", utf16le(head+"A,2026-01-02,V,1,1,Odd") + "\x41", ""},                   // an odd last byte
 	} {

@@ -213,7 +213,7 @@ func (s *Store) RejectHomes(ctx context.Context, account string, origins []Origi
 func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int64) error {
 	type key struct{ account, vendor, number string }
 	index := map[key]int{}
-	lower := map[string]string{} // a batch has few vendors: lower-case each once
+	lower := map[string]string{} // a batch has few vendors: key each once
 	rowKey := make([]int, len(w.b.Rows))
 	var accounts, vendors, numbers []string
 	var owners []int64
@@ -221,7 +221,7 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 		r := &w.b.Rows[i]
 		v, ok := lower[r.Vendor]
 		if !ok {
-			v = strings.ToLower(r.Vendor)
+			v = InvoiceVendor(r.Vendor)
 			lower[r.Vendor] = v
 		}
 		k := key{r.Account, v, r.InvoiceNumber}
@@ -240,7 +240,7 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 	// The invoices inserted are the batch's own; only the others need
 	// reading back, to learn which run owns them.
 	rows, err := tx.Query(ctx, `INSERT INTO invoices (account, vendor, invoice_number, run_id)
-		SELECT u.a, lower(u.v), u.n, u.h FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(a, v, n, h)
+		SELECT u.a, invoice_vendor(u.v), u.n, u.h FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(a, v, n, h)
 		ORDER BY 1, 2, 3
 		ON CONFLICT DO NOTHING
 		RETURNING account, vendor, invoice_number`, customPlan, accounts, vendors, numbers, owners)
@@ -250,7 +250,7 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 	inserted := make([]bool, len(accounts))
 	var k key
 	if _, err := pgx.ForEachRow(rows, []any{&k.account, &k.vendor, &k.number}, func() error {
-		// lower() in the database may fold a vendor other than Go does:
+		// invoice_vendor() in the database may key a vendor other than Go does:
 		// a key not found here is read back below.
 		if n, ok := index[k]; ok {
 			inserted[n] = true
@@ -298,6 +298,33 @@ func DuplicateInvoice(r *Row, run int64, source string) *Refusal {
 		Rule: "duplicate invoice, imported by another run"}
 }
 
+// InvoiceVendor is the vendor an invoice is keyed by, as the database's
+// invoice_vendor (migration 0011) computes it: lower case, dashes, slashes
+// and underscores read as spaces, ASCII punctuation dropped, spaces
+// collapsed, so that "U.S. Foods" and "US  Foods" re-send the invoices of
+// "US Foods", as their item mappings are its. Where the two differ (lower
+// case or spaces beyond ASCII), the database's is the key: the importer
+// reads back what it did not foresee.
+func InvoiceVendor(v string) string {
+	l := strings.ToLower(v)
+	k := strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		switch {
+		case r == '-' || r == '/' || r == '_':
+			return ' '
+		case strings.ContainsRune(invoicePunctuation, r):
+			return -1
+		}
+		return r
+	}, l)), " ")
+	if k == "" {
+		return l
+	}
+	return k
+}
+
+// invoicePunctuation is what invoice_vendor drops.
+const invoicePunctuation = ".,'\"!?:;()[]{}<>*+=#@$%^~|\\&`"
+
 // InvoiceKey is an invoice as a row names it: its vendor as written.
 type InvoiceKey struct{ Account, Vendor, Number string }
 
@@ -320,7 +347,7 @@ func invoiceOwners(ctx context.Context, q querier, accounts, vendors, numbers []
 	}
 	rows, err := q.Query(ctx, `SELECT u.i, i.run_id, coalesce(r.source_name, '')
 		FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(a, v, n, i)
-		JOIN invoices i ON i.account = u.a AND i.vendor = lower(u.v) AND i.invoice_number = u.n
+		JOIN invoices i ON i.account = u.a AND i.vendor = invoice_vendor(u.v) AND i.invoice_number = u.n
 		LEFT JOIN import_runs r ON r.id = i.run_id`, customPlan, accounts, vendors, numbers)
 	if err != nil {
 		return nil, nil, err

@@ -50,3 +50,51 @@ func TestUnitsMigrationKeepsStock(t *testing.T) {
 		t.Errorf("after migrating: stock %s, sum of base quantities %s, %d rows whose base quantity is not their quantity; want 18.500, 18.500, 0", stock, sum, mismatched)
 	}
 }
+
+// Invoices whose vendors read the same once punctuation and spaces are
+// dropped become one, kept by the run that imported it first; the
+// database keys a vendor as store.InvoiceVendor does.
+func TestInvoiceVendorMigration(t *testing.T) {
+	cfg := pgtest.EmptySchema(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	if _, err := db.MigrateTo(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	conn := pgtest.Conn(t, cfg)
+	for _, q := range []string{
+		`INSERT INTO import_runs (id, source_key, source_name, account, status) VALUES (1, 'k1', 'a.csv', 'a', 'success'), (2, 'k2', 'b.csv', 'a', 'success')`,
+		`INSERT INTO invoices (account, vendor, invoice_number, run_id) VALUES
+		 ('a', 'us foods', 'P-1', 2), ('a', 'u.s. foods', 'P-1', 1), ('a', 'us  foods', 'P-1', 2),
+		 ('a', 'u.s. foods', 'P-2', 2), ('a', 'sysco', 'P-1', 2), ('b', 'us-foods', 'P-1', 2)`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := conn.QueryRow(ctx, `SELECT string_agg(format('%s|%s|%s|%s', account, vendor, invoice_number, run_id), ' ' ORDER BY 1, 2, 3)
+		FROM invoices`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := "a|sysco|P-1|2 a|us foods|P-1|1 a|us foods|P-2|2 b|us foods|P-1|2"; got != want {
+		t.Errorf("invoices after migrating:\n%s\nwant\n%s", got, want)
+	}
+	for _, v := range []string{"US Foods", "U.S. Foods", " US\t Foods ", "US-Foods", "us_foods/west", "Ben & Jerry's", "O'Brien (Produce), Inc.",
+		"A+B=C #1 @home $5 ~x| y\\z`q", "---", "...", "Sysco", "GFS - Gordon Food Service", "[Acme] {Corp} <Ltd>!?:;%^*"} {
+		var sql string
+		if err := conn.QueryRow(ctx, `SELECT invoice_vendor($1)`, v).Scan(&sql); err != nil {
+			t.Fatal(err)
+		}
+		if goKey := store.InvoiceVendor(v); goKey != sql {
+			t.Errorf("vendor %q: Go keys it %q, the database %q", v, goKey, sql)
+		}
+	}
+}
