@@ -101,7 +101,7 @@ func Validate(v *Values, accounts Accounts, f ValueFormat) (Line, error) {
 		value, err = checkText(field, value, required, max)
 		return value
 	}
-	l.InvoiceNumber = text(FieldInvoiceNumber, v.InvoiceNumber, true, maxInvoiceNumber)
+	l.InvoiceNumber = text(FieldInvoiceNumber, visible(v.InvoiceNumber), true, maxInvoiceNumber)
 	date := text(FieldInvoiceDate, v.InvoiceDate, true, 0)
 	l.Vendor = text(FieldVendor, v.Vendor, true, maxVendor)
 	l.VendorSKU = text(FieldVendorSKU, v.VendorSKU, false, maxVendorSKU)
@@ -170,6 +170,25 @@ func isTotal(description string) bool {
 	}
 	s := strings.ToLower(strings.TrimRight(strings.TrimSpace(description), ":. "))
 	return totals[strings.Join(strings.Fields(strings.ReplaceAll(s, "-", " ")), " ")]
+}
+
+// visible drops from an invoice number the characters that show nothing
+// (a zero-width space, a word joiner, a soft hyphen, a byte order mark),
+// which a copy and paste may bring along: "INV-1" and "INV-1" followed by
+// a zero-width space are one invoice, as an operator reads them.
+func visible(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf && utf8.ValidString(s) { // else checkText rejects it as it is
+			return strings.Map(func(r rune) rune {
+				switch r {
+				case '\u200b', '\u2060', '\u00ad', '\ufeff':
+					return -1
+				}
+				return r
+			}, s)
+		}
+	}
+	return s
 }
 
 // ruleUTF8 is the rule of text that is not UTF-8.

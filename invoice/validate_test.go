@@ -99,6 +99,28 @@ func TestValidateRules(t *testing.T) {
 	}
 }
 
+// An invoice number keeps no character that shows nothing: re-sent with a
+// zero-width space after it, it is the same invoice. Bytes that are not
+// UTF-8 are still rejected, not made U+FFFD.
+func TestValidateInvoiceNumberKeepsWhatShows(t *testing.T) {
+	for in, want := range map[string]string{
+		"INV-1\u200b": "INV-1", "\ufeffINV-1": "INV-1", "IN\u00adV-1\u2060": "INV-1", "Rechnung-ü1": "Rechnung-ü1", "INV-1": "INV-1",
+	} {
+		v := validValues()
+		v.InvoiceNumber = in
+		l, err := Validate(&v, Accounts{Default: "acme"}, ValueFormat{})
+		if err != nil || l.InvoiceNumber != want {
+			t.Errorf("invoice number %q: %q, %v; want %q", in, l.InvoiceNumber, err, want)
+		}
+	}
+	v := validValues()
+	v.InvoiceNumber = "INV-\xff\u200b"
+	var fe *FieldError
+	if _, err := Validate(&v, Accounts{Default: "acme"}, ValueFormat{}); !errors.As(err, &fe) || fe.Field != FieldInvoiceNumber || fe.Rule != ruleUTF8 {
+		t.Errorf("invoice number that is not UTF-8: %v; want it rejected", err)
+	}
+}
+
 func TestValidateExactDecimals(t *testing.T) {
 	v := validValues()
 	v.Quantity, v.UnitPrice, v.Account = " 0.1 ", "1234567890123.4567", " other "
