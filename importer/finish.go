@@ -14,6 +14,9 @@ import (
 // fills the summary. It returns the error that ends the run, if any.
 func (r *runner) finish(ctx context.Context, w *writer, out *outFile, err error) error {
 	r.sum.setCounts(w.committed)
+	if errors.Is(err, ErrMaxRejects) {
+		err = w.tooManyRejects()
+	}
 	dbctx := context.WithoutCancel(ctx)
 	if r.run.ID != 0 && r.opts.DryRun != ReadOnly {
 		var fenced *store.FencedError

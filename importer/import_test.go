@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -251,6 +252,53 @@ func TestMaxRejectsRevertsTheRun(t *testing.T) {
 		t.Fatalf("import after the revert: %s, run %v, read %d", again.Status, again.RunID, again.RowsRead)
 	}
 	pgtest.CheckInvariant(t, conn, again.SourceKey, g.Lines, *again.RejectsFile)
+}
+
+// Rows the database refuses count against --max-rejects as those the
+// client rejects: the run stops, is reverted, and says how many were
+// rejected as its summary does, with one writer or several.
+func TestMaxRejectsOfRowsTheDatabaseRefuses(t *testing.T) {
+	t.Parallel()
+	for _, writers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d writers", writers), func(t *testing.T) {
+			t.Parallel()
+			cfg := pgtest.Schema(t)
+			conn := pgtest.Conn(t, cfg)
+			if _, err := conn.Exec(context.Background(), `
+				CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN
+					RAISE EXCEPTION 'invoice % is on hold', NEW.invoice_number;
+				END $$;
+				CREATE TRIGGER hold BEFORE INSERT ON transactions
+					FOR EACH ROW WHEN (NEW.invoice_number LIKE 'HOLD%') EXECUTE FUNCTION hold();`); err != nil {
+				t.Fatal(err)
+			}
+			g := testgen.CSV(t, t.TempDir(), "held.csv", testgen.Spec{Rows: 30_000, Edit: func(i int, f []string) {
+				if i%101 == 7 {
+					f[0] = fmt.Sprintf("HOLD-%d", i)
+				}
+			}})
+			opts := testOptions(cfg)
+			opts.MaxRejects, opts.Writers = 20, writers
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			sum := Import(ctx, Input{Name: g.Path}, opts)
+			if ctx.Err() != nil {
+				t.Fatalf("the run did not stop within 2 minutes: %s %v", sum.Status, sum.Error)
+			}
+			if sum.Status != store.StatusFailed || !errors.Is(sum.Err, ErrMaxRejects) || !sum.Reverted || sum.RowsRead >= 30_000 {
+				t.Fatalf("%s %v, reverted %v, read %d: want failed for --max-rejects, reverted, before the end", sum.Status, sum.Error, sum.Reverted, sum.RowsRead)
+			}
+			if want := fmt.Sprintf(": %d rejected, more than --max-rejects 20", sum.RowsRejected); !strings.Contains(*sum.Error, want) {
+				t.Errorf("error %q: want it to say %q, as the summary counts", *sum.Error, want)
+			}
+			var n int
+			if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM transactions`).Scan(&n); err != nil || n != 0 {
+				t.Errorf("%d transactions after the revert (%v)", n, err)
+			}
+			pgtest.CheckQuantities(t, conn)
+		})
+	}
 }
 
 // Standard input without --source-id is never recognised as a repeat: its

@@ -61,29 +61,33 @@ func (w *writer) write(ctx context.Context, chunks <-chan *chunk) error {
 	}()
 	for {
 		cs, more := w.gather(ctx, chunks)
-		if len(cs) == 0 && more && ctx.Err() == nil {
-			// The input is slow: commit what the sink holds meanwhile.
-			if err := w.commit(ctx, nil, false); err != nil {
-				return err
-			}
-			continue
-		}
+		// None within a wait: the input is slow, or past --max-rejects with
+		// rows the database refused, which gather takes no more after.
+		// Commit what the sink holds meanwhile.
+		idle := len(cs) == 0 && more && ctx.Err() == nil
 		n := len(cs)
 		failed := n > 0 && cs[n-1].err != nil
-		if err := w.commit(ctx, cs, more && !failed && ctx.Err() == nil); err != nil {
+		if err := w.commit(ctx, cs, more && !idle && !failed && ctx.Err() == nil); err != nil {
 			return err
 		}
 		if failed {
 			return cs[n-1].err
 		}
 		if w.maxRejects > 0 && w.committed.RowsRejected > w.maxRejects {
-			return fmt.Errorf("%w: %d rejected, more than --max-rejects %d (stopped after line %d)",
-				ErrMaxRejects, w.committed.RowsRejected, w.maxRejects, w.committed.Line)
+			return w.tooManyRejects()
 		}
 		if !more || ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
+}
+
+// tooManyRejects is the error of a run past --max-rejects, as far as it
+// committed: once it is said, the groups of other writers in flight still
+// commit, and the summary counts them too.
+func (w *writer) tooManyRejects() error {
+	return fmt.Errorf("%w: %d rejected, more than --max-rejects %d (stopped after line %d)",
+		ErrMaxRejects, w.committed.RowsRejected, w.maxRejects, w.committed.Line)
 }
 
 // batchBytes ends a batch early when its records are large (chunkBytes):
