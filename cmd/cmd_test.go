@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -194,6 +195,10 @@ func TestTextSummaryOfARevertedRun(t *testing.T) {
 	var n int
 	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM transactions`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d rows in transactions (%v), want none", n, err)
+	}
+	// status says so too.
+	if r := c.run(context.Background(), "", "status", "1"); !regexp.MustCompile(`imported: +2, then reverted: none of them stays\n`).MatchString(r.stdout) {
+		t.Errorf("status of the reverted run:\n%s\nwant its 2 rows imported said reverted", r.stdout)
 	}
 }
 

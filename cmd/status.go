@@ -169,6 +169,10 @@ func showRun(ctx context.Context, g *globalOptions, id int64, output string) err
 		finished = r.FinishedAt.Local().Format("2006-01-02 15:04:05") + " (" + duration(r) + ")"
 	}
 	p := r.Progress
+	imported := strconv.FormatInt(p.RowsImported, 10)
+	if r.Status == store.StatusReverted {
+		imported += ", then reverted: none of them stays"
+	}
 	tw := tabwriter.NewWriter(g.io.Out, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{
 		{"run", strconv.FormatInt(r.ID, 10)},
@@ -179,7 +183,7 @@ func showRun(ctx context.Context, g *globalOptions, id int64, output string) err
 		{"started", r.StartedAt.Local().Format("2006-01-02 15:04:05")},
 		{"finished", finished},
 		{"read", fmt.Sprintf("%d records, through line %d", p.RowsRead, p.Line)},
-		{"imported", strconv.FormatInt(p.RowsImported, 10)},
+		{"imported", imported},
 		{"rejected", fmt.Sprintf("%d (%d not taken back by a later import; one taken back is imported, or a reject of that import)", p.RowsRejected, r.Unresolved)},
 		{"skipped", strconv.FormatInt(p.RowsSkipped, 10)},
 		{"items created", strconv.FormatInt(p.ItemsCreated, 10)},
