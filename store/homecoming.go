@@ -299,23 +299,23 @@ func DuplicateInvoice(r *Row, run int64, source string) *Refusal {
 }
 
 // InvoiceVendor is the vendor an invoice is keyed by, as the database's
-// invoice_vendor (migration 0011) computes it: lower case, dashes, slashes
-// and underscores read as spaces, ASCII punctuation dropped, spaces
-// collapsed, so that "U.S. Foods" and "US  Foods" re-send the invoices of
-// "US Foods", as their item mappings are its. Where the two differ (lower
-// case or spaces beyond ASCII), the database's is the key: the importer
-// reads back what it did not foresee.
+// invoice_vendor (migration 0011) computes it: lower case, dashes,
+// slashes, underscores and tabs read as spaces, ASCII punctuation dropped,
+// spaces collapsed, so that "U.S. Foods" and "US  Foods" re-send the
+// invoices of "US Foods", as their item mappings are its. Where the two
+// differ (lower case beyond ASCII, by the database's locale), the
+// database's is the key: the importer reads back what it did not foresee.
 func InvoiceVendor(v string) string {
 	l := strings.ToLower(v)
-	k := strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+	k := strings.Join(strings.FieldsFunc(strings.Map(func(r rune) rune {
 		switch {
-		case r == '-' || r == '/' || r == '_':
+		case r == '-' || r == '/' || r == '_' || r == '\t':
 			return ' '
 		case strings.ContainsRune(invoicePunctuation, r):
 			return -1
 		}
 		return r
-	}, l)), " ")
+	}, l), func(r rune) bool { return r == ' ' }), " ")
 	if k == "" {
 		return l
 	}

@@ -88,7 +88,7 @@ func TestInvoiceVendorMigration(t *testing.T) {
 		t.Errorf("invoices after migrating:\n%s\nwant\n%s", got, want)
 	}
 	for _, v := range []string{"US Foods", "U.S. Foods", " US\t Foods ", "US-Foods", "us_foods/west", "Ben & Jerry's", "O'Brien (Produce), Inc.",
-		"A+B=C #1 @home $5 ~x| y\\z`q", "---", "...", "Sysco", "GFS - Gordon Food Service", "[Acme] {Corp} <Ltd>!?:;%^*"} {
+		"A+B=C #1 @home $5 ~x| y\\z`q", "---", "...", "US\tFoods", "US\u00a0Foods", "Épicerie Café", "Sysco", "GFS - Gordon Food Service", "[Acme] {Corp} <Ltd>!?:;%^*"} {
 		var sql string
 		if err := conn.QueryRow(ctx, `SELECT invoice_vendor($1)`, v).Scan(&sql); err != nil {
 			t.Fatal(err)
