@@ -274,3 +274,55 @@ func TestWritersOfTwoImportsWaitForEachOther(t *testing.T) {
 		t.Errorf("%d items, want 3", n)
 	}
 }
+
+// Two imports that create the same items at once, in opposite file orders,
+// each in one transaction, never wait for each other's names: they take
+// them in one order (as advisory locks) before they insert them in their
+// own, so that ids follow each file.
+func TestImportsCreatingItemsInOppositeOrdersNeverDeadlock(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	const header = "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"
+	const items = 2000
+	for round := range 3 {
+		write := func(name string, reverse bool) (string, []int) {
+			var b strings.Builder
+			b.WriteString(header)
+			lines := make([]int, items)
+			for i := range items {
+				n := i
+				if reverse {
+					n = items - 1 - i
+				}
+				// Letters, not digits: a number may read as a size.
+				fmt.Fprintf(&b, "%s-%d-%d,2026-05-04,Vendor 1,,Round %c Widget %c%c%c,1,ea,1.25\n", name, round, i/20,
+					'a'+round, 'a'+n/676, 'a'+n/26%26, 'a'+n%26)
+				lines[i] = i + 2
+			}
+			return writeCSV(t, dir, fmt.Sprintf("%s%d.csv", name, round), b.String()), lines
+		}
+		pathA, lines := write("A", false)
+		pathB, _ := write("B", true)
+		args := func(path string) []string {
+			return []string{"import", "--writers", "1", "--fuzzy-threshold", "0", "--chunks-per-commit", "10", "--output", "json", path}
+		}
+		a, b := start(t, cfg, args(pathA)...), start(t, cfg, args(pathB)...)
+		for _, p := range []*proc{a, b} {
+			if code := p.wait(t); code != 0 {
+				t.Fatalf("round %d: exit %d, want 0\n%s", round, code, outputs(p))
+			}
+			if e := strings.ToLower(p.stderr.String()); strings.Contains(e, "waited for each other") || strings.Contains(e, "deadlock") {
+				t.Errorf("round %d: a deadlock was broken:\n%s", round, p.stderr.String())
+			}
+			pgtest.CheckInvariant(t, conn, p.summary(t)["source_key"].(string), lines, "")
+		}
+		// One item a name: the second import found what the first created.
+		if n := queryInt(t, conn, `SELECT count(*) FROM (SELECT description FROM transactions WHERE description LIKE $1
+			GROUP BY description HAVING count(DISTINCT item_id) > 1) AS d`, fmt.Sprintf("Round %c %%", 'a'+round)); n != 0 {
+			t.Errorf("round %d: %d names resolved to two items", round, n)
+		}
+	}
+	pgtest.CheckQuantities(t, conn)
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -297,6 +298,58 @@ func TestMaxRejectsOfRowsTheDatabaseRefuses(t *testing.T) {
 				t.Errorf("%d transactions after the revert (%v)", n, err)
 			}
 			pgtest.CheckQuantities(t, conn)
+		})
+	}
+}
+
+// Items are created in file order (SPEC §17): their ids follow the lines
+// that first need them, with one writer or several, in one batch or many.
+func TestItemsCreatedInFileOrder(t *testing.T) {
+	t.Parallel()
+	for _, writers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d writers", writers), func(t *testing.T) {
+			t.Parallel()
+			cfg := pgtest.Schema(t)
+			conn := pgtest.Conn(t, cfg)
+			var body strings.Builder
+			body.WriteString("invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n")
+			var want []string
+			for i := range 3000 {
+				// Names that sort unlike the file: Zeta 2999, Zeta 2998, ...,
+				// each needed again later.
+				name := fmt.Sprintf("Zeta Product %04d", 2999-i)
+				if i%3 == 1 {
+					name = fmt.Sprintf("Alpha Product %04d", i)
+				}
+				want = append(want, name)
+				fmt.Fprintf(&body, "I-%d,2026-05-05,Vendor,S-%d,%s,1,ea,1\n", i/10, i, name)
+				fmt.Fprintf(&body, "J-%d,2026-05-05,Vendor,S-%d,%s,1,ea,1\n", i/10, i, name)
+			}
+			path := filepath.Join(t.TempDir(), "order.csv")
+			if err := os.WriteFile(path, []byte(body.String()), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			opts := testOptions(cfg)
+			opts.Writers, opts.ChunkSize = writers, 100
+			if sum := Import(context.Background(), Input{Name: path}, opts); sum.Status != store.StatusSuccess || sum.ItemsCreated != 3000 {
+				t.Fatalf("%s %v, %d items created; want success, 3000", sum.Status, sum.Error, sum.ItemsCreated)
+			}
+			rows, err := conn.Query(context.Background(), `SELECT name FROM inventory_items ORDER BY id`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				for i := range min(len(got), len(want)) {
+					if got[i] != want[i] {
+						t.Fatalf("items by id: %d, the %dth is %q, want %q (file order)", len(got), i+1, got[i], want[i])
+					}
+				}
+				t.Fatalf("items by id: %d, want %d", len(got), len(want))
+			}
 		})
 	}
 }

@@ -31,26 +31,40 @@ type NewMapping struct {
 	Score   float64
 }
 
-// insertItems creates items for a run, in (account, normalized name) order
-// so that concurrent imports take their locks in the same order, and sets
-// each item's id. An item that a concurrent import created first is used
-// as it is. It returns how many items it created.
+// insertItems creates items for a run, in the order given (the file's:
+// their ids follow it), and sets each item's id. Concurrent imports take
+// the names first, as advisory locks in (account, normalized name) order,
+// so that two never wait for each other's names. An item that a
+// concurrent import created first is used as it is. It returns how many
+// items it created.
 func (s *Store) insertItems(ctx context.Context, tx pgx.Tx, runID int64, items []NewItem) (created int, err error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
-	items = slices.Clone(items)
-	slices.SortFunc(items, func(a, b NewItem) int {
-		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Normalized, b.Normalized))
-	})
 	n := len(items)
 	accounts, names, norms, units := make([]string, n), make([]string, n), make([]string, n), make([]*string, n)
 	for i, it := range items {
 		accounts[i], names[i], norms[i], units[i] = it.Account, it.Name, it.Normalized, nullable(it.Unit)
 	}
+	if n > 1 {
+		sorted := slices.Clone(items)
+		slices.SortFunc(sorted, func(a, b NewItem) int {
+			return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Normalized, b.Normalized))
+		})
+		sa, sn := make([]string, n), make([]string, n)
+		for i, it := range sorted {
+			sa[i], sn[i] = it.Account, it.Normalized
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('batchimport item ' || u.a), hashtext(u.n))
+			FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(a, n, o) ORDER BY u.o`, sa, sn); err != nil {
+			return 0, err
+		}
+	}
 	ids := make(map[[2]string]int64, n)
 	rows, err := tx.Query(ctx, `INSERT INTO inventory_items (account, name, normalized_name, unit, run_id)
-		SELECT u.*, nullif($5::bigint, 0) FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u
+		SELECT u.a, u.na, u.nn, u.un, nullif($5::bigint, 0)
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(a, na, nn, un, o)
+		ORDER BY u.o
 		ON CONFLICT (account, normalized_name) DO NOTHING
 		RETURNING account, normalized_name, id`, accounts, names, norms, units, runID)
 	if err != nil {
