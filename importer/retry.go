@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgerrcode"
+
 	"github.com/batchimport/batchimport/store"
 )
 
@@ -70,7 +72,11 @@ func (r *retrier) wait(ctx context.Context, err error, attrs ...any) error {
 	if r.attempt > r.policy.Attempts || time.Since(r.started) > r.policy.MaxElapsed {
 		return fmt.Errorf("giving up after %d retries over %s: %w", r.attempt-1, time.Since(r.started).Round(time.Second), err)
 	}
-	r.log.Warn("database connection failed; retrying", append(attrs, "attempt", r.attempt, "backoff", r.backoff, "error", err)...)
+	msg := "database connection failed; retrying"
+	if c := store.SQLState(err); c == pgerrcode.DeadlockDetected || c == pgerrcode.SerializationFailure {
+		msg = "the database rolled the transaction back (a deadlock or a serialization failure, with another session); retrying"
+	}
+	r.log.Warn(msg, append(attrs, "attempt", r.attempt, "backoff", r.backoff, "error", err)...)
 	select {
 	case <-time.After(r.backoff):
 	case <-ctx.Done():
