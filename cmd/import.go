@@ -319,7 +319,7 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 	if len(files) > 1 {
 		earlier = importer.NewEarlier() // what a dry run's files before would import
 	}
-	for _, f := range files {
+	for i, f := range files {
 		fo, profile, err := optionsFor(c, o, cfg, f)
 		var opts importer.Options
 		if err == nil {
@@ -376,6 +376,13 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 		}
 		sums = append(sums, sum)
 		if interrupted {
+			// One summary a file: those not started are interrupted too.
+			for _, rest := range files[i+1:] {
+				later := importer.Summary{Status: store.StatusInterrupted, Source: rest}
+				if err := printSummary(g.io.Out, o.output, &later); err != nil {
+					return err
+				}
+			}
 			break
 		}
 	}

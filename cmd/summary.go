@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/batchimport/batchimport/importer"
+	"github.com/batchimport/batchimport/store"
 )
 
 // printSummary writes one input's summary: a JSON object on one line, or a
@@ -26,6 +27,9 @@ func printSummary(w io.Writer, format string, s *importer.Summary) error {
 		run = fmt.Sprintf(" (run %d)", *s.RunID)
 	}
 	fmt.Fprintf(&b, "%s: %s%s\n", printable(s.Source), s.Status, run)
+	if s.Status == store.StatusInterrupted && s.RunID == nil {
+		b.WriteString("  not started: the import was stopped before this file; the next one takes it\n")
+	}
 	if s.ResumedFromLine != nil {
 		fmt.Fprintf(&b, "  resumed after line %d\n", *s.ResumedFromLine)
 	}

@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -72,7 +74,8 @@ func TestSIGTERMThenResume(t *testing.T) {
 	g := testgen.CSV(t, t.TempDir(), "big.csv", testgen.Spec{Rows: bigRows, BadEvery: 97})
 	rejects := strings.TrimSuffix(g.Path, ".csv") + ".rejects.csv"
 
-	p := start(t, cfg, longTransactions("import", "--output", "json", g.Path)...)
+	later := testgen.CSV(t, t.TempDir(), "later.csv", testgen.Spec{Rows: 100})
+	p := start(t, cfg, longTransactions("import", "--output", "json", g.Path, later.Path)...)
 	runID := waitForCheckpoint(t, conn, p, 0)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -80,7 +83,15 @@ func TestSIGTERMThenResume(t *testing.T) {
 	if code := p.wait(t); code != 130 {
 		t.Fatalf("SIGTERM: exit %d, want 130\n%s\n%s", code, p.stdout.String(), p.stderr.String())
 	}
-	s := p.summary(t)
+	// One summary a file: the file not started is interrupted too.
+	first, second, _ := bytes.Cut(bytes.TrimSpace(p.stdout.Bytes()), []byte("\n"))
+	var s, l map[string]any
+	if err := json.Unmarshal(first, &s); err != nil {
+		t.Fatalf("summary %q: %v", p.stdout.String(), err)
+	}
+	if err := json.Unmarshal(second, &l); err != nil || l["status"] != "interrupted" || l["source"] != later.Path || l["run_id"] != nil {
+		t.Errorf("the second file's summary %q (%v): want it interrupted, with no run", second, err)
+	}
 	if s["status"] != "interrupted" || runStatus(t, conn, runID) != "interrupted" {
 		t.Fatalf("after SIGTERM: summary %v, run %s; want interrupted", s, runStatus(t, conn, runID))
 	}
