@@ -868,6 +868,49 @@ func TestInputThatBreaksOffIsReverted(t *testing.T) {
 	}
 }
 
+// A resumed run refused at its header (a flag the first run had, given no
+// more) keeps what it committed: its file is not broken, and given the
+// flag again, it resumes to the end.
+func TestResumedRunRefusedAtItsHeaderKeepsItsRows(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	g := testgen.CSV(t, t.TempDir(), "beleg.csv", testgen.Spec{Rows: bigRows, BadEvery: 97})
+	data := mustRead(t, g.Path)
+	data = append([]byte("Beleg"), data[len("invoice_number"):]...)
+	if err := os.WriteFile(g.Path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flag := []string{"--column", "invoice_number=Beleg"}
+	p := start(t, cfg, append([]string{"import", "--chunks-per-commit", "1", "--output", "json"}, append(flag, g.Path)...)...)
+	runID := waitForCheckpoint(t, conn, p, 0)
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t)
+	kept := queryInt(t, conn, `SELECT count(*) FROM transactions WHERE run_id = $1`, runID)
+
+	q, code := runBin(t, cfg, "import", "--output", "json", g.Path)
+	if code != 1 || !strings.Contains(errorOf(t, q), `"invoice_number"`) {
+		t.Fatalf("without the flag: exit %d, want 1 naming the column\n%s", code, outputs(q))
+	}
+	if s := q.summary(t); s["reverted"] == true || runStatus(t, conn, runID) == "reverted" {
+		t.Errorf("summary %v, run %s: want it failed, not reverted", s, runStatus(t, conn, runID))
+	}
+	if n := queryInt(t, conn, `SELECT count(*) FROM transactions WHERE run_id = $1`, runID); n != kept || n == 0 {
+		t.Errorf("%d rows of the run left, want the %d it committed", n, kept)
+	}
+	q, code = runBin(t, cfg, append([]string{"import", "--output", "json"}, append(flag, g.Path)...)...)
+	if code != 3 {
+		t.Fatalf("with the flag again: exit %d, want 3\n%s", code, outputs(q))
+	}
+	s := q.summary(t)
+	if s["run_id"] != float64(runID) || s["rows_read"] != float64(bigRows) {
+		t.Errorf("summary %v: want run %d resumed to its end", s, runID)
+	}
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), g.Lines, s["rejects_file"].(string))
+}
+
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)

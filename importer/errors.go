@@ -58,6 +58,9 @@ func (e *AllRejectedError) Error() string {
 type InputError struct {
 	Name string
 	Err  error
+	// Midway says the input broke off after its first records were read,
+	// not before (its header, its format).
+	Midway bool
 }
 
 func (e *InputError) Error() string { return e.Name + ": " + e.Err.Error() }

@@ -67,9 +67,9 @@ func allRejected(p store.Progress) bool {
 // is, and mended or complete, it is another source, whose invoices a run
 // that kept its first records would hold.
 func reverts(err error, c store.Progress) bool {
-	var fatal *invoice.FatalError
+	var input *InputError
 	return errors.Is(err, ErrMaxRejects) || errors.As(err, new(*ChangedError)) ||
-		errors.As(err, &fatal) && errors.As(err, new(*InputError)) && c.Record > 0
+		errors.As(err, &input) && input.Midway && errors.As(err, new(*invoice.FatalError)) && c.Record > 0
 }
 
 // record stores how the run ended: reverted when nothing of it may stay

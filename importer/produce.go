@@ -120,7 +120,7 @@ func (p *producer) run(ctx context.Context, out chan<- *chunk) {
 			return
 		}
 		if err != nil {
-			c.err = &InputError{Name: p.src.in.Name, Err: err}
+			c.err = &InputError{Name: p.src.in.Name, Err: err, Midway: true}
 			send()
 			return
 		}

@@ -182,7 +182,10 @@ func NewDecoder(r io.Reader, opts Options) (Decoder, error) {
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, &FatalError{Msg: fmt.Sprintf("gzip: %v", err)}
+			if damaged(err) {
+				return nil, &FatalError{Msg: fmt.Sprintf("gzip: %v", err)}
+			}
+			return nil, fmt.Errorf("gzip: %w", err) // the file's, not its bytes'
 		}
 		br = bufio.NewReaderSize(gzipReader{zr}, 64<<10)
 	}
@@ -250,11 +253,16 @@ func (g gzipReader) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	switch {
 	case err == nil || err == io.EOF:
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) ||
-		errors.As(err, new(flate.CorruptInputError)):
+	case damaged(err):
 		err = &FatalError{Msg: fmt.Sprintf("gzip: %v: the compressed file is cut short or damaged", err)}
 	default:
 		err = fmt.Errorf("gzip: %w", err)
 	}
 	return n, err
+}
+
+// damaged says whether a gzip error is its bytes': cut short or corrupt.
+func damaged(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) ||
+		errors.Is(err, gzip.ErrHeader) || errors.As(err, new(flate.CorruptInputError))
 }
