@@ -211,9 +211,10 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 	// Tomatoes 25lb" may call it "TOMATO ROMA".
 	for i, ps := range [][]Pack{packs, it.NamePacks} {
 		for _, p := range ForUnit(ps, u) {
-			if DimensionOf(u) == Count && p.Count.Equal(one) && DimensionOf(p.Unit) != Count && statesCount(ps) {
+			if DimensionOf(u) == Count && p.Count.Equal(one) && DimensionOf(p.Unit) != Count && statesCount(ps) && alone(ps, p) {
 				// "10 ea" of "Potatoes 50 lb 90 ct" are 10 of the 90, not
-				// ten 50 lb cases; what one weighs, an operator says.
+				// ten 50 lb cases; what one weighs, an operator says. (Of
+				// "Beef Patty 4 oz 10 lb 40 ct", a piece is the 4 oz.)
 				continue
 			}
 			if f, ok := direct(p.Unit, it); ok {
@@ -222,6 +223,12 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 		}
 	}
 	return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it, packless: len(packs) > 0}
+}
+
+// alone says whether p is the only size of its kind in ps.
+func alone(ps []Pack, p Pack) bool {
+	d := DimensionOf(p.Unit)
+	return !slices.ContainsFunc(ps, func(q Pack) bool { return q != p && DimensionOf(q.Unit) == d })
 }
 
 // statesCount says whether a pack of ps is a count of pieces ("90 ct").

@@ -168,6 +168,8 @@ func TestToBase(t *testing.T) {
 		{"1", "dz", "", "Potatoes Russet 50 lb 90 ct", Item{Base: "lb"}, ""},
 		{"10", "ea", "", "Potatoes Russet 50 lb 90 ct", Item{Base: "ea"}, "10"},
 		{"10", "ea", "", "Potatoes Russet", Item{Base: "lb", NamePacks: Packs("", "Potatoes Russet 50 lb 90 ct")}, ""},
+		{"8", "ea", "", "Beef Patty 4 oz 10 lb 40 ct", Item{Base: "lb"}, "2"},
+		{"1", "cs", "", "Beef Patty 4 oz 10 lb 40 ct", Item{Base: "lb"}, "10"},
 		// Plurals and short forms of containers are the containers.
 		{"6", "bottles", "12/750ml", "Wine Merlot", Item{Base: "ml"}, "4500"},
 		{"6", "BTLS", "12/750ml", "Wine Merlot", Item{Base: "ml"}, "4500"},
