@@ -279,7 +279,7 @@ func (d *csvDecoder) read() (csvMeta, error) {
 			return m, err
 		}
 		raw := strings.TrimRight(string(d.tap.slice(start, d.offset())), "\r\n")
-		if rec, ok := inchMarks(raw, d.comma, perr); ok {
+		if rec, ok := inchMarks(strings.TrimLeft(raw, "\r\n"), d.comma, perr); ok { // blank lines before it are none of it
 			m = d.meta(d.lineBase+perr.StartLine, rec)
 			break
 		}

@@ -182,15 +182,17 @@ func TestCSVInchMarks(t *testing.T) {
 		"A,2026-01-02,V,S1,Pan 9\" round,1,ea,2\n" +
 		"B,2026-01-02,V,S2,Board 12\"x18\",1,ea,2\n" +
 		"C,2026-01-02,V,S3,Pan 9\" round,1,ea,\"2\"\n" +
-		"D,2026-01-02,V,S4,Tray 10\" \"deep\",1,ea,2\n"
+		"D,2026-01-02,V,S4,Tray 10\" \"deep\",1,ea,2\n" +
+		"\r\n\n" + // blank lines before one
+		"E,2026-01-02,V,S5,Pan 8\" square,1,ea,2\r\n"
 	recs := decodeAll(t, in, Options{})
-	if len(recs) != 4 {
-		t.Fatalf("got %d records, want 4", len(recs))
+	if len(recs) != 5 {
+		t.Fatalf("got %d records, want 5", len(recs))
 	}
-	for i, want := range []string{`Pan 9" round`, `Board 12"x18"`, "", `Tray 10" "deep"`} {
+	for i, want := range []string{`Pan 9" round`, `Board 12"x18"`, "", `Tray 10" "deep"`, `Pan 8" square`} {
 		r := recs[i]
-		if r.Line != i+2 {
-			t.Errorf("record %d: line %d, want %d", i, r.Line, i+2)
+		if line := i + 2 + 2*(i/4); r.Line != line {
+			t.Errorf("record %d: line %d, want %d", i, r.Line, line)
 		}
 		if want == "" {
 			if r.Err == nil || !strings.Contains(r.Err.Error(), "CSV syntax") {
