@@ -300,18 +300,20 @@ func DuplicateInvoice(r *Row, run int64, source string) *Refusal {
 
 // InvoiceVendor is the vendor an invoice is keyed by, as the database's
 // invoice_vendor (migration 0011) computes it: lower case, dashes,
-// slashes, underscores and tabs read as spaces, ASCII punctuation dropped,
-// spaces collapsed, so that "U.S. Foods" and "US  Foods" re-send the
-// invoices of "US Foods", as their item mappings are its. Where the two
-// differ (lower case beyond ASCII, by the database's locale), the
-// database's is the key: the importer reads back what it did not foresee.
+// slashes, underscores, tabs and wider spaces read as spaces, ASCII
+// punctuation and what shows nothing dropped, spaces collapsed, so that
+// "U.S. Foods" and "US  Foods" re-send the invoices of "US Foods", as
+// their item mappings are its. Where the two
+// differ (lower case beyond ASCII, by the database's locale; a database
+// not in UTF-8), the database's is the key: the importer reads back what
+// it did not foresee.
 func InvoiceVendor(v string) string {
 	l := strings.ToLower(v)
 	k := strings.Join(strings.FieldsFunc(strings.Map(func(r rune) rune {
 		switch {
-		case r == '-' || r == '/' || r == '_' || r == '\t':
+		case strings.ContainsRune(invoiceSpaces, r):
 			return ' '
-		case strings.ContainsRune(invoicePunctuation, r):
+		case strings.ContainsRune(invoiceDropped, r):
 			return -1
 		}
 		return r
@@ -322,8 +324,13 @@ func InvoiceVendor(v string) string {
 	return k
 }
 
-// invoicePunctuation is what invoice_vendor drops.
-const invoicePunctuation = ".,'\"!?:;()[]{}<>*+=#@$%^~|\\&`"
+// What invoice_vendor reads as a space, and what it drops: ASCII
+// punctuation, and what shows nothing (as invoice.Validate drops it from
+// invoice numbers). Beyond ASCII, only in a UTF-8 database.
+const (
+	invoiceSpaces  = "-/_\t\u00a0\u2007\u202f\u3000"
+	invoiceDropped = "\u200b\u2060\u00ad\ufeff.,'\"!?:;()[]{}<>*+=#@$%^~|\\&`"
+)
 
 // InvoiceKey is an invoice as a row names it: its vendor as written.
 type InvoiceKey struct{ Account, Vendor, Number string }

@@ -70,7 +70,8 @@ func TestInvoiceVendorMigration(t *testing.T) {
 		`INSERT INTO import_runs (id, source_key, source_name, account, status) VALUES (1, 'k1', 'a.csv', 'a', 'success'), (2, 'k2', 'b.csv', 'a', 'success')`,
 		`INSERT INTO invoices (account, vendor, invoice_number, run_id) VALUES
 		 ('a', 'us foods', 'P-1', 2), ('a', 'u.s. foods', 'P-1', 1), ('a', 'us  foods', 'P-1', 2),
-		 ('a', 'u.s. foods', 'P-2', 2), ('a', 'sysco', 'P-1', 2), ('b', 'us-foods', 'P-1', 2)`,
+		 ('a', 'u.s. foods', 'P-2', 2), ('a', 'sysco', 'P-1', 2), ('b', 'us-foods', 'P-1', 2),
+		 ('a', 'sysco', E'Q-1\u200b', 1), ('a', 'sysco', 'Q-1', 2), ('a', E'sys\u00a0co', 'Q-2', 2), ('a', 'sysco', E'Q-3\u00ad', 2)`,
 	} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			t.Fatal(err)
@@ -80,15 +81,15 @@ func TestInvoiceVendorMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got string
-	if err := conn.QueryRow(ctx, `SELECT string_agg(format('%s|%s|%s|%s', account, vendor, invoice_number, run_id), ' ' ORDER BY 1, 2, 3)
+	if err := conn.QueryRow(ctx, `SELECT string_agg(format('%s|%s|%s|%s', account, vendor, invoice_number, run_id), ' ' ORDER BY account, vendor COLLATE "C", invoice_number COLLATE "C")
 		FROM invoices`).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
-	if want := "a|sysco|P-1|2 a|us foods|P-1|1 a|us foods|P-2|2 b|us foods|P-1|2"; got != want {
+	if want := "a|sys co|Q-2|2 a|sysco|P-1|2 a|sysco|Q-1|1 a|sysco|Q-3|2 a|us foods|P-1|1 a|us foods|P-2|2 b|us foods|P-1|2"; got != want {
 		t.Errorf("invoices after migrating:\n%s\nwant\n%s", got, want)
 	}
 	for _, v := range []string{"US Foods", "U.S. Foods", " US\t Foods ", "US-Foods", "us_foods/west", "Ben & Jerry's", "O'Brien (Produce), Inc.",
-		"A+B=C #1 @home $5 ~x| y\\z`q", "---", "...", "US\tFoods", "US\u00a0Foods", "Épicerie Café", "Sysco", "GFS - Gordon Food Service", "[Acme] {Corp} <Ltd>!?:;%^*"} {
+		"A+B=C #1 @home $5 ~x| y\\z`q", "---", "...", "US\tFoods", "US\u00a0Foods", "US\u202f\u3000Foods", "Sys\u200bco\ufeff", "Épicerie Café", "Sysco", "GFS - Gordon Food Service", "[Acme] {Corp} <Ltd>!?:;%^*"} {
 		var sql string
 		if err := conn.QueryRow(ctx, `SELECT invoice_vendor($1)`, v).Scan(&sql); err != nil {
 			t.Fatal(err)
