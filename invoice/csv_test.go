@@ -506,3 +506,54 @@ func TestCSVLayoutWhileResyncing(t *testing.T) {
 		t.Errorf("records on lines %v, want [2 3]", lines)
 	}
 }
+
+// A gzip stream is read member after member; zero bytes after the last
+// end it, as gzip(1) reads them; anything else after it, or a member cut
+// short, is the bytes' fault (a *FatalError), after the records before.
+func TestGzipMembersAndWhatFollows(t *testing.T) {
+	member := func(s string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		_, _ = io.WriteString(zw, s)
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	first, second := header+"A,2026-01-02,V,S1,Milk,1,gal,2\n", "B,2026-01-02,V,S2,Milk,1,gal,2\n"
+	two := append(member(first), member(second)...)
+	for _, c := range []struct {
+		name    string
+		in      []byte
+		records int
+		fatal   string
+	}{
+		{"two members", two, 2, ""},
+		{"zero padding", append(slices.Clone(two), make([]byte, 700)...), 2, ""},
+		{"garbage after", append(slices.Clone(two), "\x00\x00junk"...), 2, "data after the end of the compressed stream"},
+		{"cut short", two[:len(two)-5], 2, "cut short or damaged"}, // its trailer
+	} {
+		d, err := NewDecoder(bytes.NewReader(c.in), Options{Format: CSV})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		n := 0
+		for {
+			_, err = d.Next()
+			if err != nil {
+				break
+			}
+			n++
+		}
+		d.Close()
+		var fe *FatalError
+		switch {
+		case n != c.records:
+			t.Errorf("%s: %d records, want %d (%v)", c.name, n, c.records, err)
+		case c.fatal == "" && !errors.Is(err, io.EOF):
+			t.Errorf("%s: %v, want the end", c.name, err)
+		case c.fatal != "" && (!errors.As(err, &fe) || !strings.Contains(err.Error(), c.fatal)):
+			t.Errorf("%s: %v, want a FatalError saying %q", c.name, err, c.fatal)
+		}
+	}
+}

@@ -187,7 +187,8 @@ func NewDecoder(r io.Reader, opts Options) (Decoder, error) {
 			}
 			return nil, fmt.Errorf("gzip: %w", err) // the file's, not its bytes'
 		}
-		br = bufio.NewReaderSize(gzipReader{zr}, 64<<10)
+		zr.Multistream(false)
+		br = bufio.NewReaderSize(&gzipReader{zr: zr, in: br}, 64<<10)
 	}
 	br = decodeText(br, opts.Encoding)
 	// The layout says the --encoding, not what a byte order mark made of
@@ -243,26 +244,68 @@ func (n *numbered) delimiter() rune {
 	return ','
 }
 
-// gzipReader names gzip as the culprit of a damaged compressed stream. A
-// stream cut short (an upload not finished) or corrupt is the bytes'
-// fault, a *FatalError: reading them again gives the same; an error of
-// the file below is not.
-type gzipReader struct{ r io.Reader }
+// gzipReader reads the members of a gzip stream one after another, and
+// names gzip as the culprit of a damaged one. A stream cut short (an
+// upload not finished) or corrupt is the bytes' fault, a *FatalError:
+// reading them again gives the same; an error of the file below is not.
+// Zero bytes after the last member (a block device's or a tape's padding)
+// end it, as gzip(1) reads them.
+type gzipReader struct {
+	zr *gzip.Reader
+	in *bufio.Reader // what zr reads, after its last member
+}
 
-func (g gzipReader) Read(p []byte) (int, error) {
-	n, err := g.r.Read(p)
+func (g *gzipReader) Read(p []byte) (int, error) {
+	n, err := g.zr.Read(p)
+	if err == io.EOF {
+		err = g.next()
+		if err == nil && n == 0 {
+			return g.Read(p)
+		}
+	}
 	switch {
 	case err == nil || err == io.EOF:
 	case damaged(err):
-		err = &FatalError{Msg: fmt.Sprintf("gzip: %v: the compressed file is cut short or damaged", err)}
+		err = &FatalError{Msg: fmt.Sprintf("gzip: %s: the compressed file is cut short or damaged", strings.TrimPrefix(err.Error(), "gzip: "))}
 	default:
 		err = fmt.Errorf("gzip: %w", err)
 	}
 	return n, err
 }
 
+// next starts the member after the one that ended: nil, or io.EOF when
+// only zero bytes, or none, follow.
+func (g *gzipReader) next() error {
+	b, err := g.in.Peek(2)
+	switch {
+	case len(b) == 2 && b[0] == 0x1f && b[1] == 0x8b:
+		if err := g.zr.Reset(g.in); err != nil {
+			return err
+		}
+		g.zr.Multistream(false)
+		return nil
+	case len(b) == 0 && err == io.EOF:
+		return io.EOF
+	case len(b) == 0:
+		return err
+	}
+	for {
+		c, err := g.in.ReadByte()
+		switch {
+		case err != nil:
+			return err // io.EOF: zeros to the end
+		case c != 0:
+			return errTrailing
+		}
+	}
+}
+
+// errTrailing is what follows the last member of a gzip stream, when it
+// is neither another member nor zero padding.
+var errTrailing = errors.New("data after the end of the compressed stream")
+
 // damaged says whether a gzip error is its bytes': cut short or corrupt.
 func damaged(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) ||
-		errors.Is(err, gzip.ErrHeader) || errors.As(err, new(flate.CorruptInputError))
+		errors.Is(err, gzip.ErrHeader) || errors.As(err, new(flate.CorruptInputError)) || errors.Is(err, errTrailing)
 }
