@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -511,6 +512,9 @@ func TestCSVLayoutWhileResyncing(t *testing.T) {
 // end it, as gzip(1) reads them; anything else after it, or a member cut
 // short, is the bytes' fault (a *FatalError), after the records before.
 func TestGzipMembersAndWhatFollows(t *testing.T) {
+	// Empty members one after another take no stack: 100,000 of them
+	// would overflow 8 MiB if each took a call.
+	defer debug.SetMaxStack(debug.SetMaxStack(8 << 20))
 	member := func(s string) []byte {
 		var b bytes.Buffer
 		zw := gzip.NewWriter(&b)
@@ -529,6 +533,7 @@ func TestGzipMembersAndWhatFollows(t *testing.T) {
 		fatal   string
 	}{
 		{"two members", two, 2, ""},
+		{"empty members between", append(append(member(first), bytes.Repeat(member(""), 100_000)...), member(second)...), 2, ""},
 		{"zero padding", append(slices.Clone(two), make([]byte, 700)...), 2, ""},
 		{"garbage after", append(slices.Clone(two), "\x00\x00junk"...), 2, "data after the end of the compressed stream"},
 		{"cut short", two[:len(two)-5], 2, "cut short or damaged"}, // its trailer

@@ -257,11 +257,11 @@ type gzipReader struct {
 
 func (g *gzipReader) Read(p []byte) (int, error) {
 	n, err := g.zr.Read(p)
-	if err == io.EOF {
-		err = g.next()
-		if err == nil && n == 0 {
-			return g.Read(p)
+	for err == io.EOF {
+		if err = g.next(); err != nil || n > 0 {
+			break
 		}
+		n, err = g.zr.Read(p) // the next member, which may be empty too
 	}
 	switch {
 	case err == nil || err == io.EOF:
