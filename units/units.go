@@ -211,7 +211,7 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 	// Tomatoes 25lb" may call it "TOMATO ROMA".
 	for i, ps := range [][]Pack{packs, it.NamePacks} {
 		for _, p := range ForUnit(ps, u) {
-			if DimensionOf(u) == Count && p.Count.Equal(one) && DimensionOf(p.Unit) != Count && statesCount(ps) && alone(ps, p) {
+			if DimensionOf(u) == Count && p.Count.Equal(one) && DimensionOf(p.Unit) != Count && statesCount(ps) && !piece(ps, p) {
 				// "10 ea" of "Potatoes 50 lb 90 ct" are 10 of the 90, not
 				// ten 50 lb cases; what one weighs, an operator says. (Of
 				// "Beef Patty 4 oz 10 lb 40 ct", a piece is the 4 oz.)
@@ -225,10 +225,14 @@ func Factor(unit string, packs []Pack, it Item) (f decimal.Decimal, byPack bool,
 	return decimal.Decimal{}, false, &ConvertError{Unit: u, Item: it, packless: len(packs) > 0}
 }
 
-// alone says whether p is the only size of its kind in ps.
-func alone(ps []Pack, p Pack) bool {
-	d := DimensionOf(p.Unit)
-	return !slices.ContainsFunc(ps, func(q Pack) bool { return q != p && DimensionOf(q.Unit) == d })
+// piece says whether p is a piece of a larger size of its kind in ps, at
+// least twice it: the 4 oz of "Beef Patty 4 oz 10 lb", not the 50 lb of
+// "Onions 50 lb (22.7 kg)", which states the case twice.
+func piece(ps []Pack, p Pack) bool {
+	d, twice := DimensionOf(p.Unit), p.Size.Mul(standard[p.Unit].size).Mul(decimal.NewFromInt(2))
+	return slices.ContainsFunc(ps, func(q Pack) bool {
+		return DimensionOf(q.Unit) == d && q.Count.Mul(q.Size).Mul(standard[q.Unit].size).GreaterThanOrEqual(twice)
+	})
 }
 
 // statesCount says whether a pack of ps is a count of pieces ("90 ct").

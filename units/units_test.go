@@ -169,6 +169,8 @@ func TestToBase(t *testing.T) {
 		{"10", "ea", "", "Potatoes Russet 50 lb 90 ct", Item{Base: "ea"}, "10"},
 		{"10", "ea", "", "Potatoes Russet", Item{Base: "lb", NamePacks: Packs("", "Potatoes Russet 50 lb 90 ct")}, ""},
 		{"8", "ea", "", "Beef Patty 4 oz 10 lb 40 ct", Item{Base: "lb"}, "2"},
+		{"10", "ea", "", "Onions 50 lb (22.7 kg) 90 ct", Item{Base: "lb"}, ""},
+		{"10", "ea", "", "Carrots 25 lb 25lb 90 ct", Item{Base: "lb"}, ""},
 		{"1", "cs", "", "Beef Patty 4 oz 10 lb 40 ct", Item{Base: "lb"}, "10"},
 		// Plurals and short forms of containers are the containers.
 		{"6", "bottles", "12/750ml", "Wine Merlot", Item{Base: "ml"}, "4500"},
