@@ -378,8 +378,12 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 		if interrupted {
 			// One summary a file: those not started are interrupted too.
 			for _, rest := range files[i+1:] {
+				output := o.output
+				if fo, _, err := optionsFor(c, o, cfg, rest); err == nil {
+					output = fo.output // its profile's, or the config's
+				}
 				later := importer.Summary{Status: store.StatusInterrupted, Source: rest}
-				if err := printSummary(g.io.Out, o.output, &later); err != nil {
+				if err := printSummary(g.io.Out, output, &later); err != nil {
 					return err
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -75,7 +76,12 @@ func TestSIGTERMThenResume(t *testing.T) {
 	rejects := strings.TrimSuffix(g.Path, ".csv") + ".rejects.csv"
 
 	later := testgen.CSV(t, t.TempDir(), "later.csv", testgen.Spec{Rows: 100})
-	p := start(t, cfg, longTransactions("import", "--output", "json", g.Path, later.Path)...)
+	// JSON by the config's defaults, for the file not started too.
+	config := filepath.Join(t.TempDir(), "batchimport.toml")
+	if err := os.WriteFile(config, []byte("[defaults]\noutput = \"json\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, cfg, longTransactions("import", "--config", config, g.Path, later.Path)...)
 	runID := waitForCheckpoint(t, conn, p, 0)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
