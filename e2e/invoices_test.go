@@ -151,6 +151,39 @@ func TestResentInvoiceUnderAnotherSpellingOfItsVendor(t *testing.T) {
 	pgtest.CheckQuantities(t, conn)
 }
 
+// A revert reads the invoice numbers of lines imported before they were
+// read without the characters that show nothing: an invoice whose lines
+// another run holds, so written, passes to that run, not freed.
+func TestRevertReadsOldInvoiceNumbersAsKeys(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	head := "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"
+	a := writeCSV(t, dir, "za.csv", head+"Q-1,2026-01-05,Sysco,K1,Flour,1,ea,1\n")
+	b := writeCSV(t, dir, "zb.csv", head+"Q-1,2026-01-05,Sysco,K1,Flour,2,ea,1\n")
+	var runs []string
+	for _, args := range [][]string{{a}, {"--force", b}} {
+		p, code := runBin(t, cfg, append([]string{"import", "--output", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("import %v: exit %d\n%s", args, code, outputs(p))
+		}
+		runs = append(runs, fmt.Sprint(p.summary(t)["run_id"]))
+	}
+	// As a version before stored the second run's line: with a zero-width
+	// space after its number.
+	if _, err := conn.Exec(context.Background(), `UPDATE transactions SET invoice_number = invoice_number || E'\u200b' WHERE run_id = $1::bigint`, runs[1]); err != nil {
+		t.Fatal(err)
+	}
+	if p, code := runBin(t, cfg, "revert", runs[0]); code != 0 {
+		t.Fatalf("revert %s: exit %d\n%s", runs[0], code, outputs(p))
+	}
+	if owner := queryInt(t, conn, `SELECT coalesce(max(run_id), 0) FROM invoices WHERE invoice_number = 'Q-1'`); fmt.Sprint(owner) != runs[1] {
+		t.Errorf("invoice Q-1 is run %d's, want run %s's, which holds a line of it", owner, runs[1])
+	}
+	pgtest.CheckQuantities(t, conn)
+}
+
 // An invoice re-sent with new descriptions leaves no item behind: its
 // lines are refused as duplicates after they were resolved, and the items
 // they created go at the run's end, unless a line imported uses one, or

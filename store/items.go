@@ -33,10 +33,12 @@ type NewMapping struct {
 
 // insertItems creates items for a run, in the order given (the file's:
 // their ids follow it), and sets each item's id. Concurrent imports take
-// the names first, as advisory locks in (account, normalized name) order,
-// so that two never wait for each other's names. An item that a
-// concurrent import created first is used as it is. It returns how many
-// items it created.
+// the names first, as advisory locks (of the schema's items) in (account,
+// normalized name) order, so that two never wait for each other's names
+// within one call; a transaction that carries several batches may still,
+// and the server breaks such a cycle (40P01). An item that a concurrent
+// import created first is used as it is. It returns how many items it
+// created.
 func (s *Store) insertItems(ctx context.Context, tx pgx.Tx, runID int64, items []NewItem) (created int, err error) {
 	if len(items) == 0 {
 		return 0, nil
@@ -55,7 +57,7 @@ func (s *Store) insertItems(ctx context.Context, tx pgx.Tx, runID int64, items [
 		for i, it := range sorted {
 			sa[i], sn[i] = it.Account, it.Normalized
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('batchimport item ' || u.a), hashtext(u.n))
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('batchimport item ' || current_schema() || ' ' || u.a), hashtext(u.n))
 			FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(a, n, o) ORDER BY u.o`, sa, sn); err != nil {
 			return 0, err
 		}

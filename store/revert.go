@@ -177,11 +177,11 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 		// run with none of its lines, it would make the invoice's lines a
 		// duplicate of nothing.
 		{&homeFreed, `DELETE FROM invoices AS i
-			USING (SELECT DISTINCT account, invoice_vendor(vendor) AS vendor, invoice_number FROM transactions
+			USING (SELECT DISTINCT account, invoice_vendor(vendor) AS vendor, invoice_number_key(invoice_number) AS invoice_number FROM transactions
 			       WHERE account = ANY($1) AND run_id = $2) AS o
 			WHERE i.account = ANY($1) AND i.account = o.account AND i.vendor = o.vendor AND i.invoice_number = o.invoice_number
 			  AND i.run_id <> $2 AND NOT EXISTS (SELECT FROM transactions t WHERE t.account = i.account
-			      AND invoice_vendor(t.vendor) = i.vendor AND t.invoice_number = i.invoice_number AND t.run_id <> $2)`},
+			      AND invoice_vendor(t.vendor) = i.vendor AND invoice_number_key(t.invoice_number) = i.invoice_number AND t.run_id <> $2)`},
 		{&out.Transactions, `DELETE FROM transactions WHERE account = ANY($1) AND run_id = $2`},
 		{&out.MappingsRemoved, `DELETE FROM item_mappings WHERE account = ANY($1) AND run_id = $2`},
 		// An invoice whose lines another run still holds (imported with
@@ -189,9 +189,10 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 		// freed, the same lines re-sent would be imported beside them. It
 		// is deleted and inserted again, not updated: the README's grants
 		// give an import no UPDATE of invoices, and --max-rejects reverts.
-		{nil, `WITH o AS (SELECT t.account, invoice_vendor(t.vendor) AS vendor, t.invoice_number, min(t.run_id) AS run_id
+		{nil, `WITH o AS (SELECT t.account, invoice_vendor(t.vendor) AS vendor, invoice_number_key(t.invoice_number) AS invoice_number,
+			      min(t.run_id) AS run_id
 			      FROM transactions t
-			      WHERE t.account = ANY($1) AND t.run_id <> $2 AND (t.account, invoice_vendor(t.vendor), t.invoice_number) IN
+			      WHERE t.account = ANY($1) AND t.run_id <> $2 AND (t.account, invoice_vendor(t.vendor), invoice_number_key(t.invoice_number)) IN
 			            (SELECT account, vendor, invoice_number FROM invoices WHERE account = ANY($1) AND run_id = $2)
 			      GROUP BY 1, 2, 3),
 			moved AS (DELETE FROM invoices AS i USING o
