@@ -4,25 +4,35 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/store"
 )
 
-// Data imported before units were converted keeps its stock exactly: each
-// row's base quantity is its quantity as read (SPEC §13, "migrate existing
-// data").
-func TestUnitsMigrationKeepsStock(t *testing.T) {
+// migratedTo is a schema of its own migrated to version n, with the store
+// that migrates it further and a connection to put data in.
+func migratedTo(t *testing.T, n int) (*store.Store, *pgx.Conn) {
+	t.Helper()
 	cfg := pgtest.EmptySchema(t)
 	ctx := context.Background()
 	db, err := store.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close(ctx)
-	if _, err := db.MigrateTo(ctx, 3); err != nil {
+	t.Cleanup(func() { db.Close(ctx) })
+	if _, err := db.MigrateTo(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	conn := pgtest.Conn(t, cfg)
+	return db, pgtest.Conn(t, cfg)
+}
+
+// Data imported before units were converted keeps its stock exactly: each
+// row's base quantity is its quantity as read (SPEC §13, "migrate existing
+// data").
+func TestUnitsMigrationKeepsStock(t *testing.T) {
+	ctx := context.Background()
+	db, conn := migratedTo(t, 3)
 	// "3 CS + 12 gal + 3 CS = 18": stock as the tool kept it before units.
 	for _, q := range []string{
 		`INSERT INTO inventory_items (account, id, name, normalized_name, unit, quantity) VALUES ('a', 1, 'Whole Milk 1 Gal', 'milk whole', 'CS', 18.5)`,
@@ -55,17 +65,8 @@ func TestUnitsMigrationKeepsStock(t *testing.T) {
 // dropped become one, kept by the run that imported it first; the
 // database keys a vendor as store.InvoiceVendor does.
 func TestInvoiceVendorMigration(t *testing.T) {
-	cfg := pgtest.EmptySchema(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	if _, err := db.MigrateTo(ctx, 10); err != nil {
-		t.Fatal(err)
-	}
-	conn := pgtest.Conn(t, cfg)
+	db, conn := migratedTo(t, 10)
 	for _, q := range []string{
 		`INSERT INTO import_runs (id, source_key, source_name, account, status) VALUES (1, 'k1', 'a.csv', 'a', 'success'), (2, 'k2', 'b.csv', 'a', 'success')`,
 		`INSERT INTO invoices (account, vendor, invoice_number, run_id) VALUES
