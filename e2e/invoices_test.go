@@ -151,6 +151,42 @@ func TestResentInvoiceUnderAnotherSpellingOfItsVendor(t *testing.T) {
 	pgtest.CheckQuantities(t, conn)
 }
 
+// Where the database keys vendors other than Go does (lower() of a
+// database not in UTF-8 folds only ASCII), each spelling of an invoice's
+// vendor is claimed as the database keys it: a line re-sent under the
+// second spelling is a duplicate too. The database's key is made the
+// vendor as written here, which no Go key is.
+func TestEverySpellingOfAnInvoiceIsClaimed(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	if _, err := conn.Exec(context.Background(), `CREATE OR REPLACE FUNCTION invoice_vendor(vendor text) RETURNS text
+		LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT vendor $$`); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	head := "invoice_number,invoice_date,vendor,vendor_sku,description,quantity,unit,unit_price\n"
+	first := writeCSV(t, dir, "e1.csv", head+"INV-9,2026-01-05,Café Élan,CE-1,Basil,1,ea,1\nINV-9,2026-01-05,CAFÉ ÉLAN,CE-2,Basil,1,ea,1\n")
+	again := writeCSV(t, dir, "e2.csv", head+"INV-9,2026-01-05,CAFÉ ÉLAN,CE-2,Basil,1,ea,1\n")
+	for _, writers := range []string{"1", "2"} {
+		p, code := runBin(t, cfg, "import", "--force", "--writers", writers, "--output", "json", first)
+		if code != 0 {
+			t.Fatalf("e1: exit %d\n%s", code, outputs(p))
+		}
+		runID := p.summary(t)["run_id"]
+		p, code = runBin(t, cfg, "import", "--writers", writers, "--output", "json", again)
+		if s := p.summary(t); code != 1 || s["rows_rejected"] != 1.0 {
+			t.Errorf("%s writers: e2: exit %d, %v; want its line rejected as a duplicate", writers, code, s)
+		}
+		for _, run := range []any{runID, p.summary(t)["run_id"]} {
+			if p, code := runBin(t, cfg, "revert", fmt.Sprint(run)); code != 0 {
+				t.Fatalf("revert %v: exit %d\n%s", run, code, outputs(p))
+			}
+		}
+	}
+	pgtest.CheckQuantities(t, conn)
+}
+
 // A revert reads the invoice numbers of lines imported before they were
 // read without the characters that show nothing: an invoice whose lines
 // another run holds, so written, passes to that run, not freed.

@@ -210,26 +210,36 @@ func (s *Store) RejectHomes(ctx context.Context, account string, origins []Origi
 // claimInvoices gives the invoices of the batch's rows that no run owns yet
 // to their rows' home runs, and refuses the rows of invoices another run
 // owns.
+//
+// Each spelling of a vendor is claimed: the database keys it
+// (invoice_vendor), and where its key is not Go's (a database not in
+// UTF-8 lowers only ASCII), two spellings Go takes for one may be two
+// invoices there, each to be claimed. The invoices Go foresees as one
+// entry's are known from what the insert returns; the others are read
+// back.
 func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int64) error {
 	type key struct{ account, vendor, number string }
-	index := map[key]int{}
+	index := map[key]int{}       // by the vendor as written
+	keyed := map[key][]int{}     // by the vendor as invoices key it
 	lower := map[string]string{} // a batch has few vendors: key each once
 	rowKey := make([]int, len(w.b.Rows))
 	var accounts, vendors, numbers []string
 	var owners []int64
 	for i := range w.b.Rows {
 		r := &w.b.Rows[i]
-		v, ok := lower[r.Vendor]
-		if !ok {
-			v = InvoiceVendor(r.Vendor)
-			lower[r.Vendor] = v
-		}
-		k := key{r.Account, v, r.InvoiceNumber}
+		k := key{r.Account, r.Vendor, r.InvoiceNumber}
 		n, ok := index[k]
 		rowKey[i] = n
 		if w.refused[i] != nil || ok {
 			continue
 		}
+		v, ok := lower[r.Vendor]
+		if !ok {
+			v = InvoiceVendor(r.Vendor)
+			lower[r.Vendor] = v
+		}
+		kk := key{r.Account, v, r.InvoiceNumber}
+		keyed[kk] = append(keyed[kk], len(accounts))
 		rowKey[i] = len(accounts)
 		index[k] = len(accounts)
 		accounts, vendors, numbers, owners = append(accounts, r.Account), append(vendors, r.Vendor), append(numbers, r.InvoiceNumber), append(owners, homes[i])
@@ -250,10 +260,11 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 	inserted := make([]bool, len(accounts))
 	var k key
 	if _, err := pgx.ForEachRow(rows, []any{&k.account, &k.vendor, &k.number}, func() error {
-		// invoice_vendor() in the database may key a vendor other than Go does:
-		// a key not found here is read back below.
-		if n, ok := index[k]; ok {
-			inserted[n] = true
+		// invoice_vendor() in the database may key a vendor other than Go
+		// does, and of several spellings of one key only one is inserted:
+		// the others are read back below.
+		if ns := keyed[k]; len(ns) == 1 {
+			inserted[ns[0]] = true
 		}
 		return nil
 	}); err != nil {
