@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -356,5 +357,21 @@ func TestRejectsFileMustNotBeTheInput(t *testing.T) {
 	after, _ := os.ReadFile(mixed)
 	if r.code != ExitFailure || !strings.Contains(r.stderr+r.stdout, "is the input itself") || string(after) != mixedCSV {
 		t.Errorf("exit %d, input intact %v:\n%s%s", r.code, string(after) == mixedCSV, r.stdout, r.stderr)
+	}
+}
+
+// A file whose options cannot be made (two profiles match it) has its
+// summary in the format the config's defaults give.
+func TestSummaryOfAFileTwoProfilesMatchFollowsTheDefaults(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	data := writeFile(t, "amb-5.csv", goodCSV)
+	config := writeFile(t, "batchimport.toml", "[defaults]\noutput = \"json\"\n\n"+
+		"[profiles.one]\nmatch = [\"amb-*.csv\"]\n\n[profiles.two]\nmatch = [\"*-5.csv\"]\n")
+	r := c.run(context.Background(), "", "import", "--config", config, data)
+	var s map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(r.stdout)), &s); err != nil || s["status"] != "failed" ||
+		!strings.Contains(fmt.Sprint(s["error"]), "matches the profiles") {
+		t.Errorf("exit %d, stdout %q (%v): want a JSON summary, failed, naming the profiles", r.code, r.stdout, err)
 	}
 }

@@ -223,6 +223,21 @@ func optionsFor(c *cobra.Command, o *importOptions, cfg *config, file string) (*
 	return fo, name, err
 }
 
+// outputFor is the summary format of a file: its profile's, else, when
+// its options cannot be made (two profiles match it), the config's
+// defaults' with the command line's, else the command line's.
+func outputFor(c *cobra.Command, o *importOptions, cfg *config, file string) string {
+	if fo, _, err := optionsFor(c, o, cfg, file); err == nil {
+		return fo.output
+	}
+	if cfg != nil {
+		if fo, err := cfg.options(c, o, "", nil); err == nil {
+			return fo.output
+		}
+	}
+	return o.output
+}
+
 // options is o once the config's defaults, then the named profile (none
 // when name is ""), then the flags given on the command line c apply.
 func (cfg *config) options(c *cobra.Command, o *importOptions, name string, profile map[string]any) (*importOptions, error) {

@@ -329,7 +329,7 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 		if err != nil {
 			msg := err.Error()
 			sum := importer.Summary{Status: store.StatusFailed, Source: f, Error: &msg, Err: err}
-			if perr := printSummary(g.io.Out, o.output, &sum); perr != nil {
+			if perr := printSummary(g.io.Out, outputFor(c, o, cfg, f), &sum); perr != nil {
 				return perr
 			}
 			g.log.Error("import failed", "source", f, "status", sum.Status, "error", msg)
@@ -378,12 +378,8 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 		if interrupted {
 			// One summary a file: those not started are interrupted too.
 			for _, rest := range files[i+1:] {
-				output := o.output
-				if fo, _, err := optionsFor(c, o, cfg, rest); err == nil {
-					output = fo.output // its profile's, or the config's
-				}
 				later := importer.Summary{Status: store.StatusInterrupted, Source: rest}
-				if err := printSummary(g.io.Out, output, &later); err != nil {
+				if err := printSummary(g.io.Out, outputFor(c, o, cfg, rest), &later); err != nil {
 					return err
 				}
 			}
