@@ -85,3 +85,54 @@ func TestFewRowsTakenKeepTheNextBatchCareful(t *testing.T) {
 		t.Errorf("the batch after a refused row and 3 rows taken claimed its invoices %d times, want once: it was sent whole first", n)
 	}
 }
+
+// The stock of a group reaches the items of every account its rows name,
+// whatever characters the account holds: the accounts go to the server
+// in an array literal written by hand.
+func TestStockReachesAccountsOfAnyName(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	ctx := context.Background()
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	run, err := db.CreateRun(ctx, store.NewRun{SourceKey: "k", SourceName: "x.csv", Account: "acme", Owner: "o"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := []string{"acme", `say "cheese"`, `back\slash`, "{braces,comma}", "NULL", " spaced ", "Café Ünïcode", "'quote'"}
+	b := &store.Batch{RunID: run.ID, Account: "acme", Owner: "o", Raw: func(int) []byte { return []byte("raw") }}
+	for i, account := range accounts {
+		var item int64
+		if err := conn.QueryRow(ctx, `INSERT INTO inventory_items (account, name, normalized_name, unit) VALUES ($1, 'Figs', 'figs', 'ea') RETURNING id`, account).Scan(&item); err != nil {
+			t.Fatal(err)
+		}
+		for j := range 2 {
+			n := int64(len(b.Rows) + 1)
+			q := fixed.New(int64(10*i+j+1), 3) // 0.001, 0.002, 0.011, ...
+			b.Rows = append(b.Rows, store.Row{Line: n, Record: n, Account: account, ItemID: &item, InvoiceNumber: fmt.Sprintf("INV-%d", n),
+				InvoiceDate: "2026-05-04", Vendor: "Sysco", Description: "Figs", Quantity: q, BaseQuantity: q, UnitCost: fixed.New(1, 0)})
+		}
+	}
+	n := int64(len(b.Rows))
+	b.Ends = []int{len(b.Rows)}
+	b.Progress = store.Progress{Record: n, Line: n, RowsRead: n, RowsImported: n, Chunks: 1}
+	g, err := db.BeginGroup(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Commit(ctx, b.Progress); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.CheckQuantities(t, conn)
+	var zero int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM inventory_items WHERE quantity = 0`).Scan(&zero); err != nil || zero > 0 {
+		t.Errorf("%d items of the %d accounts kept no stock (%v)", zero, len(accounts), err)
+	}
+}

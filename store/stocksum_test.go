@@ -35,8 +35,8 @@ func TestStockSumIsExact(t *testing.T) {
 		if !got.total().Equal(want) {
 			t.Errorf("sum of %v = %s, want %s", c, got.total(), want)
 		}
-		if text, err := decimal.NewFromString(got.text()); err != nil || !text.Equal(want) {
-			t.Errorf("sum of %v reads %q, want %s", c, got.text(), want)
+		if text, err := decimal.NewFromString(string(got.appendText(nil))); err != nil || !text.Equal(want) {
+			t.Errorf("sum of %v reads %q, want %s", c, string(got.appendText(nil)), want)
 		}
 	}
 }
@@ -48,7 +48,7 @@ func TestStockSumText(t *testing.T) {
 		0: "0.000", 1: "0.001", -1: "-0.001", 999: "0.999", -1000: "-1.000", 12345: "12.345",
 		-120050: "-120.050", maxMilli - 1: "4611686018427387.903", -(maxMilli - 1): "-4611686018427387.903",
 	} {
-		if got := (stockSum{milli: milli}).text(); got != want {
+		if got := string((stockSum{milli: milli}).appendText(nil)); got != want {
 			t.Errorf("%d thousandths read %q, want %q", milli, got, want)
 		}
 	}
