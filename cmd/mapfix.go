@@ -341,10 +341,10 @@ func runMappingsApply(ctx context.Context, g *globalOptions, f *setFlags, corr s
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		line, _ := r.FieldPos(0)
 		ch, err := changeOf(ctx, db, f.account, v.(mappingRow))
 		if err != nil {
 			return fmt.Errorf("%s: line %d: %w", path, line, err)

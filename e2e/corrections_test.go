@@ -425,6 +425,7 @@ C-1,2026-05-04,Gordon,,Chicken Thighs Boneless IQF,7,lb,2.49
 		"is no stored mapping": append(slices.Clone(rows), "sysco,sku,12,"+fmt.Sprint(dark)+",,manual,1,-"),
 		`item_id "2.0": want an item id`: append(slices.Clone(rows[:changed]),
 			strings.Replace(rows[changed], fmt.Sprintf(",%d,", dark), ",2.0,", 1)),
+		"parse error on line 3, column 12: extraneous or missing \" in quoted-field": append(slices.Clone(rows[:2]), `"sysco,sku`),
 	} {
 		path := filepath.Join(dir, "bad.csv")
 		if err := os.WriteFile(path, []byte(strings.Join(file, "\n")+"\n"), 0o644); err != nil {
