@@ -233,6 +233,30 @@ A-1,2026-05-04,US Foods,,Spanish Saffron,1,lb,900.00
 	accounted(t, conn, map[string][]int{a["source_key"].(string): {2, 3, 4, 5}, b["source_key"].(string): {2}, c["source_key"].(string): {2}})
 }
 
+// A line read without a unit, in its first item's base unit, moves by
+// its base quantity: after a merge into an item of another base unit, a
+// move of its history converts that, not its quantity as read.
+func TestMovedLineWithoutUnitKeepsWhatItWas(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	w := imported(t, cfg, 0, writeLines(t, dir, "w.csv", `W-1,2026-05-01,US Foods,,Widget Alpha,1,lb,1
+W-1,2026-05-01,US Foods,,Widget Alpha,10,,1
+`))
+	g := imported(t, cfg, 0, writeLines(t, dir, "g.csv", `G-1,2026-05-01,Sysco,,Gadget Beta,1,kg,1
+G-1,2026-05-01,Sysco,,Zeta Gamma,1,kg,1
+`))
+	bi(t, cfg, 0, "items", "merge", "Widget Alpha", "Gadget Beta")
+	listIs(t, conn, "0.454 4.536", `SELECT base_quantity::text FROM transactions WHERE description = 'Widget Alpha' ORDER BY line_no`)
+	bi(t, cfg, 0, "mappings", "set", "U.S. Foods", "--description", "Widget Alpha", "Zeta Gamma", "--move-history")
+	// 10 lb are 4.536 kg wherever the line goes, not 10 kg.
+	listIs(t, conn, "0.454 4.536", `SELECT base_quantity::text FROM transactions WHERE description = 'Widget Alpha' ORDER BY line_no`)
+	checkStock(t, conn, map[string]string{"Gadget Beta kg": "1.000", "Zeta Gamma kg": "5.990"})
+	pgtest.CheckQuantities(t, conn)
+	accounted(t, conn, map[string][]int{w["source_key"].(string): {2, 3}, g["source_key"].(string): {2, 3}})
+}
+
 // A merge converts FROM's transactions into INTO's base unit, each rounded
 // to 0.001; without a conversion it is refused, naming units set, and
 // changes nothing.

@@ -210,7 +210,10 @@ func moveLines(ctx context.Context, tx pgx.Tx, account string, from, into Item, 
 			return err
 		}
 		if l.Quantity = q; l.Unit == "" {
-			l.Unit = from.Unit
+			// Read in the base unit of the item the line was first
+			// given, which a merge or an earlier move may have made
+			// another than from's: its base quantity is in from's.
+			l.Quantity, l.Unit = was, from.Unit
 		}
 		now, err := conv(l, into)
 		if err != nil {
