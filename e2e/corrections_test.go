@@ -302,6 +302,31 @@ A-1,2026-05-04,US Foods,,Basmati Rice,1,kg,3.00
 	accounted(t, conn, map[string][]int{s["source_key"].(string): {2, 3, 4, 5, 6, 7, 8, 9}})
 }
 
+// A merge does not move a conversion of a unit that the item kept
+// converts into by definition: FROM's "1 kg = 0.1 cs" would make INTO,
+// counted in pounds, read a kilogram as 2.5 lb.
+func TestMergeKeepsStandardConversions(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	u := imported(t, cfg, 0, writeLines(t, dir, "u.csv", `A-1,2026-05-01,US Foods,,Widget Alpha,3,lb,1
+A-1,2026-05-01,US Foods,,Crate Thing,2,cs,1
+`))
+	bi(t, cfg, 0, "units", "set", "Crate Thing", "kg", "0.1")
+	bi(t, cfg, 0, "units", "set", "Crate Thing", "bag", "2")
+	bi(t, cfg, 0, "units", "set", "Widget Alpha", "cs", "25")
+	out := bi(t, cfg, 0, "items", "merge", "Crate Thing", "Widget Alpha", "--output", "json").summary(t)
+	if n := out["result"].(map[string]any)["unit_conversions_moved"]; n != 1.0 {
+		t.Errorf("merge moved %v unit conversions, want 1: the bag's", n)
+	}
+	listIs(t, conn, "bag 50 cs 25", `SELECT unit || ' ' || factor::text FROM item_units ORDER BY unit`)
+	u2 := imported(t, cfg, 0, writeLines(t, dir, "u2.csv", "A-2,2026-05-02,US Foods,,Widget Alpha,1,kg,1\n"))
+	checkStock(t, conn, map[string]string{"Widget Alpha lb": "55.205"})
+	pgtest.CheckQuantities(t, conn)
+	accounted(t, conn, map[string][]int{u["source_key"].(string): {2, 3}, u2["source_key"].(string): {2}})
+}
+
 // A correction of an account whose import is running is refused at once,
 // naming the import, and changes nothing; with --wait it waits for the
 // import to end, then succeeds. Another account's correction goes ahead.

@@ -47,7 +47,8 @@ type Merged struct {
 // base unit (refused when conv has no conversion); its mappings point at
 // into; its name, and the names merged into it, stay as aliases of into,
 // for every vendor; its unit conversions go to into where into has none
-// for the unit; then from is deleted.
+// for the unit and has no conversion of it by definition; then from is
+// deleted.
 func (s *Store) MergeItems(ctx context.Context, c Correction, account string, from, into int64, conv Converter) (Merged, int64, error) {
 	var out Merged
 	if from == into {
@@ -73,6 +74,18 @@ func (s *Store) MergeItems(ctx context.Context, c Correction, account string, fr
 			return nil, err
 		}
 		f := factor.String()
+		// Not a unit that converts into into's base unit by definition (kg
+		// into lb), which units set refuses: it would override that.
+		units, err := itemUnits(ctx, tx, account, from)
+		if err != nil {
+			return nil, err
+		}
+		moving := []string{}
+		for u := range units {
+			if _, err := conv(u, Item{ID: into, Unit: out.Into.Unit}); u != out.Into.Unit && err != nil {
+				moving = append(moving, u)
+			}
+		}
 		steps := []struct {
 			count *int64
 			sql   string
@@ -85,8 +98,8 @@ func (s *Store) MergeItems(ctx context.Context, c Correction, account string, fr
 				ON CONFLICT (account, normalized_name) DO UPDATE SET item_id = excluded.item_id`, nil},
 			{&out.Units, `INSERT INTO item_units (account, item_id, unit, factor)
 				SELECT account, $3, unit, factor * $4::numeric FROM item_units
-				WHERE account = $1 AND item_id = $2 AND unit <> coalesce((SELECT unit FROM inventory_items WHERE account = $1 AND id = $3), '')
-				ON CONFLICT (account, item_id, unit) DO NOTHING`, []any{f}},
+				WHERE account = $1 AND item_id = $2 AND unit = ANY($5)
+				ON CONFLICT (account, item_id, unit) DO NOTHING`, []any{f, moving}},
 			{nil, `DELETE FROM inventory_items WHERE account = $1 AND id = $2`, nil},
 		}
 		for _, st := range steps {
