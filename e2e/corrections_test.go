@@ -327,6 +327,53 @@ A-1,2026-05-01,US Foods,,Crate Thing,2,cs,1
 	accounted(t, conn, map[string][]int{u["source_key"].(string): {2, 3}, u2["source_key"].(string): {2}})
 }
 
+// An import that reverts its own run past --max-rejects keeps the items
+// and mappings it created while another import of the account runs: that
+// one may have resolved lines to them, and its rows would be refused for
+// want of their item. With no other import running, they go.
+func TestMaxRejectsKeepsItemsAnotherImportMayUse(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	other := pgtest.Conn(t, cfg)
+	ctx := context.Background()
+	dir := t.TempDir()
+	file := func(name, item string) string {
+		var b strings.Builder
+		for i := range 10 {
+			fmt.Fprintf(&b, "%s-%d,2026-05-01,Sysco,,%s,1,lb,1\n", name, i, item)
+		}
+		for i := range 5 {
+			fmt.Fprintf(&b, "%s-X%d,2026-05-01,Sysco,,%s,lots,lb,1\n", name, i, item)
+		}
+		return writeLines(t, dir, name+".csv", b.String())
+	}
+	args := []string{"--max-rejects", "2", "--writers", "1", "--chunk-size", "5", "--chunks-per-commit", "1"}
+	// Another import of the account runs: it holds the account's lock shared.
+	if _, err := other.Exec(ctx, `SELECT pg_advisory_lock_shared(hashtext('batchimport account ' || $1), hashtext('default'))`, cfg.Schema); err != nil {
+		t.Fatal(err)
+	}
+	p, code := runBin(t, cfg, append(append([]string{"import", "--output", "json"}, args...), file("A", "Unique Item Q"))...)
+	if s := p.summary(t); code != 1 || s["reverted"] != true {
+		t.Fatalf("past --max-rejects: exit %d, summary %v; want it reverted\n%s", code, s, outputs(p))
+	}
+	if !strings.Contains(p.stderr.String(), "the items and mappings the run created are kept") {
+		t.Errorf("a revert that kept the run's items did not say so:\n%s", p.stderr.String())
+	}
+	listIs(t, conn, "Unique Item Q 0.000 1", `SELECT i.name || ' ' || i.quantity || ' ' || count(m.*) FROM inventory_items i
+		LEFT JOIN item_mappings m ON m.account = i.account AND m.item_id = i.id GROUP BY i.account, i.id`)
+	if _, err := other.Exec(ctx, `SELECT pg_advisory_unlock_shared(hashtext('batchimport account ' || $1), hashtext('default'))`, cfg.Schema); err != nil {
+		t.Fatal(err)
+	}
+	// Alone, a run reverted so takes its items and mappings with it.
+	if _, code := runBin(t, cfg, append(append([]string{"import", "--output", "json"}, args...), file("B", "Other Item Z"))...); code != 1 {
+		t.Fatalf("past --max-rejects: exit %d, want 1", code)
+	}
+	listIs(t, conn, "Unique Item Q", `SELECT name FROM inventory_items`)
+	listIs(t, conn, "1", `SELECT count(*)::text FROM item_mappings`)
+	pgtest.CheckQuantities(t, conn)
+}
+
 // A correction of an account whose import is running is refused at once,
 // naming the import, and changes nothing; with --wait it waits for the
 // import to end, then succeeds. Another account's correction goes ahead.

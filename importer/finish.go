@@ -78,7 +78,12 @@ func reverts(err error, c store.Progress) bool {
 func (r *runner) record(ctx context.Context, w *writer, err error) error {
 	dbctx := context.WithoutCancel(ctx)
 	if reverts(err, w.committed) {
-		rerr := r.retryOnce(dbctx, func() error { return r.db.RevertRun(dbctx, r.run.ID, r.run.Owner, err.Error()) })
+		why := err.Error()
+		var reverted store.Reverted
+		rerr := r.retryOnce(dbctx, func() (err error) {
+			reverted, err = r.db.RevertRun(dbctx, r.run.ID, r.run.Owner, why)
+			return err
+		})
 		var home *store.CameHomeError
 		switch {
 		case errors.As(rerr, &home):
@@ -89,6 +94,10 @@ func (r *runner) record(ctx context.Context, w *writer, err error) error {
 			return err
 		default:
 			r.sum.Reverted = true
+			if reverted.CatalogueKept {
+				r.opts.Log.Warn("the items and mappings the run created are kept: another import of the account was running, which may use them",
+					"run_id", r.run.ID)
+			}
 			if errors.As(err, new(*invoice.FatalError)) {
 				err = &brokenError{err}
 			}

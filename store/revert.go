@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -21,15 +22,19 @@ type Reverted struct {
 	MappingsRemoved int64  `json:"mappings_removed"`
 	InvoicesFreed   int64  `json:"invoices_freed"`
 	RejectsReopened int64  `json:"rejects_reopened"` // fixed records it took back, rejects again
+	// CatalogueKept says that the items and mappings the run created were
+	// kept: another import of its accounts was running, which may use them.
+	CatalogueKept bool `json:"catalogue_kept,omitempty"`
 }
 
 // RevertRun undoes a run in one transaction, if owner still holds it (else
 // *FencedError): an import whose run may not stay (--max-rejects).
-func (s *Store) RevertRun(ctx context.Context, id int64, owner, why string) error {
+func (s *Store) RevertRun(ctx context.Context, id int64, owner, why string) (Reverted, error) {
 	if s.conn == nil {
-		return errNotConnected
+		return Reverted{}, errNotConnected
 	}
-	return s.lost(pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
+	var out Reverted
+	return out, s.lost(pgx.BeginFunc(ctx, s.q(), func(tx pgx.Tx) error {
 		// A run resumed after a crash may have rejects that came home
 		// meanwhile: reverted, it would leave those records imported by
 		// a run of another source and give back nothing of theirs.
@@ -40,7 +45,7 @@ func (s *Store) RevertRun(ctx context.Context, id int64, owner, why string) erro
 		if err := cameHome(ctx, tx, accounts, id, "so it is not reverted: revert %[2]s first, then run %[1]d"); err != nil {
 			return err
 		}
-		_, err = s.revert(ctx, tx, id, owner, why)
+		out, err = s.revert(ctx, tx, id, owner, why)
 		return err
 	}))
 }
@@ -183,7 +188,7 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 			  AND i.run_id <> $2 AND NOT EXISTS (SELECT FROM transactions t WHERE t.account = i.account
 			      AND invoice_vendor(t.vendor) = i.vendor AND invoice_number_key(t.invoice_number) = i.invoice_number AND t.run_id <> $2)`},
 		{&out.Transactions, `DELETE FROM transactions WHERE account = ANY($1) AND run_id = $2`},
-		{&out.MappingsRemoved, `DELETE FROM item_mappings WHERE account = ANY($1) AND run_id = $2`},
+		{&out.MappingsRemoved, `DELETE FROM item_mappings WHERE account = ANY($1) AND run_id = $2 AND $3`},
 		// An invoice whose lines another run still holds (imported with
 		// --force) passes to the first such run rather than being freed:
 		// freed, the same lines re-sent would be imported beside them. It
@@ -203,13 +208,27 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 		// What it proposed for review and nobody decided goes with it.
 		{nil, `DELETE FROM mapping_proposals WHERE account = ANY($1) AND run_id = $2 AND status = 'pending'`},
 		{&out.RejectsReopened, `UPDATE rejects SET resolved_by = NULL WHERE account = ANY($1) AND resolved_by = $2`},
-		{&out.ItemsRemoved, `DELETE FROM inventory_items AS i WHERE i.account = ANY($1) AND i.run_id = $2 AND i.quantity = 0
+		{&out.ItemsRemoved, `DELETE FROM inventory_items AS i WHERE i.account = ANY($1) AND i.run_id = $2 AND i.quantity = 0 AND $3
 			AND NOT EXISTS (SELECT FROM transactions t WHERE t.account = i.account AND t.item_id = i.id)
 			AND NOT EXISTS (SELECT FROM item_mappings m WHERE m.account = i.account AND m.item_id = i.id)
 			AND NOT EXISTS (SELECT FROM item_aliases a WHERE a.account = i.account AND a.item_id = i.id)`},
 	}
+	// The items and mappings the run created go only while no other
+	// import of its accounts runs: one may have resolved lines to them
+	// since, and would see its rows refused for want of their item. A
+	// revert of batchimport revert holds the accounts' locks already; an
+	// import that reverts its own run holds them shared, as others do.
+	alone, err := s.accountsAlone(ctx, tx, accounts)
+	if err != nil {
+		return out, err
+	}
+	out.CatalogueKept = !alone
 	for _, st := range steps {
-		tag, err := tx.Exec(ctx, st.sql, accounts, id)
+		args := []any{accounts, id}
+		if strings.Contains(st.sql, "$3") {
+			args = append(args, alone)
+		}
+		tag, err := tx.Exec(ctx, st.sql, args...)
 		if err != nil {
 			return out, err
 		}
@@ -219,4 +238,18 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 	}
 	out.InvoicesFreed += homeFreed
 	return out, nil
+}
+
+// accountsAlone takes the accounts' locks until the transaction ends, if
+// no other session holds them, and says whether it did: whether no other
+// import of the accounts is running.
+func (s *Store) accountsAlone(ctx context.Context, tx pgx.Tx, accounts []string) (bool, error) {
+	sorted := slices.Compact(slices.Sorted(slices.Values(accounts)))
+	for _, a := range sorted {
+		var ok bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(`+accountLock+`)`, s.schema, a).Scan(&ok); err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
 }
