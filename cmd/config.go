@@ -56,8 +56,14 @@ func loadConfig(flag string) (*config, error) {
 	}
 	c := &config{path: path}
 	text, err := readConfig(path)
+	var md toml.MetaData
 	if err == nil {
-		_, err = toml.Decode(text, c)
+		md, err = toml.Decode(text, c)
+	}
+	if u := md.Undecoded(); err == nil && len(u) > 0 {
+		// A section misspelt ([default], [profile.x]) or a key outside any:
+		// ignored, its account would be another.
+		return nil, usagef("config %s: %q is in no section: want [defaults] or [profiles.NAME], of keys the long flag names", path, u[0].String())
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !must:

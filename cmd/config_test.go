@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +23,36 @@ func TestMatchesRejectsOf(t *testing.T) {
 		if got := matchesRejectsOf(c.pat, c.base); got != c.want {
 			t.Errorf("matchesRejectsOf(%q, %q) = %v, want %v", c.pat, c.base, got, c.want)
 		}
+	}
+}
+
+// A key outside [defaults] and [profiles.NAME], a section misspelt among
+// them, is a usage error naming it: ignored, the rows of a cron job whose
+// config says [default] would go to the default account.
+func TestConfigRefusesWhatIsInNoSection(t *testing.T) {
+	dir := t.TempDir()
+	for text, key := range map[string]string{
+		"account = \"top\"\n[defaults]\noutput = \"json\"\n": "account",
+		"[default]\naccount = \"acme\"\n":                    "default",
+		"[profile.plain]\nmatch = [\"plain-*\"]\n":           "profile.plain",
+		"[weird]\nx = 1\n":                                   "weird",
+	} {
+		path := filepath.Join(dir, "c.toml")
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := loadConfig(path)
+		var usage *usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), fmt.Sprintf("%q is in no section", key)) {
+			t.Errorf("config %q: %v; want a usage error naming %q", text, err, key)
+		}
+	}
+	path := filepath.Join(dir, "ok.toml")
+	if err := os.WriteFile(path, []byte("[defaults]\naccount = \"acme\"\n[profiles.sysco]\nmatch = [\"sysco*\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig(path); err != nil {
+		t.Errorf("a config of [defaults] and [profiles.sysco]: %v", err)
 	}
 }
 
