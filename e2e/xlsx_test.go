@@ -146,3 +146,50 @@ func writeXLSX(t *testing.T, dir, name string, rows [][]any) string {
 	}
 	return path
 }
+
+// Each sheet of a workbook is a source of its own, and so is each
+// --records path of a JSON document: the second sheet of a workbook whose
+// first was imported is imported, not skipped as a repeat of the file.
+// The same sheet again is a repeat.
+func TestEachPartOfAFileIsASource(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	f := excelize.NewFile()
+	header := []any{"invoice_number", "invoice_date", "vendor", "description", "quantity", "unit", "unit_price"}
+	for sheet, line := range map[string][]any{"Jan": {"J1", "2026-01-05", "Sysco", "Whole Milk", 1, "gal", 2}, "Feb": {"F1", "2026-02-05", "Sysco", "Whole Milk", 2, "gal", 2}} {
+		if _, err := f.NewSheet(sheet); err != nil {
+			t.Fatal(err)
+		}
+		for r, row := range [][]any{header, line} {
+			if err := f.SetSheetRow(sheet, "A"+string(rune('1'+r)), &row); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	path := filepath.Join(dir, "two.xlsx")
+	if err := f.SaveAs(path); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	jan := imported(t, cfg, 0, path, "--sheet", "Jan")
+	feb := imported(t, cfg, 0, path, "--sheet", "FEB")
+	if jan["rows_imported"] != 1.0 || feb["status"] != "success" || feb["rows_imported"] != 1.0 {
+		t.Errorf("sheet Jan: %v; sheet Feb after it: %v; want each imported", jan, feb)
+	}
+	if again := imported(t, cfg, 0, path, "--sheet", "feb"); again["status"] != "skipped" {
+		t.Errorf("sheet Feb again: %v; want skipped", again)
+	}
+	doc := filepath.Join(dir, "doc.json")
+	if err := os.WriteFile(doc, []byte(`{"a": [{"invoice_number": "A1", "invoice_date": "2026-03-05", "vendor": "Sysco", "description": "Whole Milk", "quantity": 3, "unit": "gal", "unit_price": 2}],
+"b": [{"invoice_number": "B1", "invoice_date": "2026-03-06", "vendor": "Sysco", "description": "Whole Milk", "quantity": 4, "unit": "gal", "unit_price": 2}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	imported(t, cfg, 0, doc, "--records", "a[]")
+	if b := imported(t, cfg, 0, doc, "--records", "b[]"); b["rows_imported"] != 1.0 {
+		t.Errorf("records b[] after a[]: %v; want imported", b)
+	}
+	checkStock(t, conn, map[string]string{"Whole Milk gal": "10.000"})
+	pgtest.CheckQuantities(t, conn)
+}

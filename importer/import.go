@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"strings"
 	"time"
 
 	"github.com/batchimport/batchimport/invoice"
@@ -59,6 +60,20 @@ type runner struct {
 	revertedRejects string
 }
 
+// partOf names the part of a file the options read, when it is not the
+// whole: a sheet of a workbook, the records at a path of a JSON document.
+// Each is a source of its own, keyed apart: another sheet of a workbook
+// imported before is no repeat of it.
+func partOf(format invoice.Format, opts *Options) string {
+	switch {
+	case format == invoice.XLSX && opts.Sheet != "":
+		return "sheet=" + strings.ToLower(opts.Sheet)
+	case format == invoice.JSON && len(opts.Records) > 0:
+		return "records=" + strings.Join(opts.Records, ".")
+	}
+	return ""
+}
+
 func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) error {
 	format := opts.Format
 	if format == "" {
@@ -87,7 +102,7 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 			return err
 		}
 	}
-	key, unique := src.key(opts.SourceID)
+	key, unique := src.key(opts.SourceID, partOf(format, opts))
 	sum.SourceKey = key
 	if unique && opts.DryRun == Write {
 		opts.Log.Warn("standard input without --source-id: this import cannot be resumed or recognised as a repeat", "source_key", key)

@@ -99,10 +99,12 @@ func (s *source) hash() error {
 // key is the source key: the --source-id, or sha256: and the file's hash.
 // Standard input without --source-id gets a key of its own (no resume, no
 // deduplication); unique is true then.
-func (s *source) key(sourceID string) (key string, unique bool) {
+func (s *source) key(sourceID, part string) (key string, unique bool) {
 	switch {
 	case sourceID != "":
 		return sourceID, false
+	case s.f != nil && part != "":
+		return "sha256:" + s.content.SHA256 + "#" + part, false
 	case s.f != nil:
 		return "sha256:" + s.content.SHA256, false
 	}
