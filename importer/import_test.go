@@ -274,7 +274,9 @@ func TestMaxRejectsOfRowsTheDatabaseRefuses(t *testing.T) {
 					FOR EACH ROW WHEN (NEW.invoice_number LIKE 'HOLD%') EXECUTE FUNCTION hold();`); err != nil {
 				t.Fatal(err)
 			}
-			g := testgen.CSV(t, t.TempDir(), "held.csv", testgen.Spec{Rows: 30_000, Edit: func(i int, f []string) {
+			// Two writers hold up to 24,000 rows in flight (parallelRows),
+			// read before the first refused row is counted.
+			g := testgen.CSV(t, t.TempDir(), "held.csv", testgen.Spec{Rows: 60_000, Edit: func(i int, f []string) {
 				if i%101 == 7 {
 					f[0] = fmt.Sprintf("HOLD-%d", i)
 				}
@@ -287,7 +289,7 @@ func TestMaxRejectsOfRowsTheDatabaseRefuses(t *testing.T) {
 			if ctx.Err() != nil {
 				t.Fatalf("the run did not stop within 2 minutes: %s %v", sum.Status, sum.Error)
 			}
-			if sum.Status != store.StatusFailed || !errors.Is(sum.Err, ErrMaxRejects) || !sum.Reverted || sum.RowsRead >= 30_000 {
+			if sum.Status != store.StatusFailed || !errors.Is(sum.Err, ErrMaxRejects) || !sum.Reverted || sum.RowsRead >= 60_000 {
 				t.Fatalf("%s %v, reverted %v, read %d: want failed for --max-rejects, reverted, before the end", sum.Status, sum.Error, sum.Reverted, sum.RowsRead)
 			}
 			if want := fmt.Sprintf(": %d rejected, more than --max-rejects 20", sum.RowsRejected); !strings.Contains(*sum.Error, want) {

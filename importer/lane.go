@@ -73,7 +73,8 @@ type lane struct {
 	// queued besides without waiting.
 	slot    chan struct{}
 	idle    atomic.Bool     // the lane waits for jobs, and none is queued
-	hungry  chan<- struct{} // told when the lane becomes idle
+	group   int64           // the last group it was given (flight.seq)
+	hungry  chan<- struct{} // told when the lane takes a batch from its queue, or becomes idle
 	stopped chan struct{}
 }
 
@@ -101,10 +102,7 @@ func (l *lane) run() {
 	for {
 		if len(l.jobs) == 0 {
 			l.idle.Store(true)
-			select {
-			case l.hungry <- struct{}{}:
-			default:
-			}
+			l.tell()
 		}
 		j, ok := <-l.jobs
 		l.idle.Store(false)
@@ -113,6 +111,7 @@ func (l *lane) run() {
 		}
 		if j.slot {
 			<-l.slot
+			l.tell()
 		}
 		if j.f != f {
 			f, g, later, delta, err = j.f, nil, nil, store.Progress{}, nil
@@ -153,6 +152,14 @@ func (l *lane) run() {
 		if j.end && err == nil {
 			err = l.commit(ctx, g, f, later, delta)
 		}
+	}
+}
+
+// tell says that the lane has room for a batch, or is idle.
+func (l *lane) tell() {
+	select {
+	case l.hungry <- struct{}{}:
+	default:
 	}
 }
 

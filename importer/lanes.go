@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -40,7 +41,6 @@ type parallelSink struct {
 	*dbSink
 	lanes   []*lane
 	chunks  int       // most chunks in a group
-	next    int       // the lane of the next group
 	open    *flight   // the group being filled; nil: none
 	flights []*flight // sent, oldest first, until harvested
 	// fix is what the groups harvested added to the progress their
@@ -53,7 +53,7 @@ type parallelSink struct {
 	lower   map[string]string // vendors, lower-cased
 	seq     int64             // groups sent
 	failure *failure          // of the groups since the run's start or its last rewind
-	hungry  chan struct{}     // a lane has written all it was sent (lane.idle)
+	hungry  chan struct{}     // a lane has room for a batch, or has written all it was sent (lane.tell)
 }
 
 // parallelGroupRows is about the most rows a group of parallel writers
@@ -150,12 +150,9 @@ func (s *parallelSink) send(b *store.Batch, last bool) {
 		f = nil
 	}
 	if f == nil {
-		l := s.idleLane(nil)
-		if l == nil {
-			l = s.lanes[s.next]
-			s.next = (s.next + 1) % len(s.lanes)
-		}
+		l := s.freeLane()
 		s.seq++
+		l.group = s.seq
 		f = &flight{lane: l, seq: s.seq, start: time.Now(), begun: make(chan struct{}), done: make(chan struct{}), held: map[pendingKey]bool{}, failed: s.failure}
 		if n := len(s.flights); n > 0 {
 			f.prev = s.flights[n-1]
@@ -164,7 +161,6 @@ func (s *parallelSink) send(b *store.Batch, last bool) {
 		}
 		s.flights = append(s.flights, f)
 		s.open = f
-		l.slot <- struct{}{}
 	}
 	now, later := s.split(f, b)
 	f.chunks += len(b.Ends)
@@ -174,6 +170,32 @@ func (s *parallelSink) send(b *store.Batch, last bool) {
 	f.lane.jobs <- job{f: f, now: now, later: later, end: end, slot: true}
 	if end {
 		s.open = nil
+	}
+}
+
+// freeLane waits until a lane has room for a batch, takes its slot, and
+// returns it: a lane that has written all it was sent, else the first of
+// the others to have room, trying first the one given a group longest
+// ago, which is the first to be done with it. Waiting for one lane in
+// turn left another idle while the one waited for wrote two groups.
+func (s *parallelSink) freeLane() *lane {
+	for {
+		if l := s.idleLane(nil); l != nil {
+			select {
+			case l.slot <- struct{}{}:
+				return l
+			default:
+			}
+		}
+		byAge := slices.SortedFunc(slices.Values(s.lanes), func(a, b *lane) int { return cmp.Compare(a.group, b.group) })
+		for _, l := range byAge {
+			select {
+			case l.slot <- struct{}{}:
+				return l
+			default:
+			}
+		}
+		<-s.hungry
 	}
 }
 
@@ -324,7 +346,6 @@ func (s *parallelSink) failed(ctx context.Context, f *flight) error {
 			<-l.stopped
 			return true
 		})
-		s.next = 0
 	}
 	return err
 }

@@ -132,9 +132,13 @@ const MaxBatchRows = 7_500
 
 // parallelRows bounds the rows batches hold when several writers write
 // (parallelSink): each writer holds a batch queued and one it writes, so
-// a batch is at most parallelRows/2N rows (3,000 with two writers), and
-// more writers take no more memory.
-const parallelRows = 12_000
+// a batch is at most parallelRows/2N rows (6,000 with two writers), and
+// more writers take no more memory. Against 3,000, batches of 6,000 took
+// 1M lines with 1.4 s less of the client's CPU and 5 s less of the
+// server's (fewer statements per row, and groups of more rows: fewer
+// stock updates, and fewer locks the foreign keys take on items again in
+// each transaction), for about 20 MiB more at peak.
+const parallelRows = 24_000
 
 // batchRows bounds the rows of a batch.
 func (o *Options) batchRows() int {

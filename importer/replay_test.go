@@ -146,7 +146,7 @@ func TestSteadyRefusalsAreNotWrittenTwice(t *testing.T) {
 		}
 	}})
 	opts := testOptions(cfg)
-	opts.Writers = 2 // batches of 3,000 rows
+	opts.Writers = 2 // batches of 6,000 rows
 	sum := Import(context.Background(), Input{Name: g.Path}, opts)
 	refused := int64(rows / every)
 	if sum.Status != store.StatusPartialSuccess || sum.RowsRejected != refused {
@@ -337,7 +337,7 @@ func TestRefusedRowsEverywhereStayInTheirTransaction(t *testing.T) {
 	// A refused row costs the rows sent before it in its COPY. Here, after
 	// a refused row, COPYs of 64, 128, 256 and 512 rows go in and the
 	// next, of 1,024, is refused 39 rows in. The first refused row of a
-	// batch (of 3,000 rows with two writers) costs at most the 999
+	// batch (of 6,000 rows with two writers) costs at most the 999
 	// rows since the last, as does the one in each writer's first batch
 	// with a refused row, which is sent whole first. Pieces of 512 after
 	// a refused row cost 487 each: 149,042 rows inserted.

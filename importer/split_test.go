@@ -3,6 +3,7 @@ package importer
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/batchimport/batchimport/store"
 )
@@ -57,5 +58,40 @@ func TestSplitHoldsBackWhatWaits(t *testing.T) {
 	g := &flight{held: map[pendingKey]bool{}}
 	if now, later := s.split(g, b); later != nil || len(now.Rows) != len(rows) {
 		t.Errorf("with no group in flight, %d rows held back, want none", len(rows)-len(now.Rows))
+	}
+}
+
+// A new group goes to the lane that has room first, whichever it is, and
+// of lanes that both have room, to the one given a group longest ago: a
+// lane with a batch queued is not waited for while another has room.
+func TestNewGroupGoesToTheLaneWithRoom(t *testing.T) {
+	hungry := make(chan struct{}, 2)
+	a := &lane{slot: make(chan struct{}, 1), jobs: make(chan job, 2), hungry: hungry, group: 1}
+	b := &lane{slot: make(chan struct{}, 1), jobs: make(chan job, 2), hungry: hungry, group: 2}
+	s := &parallelSink{lanes: []*lane{b, a}, hungry: hungry}
+	if l := s.freeLane(); l != a {
+		t.Fatalf("both lanes have room: got the lane given group %d, want the one given group 1", l.group)
+	}
+	// a has a batch queued now; b is given the next group at once.
+	if l := s.freeLane(); l != b {
+		t.Fatalf("one lane has room: got the lane given group %d, want the one given group 2", l.group)
+	}
+	// Both have a batch queued: the first to take its batch gets the group.
+	got := make(chan *lane)
+	go func() { got <- s.freeLane() }()
+	select {
+	case l := <-got:
+		t.Fatalf("no lane has room, yet got the lane given group %d", l.group)
+	case <-time.After(50 * time.Millisecond):
+	}
+	<-b.slot // b takes its batch
+	b.tell()
+	select {
+	case l := <-got:
+		if l != b {
+			t.Fatalf("got the lane given group %d, want the one that took its batch", l.group)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lane took its batch, and no group was given to it")
 	}
 }
