@@ -108,6 +108,11 @@ func (f ValueFormat) date(s string) (string, bool) {
 			return "", false
 		}
 		if t, err = time.Parse(layout, s[:i]); err != nil {
+			if isCalendarDate(s[:i]) {
+				// An ISO 8601 date-time under another --date-format: its
+				// date, year first, reads one way only.
+				return s[:i], true
+			}
 			return "", false
 		}
 	}

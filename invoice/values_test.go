@@ -87,6 +87,14 @@ func TestValueFormatDates(t *testing.T) {
 		{"MM/DD/YYYY", "28/11/2026", ""},
 		{"DD.MM.YYYY", "28.11.2026", "2026-11-28"},
 		{"DD.MM.YYYY", "29.02.2025", ""},
+		// An ISO 8601 date-time gives its date whatever the format; a
+		// date alone is the format's.
+		{"MM/DD/YYYY", "2026-11-27T08:30:00Z", "2026-11-27"},
+		{"DD.MM.YYYY", "2026-11-27T08:30:00+01:00", "2026-11-27"},
+		{"DD.MM.YYYY", "2026-11-27 08:30", "2026-11-27"},
+		{"DD.MM.YYYY", "2026-11-27", ""},
+		{"DD.MM.YYYY", "2026-02-30T08:30:00Z", ""},
+		{"YYYY-DD-MM", "2026-11-05T08:30:00Z", "2026-05-11"}, // the format's, where it reads
 		{"YYYYMMDD", "20261128", "2026-11-28"},
 	}
 	for _, c := range cases {
