@@ -255,6 +255,54 @@ func TestMaxRejectsRevertsTheRun(t *testing.T) {
 	pgtest.CheckInvariant(t, conn, again.SourceKey, g.Lines, *again.RejectsFile)
 }
 
+// An invoice the database refuses to claim (here an operator's trigger;
+// in a LATIN1 database, a vendor or number it cannot hold, SQLSTATE
+// 22P05) rejects the rows of that invoice, not the file: with one writer
+// or several, every record is once in the table or in the rejects.
+func TestInvoiceTheDatabaseRefusesRejectsItsRows(t *testing.T) {
+	t.Parallel()
+	for _, writers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d writers", writers), func(t *testing.T) {
+			t.Parallel()
+			cfg := pgtest.Schema(t)
+			conn := pgtest.Conn(t, cfg)
+			if _, err := conn.Exec(context.Background(), `
+				CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN
+					RAISE EXCEPTION 'invoice % is on hold', NEW.invoice_number;
+				END $$;
+				CREATE TRIGGER hold BEFORE INSERT ON invoices
+					FOR EACH ROW WHEN (NEW.invoice_number LIKE 'HOLD%') EXECUTE FUNCTION hold();`); err != nil {
+				t.Fatal(err)
+			}
+			held := 0
+			g := testgen.CSV(t, t.TempDir(), "held.csv", testgen.Spec{Rows: 20_000, Edit: func(i int, f []string) {
+				if i%997 == 7 {
+					f[0] = fmt.Sprintf("HOLD-%d", i)
+					held++
+				}
+			}})
+			opts := testOptions(cfg)
+			opts.Writers = writers
+			sum := Import(context.Background(), Input{Name: g.Path}, opts)
+			if sum.Status != store.StatusPartialSuccess || sum.RowsRejected < int64(held) {
+				t.Fatalf("%s %v, %d rejected: want partial success, the %d rows of held invoices rejected", sum.Status, sum.Error, sum.RowsRejected, held)
+			}
+			reasons := pgtest.RejectsColumn(t, *sum.RejectsFile, "_error")
+			n := 0
+			for _, r := range reasons {
+				if strings.Contains(r, "SQLSTATE P0001: invoice HOLD-") {
+					n++
+				}
+			}
+			if n != held {
+				t.Errorf("%d rejects name the held invoice, want %d", n, held)
+			}
+			pgtest.CheckInvariant(t, conn, sum.SourceKey, g.Lines, *sum.RejectsFile)
+		})
+	}
+}
+
 // Rows the database refuses count against --max-rejects as those the
 // client rejects: the run stops, is reverted, and says how many were
 // rejected as its summary does, with one writer or several.

@@ -218,7 +218,7 @@ func (s *Store) RejectHomes(ctx context.Context, account string, origins []Origi
 // entry's are known from what the insert returns; the others are read
 // back.
 func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int64) error {
-	type key struct{ account, vendor, number string }
+	type key = invoiceEntry
 	index := map[key]int{}       // by the vendor as written
 	keyed := map[key][]int{}     // by the vendor as invoices key it
 	lower := map[string]string{} // a batch has few vendors: key each once
@@ -249,30 +249,36 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 	}
 	// The invoices inserted are the batch's own; only the others need
 	// reading back, to learn which run owns them.
-	rows, err := tx.Query(ctx, `INSERT INTO invoices (account, vendor, invoice_number, run_id)
-		SELECT u.a, invoice_vendor(u.v), u.n, u.h FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(a, v, n, h)
-		ORDER BY 1, 2, 3
-		ON CONFLICT DO NOTHING
-		RETURNING account, vendor, invoice_number`, customPlan, accounts, vendors, numbers, owners)
-	if err != nil {
-		return err
-	}
 	inserted := make([]bool, len(accounts))
-	var k key
-	if _, err := pgx.ForEachRow(rows, []any{&k.account, &k.vendor, &k.number}, func() error {
-		// invoice_vendor() in the database may key a vendor other than Go
-		// does, and of several spellings of one key only one is inserted:
-		// the others are read back below.
-		if ns := keyed[k]; len(ns) == 1 {
-			inserted[ns[0]] = true
+	refused := map[int]error{} // claims the database refused, by entry
+	if !w.careful {
+		// A refusal sends the batch again, carefully.
+		if err := claim(ctx, tx, accounts, vendors, numbers, owners, keyed, inserted); err != nil {
+			return err
 		}
-		return nil
-	}); err != nil {
+	} else if err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+		return claim(ctx, sp, accounts, vendors, numbers, owners, keyed, inserted)
+	}); IsRowError(err) {
+		// An invoice the database refuses (a character its encoding cannot
+		// hold, an operator's trigger) refuses its rows, not the batch:
+		// each invoice is claimed alone.
+		for n := range accounts {
+			err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+				return claim(ctx, sp, accounts[n:n+1], vendors[n:n+1], numbers[n:n+1], owners[n:n+1], keyed, inserted)
+			})
+			switch {
+			case IsRowError(err):
+				refused[n] = err
+			case err != nil:
+				return err
+			}
+		}
+	} else if err != nil {
 		return err
 	}
 	var others []int32
 	for n, ok := range inserted {
-		if !ok {
+		if _, no := refused[n]; !ok && !no {
 			others = append(others, int32(n))
 		}
 	}
@@ -288,6 +294,11 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 			}
 		}
 	}
+	for i := range w.b.Rows {
+		if err, ok := refused[rowKey[i]]; ok && w.refused[i] == nil {
+			w.refused[i], w.held[i] = err, true
+		}
+	}
 	if w.b.Force {
 		return nil
 	}
@@ -301,6 +312,33 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 	}
 	return nil
 }
+
+// claim inserts the invoices no run owns yet, and marks those inserted:
+// the entries that keyed says are one invoice's.
+func claim(ctx context.Context, tx pgx.Tx, accounts, vendors, numbers []string, owners []int64, keyed map[invoiceEntry][]int, inserted []bool) error {
+	rows, err := tx.Query(ctx, `INSERT INTO invoices (account, vendor, invoice_number, run_id)
+			SELECT u.a, invoice_vendor(u.v), u.n, u.h FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(a, v, n, h)
+			ORDER BY 1, 2, 3
+			ON CONFLICT DO NOTHING
+			RETURNING account, vendor, invoice_number`, customPlan, accounts, vendors, numbers, owners)
+	if err != nil {
+		return err
+	}
+	var k invoiceEntry
+	_, err = pgx.ForEachRow(rows, []any{&k.account, &k.vendor, &k.number}, func() error {
+		// invoice_vendor() in the database may key a vendor other than Go
+		// does, and of several spellings of one key only one is inserted:
+		// the others are read back.
+		if ns := keyed[k]; len(ns) == 1 {
+			inserted[ns[0]] = true
+		}
+		return nil
+	})
+	return err
+}
+
+// invoiceEntry is an invoice of a batch's rows.
+type invoiceEntry struct{ account, vendor, number string }
 
 // DuplicateInvoice is the refusal of a row whose invoice run owns, which
 // imported source.
