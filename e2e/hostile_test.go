@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -214,6 +216,42 @@ func TestHostileLargeRecords(t *testing.T) {
 	}
 	pgtest.CheckInvariant(t, conn, "large-records", lines, rejects)
 	pgtest.CheckQuantities(t, conn)
+}
+
+// 300 records of 2 MB, --max-record-bytes at its most, all imported (the
+// bytes in a column batchimport does not read), each invoice 50 records
+// long, from a file, so that two writers take it: the rows of an invoice
+// begun in the group before are held back to their group's end, and
+// they were held whatever their size (330 MiB at peak).
+func TestHostileLargeRecordsOfOneInvoice(t *testing.T) {
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	const records = 300
+	path := filepath.Join(t.TempDir(), "large.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bw := bufio.NewWriter(f)
+	bw.WriteString("invoice_number,invoice_date,vendor,description,quantity,unit_price,notes\n")
+	filler := strings.Repeat("n", 2_080_000)
+	var lines []int
+	for i := range records {
+		fmt.Fprintf(bw, "R2M-%d,2026-01-01,V,Item %d,1,1,%s\n", i/50, i%5, filler)
+		lines = append(lines, i+2)
+	}
+	if err := errors.Join(bw.Flush(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	h := importMeasured(t, cfg, "300 records of 2 MB", nil, "--max-record-bytes", "2097152", "--chunk-size", "300", path)
+	if h.code != 0 {
+		t.Fatalf("exit %d, want 0\n%.2000s", h.code, h.out)
+	}
+	var key string
+	if err := conn.QueryRow(context.Background(), `SELECT source_key FROM import_runs`).Scan(&key); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.CheckInvariant(t, conn, key, lines, "")
 }
 
 // measuredImport is an import of hostile input: its output, exit code,

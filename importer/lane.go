@@ -23,6 +23,7 @@ type flight struct {
 	last      store.Progress      // as the group's last batch said
 	keys      []pendingKey        // registered by this group (parallelSink.forget)
 	held      map[pendingKey]bool // of rows held back
+	heldBytes int                 // their records' bytes
 	heldItems bool                // held has an item
 	// begun is closed once the group's transaction holds its slot lock
 	// (or never will): the group after it may wait for the lock then.
