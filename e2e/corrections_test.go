@@ -233,6 +233,27 @@ A-1,2026-05-04,US Foods,,Spanish Saffron,1,lb,900.00
 	accounted(t, conn, map[string][]int{a["source_key"].(string): {2, 3, 4, 5}, b["source_key"].(string): {2}, c["source_key"].(string): {2}})
 }
 
+// A source whose first run stands is imported, whatever runs of it with
+// --force were reverted since: imported again, it is skipped, not read
+// again for every row to be rejected as a duplicate of that run.
+func TestSourceStandsAfterARevertedForcedRun(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	path := writeLines(t, t.TempDir(), "fr.csv", `FR-1,2026-01-05,Acme,,Widget One,1,ea,1.25
+FR-2,2026-01-05,Acme,,Widget Two,2,ea,1.25
+`)
+	first := imported(t, cfg, 0, path)
+	forced := imported(t, cfg, 0, path, "--force")
+	bi(t, cfg, 0, "revert", fmt.Sprint(forced["run_id"]))
+	again := imported(t, cfg, 0, path)
+	if again["status"] != "skipped" || again["run_id"] != first["run_id"] {
+		t.Errorf("imported again: %v; want skipped, as imported by run %v", again, first["run_id"])
+	}
+	checkStock(t, conn, map[string]string{"Widget One ea": "1.000", "Widget Two ea": "2.000"})
+	accounted(t, conn, map[string][]int{first["source_key"].(string): {2, 3}})
+}
+
 // A line read without a unit, in its first item's base unit, moves by
 // its base quantity: after a merge into an item of another base unit, a
 // move of its history converts that, not its quantity as read.

@@ -175,15 +175,18 @@ func (s *Store) LockSource(ctx context.Context, sourceKey string) error {
 	return e
 }
 
-// LastRun returns the latest run of a source for an account, or ok false
-// when there is none. A source is the account's: the same bytes imported
-// for another account are that account's own run, never a resume or a
-// skip of this one's.
+// LastRun returns the latest run of a source for an account that was not
+// reverted, else the latest reverted, or ok false when there is none: a
+// source imported by a run that stands is imported, whatever runs of it
+// with --force were reverted since. A source is the account's: the same
+// bytes imported for another account are that account's own run, never a
+// resume or a skip of this one's.
 func (s *Store) LastRun(ctx context.Context, sourceKey, account string) (r Run, ok bool, err error) {
 	if s.conn == nil {
 		return Run{}, false, errNotConnected
 	}
-	r, err = scanRun(s.q().QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE source_key = $1 AND account = $2 ORDER BY id DESC LIMIT 1`, sourceKey, account))
+	r, err = scanRun(s.q().QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE source_key = $1 AND account = $2
+		ORDER BY status = 'reverted', id DESC LIMIT 1`, sourceKey, account))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Run{}, false, nil
 	}
