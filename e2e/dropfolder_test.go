@@ -162,3 +162,28 @@ func dirIs(t *testing.T, dir, want string) {
 		t.Errorf("%s holds %q, want %q", filepath.Base(dir), got, want)
 	}
 }
+
+// A file given twice, under any spelling of its path or through its
+// folder, is one input: imported once, with one summary, and moved once,
+// not failed as missing for the second time.
+func TestFileGivenTwiceIsOneInput(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	root := t.TempDir()
+	in, done, failed := filepath.Join(root, "in"), filepath.Join(root, "done"), filepath.Join(root, "failed")
+	for _, d := range []string{in, done, failed} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := writeLines(t, in, "dup.csv", "D-1,2026-11-27,Sysco,S1,Whole Milk,2,gal,3.10\n")
+	out := bi(t, cfg, 0, "import", "--done-dir", done, "--failed-dir", failed, "--output", "json", p, p, in+"/./dup.csv", in)
+	if sums := jsonLines(t, out); len(sums) != 1 || sums[0]["status"] != "success" {
+		t.Errorf("summaries %v; want one, success", sums)
+	}
+	if _, err := os.Stat(filepath.Join(done, "dup.csv")); err != nil {
+		t.Errorf("the file is not in the done folder: %v", err)
+	}
+	checkStock(t, conn, map[string]string{"Whole Milk gal": "2.000"})
+}
