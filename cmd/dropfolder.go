@@ -169,6 +169,7 @@ func (d dropDirs) move(log *slog.Logger, sum *importer.Summary) (movedFrom strin
 			if err != nil {
 				return "", err
 			}
+			to = absOrSelf(to) // as the summary names it, wherever it is read from
 			log.Info("moved", "from", *sum.RejectsFile, "to", to)
 			movedFrom, sum.RejectsFile = *sum.RejectsFile, &to
 		}

@@ -61,6 +61,37 @@ func TestDropFolderMovesOnlyTheFileItRead(t *testing.T) {
 	}
 }
 
+// A rejects file moved with its input into a --done-dir given relative is
+// named by its absolute path: a summary or status read from another
+// directory (a cron job's) finds it.
+func TestMovedRejectsFileIsNamedAbsolute(t *testing.T) {
+	root := t.TempDir()
+	t.Chdir(root)
+	for _, d := range []string{"in", "done"} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path, rejects := filepath.Join(root, "in", "a.csv"), filepath.Join(root, "in", "a.rejects.csv")
+	for _, p := range []string{path, rejects} {
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opened, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := int64(7)
+	sum := importer.Summary{Status: store.StatusPartialSuccess, Source: path, RunID: &run, Opened: opened, RejectsFile: &rejects}
+	if _, err := (dropDirs{done: "done"}).move(slog.New(slog.DiscardHandler), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, "done", "a.rejects.csv"); *sum.RejectsFile != want {
+		t.Errorf("the rejects file is named %q, want %q", *sum.RejectsFile, want)
+	}
+}
+
 // A move that a crash cut short between its link and its unlink leaves the
 // file under both names; the next move finishes it, and a name taken by
 // another file is never replaced.
