@@ -229,10 +229,11 @@ func TestWritersOfTwoImportsWaitForEachOther(t *testing.T) {
 			WHEN (NEW.invoice_number LIKE 'SLOW%') EXECUTE FUNCTION slow();`); err != nil {
 		t.Fatal(err)
 	}
-	// Groups of 6,000 records in two batches: the first batch of each
-	// import's first group sleeps; its second batch creates the item the
-	// other import's second group creates at once.
-	const rows = 12_000
+	// Groups of 12,000 records in two batches (of 6,000 with two
+	// writers): the first batch of each import's first group sleeps; its
+	// second batch creates the item the other import's second group
+	// creates at once.
+	const rows = 24_000
 	write := func(name, first, second string) (string, []int) {
 		var b strings.Builder
 		b.WriteString(header)
@@ -242,9 +243,9 @@ func TestWritersOfTwoImportsWaitForEachOther(t *testing.T) {
 			switch i {
 			case 0:
 				invoice = "SLOW-" + name
-			case 5990:
+			case 11990:
 				item = first
-			case 6005:
+			case 12005:
 				item = second
 			}
 			fmt.Fprintf(&b, "%s,2026-05-04,Vendor 1,,%s,1,ea,1.25\n", invoice, item)
@@ -256,7 +257,7 @@ func TestWritersOfTwoImportsWaitForEachOther(t *testing.T) {
 	pathA, lines := write("A", "Item Y", "Item X")
 	pathB, _ := write("B", "Item X", "Item Y")
 	args := func(path string) []string {
-		return []string{"import", "--writers", "2", "--fuzzy-threshold", "0", "--chunk-size", "100", "--chunks-per-commit", "60", "--output", "json", path}
+		return []string{"import", "--writers", "2", "--fuzzy-threshold", "0", "--chunk-size", "100", "--chunks-per-commit", "120", "--output", "json", path}
 	}
 	a, b := start(t, cfg, args(pathA)...), start(t, cfg, args(pathB)...)
 	broken := false
