@@ -266,15 +266,7 @@ func TestInvoiceTheDatabaseRefusesRejectsItsRows(t *testing.T) {
 			t.Parallel()
 			cfg := pgtest.Schema(t)
 			conn := pgtest.Conn(t, cfg)
-			if _, err := conn.Exec(context.Background(), `
-				CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$
-				BEGIN
-					RAISE EXCEPTION 'invoice % is on hold', NEW.invoice_number;
-				END $$;
-				CREATE TRIGGER hold BEFORE INSERT ON invoices
-					FOR EACH ROW WHEN (NEW.invoice_number LIKE 'HOLD%') EXECUTE FUNCTION hold();`); err != nil {
-				t.Fatal(err)
-			}
+			holdInvoices(t, conn, "invoices")
 			held := 0
 			g := testgen.CSV(t, t.TempDir(), "held.csv", testgen.Spec{Rows: 20_000, Edit: func(i int, f []string) {
 				if i%997 == 7 {
@@ -303,6 +295,21 @@ func TestInvoiceTheDatabaseRefusesRejectsItsRows(t *testing.T) {
 	}
 }
 
+// holdInvoices makes the database refuse the rows of table whose invoice
+// number starts with HOLD, as an operator's trigger would.
+func holdInvoices(t *testing.T, conn *pgx.Conn, table string) {
+	t.Helper()
+	if _, err := conn.Exec(context.Background(), `
+		CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			RAISE EXCEPTION 'invoice % is on hold', NEW.invoice_number;
+		END $$;
+		CREATE TRIGGER hold BEFORE INSERT ON `+table+`
+			FOR EACH ROW WHEN (NEW.invoice_number LIKE 'HOLD%') EXECUTE FUNCTION hold();`); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Rows the database refuses count against --max-rejects as those the
 // client rejects: the run stops, is reverted, and says how many were
 // rejected as its summary does, with one writer or several.
@@ -313,15 +320,7 @@ func TestMaxRejectsOfRowsTheDatabaseRefuses(t *testing.T) {
 			t.Parallel()
 			cfg := pgtest.Schema(t)
 			conn := pgtest.Conn(t, cfg)
-			if _, err := conn.Exec(context.Background(), `
-				CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$
-				BEGIN
-					RAISE EXCEPTION 'invoice % is on hold', NEW.invoice_number;
-				END $$;
-				CREATE TRIGGER hold BEFORE INSERT ON transactions
-					FOR EACH ROW WHEN (NEW.invoice_number LIKE 'HOLD%') EXECUTE FUNCTION hold();`); err != nil {
-				t.Fatal(err)
-			}
+			holdInvoices(t, conn, "transactions")
 			// Two writers hold up to 24,000 rows in flight (parallelRows),
 			// read before the first refused row is counted.
 			g := testgen.CSV(t, t.TempDir(), "held.csv", testgen.Spec{Rows: 60_000, Edit: func(i int, f []string) {
