@@ -386,7 +386,9 @@ func TestMaxRejectsKeepsItemsAnotherImportMayUse(t *testing.T) {
 	if _, err := other.Exec(ctx, `SELECT pg_advisory_unlock_shared(hashtext('batchimport account ' || $1), hashtext('default'))`, cfg.Schema); err != nil {
 		t.Fatal(err)
 	}
-	// Alone, a run reverted so takes its items and mappings with it.
+	// Alone, a run reverted so takes its items and mappings with it, its
+	// writers' own connections holding no lock of the account.
+	args[3], args[7] = "2", "2" // --writers 2 --chunks-per-commit 2
 	if _, code := runBin(t, cfg, append(append([]string{"import", "--output", "json"}, args...), file("B", "Other Item Z"))...); code != 1 {
 		t.Fatalf("past --max-rejects: exit %d, want 1", code)
 	}
