@@ -30,19 +30,6 @@ import (
 func expandDirs(g *globalOptions, args []string, anyName bool) ([]string, map[string]bool, error) {
 	var out []string
 	fromDir := map[string]bool{}
-	seen := map[string]bool{} // by absolute path: a file given twice is one input
-	add := func(p string) bool {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			abs = p
-		}
-		if seen[abs] {
-			return false
-		}
-		seen[abs] = true
-		out = append(out, p)
-		return true
-	}
 	for _, a := range args {
 		if a == "-" {
 			out = append(out, a)
@@ -50,10 +37,7 @@ func expandDirs(g *globalOptions, args []string, anyName bool) ([]string, map[st
 		}
 		st, err := os.Stat(a)
 		if err != nil || !st.IsDir() {
-			// A file, or a missing one, fails as itself.
-			if !add(a) {
-				g.log.Info("given twice: one input", "path", a)
-			}
+			out = append(out, a) // a file, or a missing one, fails as itself
 			continue
 		}
 		entries, err := os.ReadDir(a)
@@ -75,7 +59,9 @@ func expandDirs(g *globalOptions, args []string, anyName bool) ([]string, map[st
 				g.log.Warn("not an input: the name tells no format (give --format to read every file)", "path", filepath.Join(a, name))
 				continue
 			}
-			if p := filepath.Join(a, name); add(p) { // not in a folder given twice, nor given itself
+			p := filepath.Join(a, name)
+			if !fromDir[p] { // a folder given twice
+				out = append(out, p)
 				fromDir[p] = true
 			}
 		}

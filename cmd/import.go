@@ -319,6 +319,7 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 	if len(files) > 1 {
 		earlier = importer.NewEarlier() // what a dry run's files before would import
 	}
+	done := map[string]importer.Summary{} // by absolute path: a file given twice
 	for i, f := range files {
 		fo, profile, err := optionsFor(c, o, cfg, f)
 		var opts importer.Options
@@ -353,6 +354,13 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 			// Gone since the folder was listed: another job took it.
 			opts.Log.Info("gone from its folder before it was read; another import took it", "source", f)
 			continue
+		}
+		if first, ok := done[absOrSelf(f)]; ok && errors.Is(sum.Err, fs.ErrNotExist) && first.RunID != nil {
+			// Given twice, and moved to --done-dir or --failed-dir the
+			// first time: as already imported.
+			sum = importer.Summary{Status: store.StatusSkipped, AlreadyImported: true, Source: sum.Source, SourceKey: first.SourceKey, RunID: first.RunID}
+		} else if f != "-" {
+			done[absOrSelf(f)] = sum
 		}
 		interrupted := sum.Status == store.StatusInterrupted || ctx.Err() != nil
 		if !interrupted {

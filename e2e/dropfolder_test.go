@@ -163,10 +163,10 @@ func dirIs(t *testing.T, dir, want string) {
 	}
 }
 
-// A file given twice, under any spelling of its path or through its
-// folder, is one input: imported once, with one summary, and moved once,
-// not failed as missing for the second time.
-func TestFileGivenTwiceIsOneInput(t *testing.T) {
+// A file given twice, under any spelling of its path, is imported once
+// and moved once; the second time, moved away by the first, it is skipped
+// as already imported, not failed as missing.
+func TestFileGivenTwiceIsImportedOnce(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg)
@@ -178,9 +178,11 @@ func TestFileGivenTwiceIsOneInput(t *testing.T) {
 		}
 	}
 	p := writeLines(t, in, "dup.csv", "D-1,2026-11-27,Sysco,S1,Whole Milk,2,gal,3.10\n")
-	out := bi(t, cfg, 0, "import", "--done-dir", done, "--failed-dir", failed, "--output", "json", p, p, in+"/./dup.csv", in)
-	if sums := jsonLines(t, out); len(sums) != 1 || sums[0]["status"] != "success" {
-		t.Errorf("summaries %v; want one, success", sums)
+	out := bi(t, cfg, 0, "import", "--done-dir", done, "--failed-dir", failed, "--output", "json", p, p, in+"/./dup.csv")
+	sums := jsonLines(t, out)
+	if len(sums) != 3 || sums[0]["status"] != "success" || sums[1]["status"] != "skipped" || sums[2]["status"] != "skipped" ||
+		sums[1]["run_id"] != sums[0]["run_id"] || sums[2]["already_imported"] != true {
+		t.Errorf("summaries %v; want success, then skipped twice as imported by its run", sums)
 	}
 	if _, err := os.Stat(filepath.Join(done, "dup.csv")); err != nil {
 		t.Errorf("the file is not in the done folder: %v", err)
