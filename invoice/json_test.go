@@ -668,6 +668,13 @@ func TestJSONTooDeep(t *testing.T) {
 		!strings.Contains(errString(recs[1].Err), "array element 2 is nested deeper than 10000 levels") || len(recs[1].Raw.Object) > keptOfLongRecord {
 		t.Errorf("array: %d records: %v", len(recs), recs)
 	}
+	// Deeper than the skipper's stack of brackets (maxSkipDepth): still
+	// the element's reject, not the end of the file.
+	deeper := `{"x":` + strings.Repeat("[", 2*maxSkipDepth) + strings.Repeat("]", 2*maxSkipDepth) + "}"
+	recs = mustDecode(t, JSON, "[\n"+obj("A")+",\n"+deeper+",\n"+obj("B")+"]", Options{})
+	if len(recs) != 3 || recs[0].Err != nil || recs[2].Err != nil || !strings.Contains(errString(recs[1].Err), "array element 2 is nested deeper") {
+		t.Errorf("array, %d levels: %d records: %v", 2*maxSkipDepth, len(recs), recs)
+	}
 }
 
 func benchmarkDecode(b *testing.B, f Format) {

@@ -288,6 +288,7 @@ func (s *arraySource) spaceEnd() (at int64, ok bool) {
 // must match, up to maxSkipDepth deep (a byte each).
 type skipper struct {
 	open        []byte // the brackets open, innermost last
+	deeper      int64  // levels open past maxSkipDepth
 	str, escape bool
 	started     bool
 	scalar      bool
@@ -327,9 +328,12 @@ func (k *skipper) feed(b []byte) (int, error) {
 			k.str = true
 		case c == '{' || c == '[':
 			if len(k.open) >= maxSkipDepth {
-				return -1, fmt.Errorf("nested deeper than %d levels", maxSkipDepth)
+				k.deeper++
+				continue
 			}
 			k.open = append(k.open, c)
+		case (c == '}' || c == ']') && k.deeper > 0:
+			k.deeper--
 		case c == '}' || c == ']':
 			if want := k.open[len(k.open)-1] + 2; c != want { // '{'+2 is '}', '['+2 is ']'
 				return -1, fmt.Errorf("invalid character %s closing %s", quoteByte(c), quoteByte(k.open[len(k.open)-1]))
@@ -342,8 +346,10 @@ func (k *skipper) feed(b []byte) (int, error) {
 	return -1, nil
 }
 
-// maxSkipDepth bounds the brackets a skipped element may hold open: its
-// stack takes a byte per level.
+// maxSkipDepth bounds the stack of brackets a skipped element holds open,
+// a byte per level; past it, levels are only counted (skipper.deeper),
+// their brackets not matched: the element is a reject whatever they are,
+// and its end is where its count comes back to zero.
 const maxSkipDepth = 1 << 20
 
 // peekByte returns the next unread byte, which More has made sure is
