@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -797,4 +799,42 @@ func TestDryRunSaysWhatImportDoes(t *testing.T) {
 	}
 	imported(t, cfg, 1, j)
 	dryRunTellsImport(t, cfg, "[failed 2 1 exit 1]", j)
+}
+
+// In a LATIN1 database, a vendor or an invoice number it cannot hold (€)
+// rejects the rows of that invoice with the server's SQLSTATE 22P05, not
+// the file: the invoice claim is a statement carrying rows.
+func TestLatin1DatabaseRejectsInvoicesItCannotHold(t *testing.T) {
+	t.Parallel()
+	admin := pgtest.Conn(t, store.Config{URL: pgtest.URL(t), Schema: "public"})
+	ctx := context.Background()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "latin1_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name+` ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
+			t.Errorf("drop database: %v", err)
+		}
+	})
+	cfg := store.Config{URL: pgtest.URL(t) + " dbname=" + name, Schema: "batchimport"}
+	bi(t, cfg, 0, "migrate")
+	path := writeLines(t, t.TempDir(), "lat.csv", `L3,2026-01-01,V,,Café,1,ea,1
+L3,2026-01-01,Vé€,,Euro,2,ea,1
+L3,2026-01-01,V,,Okay,2,ea,1
+L€,2026-01-01,V,,Okay,2,ea,1
+`)
+	s := imported(t, cfg, 3, path)
+	if s["rows_imported"] != 2.0 || s["rows_rejected"] != 2.0 {
+		t.Fatalf("summary %v; want 2 imported, 2 rejected", s)
+	}
+	for _, why := range pgtest.RejectsColumn(t, s["rejects_file"].(string), "_error") {
+		if !strings.Contains(why, "SQLSTATE 22P05") {
+			t.Errorf("reject %q; want the server's 22P05", why)
+		}
+	}
+	conn := pgtest.Conn(t, cfg)
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), []int{2, 3, 4, 5}, s["rejects_file"].(string))
 }
