@@ -562,3 +562,18 @@ func TestGzipMembersAndWhatFollows(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecodeCSV reads 10,000 lines as a supplier's invoice has them:
+// a description in twelve is quoted, for its comma, as in make bench.
+func BenchmarkDecodeCSV(b *testing.B) {
+	var in strings.Builder
+	in.WriteString(header)
+	for i := range 10000 {
+		description := "Stone Mill Green Potatoes 6/#10"
+		if i%12 == 0 {
+			description = `"Cheese, shredded 4/5 LB"`
+		}
+		fmt.Fprintf(&in, "RF06-%07d,2025-01-01,Reinhart Foodservice,GA%04d-4,%s,%d.16,cs,29.4626\n", i/20, i%9999, description, i%40+1)
+	}
+	benchmarkDecodeOf(b, CSV, in.String())
+}

@@ -197,13 +197,16 @@ const ruleUTF8 = "must be valid UTF-8"
 // checkText trims a text value and applies the rules every text field shares.
 // max is in characters; 0 means no limit.
 func checkText(field, value string, required bool, max int) (string, error) {
-	if !utf8.ValidString(value) {
+	plain := printableASCII(value) // most values: then neither check below can fail
+	if !plain && !utf8.ValidString(value) {
 		return "", &FieldError{Field: field, Rule: ruleUTF8, Value: shorten(strings.ToValidUTF8(value, "\uFFFD"))}
 	}
 	value = strings.TrimSpace(value)
-	if i := controlAt(value); i >= 0 {
-		return "", &FieldError{Field: field, Rule: fmt.Sprintf("must not contain control characters other than tab (it has %U)", value[i]),
-			Value: shorten(strconv.Quote(value))}
+	if !plain {
+		if i := controlAt(value); i >= 0 {
+			return "", &FieldError{Field: field, Rule: fmt.Sprintf("must not contain control characters other than tab (it has %U)", value[i]),
+				Value: shorten(strconv.Quote(value))}
+		}
 	}
 	if value == "" && required {
 		return "", &FieldError{Field: field, Rule: "is required and must not be empty"}
@@ -225,6 +228,26 @@ func digitsIn(s string) int {
 		}
 	}
 	return n
+}
+
+// printableASCII says s is ASCII without a control character, a tab
+// included. It looks at eight bytes at a time: a byte below 0x20, or at or
+// above 0x80, has its top bit set in b-0x20 or in b.
+func printableASCII(s string) bool {
+	const low, high = 0x2020202020202020, 0x8080808080808080
+	for ; len(s) >= 8; s = s[8:] {
+		x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		if ((x-low)|x)&high != 0 {
+			return false
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // controlAt returns where s has a C0 control character other than tab

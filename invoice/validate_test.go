@@ -224,3 +224,25 @@ func TestTotalIsNoProduct(t *testing.T) {
 		}
 	}
 }
+
+// printableASCII agrees with a byte at a time over every byte value at
+// every place of strings up to 17 bytes, so past one word and its tail.
+func TestPrintableASCII(t *testing.T) {
+	for n := 0; n <= 17; n++ {
+		for at := 0; at < max(n, 1); at++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(strings.Repeat("a", n))
+				if n > 0 {
+					b[at] = byte(c)
+				}
+				want := true
+				for _, x := range b {
+					want = want && x >= 0x20 && x < 0x80
+				}
+				if got := printableASCII(string(b)); got != want {
+					t.Fatalf("printableASCII(%q) = %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
+}
