@@ -230,9 +230,11 @@ func digitsIn(s string) int {
 	return n
 }
 
-// printableASCII says s is ASCII without a control character, a tab
-// included. It looks at eight bytes at a time: a byte below 0x20, or at or
-// above 0x80, has its top bit set in b-0x20 or in b.
+// printableASCII says s is ASCII without a C0 control character, a tab
+// included: text checkText need not look at again. It looks at eight bytes
+// at a time: a byte below 0x20, or at or above 0x80, has its top bit set
+// in b-0x20 or in b. (A byte borrowed from sets it only above one that
+// fails already.)
 func printableASCII(s string) bool {
 	const low, high = 0x2020202020202020, 0x8080808080808080
 	for ; len(s) >= 8; s = s[8:] {
