@@ -237,7 +237,7 @@ func TestPrintableASCII(t *testing.T) {
 				}
 				want := true
 				for _, x := range b {
-					want = want && x >= 0x20 && x < 0x80
+					want = want && printable(x)
 				}
 				if got := printableASCII(string(b)); got != want {
 					t.Fatalf("printableASCII(%q) = %v, want %v", b, got, want)
@@ -246,3 +246,22 @@ func TestPrintableASCII(t *testing.T) {
 		}
 	}
 }
+
+// Two bytes side by side, every pair of values, at every place of a
+// 16-byte string: a byte that borrows from the next (b-0x20 below zero)
+// never hides that one's failing, nor makes a good one fail.
+func TestPrintableASCIIPairs(t *testing.T) {
+	b := []byte(strings.Repeat("a", 16))
+	for at := 0; at < len(b)-1; at++ {
+		for c := 0; c < 256*256; c++ {
+			b[at], b[at+1] = byte(c), byte(c>>8)
+			want := printable(b[at]) && printable(b[at+1])
+			if got := printableASCII(string(b)); got != want {
+				t.Fatalf("printableASCII(%q) = %v, want %v", b, got, want)
+			}
+		}
+		b[at], b[at+1] = 'a', 'a'
+	}
+}
+
+func printable(c byte) bool { return c >= 0x20 && c < 0x80 }
