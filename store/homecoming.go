@@ -225,11 +225,20 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 	rowKey := make([]int, len(w.b.Rows))
 	var accounts, vendors, numbers []string
 	var owners []int64
+	// An invoice's rows come together: a row of the last entry's invoice
+	// is known without a look-up.
+	last, lastN := key{}, -1
 	for i := range w.b.Rows {
 		r := &w.b.Rows[i]
 		k := key{r.Account, r.Vendor, r.InvoiceNumber}
-		n, ok := index[k]
+		n, ok := lastN, lastN >= 0 && k == last
+		if !ok {
+			n, ok = index[k]
+		}
 		rowKey[i] = n
+		if ok {
+			last, lastN = k, n
+		}
 		if w.refused[i] != nil || ok {
 			continue
 		}
@@ -242,6 +251,7 @@ func (w *batchWriter) claimInvoices(ctx context.Context, tx pgx.Tx, homes []int6
 		keyed[kk] = append(keyed[kk], len(accounts))
 		rowKey[i] = len(accounts)
 		index[k] = len(accounts)
+		last, lastN = k, len(accounts)
 		accounts, vendors, numbers, owners = append(accounts, r.Account), append(vendors, r.Vendor), append(numbers, r.InvoiceNumber), append(owners, homes[i])
 	}
 	if len(accounts) == 0 {
