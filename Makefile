@@ -20,7 +20,7 @@ test:
 	PG_FAST=1 scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 # The performance benchmark (SPEC §10) on a throwaway PostgreSQL with default
-# settings (never PG_FAST); about 12 minutes on 2 cores. Flags pass through
+# settings (never PG_FAST); about 10 minutes on 2 cores. Flags pass through
 # BENCHFLAGS, e.g. make bench BENCHFLAGS='-rows 100000 -trials 1'.
 BENCHFLAGS ?=
 
