@@ -117,8 +117,10 @@ func Validate(v *Values, accounts Accounts, f ValueFormat) (Line, error) {
 	if isTotal(l.Description) {
 		return Line{}, &FieldError{Field: FieldDescription, Rule: "is a total, not a product: a row of sums is no invoice line (--skip-non-lines skips it)", Value: shorten(l.Description)}
 	}
-	if _, ok := units.ParsePack(l.Pack); l.Pack != "" && !ok {
-		return Line{}, &FieldError{Field: FieldPack, Rule: "must be a pack size: COUNT/SIZE UNIT, as 4/1GAL, 1/25LB or 6/#10, or SIZE UNIT, as 40# or 200CT", Value: shorten(l.Pack)}
+	if l.Pack != "" { // most lines: no pack to read
+		if _, ok := units.ParsePack(l.Pack); !ok {
+			return Line{}, &FieldError{Field: FieldPack, Rule: "must be a pack size: COUNT/SIZE UNIT, as 4/1GAL, 1/25LB or 6/#10, or SIZE UNIT, as 40# or 200CT", Value: shorten(l.Pack)}
+		}
 	}
 	switch {
 	case l.Account == "":
