@@ -2,8 +2,11 @@ package invoice
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/batchimport/batchimport/units"
 )
 
 func validValues() Values {
@@ -265,3 +268,35 @@ func TestPrintableASCIIPairs(t *testing.T) {
 }
 
 func printable(c byte) bool { return c >= 0x20 && c < 0x80 }
+
+// TestPackFieldsReadOnceAreReadAlike checks that a decoder, which reads
+// each pack field once, judges a pack it has seen as it did the first
+// time, in CSV and NDJSON alike.
+func TestPackFieldsReadOnceAreReadAlike(t *testing.T) {
+	packs := []string{"4/1GAL", "large", "4/1GAL", "large", " 6/#10 ", "", "6/#10", "40#"}
+	var csvIn, jsonIn strings.Builder
+	csvIn.WriteString(strings.TrimSuffix(header, "\n") + ",pack\n")
+	for i, p := range packs {
+		fmt.Fprintf(&csvIn, "INV%d,2026-01-02,V,S%d,Milk,1,cs,2,%s\n", i, i, p)
+		fmt.Fprintf(&jsonIn, `{"invoice_number":"INV%d","invoice_date":"2026-01-02","vendor":"V","vendor_sku":"S%d","description":"Milk","quantity":1,"unit":"cs","unit_price":2,"pack":%q}`+"\n", i, i, p)
+	}
+	for _, in := range []struct {
+		format Format
+		text   string
+	}{{CSV, csvIn.String()}, {NDJSON, jsonIn.String()}} {
+		recs := decodeAll(t, in.text, Options{Format: in.format})
+		if len(recs) != len(packs) {
+			t.Fatalf("%s: %d records, want %d", in.format, len(recs), len(packs))
+		}
+		for i, p := range packs {
+			_, want := units.ParsePack(strings.TrimSpace(p))
+			want = want || strings.TrimSpace(p) == ""
+			if got := recs[i].Err == nil; got != want {
+				t.Errorf("%s: pack %q: accepted %v (err %v), want %v", in.format, p, got, recs[i].Err, want)
+			}
+			if want && recs[i].Valid.Pack != strings.TrimSpace(p) {
+				t.Errorf("%s: pack %q read as %q", in.format, p, recs[i].Valid.Pack)
+			}
+		}
+	}
+}
