@@ -182,11 +182,48 @@ var totals = map[string]bool{
 // isTotal says whether a description is a total's label: "TOTAL",
 // "Sub-Total:", "Invoice total".
 func isTotal(description string) bool {
-	if len(description) > 24 { // most lines: no label is that long
+	if len(description) > 24 || !totalWord(description) { // most lines: no label is that long, or holds such a word
 		return false
 	}
 	s := strings.ToLower(strings.TrimRight(strings.TrimSpace(description), ":. "))
 	return totals[strings.Join(strings.Fields(strings.ReplaceAll(s, "-", " ")), " ")]
+}
+
+// totalWord says whether s holds "total", "due" or "summe", in any case,
+// as every one of totals does: lowering, splitting and joining s, as
+// isTotal does after it, never brings letters together.
+func totalWord(s string) bool {
+	for i := range len(s) {
+		switch s[i] | 0x20 { // an ASCII letter lowered; no other byte becomes one
+		case 't':
+			if foldAt(s[i:], "total") {
+				return true
+			}
+		case 'd':
+			if foldAt(s[i:], "due") {
+				return true
+			}
+		case 's':
+			if foldAt(s[i:], "summe") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// foldAt says whether s starts with the lower-case ASCII word w, in any
+// case.
+func foldAt(s, w string) bool {
+	if len(s) < len(w) {
+		return false
+	}
+	for i := range len(w) {
+		if s[i]|0x20 != w[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // visible drops from an invoice number the characters that show nothing

@@ -228,6 +228,29 @@ func TestTotalIsNoProduct(t *testing.T) {
 	}
 }
 
+// Every label of totals is found past totalWord, in upper, lower and
+// title case, with a hyphen for a space and a colon after it; and a
+// description totalWord turns away is no label.
+func TestTotalWordLetsEveryLabelThrough(t *testing.T) {
+	for label := range totals {
+		words := strings.Fields(label)
+		for i, w := range words {
+			words[i] = strings.ToUpper(w[:1]) + w[1:]
+		}
+		title := strings.Join(words, " ")
+		for _, d := range []string{label, strings.ToUpper(label), title, strings.ReplaceAll(label, " ", "-") + ":", " " + label + " ."} {
+			if !isTotal(d) {
+				t.Errorf("%q: not read as a total", d)
+			}
+		}
+	}
+	for _, d := range []string{"Whole Milk 1 gal", "Eggs 15 dz", "T-O-T-A-L", "Summ e", "du e"} {
+		if isTotal(d) {
+			t.Errorf("%q: read as a total", d)
+		}
+	}
+}
+
 // printableASCII agrees with a byte at a time over every byte value at
 // every place of strings up to 17 bytes, so past one word and its tail.
 func TestPrintableASCII(t *testing.T) {
