@@ -10,8 +10,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-
-	"github.com/batchimport/batchimport/internal/memo"
 )
 
 // csvDecoder reads CSV with encoding/csv (for the physical line of each
@@ -22,9 +20,9 @@ import (
 // the ones after it.
 type csvDecoder struct {
 	opts   Options
-	packs  memo.Memo[bool] // pack fields read (newPackSizes)
-	header []string        // as read
-	fields []string        // field of each column, "" when ignored
+	seen   *seen    // values validated (finish)
+	header []string // as read
+	fields []string // field of each column, "" when ignored
 
 	tap   *tapReader
 	br    *bufio.Reader // what r reads through: what it holds can be read without waiting
@@ -123,7 +121,7 @@ func newCSVDecoder(r io.Reader, opts Options) (*csvDecoder, error) {
 		}
 	}
 	consume()
-	return &csvDecoder{opts: opts, packs: newPackSizes(), header: header, fields: fields, tap: tap, br: br, r: cr, comma: cr.Comma, lastLine: lines,
+	return &csvDecoder{opts: opts, seen: newSeen(), header: header, fields: fields, tap: tap, br: br, r: cr, comma: cr.Comma, lastLine: lines,
 		offBase: base, lineBase: lineBase}, nil
 }
 
@@ -184,14 +182,14 @@ func (d *csvDecoder) Next() (*Record, error) {
 	switch {
 	case m.err == nil:
 		v := d.values(m.raw)
-		rec.finish(&v, &d.opts, &d.packs)
+		rec.finish(&v, &d.opts, d.seen)
 	case m.miscounted && d.opts.SkipNonLines:
 		// A note row is often shorter than the header: its fields, as
 		// far as they go, still tell that it is no line.
 		v := d.values(m.raw)
 		d.opts.setConstants(&v)
 		if d.opts.isNonLine(&v) {
-			rec.finish(&v, &d.opts, &d.packs)
+			rec.finish(&v, &d.opts, d.seen)
 		}
 	}
 	return rec, nil

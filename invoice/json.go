@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/batchimport/batchimport/internal/memo"
 )
 
 // jsonDecoder is the Decoder of JSON arrays and NDJSON. A source splits the
@@ -20,7 +18,7 @@ import (
 type jsonDecoder struct {
 	format  Format
 	opts    Options
-	packs   memo.Memo[bool] // pack fields read (newPackSizes)
+	seen    *seen // values validated (finish)
 	keys    *keyResolver
 	src     elementSource
 	members []member // of the record being decoded; reused
@@ -49,7 +47,7 @@ type elementSource interface {
 // file or a top-level value that is not an array is reported before any
 // record, like a bad CSV header.
 func newJSONDecoder(r io.Reader, opts Options) (Decoder, error) {
-	d := &jsonDecoder{format: opts.Format, opts: opts, packs: newPackSizes(), keys: newKeyResolver(opts.Columns, opts.Values)}
+	d := &jsonDecoder{format: opts.Format, opts: opts, seen: newSeen(), keys: newKeyResolver(opts.Columns, opts.Values)}
 	switch opts.Format {
 	case NDJSON:
 		// NewDecoder hands us a bufio.Reader already; NewReaderSize reuses it.
@@ -116,7 +114,7 @@ func (d *jsonDecoder) record(el element) *Record {
 	}
 	var v Values
 	err := d.keys.fill(&v, members)
-	rec.finish(&v, &d.opts, &d.packs)
+	rec.finish(&v, &d.opts, d.seen)
 	if err != nil {
 		rec.Err = err
 	}

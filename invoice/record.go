@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/batchimport/batchimport/internal/fixed"
-	"github.com/batchimport/batchimport/internal/memo"
 )
 
 // Field names, as they appear in headers (CSV) and keys (JSON).
@@ -133,9 +132,8 @@ type Origin struct {
 }
 
 // finish sets what a record's values say: where it came from, and its
-// valid line or why it is rejected. packs are the decoder's pack fields
-// read so far (newPackSizes).
-func (rec *Record) finish(v *Values, opts *Options, packs *memo.Memo[bool]) {
+// valid line or why it is rejected, remembering in s (the decoder's).
+func (rec *Record) finish(v *Values, opts *Options, s *seen) {
 	opts.setConstants(v)
 	if opts.SkipNonLines && opts.isNonLine(v) {
 		rec.Skipped, rec.Err = true, nil
@@ -147,7 +145,7 @@ func (rec *Record) finish(v *Values, opts *Options, packs *memo.Memo[bool]) {
 		return
 	}
 	rec.Origin = o
-	rec.Valid, rec.Err = validate(v, Accounts{Default: opts.Account, Allowed: opts.AllowAccounts, Any: opts.AnyAccount}, opts.Values, packs.Get)
+	rec.Valid, rec.Err = validate(v, Accounts{Default: opts.Account, Allowed: opts.AllowAccounts, Any: opts.AnyAccount}, opts.Values, s)
 	if fe, ok := rec.Err.(*FieldError); ok && fe.Rule == ruleUTF8 && transcoded(opts.Encoding) {
 		fe.Rule = unreadRule(opts.Encoding)
 	}

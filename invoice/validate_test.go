@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/batchimport/batchimport/units"
 )
 
 func validValues() Values {
@@ -292,33 +290,51 @@ func TestPrintableASCIIPairs(t *testing.T) {
 
 func printable(c byte) bool { return c >= 0x20 && c < 0x80 }
 
-// TestPackFieldsReadOnceAreReadAlike checks that a decoder, which reads
-// each pack field once, judges a pack it has seen as it did the first
-// time, in CSV and NDJSON alike.
-func TestPackFieldsReadOnceAreReadAlike(t *testing.T) {
-	packs := []string{"4/1GAL", "large", "4/1GAL", "large", " 6/#10 ", "", "6/#10", "40#"}
-	var csvIn, jsonIn strings.Builder
-	csvIn.WriteString(strings.TrimSuffix(header, "\n") + ",pack\n")
-	for i, p := range packs {
-		fmt.Fprintf(&csvIn, "INV%d,2026-01-02,V,S%d,Milk,1,cs,2,%s\n", i, i, p)
-		fmt.Fprintf(&jsonIn, `{"invoice_number":"INV%d","invoice_date":"2026-01-02","vendor":"V","vendor_sku":"S%d","description":"Milk","quantity":1,"unit":"cs","unit_price":2,"pack":%q}`+"\n", i, i, p)
-	}
-	for _, in := range []struct {
-		format Format
-		text   string
-	}{{CSV, csvIn.String()}, {NDJSON, jsonIn.String()}} {
-		recs := decodeAll(t, in.text, Options{Format: in.format})
-		if len(recs) != len(packs) {
-			t.Fatalf("%s: %d records, want %d", in.format, len(recs), len(packs))
+// TestValuesSeenAgainAreReadAlike checks that a decoder, which reads
+// each pack field once and a date again only when it changes, judges every
+// line as Validate does alone, in CSV and NDJSON, with dates written
+// either way.
+func TestValuesSeenAgainAreReadAlike(t *testing.T) {
+	packs := []string{"4/1GAL", "large", "4/1GAL", "large", " 6/#10 ", "", "6/#10", "40#", "large"}
+	for _, c := range []struct {
+		format string
+		dates  []string
+	}{
+		{"", []string{"2026-01-02", "2026-01-02", "2026-02-30", "2026-01-02", "2026-02-30", "2026-01-03", "2026-01-02", "2026-01-02T10:00:00", "2026-01-02"}},
+		{"MM/DD/YYYY", []string{"01/02/2026", "01/02/2026", "02/30/2026", "01/02/2026", "1/2/2026", "01/03/2026", "02/30/2026", "01/02/2026", "2026-01-02"}},
+	} {
+		vf, err := NewValueFormat(c.format, ".", "")
+		if err != nil {
+			t.Fatal(err)
 		}
+		var csvIn, jsonIn strings.Builder
+		csvIn.WriteString(strings.TrimSuffix(header, "\n") + ",pack\n")
+		var want []Values
 		for i, p := range packs {
-			_, want := units.ParsePack(strings.TrimSpace(p))
-			want = want || strings.TrimSpace(p) == ""
-			if got := recs[i].Err == nil; got != want {
-				t.Errorf("%s: pack %q: accepted %v (err %v), want %v", in.format, p, got, recs[i].Err, want)
+			v := Values{InvoiceNumber: fmt.Sprint("INV", i), InvoiceDate: c.dates[i], Vendor: "V", VendorSKU: fmt.Sprint("S", i),
+				Description: "Milk", Quantity: "1", Unit: "cs", UnitPrice: "2", Pack: p}
+			want = append(want, v)
+			fmt.Fprintf(&csvIn, "%s,%s,V,%s,Milk,1,cs,2,%s\n", v.InvoiceNumber, v.InvoiceDate, v.VendorSKU, p)
+			fmt.Fprintf(&jsonIn, `{"invoice_number":%q,"invoice_date":%q,"vendor":"V","vendor_sku":%q,"description":"Milk","quantity":1,"unit":"cs","unit_price":2,"pack":%q}`+"\n",
+				v.InvoiceNumber, v.InvoiceDate, v.VendorSKU, p)
+		}
+		for _, in := range []struct {
+			format Format
+			text   string
+		}{{CSV, csvIn.String()}, {NDJSON, jsonIn.String()}} {
+			recs := decodeAll(t, in.text, Options{Format: in.format, Account: "acct", Values: vf})
+			if len(recs) != len(want) {
+				t.Fatalf("%s: %d records, want %d", in.format, len(recs), len(want))
 			}
-			if want && recs[i].Valid.Pack != strings.TrimSpace(p) {
-				t.Errorf("%s: pack %q read as %q", in.format, p, recs[i].Valid.Pack)
+			for i := range want {
+				if bad := packs[i] == "large"; bad != strings.Contains(fmt.Sprint(recs[i].Err), "must be a pack size") {
+					t.Errorf("%s %s, line %d: pack %q: %v", in.format, c.format, i, packs[i], recs[i].Err)
+				}
+				line, err := Validate(&want[i], Accounts{Default: "acct"}, vf)
+				if fmt.Sprint(recs[i].Err) != fmt.Sprint(err) || recs[i].Valid != line {
+					t.Errorf("%s %s, line %d (date %q, pack %q): read %+v, %v; alone %+v, %v", in.format, c.format, i,
+						c.dates[i], packs[i], recs[i].Valid, recs[i].Err, line, err)
+				}
 			}
 		}
 	}

@@ -14,8 +14,6 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
-
-	"github.com/batchimport/batchimport/internal/memo"
 )
 
 const excelDigits = 15 // Excel keeps 15 significant digits; more are binary noise
@@ -25,8 +23,8 @@ const excelDigits = 15 // Excel keeps 15 significant digits; more are binary noi
 // record's line is its row number.
 type xlsxDecoder struct {
 	opts     Options
-	packs    memo.Memo[bool] // pack fields read (newPackSizes)
-	dir      string          // temporary: the input's copy and excelize's unpacked parts
+	seen     *seen  // values validated (finish)
+	dir      string // temporary: the input's copy and excelize's unpacked parts
 	book     *excelize.File
 	rows     *excelize.Rows
 	date1904 bool   // the workbook counts days from 1904, as old Mac Excel did
@@ -42,7 +40,7 @@ type xlsxDecoder struct {
 var _ Decoder = (*xlsxDecoder)(nil)
 
 func newXLSXDecoder(r io.Reader, opts Options) (_ *xlsxDecoder, err error) {
-	d := &xlsxDecoder{opts: opts, packs: newPackSizes()}
+	d := &xlsxDecoder{opts: opts, seen: newSeen()}
 	removeStaleTemp()
 	if d.dir, err = os.MkdirTemp("", xlsxTempPrefix); err != nil {
 		return nil, err
@@ -241,7 +239,7 @@ func (d *xlsxDecoder) Next() (*Record, error) {
 			return rec, nil
 		}
 	}
-	rec.finish(&v, &d.opts, &d.packs)
+	rec.finish(&v, &d.opts, d.seen)
 	return rec, nil
 }
 
