@@ -2,6 +2,8 @@ package invoice
 
 import (
 	"io"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -263,4 +265,95 @@ func TestDateRuleNamesTheOtherOrder(t *testing.T) {
 	if rule := f.dateRule("2026-11-28"); strings.Contains(rule, "reads as") {
 		t.Errorf("2026-11-28: %q names another order", rule)
 	}
+}
+
+// numberBefore is number as it was before it stopped allocating: the
+// reference the rewrite is held to.
+func numberBefore(f ValueFormat, s string, currency bool) (string, bool) {
+	if currency {
+		s = stripCurrency(s)
+	}
+	if f.Thousands == 0 && f.Decimal != ',' {
+		return s, true
+	}
+	sign := ""
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		sign, s = s[:1], s[1:]
+	}
+	intPart, frac, hasFrac := strings.Cut(s, string(f.Decimal))
+	if f.Thousands != 0 && strings.IndexByte(intPart, f.Thousands) >= 0 {
+		groups := strings.Split(intPart, string(f.Thousands))
+		for i, g := range groups {
+			if (i == 0 && (len(g) < 1 || len(g) > 3 || g[0] == '0')) || (i > 0 && len(g) != 3) || strings.Trim(g, "0123456789") != "" {
+				return "", false
+			}
+		}
+		intPart = strings.Join(groups, "")
+	}
+	if strings.ContainsAny(frac, ".,' ") || strings.ContainsAny(intPart, ".,' ") {
+		return "", false
+	}
+	if hasFrac {
+		return sign + intPart + "." + frac, true
+	}
+	return sign + intPart, true
+}
+
+// TestNumberAsBefore holds number to numberBefore over every setting of
+// the separators and a million strings of the characters numbers are
+// written with, and checks that a value written as the contract writes it
+// costs no allocation, and any other at most one (a negative price with a
+// currency sign, which is refused, one more).
+func TestNumberAsBefore(t *testing.T) {
+	const chars = "0123456789012345678901234567890.,' -+$€eE"
+	r := rand.New(rand.NewPCG(3, 4))
+	var formats []ValueFormat
+	for _, dec := range []string{".", ","} {
+		for _, th := range []string{"", ",", ".", "'", " "} {
+			if f, err := NewValueFormat("", dec, th); err == nil {
+				formats = append(formats, f)
+			}
+		}
+	}
+	for n := range 1_000_000 {
+		b := make([]byte, r.IntN(14))
+		for i := range b {
+			b[i] = chars[r.IntN(len(chars))]
+		}
+		s := string(b)
+		f := formats[n%len(formats)]
+		if n%3 == 0 { // often a number written right in f, grouped or not
+			s = written(f, strconv.FormatUint(r.Uint64N(1e10), 10), strconv.Itoa(r.IntN(1000)), r.IntN(2) == 0)
+		}
+		for _, currency := range []bool{false, true} {
+			got, ok := f.number(s, currency)
+			want, wantOK := numberBefore(f, s, currency)
+			if got != want || ok != wantOK {
+				t.Fatalf("number(%q) with decimal %q, thousands %q, currency %v = %q, %v; want %q, %v", s, f.Decimal, f.Thousands, currency, got, ok, want, wantOK)
+			}
+		}
+	}
+	f, _ := NewValueFormat("", ",", ".")
+	for s, want := range map[string]float64{"1234": 0, "-12": 0, "+7": 0, "1234 €": 0, "$ 7": 0, "1.234": 1, "1.234,5 €": 1} {
+		if n := testing.AllocsPerRun(100, func() { f.number(s, true) }); n != want {
+			t.Errorf("number(%q): %v allocations, want %v", s, n, want)
+		}
+	}
+}
+
+// written is a number of digits whole and frac as f writes it, its
+// thousands grouped when group.
+func written(f ValueFormat, whole, frac string, group bool) string {
+	var b strings.Builder
+	for i := range len(whole) {
+		if group && f.Thousands != 0 && i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(f.Thousands)
+		}
+		b.WriteByte(whole[i])
+	}
+	if frac != "0" {
+		b.WriteByte(f.Decimal)
+		b.WriteString(frac)
+	}
+	return b.String()
 }
