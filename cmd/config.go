@@ -245,19 +245,19 @@ func outputFor(c *cobra.Command, o *importOptions, cfg *config, file string) str
 }
 
 // options is o once the config's defaults, then the named profile (none
-// when name is ""), then the flags given on the command line c apply.
-func (cfg *config) options(c *cobra.Command, o *importOptions, name string, profile map[string]any) (*importOptions, error) {
+// when name is ""), then the flags given on the command line cmd apply.
+func (c *config) options(cmd *cobra.Command, o *importOptions, name string, profile map[string]any) (*importOptions, error) {
 	fo := &importOptions{}
-	fs := pflag.NewFlagSet(c.Name(), pflag.ContinueOnError)
+	fs := pflag.NewFlagSet(cmd.Name(), pflag.ContinueOnError)
 	fo.addFlagsTo(fs)
-	if err := cfg.apply(fs, "defaults", cfg.Defaults); err != nil {
+	if err := c.apply(fs, "defaults", c.Defaults); err != nil {
 		return nil, err
 	}
-	if err := cfg.apply(fs, "profiles."+name, profile); err != nil {
+	if err := c.apply(fs, "profiles."+name, profile); err != nil {
 		return nil, err
 	}
 	var err error
-	c.Flags().Visit(func(fl *pflag.Flag) {
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
 		to := fs.Lookup(fl.Name)
 		if to == nil { // a flag of dryrun's own, or a global one
 			return

@@ -221,7 +221,6 @@ func (s *Store) GetRun(ctx context.Context, id int64) (Run, error) {
 	return r, s.lost(err)
 }
 
-// RecentRuns lists the latest runs, newest first.
 // RunFilter picks runs: of a status, started since a time; "" and the
 // zero time pick all.
 type RunFilter struct {

@@ -194,7 +194,7 @@ func (p *Proxy) serveClient(l *link) {
 			return
 		} else if code := binary.BigEndian.Uint32(buf[4:]); code != sslRequest && code != gssEncRequest {
 			if write(l.server, buf[:n]) == nil { // the startup message, or a CancelRequest
-				io.Copy(l.server, c)
+				_, _ = io.Copy(l.server, c) // ends when either side closes
 			}
 			return
 		}

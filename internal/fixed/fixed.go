@@ -125,10 +125,13 @@ func FromDecimal(d decimal.Decimal) (_ Decimal, ok bool) {
 	return Decimal{}, false
 }
 
-// Coef is d's coefficient, and Scale its scale: d is Coef × 10^-Scale.
-func (d Decimal) Coef() int64  { return d.coef }
+// Coef is d's coefficient: d is Coef × 10^-Scale.
+func (d Decimal) Coef() int64 { return d.coef }
+
+// Scale is d's scale: its digits after the point.
 func (d Decimal) Scale() int32 { return d.scale }
 
+// IsZero says d is 0.
 func (d Decimal) IsZero() bool { return d.coef == 0 }
 
 // Sign is -1, 0 or 1.
