@@ -111,50 +111,43 @@ func daysFromCivil(y, m, d int) int64 {
 }
 
 // binNumeric writes a decimal as PostgreSQL's numeric: base-10000 digits
-// around the decimal point, with the decimal's scale as display scale.
+// around the decimal point, with the decimal's scale as display scale. The
+// digits are taken from the coefficient by division, the integer part's
+// from the right, the fraction's from the left; the last group of a
+// fraction whose digits are no multiple of four is padded with zeros.
 func binNumeric(dst []byte, v fixed.Decimal) []byte {
-	var buf [24]byte
 	c := v.Coef()
+	sign := uint16(0)
 	if c < 0 {
-		c = -c // no Decimal holds MinInt64
+		c, sign = -c, 0x4000 // no Decimal holds MinInt64
 	}
-	coef := strconv.AppendInt(buf[:0], c, 10)
-	dscale := int(v.Scale())
-	// The digits, with zeros prepended so that the integer part and the
-	// fraction each fill groups of four.
-	intDigits := len(coef) - dscale
-	lead := 0
-	if intDigits > 0 {
-		lead = (4 - intDigits%4) % 4
-	} else {
-		lead = -intDigits
+	scale := int(v.Scale())
+	ip, fp := uint64(c)/pow10[scale], uint64(c)%pow10[scale]
+	var g [10]uint16 // an int64 has 19 digits: 5 groups on each side at most
+	n := 0
+	for q := ip; q > 0; q /= 10000 {
+		n++
 	}
-	trail := (4 - dscale%4) % 4
-	total := lead + len(coef) + trail
-	digit := func(i int) int { // the i-th of the padded digits
-		if i < lead || i >= lead+len(coef) {
-			return 0
-		}
-		return int(coef[i-lead] - '0')
+	weight := n - 1 // of the first group: groups before the point, less one
+	for i, q := n-1, ip; q > 0; i, q = i-1, q/10000 {
+		g[i] = uint16(q % 10000)
 	}
-	groups := make([]uint16, 0, 8)
-	for i := 0; i < total; i += 4 {
-		groups = append(groups, uint16(digit(i)*1000+digit(i+1)*100+digit(i+2)*10+digit(i+3)))
+	rest := scale
+	for ; rest >= 4; n++ {
+		rest -= 4
+		g[n], fp = uint16(fp/pow10[rest]), fp%pow10[rest]
 	}
-	weight := -1 // of the first group: groups before the point, less one
-	if intDigits > 0 {
-		weight = (lead+intDigits)/4 - 1
+	if rest > 0 {
+		g[n] = uint16(fp * pow10[4-rest])
+		n++
 	}
+	groups := g[:n]
 	// Leading and trailing zero groups are not stored.
 	for len(groups) > 0 && groups[0] == 0 {
 		groups, weight = groups[1:], weight-1
 	}
 	for len(groups) > 0 && groups[len(groups)-1] == 0 {
 		groups = groups[:len(groups)-1]
-	}
-	sign := uint16(0)
-	if v.Sign() < 0 {
-		sign = 0x4000
 	}
 	if len(groups) == 0 {
 		weight = 0
@@ -163,12 +156,15 @@ func binNumeric(dst []byte, v fixed.Decimal) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(groups)))
 	dst = binary.BigEndian.AppendUint16(dst, uint16(int16(weight)))
 	dst = binary.BigEndian.AppendUint16(dst, sign)
-	dst = binary.BigEndian.AppendUint16(dst, uint16(dscale))
-	for _, g := range groups {
-		dst = binary.BigEndian.AppendUint16(dst, g)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(scale))
+	for _, x := range groups {
+		dst = binary.BigEndian.AppendUint16(dst, x)
 	}
 	return dst
 }
+
+// pow10 are the powers of ten a Decimal's scale takes.
+var pow10 = [fixed.MaxDigits + 1]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
 
 // transactionColumns is the column list of every COPY into transactions.
 const transactionColumns = `run_id, line_no, record_no, account, item_id, invoice_number, invoice_date,
