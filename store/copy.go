@@ -184,6 +184,10 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 		buf = EncodeRow(buf, runID, r)
 	}
 	buf = append(buf, copyTrailer...)
+	deferred := len(rows) > checkedInCopy
+	if deferred {
+		before += `SET CONSTRAINTS ` + transactionKeys + ` DEFERRED; `
+	}
 	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), before+`COPY transactions (`+transactionColumns+`) FROM STDIN (FORMAT binary)`)
 	// The buffer is used again only when the COPY's reader is known done:
 	// after a success, or an error that left the connection open (pgconn
@@ -193,8 +197,24 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 	if err == nil || !tx.Conn().IsClosed() {
 		s.copyBuf = buf
 	}
+	if err == nil && deferred {
+		_, err = tx.Exec(ctx, `SET CONSTRAINTS `+transactionKeys+` IMMEDIATE`)
+	}
 	return err
 }
+
+// transactionKeys are the foreign keys of transactions, deferrable
+// (migration 0012) so that a COPY of more than checkedInCopy rows has them
+// checked by a statement of their own, right after it: at the end of the
+// COPY, every check paid for the COPY's thousand buffered rows in the
+// server (the migration says how). The rows' other constraints and
+// triggers, and an operator's own deferred ones, are left as they are.
+const transactionKeys = `transactions_run_id_fkey, transactions_account_item_id_fkey`
+
+// checkedInCopy is the most rows a COPY checks its foreign keys for at its
+// end: PostgreSQL 15 keeps up to 64 pins of a resource owner in an array,
+// where they cost nothing to look up.
+const checkedInCopy = 64
 
 // stockSums are the quantities rows add to their items, summed per item
 // until the transaction's end: one UPDATE per item per transaction, however
