@@ -49,6 +49,7 @@ const csvAhead = 128
 type csvMeta struct {
 	line   int
 	raw    []string
+	text   string // a plain line of the header's field count, instead of raw
 	err    error
 	origin Origin // of a record with more fields than the header, read from its end
 	// miscounted says the record is valid CSV with another field count
@@ -179,9 +180,12 @@ func (d *csvDecoder) Next() (*Record, error) {
 	}
 	m := &d.metas[d.next]
 	d.next++
-	d.rec = Record{Line: m.line, Raw: RawRecord{Fields: m.raw}, Err: m.err, Origin: m.origin}
+	d.rec = Record{Line: m.line, Raw: RawRecord{Fields: m.raw, Line: m.text}, Err: m.err, Origin: m.origin}
 	rec := &d.rec
 	switch {
+	case m.text != "":
+		v := d.lineValues(m.text)
+		rec.finish(&v, &d.opts, d.seen)
 	case m.err == nil:
 		v := d.values(m.raw)
 		rec.finish(&v, &d.opts, d.seen)
@@ -222,6 +226,23 @@ func (d *csvDecoder) values(rec []string) Values {
 	for i, field := range d.fields[:min(len(d.fields), len(rec))] {
 		if field != "" {
 			*v.field(field) = rec[i]
+		}
+	}
+	return v
+}
+
+// lineValues are the values of a plain line of the header's field count,
+// as values reads them from its fields.
+func (d *csvDecoder) lineValues(text string) Values {
+	var v Values
+	comma := byte(d.comma)
+	for _, field := range d.fields {
+		value := text
+		if j := strings.IndexByte(text, comma); j >= 0 {
+			value, text = text[:j], text[j+1:]
+		}
+		if field != "" {
+			*v.field(field) = value
 		}
 	}
 	return v
@@ -352,6 +373,14 @@ func (d *csvDecoder) plainLine() (csvMeta, bool) {
 		return csvMeta{}, false
 	}
 	text := string(line)
+	_, _ = d.br.Discard(end + 1) // held: cannot fail
+	d.offBase += int64(end + 1)
+	d.lineBase++
+	d.lastLine++
+	d.tap.discard(d.offset())
+	if n == len(d.header) {
+		return csvMeta{line: d.lastLine, text: text}, true
+	}
 	if len(d.raws) < n {
 		d.raws = make([]string, max(csvAhead*n, n))
 	}
@@ -362,11 +391,6 @@ func (d *csvDecoder) plainLine() (csvMeta, bool) {
 		raw[i], text = text[:j], text[j+1:]
 	}
 	raw[n-1] = text
-	_, _ = d.br.Discard(end + 1) // held: cannot fail
-	d.offBase += int64(end + 1)
-	d.lineBase++
-	d.lastLine++
-	d.tap.discard(d.offset())
 	return d.meta(d.lastLine, raw), true
 }
 

@@ -67,13 +67,13 @@ func TestCSVLinesAndQuoting(t *testing.T) {
 	// it LF) in the record as read; a value may hold no line break, so the
 	// record is rejected, and its rejects line is the record as it was.
 	if err := recs[1].Err; err == nil || !strings.Contains(err.Error(), "description: must not contain control characters") ||
-		recs[1].Raw.Fields[4] != "Cheese,\r\nshredded" {
-		t.Errorf("multi-line description: %v, as read %q", err, recs[1].Raw.Fields[4])
+		recs[1].Raw.FieldsOf(',')[4] != "Cheese,\r\nshredded" {
+		t.Errorf("multi-line description: %v, as read %q", err, recs[1].Raw.FieldsOf(',')[4])
 	}
 	// So is the record as stored for the rejects file, and read back.
 	l := Layout{Format: CSV, Delimiter: ','}
-	if back, err := l.ParseRaw(l.Raw(recs[1].Raw)); err != nil || !slices.Equal(back.Fields, recs[1].Raw.Fields) {
-		t.Errorf("multi-line record stored and read back: %q (%v), want %q", back.Fields, err, recs[1].Raw.Fields)
+	if back, err := l.ParseRaw(l.Raw(recs[1].Raw)); err != nil || !slices.Equal(back.Fields, recs[1].Raw.FieldsOf(',')) {
+		t.Errorf("multi-line record stored and read back: %q (%v), want %q", back.Fields, err, recs[1].Raw.FieldsOf(','))
 	}
 	if got := recs[2].Valid.Description; got != `Say "cheese"` {
 		t.Errorf("quoted description = %q", got)
@@ -112,7 +112,7 @@ func TestCSVHeaderMatching(t *testing.T) {
 	if recs[0].Valid.Description != "Milk" {
 		t.Errorf("description = %q", recs[0].Valid.Description)
 	}
-	if got := recs[0].Raw.Fields; len(got) != 7 || got[6] != "x" {
+	if got := recs[0].Raw.FieldsOf(','); len(got) != 7 || got[6] != "x" {
 		t.Errorf("raw fields %q: unknown columns must be kept", got)
 	}
 }
@@ -171,7 +171,7 @@ func TestCSVRecordErrorsKeepGoing(t *testing.T) {
 			t.Errorf("record %d: err %v, want %q", i, r.Err, want)
 		}
 	}
-	if got := recs[1].Raw.Fields; len(got) != 1 || !strings.Contains(got[0], `"Milk" 2% bad`) {
+	if got := recs[1].Raw.FieldsOf(','); len(got) != 1 || !strings.Contains(got[0], `"Milk" 2% bad`) {
 		t.Errorf("bad-quote record raw = %q, want its text kept", got)
 	}
 }
@@ -328,11 +328,11 @@ func TestCSVLongRecordRejectsItsLineAndReadsOn(t *testing.T) {
 			}
 		}
 	}
-	if raw := recs[1].Raw.Fields; len(raw) != 1 || raw[0] != `Q,2026-01-02,V,S2,"Milk,1,gal,2` {
+	if raw := recs[1].Raw.FieldsOf(','); len(raw) != 1 || raw[0] != `Q,2026-01-02,V,S2,"Milk,1,gal,2` {
 		t.Errorf("line 4 kept as %q, want its text whole, less the CR", raw)
 	}
 	long := recs[2997]
-	if raw := long.Raw.Fields; long.Line != 3000 || len(raw) != 1 || len(raw[0]) != keptOfLongRecord || !strings.HasPrefix(raw[0], `L,2026-01-02,V,S3,"xxx`) ||
+	if raw := long.Raw.FieldsOf(','); long.Line != 3000 || len(raw) != 1 || len(raw[0]) != keptOfLongRecord || !strings.HasPrefix(raw[0], `L,2026-01-02,V,S3,"xxx`) ||
 		!strings.Contains(long.Err.Error(), fmt.Sprintf("the line is %d bytes", 19+200<<10)) {
 		t.Errorf("line %d kept as %d bytes (%v); want line 3000 cut to %d, its size named", long.Line, len(raw[0]), long.Err, keptOfLongRecord)
 	}
@@ -364,13 +364,13 @@ func TestCSVLinesEndingInCR(t *testing.T) {
 		}
 		for i := range got {
 			g, w := got[i], want[i]
-			if g.Line != w.Line || fmt.Sprint(g.Err) != fmt.Sprint(w.Err) || fmt.Sprint(g.Valid) != fmt.Sprint(w.Valid) || !slices.Equal(g.Raw.Fields, w.Raw.Fields) {
-				t.Errorf("%s: record %d: line %d, %v, %q; want line %d, %v, %q", name, i, g.Line, g.Err, g.Raw.Fields, w.Line, w.Err, w.Raw.Fields)
+			if g.Line != w.Line || fmt.Sprint(g.Err) != fmt.Sprint(w.Err) || fmt.Sprint(g.Valid) != fmt.Sprint(w.Valid) || !slices.Equal(g.Raw.FieldsOf(','), w.Raw.FieldsOf(',')) {
+				t.Errorf("%s: record %d: line %d, %v, %q; want line %d, %v, %q", name, i, g.Line, g.Err, g.Raw.FieldsOf(','), w.Line, w.Err, w.Raw.FieldsOf(','))
 			}
 		}
 	}
 	recs := decodeAll(t, lines[0]+"\n"+`C2,2026-01-02,V,S1,"Milk`+"\r"+`X",1,gal,2`+"\n", Options{})
-	if len(recs) != 1 || recs[0].Err == nil || recs[0].Raw.Fields[4] != "Milk\rX" {
+	if len(recs) != 1 || recs[0].Err == nil || recs[0].Raw.FieldsOf(',')[4] != "Milk\rX" {
 		t.Errorf("a CR in a field of an LF file: %v; want it kept, and rejected", recs)
 	}
 }
@@ -474,7 +474,7 @@ func TestCSVLongRecordLineNumbers(t *testing.T) {
 func TestCSVQuoteErrorInALongLine(t *testing.T) {
 	in := header + `a"b` + strings.Repeat("x", 70000) + "\nG3,2026-01-02,V,S1,Milk,1,gal,2\n"
 	recs := decodeAll(t, in, Options{MaxRecordBytes: 1024})
-	if len(recs) != 2 || recs[0].Line != 2 || len(recs[0].Raw.Fields[0]) != keptOfLongRecord || recs[1].Line != 3 || recs[1].Err != nil {
+	if len(recs) != 2 || recs[0].Line != 2 || len(recs[0].Raw.FieldsOf(',')[0]) != keptOfLongRecord || recs[1].Line != 3 || recs[1].Err != nil {
 		t.Fatalf("got %d records: %v", len(recs), recs)
 	}
 }

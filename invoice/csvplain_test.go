@@ -68,7 +68,7 @@ func readEach(t *testing.T, in []byte, opts Options) ([]string, int) {
 			plain++
 		}
 		out = append(out, fmt.Sprintf("line %d raw %q err %v origin %+v valid %+v skipped %v",
-			rec.Line, rec.Raw.Fields, rec.Err, rec.Origin, rec.Valid, rec.Skipped))
+			rec.Line, rec.Raw.FieldsOf(opts.Delimiter), rec.Err, rec.Origin, rec.Valid, rec.Skipped))
 	}
 }
 

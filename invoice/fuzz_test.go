@@ -298,7 +298,7 @@ func checkCSVRejects(t *testing.T, opts Options, rejects []byte, recs []*Record)
 		var want, got *FieldError
 		if errors.As(recs[i].Err, &want) && want.Field != FieldRun && want.Field != FieldRecord &&
 			(!errors.As(back.Err, &got) || got.Field != want.Field) {
-			t.Fatalf("record %d (line %d) %q: rejected for %v, read back from %q: %v", i, recs[i].Line, recs[i].Raw.Fields, want, rejects, back.Err)
+			t.Fatalf("record %d (line %d) %q: rejected for %v, read back from %q: %v", i, recs[i].Line, recs[i].Raw, want, rejects, back.Err)
 		}
 	}
 }

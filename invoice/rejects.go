@@ -36,7 +36,7 @@ func (l Layout) Raw(r RawRecord) []byte {
 	if l.Format != CSV {
 		return r.Object
 	}
-	return bytes.TrimSuffix(csvLine(r.Fields, l.Delimiter), []byte("\n"))
+	return bytes.TrimSuffix(csvLine(r.FieldsOf(l.Delimiter), l.Delimiter), []byte("\n"))
 }
 
 // ParseRaw turns what Raw returned back into the record as read.
@@ -136,17 +136,18 @@ func (e *RejectEncoder) Encode(rec *Record, run int64, reason string) []byte {
 	if e.layout.Format != CSV {
 		return jsonReject(rec, run, reason)
 	}
-	row := make([]string, 0, len(e.header)+len(rec.Raw.Fields))
+	fields := rec.Raw.FieldsOf(e.layout.Delimiter)
+	row := make([]string, 0, len(e.header)+len(fields))
 	for _, i := range e.keep {
-		if i < len(rec.Raw.Fields) {
-			row = append(row, rec.Raw.Fields[i])
+		if i < len(fields) {
+			row = append(row, fields[i])
 		} else {
 			row = append(row, "")
 		}
 	}
 	// Fields beyond the header's count are kept too, so nothing is lost.
-	if width := len(e.layout.Header); len(rec.Raw.Fields) > width {
-		row = append(row, rec.Raw.Fields[width:]...)
+	if width := len(e.layout.Header); len(fields) > width {
+		row = append(row, fields[width:]...)
 	}
 	runID := ""
 	if run > 0 {
