@@ -189,7 +189,7 @@ func (w *batchWriter) write(ctx context.Context, tx pgx.Tx, lo, hi int) error {
 	var items []NewItem
 	var maps []NewMapping
 	rows := make([]*Row, 0, hi-lo)
-	w.copied = w.copied[:0]
+	w.copied = slices.Grow(w.copied[:0], hi-lo)
 	for i := lo; i < hi; i++ {
 		r := &w.b.Rows[i]
 		if err, ok := w.failed[r.ItemID]; ok {

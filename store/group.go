@@ -51,8 +51,13 @@ func (s *Store) BeginGroup(ctx context.Context, first *Batch) (*Group, error) {
 	if err != nil {
 		return nil, s.lost(err)
 	}
-	// The group's sums start as large as the last group's grew.
-	return &Group{s: s, tx: tx, runID: first.RunID, owner: first.Owner, from: first.From, stock: make(stockSums, s.groupItems)}, nil
+	// The group's sums are the last group's map, as large as it grew.
+	stock := s.groupStock
+	if s.groupStock = nil; stock == nil {
+		stock = stockSums{}
+	}
+	clear(stock)
+	return &Group{s: s, tx: tx, runID: first.RunID, owner: first.Owner, from: first.From, stock: stock}, nil
 }
 
 // Write writes a batch into the group, as WriteBatch would, without
@@ -122,8 +127,8 @@ func (g *Group) write(ctx context.Context, b *Batch, refused *refusal) (Outcome,
 // On an error the group is rolled back.
 func (g *Group) Commit(ctx context.Context, p Progress) error {
 	slices.Sort(g.accounts)
-	g.s.groupItems = len(g.stock)
 	err := g.stock.apply(ctx, g.tx)
+	g.s.groupStock, g.stock = g.stock, nil
 	if err == nil {
 		err = g.s.fresh(ctx, g.tx, g.seen)
 	}

@@ -51,8 +51,9 @@ type Store struct {
 	// likely is (batchWriter.plan).
 	refusalGaps [2]int64
 	lastRefused int64
-	// groupItems is how many items the last group's stock held.
-	groupItems int
+	// groupStock is the sums of the last group, once applied: the next
+	// group's, cleared (a group's map grew to thousands of items anew).
+	groupStock stockSums
 	// spareStock is the sums of a group's last batch, once merged into the
 	// group's: the next batch's, cleared.
 	spareStock stockSums
