@@ -206,7 +206,8 @@ func parseOrigin(runText, recordText string) (Origin, error) {
 	return Origin{Run: run, Record: record}, nil
 }
 
-// RawRecord is the record as read. Exactly one of Fields and Object is set.
+// RawRecord is the record as read. Exactly one of Fields, Line and Object
+// is set.
 type RawRecord struct {
 	Fields []string // CSV
 	// Line is a CSV record read as one plain line (no quote, no line
