@@ -88,7 +88,7 @@ func randomCSV(rng *rand.Rand, comma byte, sep bool) []byte {
 		eol := []string{"\n", "\r\n"}[rng.IntN(2)]
 		switch rng.IntN(16) {
 		case 0:
-			b.WriteString(fields(`"Cheese` + c + ` shredded"`) + eol)
+			b.WriteString(fields(`"Cheese`+c+` shredded"`) + eol)
 		case 1:
 			b.WriteString(fields("\"two\r\nlines\"") + eol)
 		case 2:
