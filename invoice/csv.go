@@ -10,7 +10,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // csvDecoder reads CSV with encoding/csv (for the physical line of each
@@ -36,7 +35,6 @@ type csvDecoder struct {
 	lastLine int // the line the last record read ends on
 
 	metas []csvMeta // the records read ahead
-	raws  []string  // room for the fields of records plainLine reads
 	next  int       // the first of them Next has not returned
 	rec   Record    // what Next returned last, reused: a valid row keeps only its Raw
 	err   error     // what ended reading (io.EOF at the end), once they are returned
@@ -231,23 +229,6 @@ func (d *csvDecoder) values(rec []string) Values {
 	return v
 }
 
-// lineValues are the values of a plain line of the header's field count,
-// as values reads them from its fields.
-func (d *csvDecoder) lineValues(text string) Values {
-	var v Values
-	comma := byte(d.comma)
-	for _, field := range d.fields {
-		value := text
-		if j := strings.IndexByte(text, comma); j >= 0 {
-			value, text = text[:j], text[j+1:]
-		}
-		if field != "" {
-			*v.field(field) = value
-		}
-	}
-	return v
-}
-
 // lineHeld says whether the input read so far holds a whole line more, so
 // that reading the next record (unless quotes make it span lines) does not
 // wait for input.
@@ -337,61 +318,6 @@ func (d *csvDecoder) read() (csvMeta, error) {
 	}
 	d.tap.discard(d.offset())
 	return m, nil
-}
-
-// plainLines lets plainLine read what it can; off, every record goes
-// through encoding/csv (a test compares the two).
-var plainLines = true
-
-// plainLine reads the next record itself, without encoding/csv, when it is
-// a plain line: held whole in br, not blank, without a quote, within
-// --max-record-bytes and MaxColumns. Such a line is its fields, split at
-// the delimiter, as encoding/csv reads them (a CR inside is text to both);
-// most lines of a supplier's file are, and encoding/csv took a third of
-// the decoder's time on them. Anything else is left to encoding/csv,
-// which then counts lines and bytes from where it is, so the line read
-// here moves lineBase and offBase on.
-func (d *csvDecoder) plainLine() (csvMeta, bool) {
-	if !plainLines || d.comma >= utf8.RuneSelf {
-		return csvMeta{}, false
-	}
-	b, _ := d.br.Peek(d.br.Buffered())
-	end := bytes.IndexByte(b, '\n')
-	if end <= 0 {
-		return csvMeta{}, false
-	}
-	line := b[:end]
-	if line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
-	}
-	if len(line) == 0 || len(line) > d.opts.maxRecordBytes() || bytes.IndexByte(line, '"') >= 0 {
-		return csvMeta{}, false
-	}
-	comma := byte(d.comma)
-	n := bytes.Count(line, []byte{comma}) + 1
-	if n > MaxColumns {
-		return csvMeta{}, false
-	}
-	text := string(line)
-	_, _ = d.br.Discard(end + 1) // held: cannot fail
-	d.offBase += int64(end + 1)
-	d.lineBase++
-	d.lastLine++
-	d.tap.discard(d.offset())
-	if n == len(d.header) {
-		return csvMeta{line: d.lastLine, text: text}, true
-	}
-	if len(d.raws) < n {
-		d.raws = make([]string, max(csvAhead*n, n))
-	}
-	raw := d.raws[:n:n]
-	d.raws = d.raws[n:]
-	for i := range n - 1 {
-		j := strings.IndexByte(text, comma)
-		raw[i], text = text[:j], text[j+1:]
-	}
-	raw[n-1] = text
-	return d.meta(d.lastLine, raw), true
 }
 
 // meta is a record read whole, of line: an error when it has another
