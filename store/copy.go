@@ -198,7 +198,7 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 		s.copyBuf = buf
 	}
 	if err == nil && deferred {
-		_, err = tx.Exec(ctx, `SET CONSTRAINTS `+transactionKeys+` IMMEDIATE`)
+		_, err = tx.Exec(ctx, checkKeys)
 	}
 	return err
 }
@@ -210,6 +210,13 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 // server (the migration says how). The rows' other constraints and
 // triggers, and an operator's own deferred ones, are left as they are.
 const transactionKeys = `transactions_run_id_fkey, transactions_account_item_id_fkey`
+
+// checkKeys checks the rows of the COPY before it against transactionKeys.
+// The check of each row is a query planned once per connection, when it
+// first runs; planned with import_runs still small, as it is for months,
+// it scans the table, and a scan asks the kernel the table's size: a
+// system call per row. It is planned here with the primary key instead.
+const checkKeys = `SET LOCAL enable_seqscan = off; SET CONSTRAINTS ` + transactionKeys + ` IMMEDIATE; SET LOCAL enable_seqscan TO DEFAULT`
 
 // checkedInCopy is the most rows a COPY checks its foreign keys for at its
 // end: PostgreSQL 15 keeps up to 64 pins of a resource owner in an array,
