@@ -184,11 +184,7 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 		buf = EncodeRow(buf, runID, r)
 	}
 	buf = append(buf, copyTrailer...)
-	deferred := len(rows) > checkedInCopy
-	if deferred {
-		before += `SET CONSTRAINTS ` + transactionKeys + ` DEFERRED; `
-	}
-	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), before+`COPY transactions (`+transactionColumns+`) FROM STDIN (FORMAT binary)`)
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), before+copyChecked)
 	// The buffer is used again only when the COPY's reader is known done:
 	// after a success, or an error that left the connection open (pgconn
 	// waits for its reader then; it closes the connection on the paths
@@ -197,31 +193,29 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, runID int64, rows []*Ro
 	if err == nil || !tx.Conn().IsClosed() {
 		s.copyBuf = buf
 	}
-	if err == nil && deferred {
-		_, err = tx.Exec(ctx, checkKeys)
-	}
 	return err
 }
 
+// copyChecked is a COPY into transactions with its foreign keys
+// (transactionKeys) checked by a statement of their own right after it,
+// in the same query: not at the COPY's end, where every check paid for
+// the COPY's buffered rows in the server (migration 0012 says how).
+//
+// The check of each row is a query each connection plans once, the first
+// time it runs. Planned with import_runs still a page or two, as it is for
+// months, it scans the table, and a scan asks the kernel the table's size:
+// a system call per row. So the checks run with enable_seqscan off, for
+// themselves alone, and are planned with the primary key; every COPY has
+// them checked here, so that no check is planned elsewhere first.
+//
+// An operator's own deferred constraints are left to the commit.
+const copyChecked = `SET CONSTRAINTS ` + transactionKeys + ` DEFERRED; ` +
+	`COPY transactions (` + transactionColumns + `) FROM STDIN (FORMAT binary); ` +
+	`SET LOCAL enable_seqscan = off; SET CONSTRAINTS ` + transactionKeys + ` IMMEDIATE; SET LOCAL enable_seqscan TO DEFAULT`
+
 // transactionKeys are the foreign keys of transactions, deferrable
-// (migration 0012) so that a COPY of more than checkedInCopy rows has them
-// checked by a statement of their own, right after it: at the end of the
-// COPY, every check paid for the COPY's thousand buffered rows in the
-// server (the migration says how). The rows' other constraints and
-// triggers, and an operator's own deferred ones, are left as they are.
+// (migration 0012).
 const transactionKeys = `transactions_run_id_fkey, transactions_account_item_id_fkey`
-
-// checkKeys checks the rows of the COPY before it against transactionKeys.
-// The check of each row is a query planned once per connection, when it
-// first runs; planned with import_runs still small, as it is for months,
-// it scans the table, and a scan asks the kernel the table's size: a
-// system call per row. It is planned here with the primary key instead.
-const checkKeys = `SET LOCAL enable_seqscan = off; SET CONSTRAINTS ` + transactionKeys + ` IMMEDIATE; SET LOCAL enable_seqscan TO DEFAULT`
-
-// checkedInCopy is the most rows a COPY checks its foreign keys for at its
-// end: PostgreSQL 15 keeps up to 64 pins of a resource owner in an array,
-// where they cost nothing to look up.
-const checkedInCopy = 64
 
 // stockSums are the quantities rows add to their items, summed per item
 // until the transaction's end: one UPDATE per item per transaction, however

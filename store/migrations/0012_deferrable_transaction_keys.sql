@@ -13,7 +13,7 @@
 --
 -- Both keys stay checked before their transaction commits, and by
 -- default when each statement ends, as before. The importer defers them
--- for the length of a COPY of many rows, in the COPY's own query, and
+-- for the length of each COPY, in the COPY's own query, and
 -- checks them with SET CONSTRAINTS ... IMMEDIATE right after it, in the
 -- same savepoint: a row the keys refuse is refused there, as it was at
 -- the end of the COPY (neither error names a row). A 1M-line import took
