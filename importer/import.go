@@ -74,6 +74,10 @@ func partOf(format invoice.Format, opts *Options) string {
 	return ""
 }
 
+// recentWrite is how recently a file whose last line has no line end was
+// modified for the run to warn that it may still be being written.
+const recentWrite = time.Minute
+
 func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) error {
 	format := opts.Format
 	if format == "" {
@@ -100,6 +104,10 @@ func importInput(ctx context.Context, in Input, opts *Options, sum *Summary) err
 	if src.f != nil {
 		if err := src.hash(); err != nil {
 			return err
+		}
+		if age := time.Since(src.stat.ModTime()); src.endsOpen && age < recentWrite && (format == invoice.CSV || format == invoice.NDJSON) {
+			opts.Log.Warn("the file's last line has no line end, and the file was modified moments ago: if it was still being written, "+
+				"its last record may be cut short (--min-age leaves files that new for a later run)", "source", in.Name, "modified_ago", age.Round(time.Millisecond))
 		}
 	}
 	key, unique := src.key(opts.SourceID, partOf(format, opts))

@@ -541,6 +541,68 @@ func TestMinAgeDefersNewFiles(t *testing.T) {
 	}
 }
 
+// A file whose last line has no line end, modified moments ago, may be an
+// upload cut short: the run warns, and imports it. An old such file, or a
+// new one whose last line ends, is imported without a word.
+func TestRecentFileCutInItsLastLineWarns(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	dir := t.TempDir()
+	cases := []struct {
+		name   string
+		cut    bool
+		age    time.Duration
+		warned bool
+	}{
+		{"cut.csv", true, 0, true},
+		{"cut.ndjson", true, 0, true},
+		{"old-cut.csv", true, 2 * time.Hour, false},
+		{"whole.csv", false, 0, false},
+	}
+	for _, c := range cases {
+		path := filepath.Join(dir, c.name)
+		if strings.HasSuffix(c.name, ".ndjson") {
+			var b strings.Builder
+			for i := range 40 {
+				fmt.Fprintf(&b, `{"invoice_number":"N-%d","invoice_date":"2026-05-04","vendor":"Sysco","description":"Figs","quantity":"1%d","unit":"ea","unit_price":"2.50"}`+"\n", i/5, i)
+			}
+			if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			testgen.CSV(t, dir, c.name, testgen.Spec{Rows: 40, Variant: len(c.name)})
+		}
+		if c.cut {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Inside the last line: its last two bytes and its line end go.
+			data = bytes.TrimRight(data, "\r\n")
+			if err := os.WriteFile(path, data[:len(data)-2], 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c.age > 0 {
+			then := time.Now().Add(-c.age)
+			if err := os.Chtimes(path, then, then); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var logged bytes.Buffer
+		opts := testOptions(cfg)
+		opts.Log = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		sum := Import(context.Background(), Input{Name: path}, opts)
+		if sum.RowsRead != 40 || sum.RowsImported+sum.RowsRejected != 40 {
+			t.Errorf("%s: %d rows read, %d imported, %d rejected, error %v; want all 40 read, and each imported or rejected",
+				c.name, sum.RowsRead, sum.RowsImported, sum.RowsRejected, sum.Err)
+		}
+		if warned := strings.Contains(logged.String(), "last line has no line end"); warned != c.warned {
+			t.Errorf("%s: warned %v, want %v; logged %q", c.name, warned, c.warned, logged.String())
+		}
+	}
+}
+
 // A rejects path that is taken, by a symlink or a file, is never written
 // through nor replaced (SPEC §16): the default path gives way to the next
 // free name, a path given with --rejects is refused.

@@ -46,6 +46,9 @@ type source struct {
 	read   atomic.Int64 // bytes read so far, for progress
 	mu     sync.Mutex
 	digest string // hex SHA-256 of what was read, once all was read
+	// endsOpen is true for a file whose last line has no line end, once
+	// hashed (endsOpen).
+	endsOpen bool
 }
 
 // openSource opens the input. A file modified less than minAge ago is
@@ -93,7 +96,23 @@ func (s *source) hash() error {
 		return &ChangedError{Path: s.in.Name, What: fmt.Sprintf("%d bytes instead of %d", n, s.stat.Size())}
 	}
 	s.content = store.Content{SHA256: hex.EncodeToString(h.Sum(nil)), Size: &n}
+	s.endsOpen = endsOpen(s.f, n)
 	return nil
+}
+
+// endsOpen says whether a file of n bytes ends inside a line: a text file
+// written whole ends with a line end (most do), a file still being written
+// anywhere. A gzip file is not text: one cut short fails to decompress.
+func endsOpen(f io.ReaderAt, n int64) bool {
+	var head, last [2]byte
+	if n == 0 {
+		return false
+	}
+	if _, err := f.ReadAt(last[:1], n-1); err != nil || last[0] == '\n' || last[0] == '\r' {
+		return false
+	}
+	_, err := f.ReadAt(head[:], 0)
+	return err != nil || head != [2]byte{0x1f, 0x8b}
 }
 
 // key is the source key: the --source-id, or sha256: and the file's hash.
