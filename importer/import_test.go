@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+	"golang.org/x/text/encoding/unicode"
 
 	"github.com/batchimport/batchimport/internal/pgtest"
 	"github.com/batchimport/batchimport/internal/testgen"
@@ -558,6 +559,7 @@ func TestRecentFileCutInItsLastLineWarns(t *testing.T) {
 		{"cut.ndjson", true, 0, true},
 		{"old-cut.csv", true, 2 * time.Hour, false},
 		{"whole.csv", false, 0, false},
+		{"whole-utf16.csv", false, 0, false},
 	}
 	for _, c := range cases {
 		path := filepath.Join(dir, c.name)
@@ -571,6 +573,20 @@ func TestRecentFileCutInItsLastLineWarns(t *testing.T) {
 			}
 		} else {
 			testgen.CSV(t, dir, c.name, testgen.Spec{Rows: 40, Variant: len(c.name)})
+		}
+		if strings.Contains(c.name, "utf16") {
+			// Little-endian, as Excel writes it: its last line ends in 0A 00.
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder()
+			if data, err = enc.Bytes(data); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if c.cut {
 			data, err := os.ReadFile(path)

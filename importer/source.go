@@ -101,14 +101,17 @@ func (s *source) hash() error {
 }
 
 // endsOpen says whether a file of n bytes ends inside a line: a text file
-// written whole ends with a line end (most do), a file still being written
-// anywhere. A gzip file is not text: one cut short fails to decompress.
+// written whole ends with a line end (most do; in UTF-16 little-endian, a
+// line end and a zero byte), a file still being written anywhere. A gzip
+// file is not text: one cut short fails to decompress.
 func endsOpen(f io.ReaderAt, n int64) bool {
-	var head, last [2]byte
 	if n == 0 {
 		return false
 	}
-	if _, err := f.ReadAt(last[:1], n-1); err != nil || last[0] == '\n' || last[0] == '\r' {
+	lineEnd := func(b byte) bool { return b == '\n' || b == '\r' }
+	var head, tail [2]byte
+	k := min(n, 2)
+	if _, err := f.ReadAt(tail[2-k:], n-k); err != nil || lineEnd(tail[1]) || tail[1] == 0 && lineEnd(tail[0]) {
 		return false
 	}
 	_, err := f.ReadAt(head[:], 0)
