@@ -91,18 +91,8 @@ func TestFewRowsTakenKeepTheNextBatchCareful(t *testing.T) {
 // in an array literal written by hand.
 func TestStockReachesAccountsOfAnyName(t *testing.T) {
 	t.Parallel()
-	cfg := pgtest.Schema(t)
-	conn := pgtest.Conn(t, cfg)
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	run, err := db.CreateRun(ctx, store.NewRun{SourceKey: "k", SourceName: "x.csv", Account: "acme", Owner: "o"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, conn, run := acmeRun(t)
 	accounts := []string{"acme", `say "cheese"`, `back\slash`, "{braces,comma}", "NULL", " spaced ", "Café Ünïcode", "'quote'"}
 	b := &store.Batch{RunID: run.ID, Account: "acme", Owner: "o", Raw: func(int) []byte { return []byte("raw") }}
 	for i, account := range accounts {

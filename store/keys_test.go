@@ -25,7 +25,9 @@ type keysFixture struct {
 	batch func(n, orphan int) *store.Batch
 }
 
-func newKeysFixture(t *testing.T, invoiceOf func(line int64) string) keysFixture {
+// acmeRun opens a store on a schema of its own, with a run of account
+// acme owned by "o", and a connection of the test's to the same schema.
+func acmeRun(t *testing.T) (*store.Store, *pgx.Conn, store.Run) {
 	t.Helper()
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg)
@@ -39,6 +41,13 @@ func newKeysFixture(t *testing.T, invoiceOf func(line int64) string) keysFixture
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, conn, run
+}
+
+func newKeysFixture(t *testing.T, invoiceOf func(line int64) string) keysFixture {
+	t.Helper()
+	ctx := context.Background()
+	db, conn, run := acmeRun(t)
 	f := keysFixture{db: db, conn: conn}
 	if err := conn.QueryRow(ctx, `INSERT INTO inventory_items (account, name, normalized_name, unit) VALUES ('acme', 'Figs', 'figs', 'ea') RETURNING id`).Scan(&f.item); err != nil {
 		t.Fatal(err)
