@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // ValueFormat is how an input writes dates and numbers (SPEC §15): the
@@ -191,6 +192,7 @@ func (f ValueFormat) number(s string, currency bool) (string, bool) {
 	if f.Thousands == 0 && f.Decimal != ',' {
 		return s, true // the common case, left to isPlainDecimal
 	}
+	s = f.asciiThousands(s)
 	whole := s
 	sign := ""
 	if s != "" && (s[0] == '-' || s[0] == '+') {
@@ -231,6 +233,51 @@ func (f ValueFormat) number(s string, currency bool) (string, bool) {
 		b.WriteString(frac)
 	}
 	return b.String(), true
+}
+
+// Thousands separators as spreadsheets write them besides ASCII: a space
+// that does not break (Excel's French number format writes U+202F, others
+// U+00A0), a thin or figure space, and the typographic apostrophe of Swiss
+// formats.
+var (
+	spaceThousands      = strings.NewReplacer("\u00a0", " ", "\u202f", " ", "\u2009", " ", "\u2007", " ")
+	apostropheThousands = strings.NewReplacer("\u2019", "'")
+)
+
+// asciiThousands writes the separators of spaceThousands or
+// apostropheThousands as f's own, when f's is a space or an apostrophe.
+func (f ValueFormat) asciiThousands(s string) string {
+	if !hasNonASCII(s) {
+		return s
+	}
+	switch f.Thousands {
+	case ' ':
+		return spaceThousands.Replace(s)
+	case '\'':
+		return apostropheThousands.Replace(s)
+	}
+	return s
+}
+
+func hasNonASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// groupedBySpace says whether v has digits on both sides of a space, or of
+// a space spaceThousands reads as one.
+func groupedBySpace(v string) bool {
+	rs := []rune(v)
+	for i := 1; i+1 < len(rs); i++ {
+		if strings.ContainsRune(" \u00a0\u202f\u2009\u2007", rs[i]) && unicode.IsDigit(rs[i-1]) && unicode.IsDigit(rs[i+1]) {
+			return true
+		}
+	}
+	return false
 }
 
 func stripCurrency(s string) string {
@@ -279,9 +326,11 @@ func (f ValueFormat) numberRule(field, value string) string {
 	}
 	rule := "must be a decimal number such as " + example
 	switch {
+	case f.Thousands != ' ' && groupedBySpace(value):
+		rule += " (for 1 089,50 set --thousands-separator ' ' --decimal-separator ,)"
 	case f.Decimal == ',':
 		rule += " (--decimal-separator ,)"
-	case strings.ContainsAny(value, ",.'") && f.Thousands == 0:
+	case strings.ContainsAny(value, ",.'\u2019") && f.Thousands == 0:
 		rule += " (for 1,089.00 set --thousands-separator ,; for 2,5 set --decimal-separator ,)"
 	case field == FieldQuantity && (strings.HasPrefix(value, "(") && strings.HasSuffix(value, ")") ||
 		strings.HasSuffix(value, "-") || strings.HasPrefix(value, "\u2212")):

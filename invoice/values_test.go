@@ -28,6 +28,16 @@ func TestValueFormatNumbers(t *testing.T) {
 		{",", ".", "1.089,00", false, "1089.00"},
 		{",", " ", "1 089,5", false, "1089.5"},
 		{".", "'", "1'089.5", false, "1089.5"},
+		// Spreadsheets' own separators read as the space or apostrophe set.
+		{",", " ", "1\u00a0089,5", false, "1089.5"},
+		{",", " ", "1\u202f234\u202f567,25", false, "1234567.25"},
+		{".", " ", "12\u2009345.5", false, "12345.5"},
+		{",", " ", "1\u00a0089,50\u00a0€", true, "1089.50"},
+		{".", "'", "1\u2019089.5", false, "1089.5"},
+		{",", ".", "1\u00a0089,5", false, ""},
+		{".", "'", "1\u00a0089.5", false, ""},
+		{".", " ", "1\u2019089.5", false, ""},
+		{".", "NONE", "1\u00a0089", false, ""},
 		{".", "NONE", "$32.50", true, "32.50"},
 		{".", "NONE", "-$3.00", true, "-3.00"},
 		{",", ".", "4,5 €", true, "4.5"},
@@ -61,6 +71,32 @@ func TestValueFormatNumbers(t *testing.T) {
 	}
 	if _, err := NewValueFormat("", ",", ","); err == nil {
 		t.Error("the same decimal and thousands separator: no error")
+	}
+}
+
+// A number grouped by spaces, of any kind, is refused with the settings
+// that read it, unless those are set already.
+func TestNumberRuleNamesTheSpaceSeparator(t *testing.T) {
+	const hint = "--thousands-separator ' '"
+	plain, _ := NewValueFormat("", ".", "")
+	comma, _ := NewValueFormat("", ",", "")
+	spaced, _ := NewValueFormat("", ",", " ")
+	cases := []struct {
+		f     ValueFormat
+		value string
+		want  bool
+	}{
+		{plain, "1\u202f089,50", true},
+		{plain, "1 089.50", true},
+		{comma, "1\u00a0089,50", true},
+		{plain, "4,5 €", false},
+		{plain, "1,089.00", false},
+		{spaced, "1\u00a0089\u00a0089,5", false},
+	}
+	for _, c := range cases {
+		if got := strings.Contains(c.f.numberRule(FieldUnitPrice, c.value), hint); got != c.want {
+			t.Errorf("%q with thousands %q: rule %q; names %s: %v, want %v", c.value, c.f.Thousands, c.f.numberRule(FieldUnitPrice, c.value), hint, got, c.want)
+		}
 	}
 }
 
