@@ -16,9 +16,10 @@ func newRevertCmd(g *globalOptions) *cobra.Command {
 		Use:   "revert RUN",
 		Short: "Undo an import run: its rows, their stock, and what it created",
 		Long: `Revert removes a run's transactions and the stock they added, frees its
-invoices (so that they can be imported again), and removes the items and
-mappings it created that nothing else uses. Its rejects stay, with the run
-marked reverted. The source can then be imported again, as a new run.
+invoices (so that they can be imported again), and removes the mappings it
+stored (even those later runs resolved lines through) and the items it
+created that nothing else uses. Its rejects stay, with the run marked
+reverted. The source can then be imported again, as a new run.
 
 Reverting a run that is already reverted does nothing. A run that a process
 is importing cannot be reverted; an import of the same account makes it wait

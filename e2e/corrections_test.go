@@ -92,6 +92,33 @@ B-2,2026-05-05,Sysco,,Jasmine Rice,0,kg,2.00
 	accounted(t, conn, sources)
 }
 
+// A run's mappings go with it, even one a later run resolved lines
+// through (README, "A wrong file"): the later run's rows keep their item,
+// which stays, and the next import resolves the line again.
+func TestRevertRemovesMappingsLaterRunsUsed(t *testing.T) {
+	t.Parallel()
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	dir := t.TempDir()
+	first := imported(t, cfg, 0, writeLines(t, dir, "first.csv", "A-1,2026-05-04,Sysco,,Green Onions,5,ea,1.00\n"))
+	later := imported(t, cfg, 0, writeLines(t, dir, "later.csv", "A-2,2026-05-05,Sysco,,Green Onions,3,ea,1.00\n"))
+	if first["items_created"] != 1.0 || later["items_created"] != 0.0 {
+		t.Fatalf("first %v, later %v: want one item, created by the first", first, later)
+	}
+	out := bi(t, cfg, 0, "revert", fmt.Sprint(first["run_id"]), "--output", "json").summary(t)
+	if r := out["result"].(map[string]any); r["mappings_removed"] != 1.0 || r["items_removed"] != 0.0 {
+		t.Errorf("revert: %v; want its mapping removed, its item kept", out)
+	}
+	countIs(t, conn, 0, `SELECT count(*) FROM item_mappings`)
+	checkStock(t, conn, map[string]string{"Green Onions ea": "3.000"})
+	next := imported(t, cfg, 0, writeLines(t, dir, "next.csv", "A-3,2026-05-06,Sysco,,Green Onions,2,ea,1.00\n"))
+	if next["items_created"] != 0.0 {
+		t.Errorf("next: %v; want the line resolved to the item again", next)
+	}
+	countIs(t, conn, 1, `SELECT count(*) FROM item_mappings WHERE run_id = $1 AND method = 'exact'`, int64(next["run_id"].(float64)))
+	checkStock(t, conn, map[string]string{"Green Onions ea": "5.000"})
+}
+
 // A file imported, then imported again with --force, then its first run
 // reverted: the invoices pass to the forced run, which still holds their
 // lines, and the same invoice re-sent is a duplicate of it, not stock
