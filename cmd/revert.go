@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/batchimport/batchimport/importer"
 	"github.com/batchimport/batchimport/store"
 )
 
@@ -16,10 +17,11 @@ func newRevertCmd(g *globalOptions) *cobra.Command {
 		Use:   "revert RUN",
 		Short: "Undo an import run: its rows, their stock, and what it created",
 		Long: `Revert removes a run's transactions and the stock they added, frees its
-invoices (so that they can be imported again), and removes the mappings it
-stored (even those later runs resolved lines through) and the items it
-created that nothing else uses. Its rejects stay, with the run marked
-reverted. The source can then be imported again, as a new run.
+invoices (so that they can be imported again), and removes the items and
+mappings it created that nothing else uses: a mapping that lines of a later
+run resolved through stays, and passes to the first such run. Its rejects
+stay, with the run marked reverted. The source can then be imported again,
+as a new run.
 
 Reverting a run that is already reverted does nothing. A run that a process
 is importing cannot be reverted; an import of the same account makes it wait
@@ -52,7 +54,7 @@ func runRevert(ctx context.Context, g *globalOptions, f *correctionFlags, corr s
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	r, cid, err := db.Revert(ctx, id, corr)
+	r, cid, err := db.Revert(ctx, id, corr, importer.LineKeys)
 	if err != nil {
 		return err
 	}

@@ -92,31 +92,54 @@ B-2,2026-05-05,Sysco,,Jasmine Rice,0,kg,2.00
 	accounted(t, conn, sources)
 }
 
-// A run's mappings go with it, even one a later run resolved lines
-// through (README, "A wrong file"): the later run's rows keep their item,
-// which stays, and the next import resolves the line again.
-func TestRevertRemovesMappingsLaterRunsUsed(t *testing.T) {
+// A run's mappings that lines of a later run resolved through stay when it
+// is reverted, the later run's (SPEC §14: what nothing else uses goes);
+// the others go. Reverting that later run then removes them.
+func TestRevertKeepsMappingsLaterRunsUsed(t *testing.T) {
 	t.Parallel()
 	cfg := pgtest.Schema(t)
 	conn := pgtest.Conn(t, cfg)
 	dir := t.TempDir()
-	first := imported(t, cfg, 0, writeLines(t, dir, "first.csv", "A-1,2026-05-04,Sysco,,Green Onions,5,ea,1.00\n"))
-	later := imported(t, cfg, 0, writeLines(t, dir, "later.csv", "A-2,2026-05-05,Sysco,,Green Onions,3,ea,1.00\n"))
-	if first["items_created"] != 1.0 || later["items_created"] != 0.0 {
-		t.Fatalf("first %v, later %v: want one item, created by the first", first, later)
+	first := imported(t, cfg, 0, writeLines(t, dir, "first.csv", `A-1,2026-05-04,Sysco,S1,Green Onions,5,ea,1.00
+A-1,2026-05-04,Sysco,,Basmati Rice,2,kg,3.00
+`))
+	// Another spelling of the vendor, the same SKU and description.
+	later := imported(t, cfg, 0, writeLines(t, dir, "later.csv", "A-2,2026-05-05,SYSCO ,S1,Green Onions,3,ea,1.00\n"))
+	if first["items_created"] != 2.0 || later["items_created"] != 0.0 {
+		t.Fatalf("first %v, later %v: want two items, created by the first", first, later)
 	}
-	out := bi(t, cfg, 0, "revert", fmt.Sprint(first["run_id"]), "--output", "json").summary(t)
-	if r := out["result"].(map[string]any); r["mappings_removed"] != 1.0 || r["items_removed"] != 0.0 {
-		t.Errorf("revert: %v; want its mapping removed, its item kept", out)
+	firstRun, laterRun := int64(first["run_id"].(float64)), int64(later["run_id"].(float64))
+	mapped := count(t, conn, `SELECT count(*) FROM item_mappings m JOIN inventory_items i ON i.account = m.account AND i.id = m.item_id
+		WHERE i.name = 'Green Onions'`)
+	if mapped == 0 || count(t, conn, `SELECT count(*) FROM item_mappings WHERE run_id = $1`, firstRun) <= mapped {
+		t.Fatalf("the first run stored %d mappings to Green Onions; want some, and one to Basmati Rice", mapped)
+	}
+
+	out := bi(t, cfg, 0, "revert", fmt.Sprint(firstRun), "--output", "json").summary(t)
+	if r := out["result"].(map[string]any); r["mappings_removed"] != 1.0 || r["items_removed"] != 1.0 {
+		t.Errorf("revert the first run: %v; want Basmati Rice and its mapping removed", out)
+	}
+	countIs(t, conn, mapped, `SELECT count(*) FROM item_mappings WHERE run_id = $1`, laterRun)
+	countIs(t, conn, mapped, `SELECT count(*) FROM item_mappings`)
+	checkStock(t, conn, map[string]string{"Green Onions ea": "3.000"})
+	next := imported(t, cfg, 0, writeLines(t, dir, "next.csv", "A-3,2026-05-06,Sysco,S1,Green Onions,2,ea,1.00\n"))
+	if next["items_created"] != 0.0 {
+		t.Errorf("next: %v; want the line resolved to the item", next)
+	}
+	checkStock(t, conn, map[string]string{"Green Onions ea": "5.000"})
+
+	// The next run used them too: reverting the later one keeps them, the
+	// next run's now; reverting that one too removes them.
+	out = bi(t, cfg, 0, "revert", fmt.Sprint(laterRun), "--output", "json").summary(t)
+	if r := out["result"].(map[string]any); r["mappings_removed"] != 0.0 {
+		t.Errorf("revert the later run: %v; want its mappings kept", out)
+	}
+	out = bi(t, cfg, 0, "revert", fmt.Sprint(next["run_id"]), "--output", "json").summary(t)
+	if r := out["result"].(map[string]any); r["mappings_removed"] != float64(mapped) {
+		t.Errorf("revert the next run: %v; want its %d mappings removed", out, mapped)
 	}
 	countIs(t, conn, 0, `SELECT count(*) FROM item_mappings`)
-	checkStock(t, conn, map[string]string{"Green Onions ea": "3.000"})
-	next := imported(t, cfg, 0, writeLines(t, dir, "next.csv", "A-3,2026-05-06,Sysco,,Green Onions,2,ea,1.00\n"))
-	if next["items_created"] != 0.0 {
-		t.Errorf("next: %v; want the line resolved to the item again", next)
-	}
-	countIs(t, conn, 1, `SELECT count(*) FROM item_mappings WHERE run_id = $1 AND method = 'exact'`, int64(next["run_id"].(float64)))
-	checkStock(t, conn, map[string]string{"Green Onions ea": "5.000"})
+	checkStock(t, conn, map[string]string{"Green Onions ea": "0.000"})
 }
 
 // A file imported, then imported again with --force, then its first run

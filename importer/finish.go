@@ -6,8 +6,13 @@ import (
 	"fmt"
 
 	"github.com/batchimport/batchimport/invoice"
+	"github.com/batchimport/batchimport/mapping"
 	"github.com/batchimport/batchimport/store"
 )
+
+// LineKeys key lines as resolving keys the mappings it stores: a revert
+// keeps the mappings other runs' lines resolved through.
+var LineKeys = store.LineKeys{Vendor: mapping.NormalizeVendor, Description: mapping.DescriptionKey}
 
 // finish ends the run: it decides and records its status (reverting it
 // when it must not stay), writes its rejects file and mapping report, and
@@ -81,7 +86,7 @@ func (r *runner) record(ctx context.Context, w *writer, err error) error {
 		why := err.Error()
 		var reverted store.Reverted
 		rerr := r.retryOnce(dbctx, func() (err error) {
-			reverted, err = r.db.RevertRun(dbctx, r.run.ID, r.run.Owner, why)
+			reverted, err = r.db.RevertRun(dbctx, r.run.ID, r.run.Owner, why, LineKeys)
 			return err
 		})
 		var home *store.CameHomeError

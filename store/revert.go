@@ -27,9 +27,18 @@ type Reverted struct {
 	CatalogueKept bool `json:"catalogue_kept,omitempty"`
 }
 
+// LineKeys are how a line's vendor and description are keyed, as the
+// mappings resolving stores are (mapping.NormalizeVendor and
+// mapping.DescriptionKey): a revert keeps the mappings other runs' lines
+// resolved through.
+type LineKeys struct {
+	Vendor      func(vendor string) string
+	Description func(description string) string
+}
+
 // RevertRun undoes a run in one transaction, if owner still holds it (else
 // *FencedError): an import whose run may not stay (--max-rejects).
-func (s *Store) RevertRun(ctx context.Context, id int64, owner, why string) (Reverted, error) {
+func (s *Store) RevertRun(ctx context.Context, id int64, owner, why string, keys LineKeys) (Reverted, error) {
 	if s.conn == nil {
 		return Reverted{}, errNotConnected
 	}
@@ -45,7 +54,7 @@ func (s *Store) RevertRun(ctx context.Context, id int64, owner, why string) (Rev
 		if err := cameHome(ctx, tx, accounts, id, "so it is not reverted: revert %[2]s first, then run %[1]d"); err != nil {
 			return err
 		}
-		out, err = s.revert(ctx, tx, id, owner, why)
+		out, err = s.revert(ctx, tx, id, owner, why, keys)
 		return err
 	}))
 }
@@ -53,7 +62,7 @@ func (s *Store) RevertRun(ctx context.Context, id int64, owner, why string) (Rev
 // Revert is `batchimport revert`: it undoes a run that no process is
 // importing (else *LockedError), as a correction of its accounts. A run
 // already reverted is left as it is (Reverted.Already).
-func (s *Store) Revert(ctx context.Context, id int64, c Correction) (Reverted, int64, error) {
+func (s *Store) Revert(ctx context.Context, id int64, c Correction, keys LineKeys) (Reverted, int64, error) {
 	run, err := s.GetRun(ctx, id)
 	if err != nil {
 		return Reverted{}, 0, err
@@ -86,7 +95,7 @@ func (s *Store) Revert(ctx context.Context, id int64, c Correction) (Reverted, i
 		if _, err := tx.Exec(ctx, `UPDATE run_progress SET owner = $2 WHERE run_id = $1`, id, owner); err != nil {
 			return nil, err
 		}
-		r, err := s.revert(ctx, tx, id, owner, "reverted by batchimport revert")
+		r, err := s.revert(ctx, tx, id, owner, "reverted by batchimport revert", keys)
 		r.Source, r.WasStatus = out.Source, out.WasStatus
 		out = r
 		return r, err
@@ -144,10 +153,11 @@ func (s *Store) unlockSource(ctx context.Context, sourceKey string) {
 
 // revert undoes a run in tx: its transactions and their stock go, and so do
 // the mappings it stored and the items it created that nothing else uses
-// now; its invoices are freed, and the rejects it took back are rejects
+// now (a mapping other runs' lines resolved through passes to the first of
+// them); its invoices are freed, and the rejects it took back are rejects
 // again. Its own rejects stay. The run is marked reverted, with why; its
 // source can then be imported again as a new run.
-func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why string) (Reverted, error) {
+func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why string, keys LineKeys) (Reverted, error) {
 	out := Reverted{RunID: id}
 	var accounts []string
 	err := tx.QueryRow(ctx, `WITH held AS (SELECT run_id, accounts FROM run_progress WHERE run_id = $1 AND owner = $2 FOR UPDATE)
@@ -166,6 +176,22 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 	// in milliseconds whatever the statistics say.
 	if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off`); err != nil {
 		return out, err
+	}
+	// The items and mappings the run created go only while no other
+	// import of its accounts runs: one may have resolved lines to them
+	// since, and would see its rows refused for want of their item. A
+	// revert of batchimport revert holds the accounts' locks already; an
+	// import that reverts its own run holds them shared, as others do.
+	alone, err := s.accountsAlone(ctx, tx, accounts)
+	if err != nil {
+		return out, err
+	}
+	out.CatalogueKept = !alone
+	var used usedMappings
+	if alone {
+		if used, err = mappingsUsed(ctx, tx, accounts, id, keys); err != nil {
+			return out, err
+		}
 	}
 	// Every statement names the accounts, so that it runs on Citus.
 	var homeFreed int64
@@ -188,6 +214,13 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 			  AND i.run_id <> $2 AND NOT EXISTS (SELECT FROM transactions t WHERE t.account = i.account
 			      AND invoice_vendor(t.vendor) = i.vendor AND invoice_number_key(t.invoice_number) = i.invoice_number AND t.run_id <> $2)`},
 		{&out.Transactions, `DELETE FROM transactions WHERE account = ANY($1) AND run_id = $2`},
+		// A mapping later runs' lines resolved through stays, theirs:
+		// deleted and inserted again, as the grants allow an import.
+		{nil, `WITH u AS (SELECT * FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]) AS u(a, v, k, key, r)),
+			moved AS (DELETE FROM item_mappings AS m USING u
+			      WHERE m.account = ANY($1) AND m.account = u.a AND m.vendor = u.v AND m.key_kind = u.k AND m.key = u.key AND m.run_id = $2 AND $3
+			      RETURNING m.account, m.vendor, m.key_kind, m.key, m.item_id, m.method, m.score, m.created_at, u.r)
+			INSERT INTO item_mappings (account, vendor, key_kind, key, item_id, method, score, created_at, run_id) SELECT * FROM moved`},
 		{&out.MappingsRemoved, `DELETE FROM item_mappings WHERE account = ANY($1) AND run_id = $2 AND $3`},
 		// An invoice whose lines another run still holds (imported with
 		// --force) passes to the first such run rather than being freed:
@@ -213,19 +246,11 @@ func (s *Store) revert(ctx context.Context, tx pgx.Tx, id int64, owner, why stri
 			AND NOT EXISTS (SELECT FROM item_mappings m WHERE m.account = i.account AND m.item_id = i.id)
 			AND NOT EXISTS (SELECT FROM item_aliases a WHERE a.account = i.account AND a.item_id = i.id)`},
 	}
-	// The items and mappings the run created go only while no other
-	// import of its accounts runs: one may have resolved lines to them
-	// since, and would see its rows refused for want of their item. A
-	// revert of batchimport revert holds the accounts' locks already; an
-	// import that reverts its own run holds them shared, as others do.
-	alone, err := s.accountsAlone(ctx, tx, accounts)
-	if err != nil {
-		return out, err
-	}
-	out.CatalogueKept = !alone
 	for _, st := range steps {
 		args := []any{accounts, id}
-		if strings.Contains(st.sql, "$3") {
+		if strings.Contains(st.sql, "$4") {
+			args = append(args, alone, used.accounts, used.vendors, used.kinds, used.keys, used.runs)
+		} else if strings.Contains(st.sql, "$3") {
 			args = append(args, alone)
 		}
 		tag, err := tx.Exec(ctx, st.sql, args...)
