@@ -3,6 +3,9 @@ package cmd
 import (
 	"errors"
 	"fmt"
+
+	"github.com/batchimport/batchimport/importer"
+	"github.com/batchimport/batchimport/store"
 )
 
 // Exit codes, the contract for cron jobs.
@@ -54,4 +57,23 @@ func exitCode(err error) int {
 		return ExitUsage
 	}
 	return ExitFailure
+}
+
+// summaryExitCode: 130 if interrupted, else 1 if any failed or rejected,
+// else 3 if any partial_success, else 0 (success, skipped, deferred).
+func summaryExitCode(sums []importer.Summary) int {
+	code := ExitOK
+	for _, s := range sums {
+		switch s.Status {
+		case store.StatusInterrupted:
+			return ExitInterrupted
+		case store.StatusFailed, store.StatusRejected:
+			code = ExitFailure
+		case store.StatusPartialSuccess:
+			if code == ExitOK {
+				code = ExitPartial
+			}
+		}
+	}
+	return code
 }

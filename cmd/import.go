@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -398,35 +397,6 @@ func runImport(c *cobra.Command, g *globalOptions, o *importOptions, files []str
 		return &exitError{code: code}
 	}
 	return nil
-}
-
-// summaryExitCode: 130 if interrupted, else 1 if any failed or rejected,
-// else 3 if any partial_success, else 0 (success, skipped, deferred).
-func summaryExitCode(sums []importer.Summary) int {
-	code := ExitOK
-	for _, s := range sums {
-		switch s.Status {
-		case store.StatusInterrupted:
-			return ExitInterrupted
-		case store.StatusFailed, store.StatusRejected:
-			code = ExitFailure
-		case store.StatusPartialSuccess:
-			if code == ExitOK {
-				code = ExitPartial
-			}
-		}
-	}
-	return code
-}
-
-// levelHandler drops records below a level (for --quiet).
-type levelHandler struct {
-	min slog.Level
-	slog.Handler
-}
-
-func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
 
 // looksLikeConnString says whether an argument is a PostgreSQL URL or

@@ -201,3 +201,13 @@ func noArgs(c *cobra.Command, args []string) error {
 	}
 	return nil
 }
+
+// levelHandler drops records below a level (for --quiet).
+type levelHandler struct {
+	min slog.Level
+	slog.Handler
+}
+
+func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
