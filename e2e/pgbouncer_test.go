@@ -30,7 +30,7 @@ func TestThroughPgBouncer(t *testing.T) {
 	g := testgen.CSV(t, t.TempDir(), "g.csv", testgen.Spec{Rows: 3000, BadEvery: 97})
 
 	session := cfg
-	session.URL = startPgBouncer(t, cfg.URL, "session")
+	session.URL = startPgBouncer(t, cfg.URL, "session", 4)
 	p, code := runBin(t, session, "import", "--output", "json", "--chunk-size", "100", g.Path)
 	if code != 3 {
 		t.Fatalf("import through PgBouncer in session pooling: exit %d\n%s%s", code, p.stdout.String(), p.stderr.String())
@@ -43,7 +43,7 @@ func TestThroughPgBouncer(t *testing.T) {
 	}
 
 	transaction := cfg
-	transaction.URL = startPgBouncer(t, cfg.URL, "transaction")
+	transaction.URL = startPgBouncer(t, cfg.URL, "transaction", 4)
 	before := pgtest.Snapshot(t, conn)
 	h := testgen.CSV(t, t.TempDir(), "h.csv", testgen.Spec{Rows: 500})
 	p, code = runBin(t, transaction, "import", "--output", "json", h.Path)
@@ -62,10 +62,36 @@ func TestThroughPgBouncer(t *testing.T) {
 	}
 }
 
+// A pool with no room for every writer: PgBouncer holds a client it has
+// no server session for until one frees, two minutes by default, where a
+// server would refuse it. The run goes on with the writers it got, after
+// a few seconds, and loses nothing.
+func TestPgBouncerPoolFullFewerWriters(t *testing.T) {
+	cfg := pgtest.Schema(t)
+	conn := pgtest.Conn(t, cfg)
+	g := testgen.CSV(t, t.TempDir(), "g.csv", testgen.Spec{Rows: 3000, BadEvery: 97})
+	pooled := cfg
+	pooled.URL = startPgBouncer(t, cfg.URL, "session", 2) // the run's connection and the catalogue's
+	started := time.Now()
+	p, code := runBin(t, pooled, "import", "--output", "json", "--chunk-size", "100", "--writers", "3", g.Path)
+	if code != 3 {
+		t.Fatalf("import, --writers 3, through a pool of 2: exit %d, want 3\n%s", code, outputs(p))
+	}
+	if took := time.Since(started); took > 60*time.Second {
+		t.Errorf("import took %v: it waited for the pool", took)
+	}
+	if !strings.Contains(p.stderr.String(), "fewer writers") || !strings.Contains(p.stderr.String(), "pool full") {
+		t.Errorf("no warning of fewer writers for want of a pooled connection\n%s", outputs(p))
+	}
+	s := p.summary(t)
+	pgtest.CheckInvariant(t, conn, s["source_key"].(string), g.Lines, s["rejects_file"].(string))
+	pgtest.CheckQuantities(t, conn)
+}
+
 // startPgBouncer runs PgBouncer in front of the server of dbURL, in a pool
-// mode, on a unix socket of its own, until the test ends; it returns the
-// connection string through it.
-func startPgBouncer(t *testing.T, dbURL, mode string) string {
+// mode with pool server sessions, on a unix socket of its own, until the
+// test ends; it returns the connection string through it.
+func startPgBouncer(t *testing.T, dbURL, mode string, pool int) string {
 	t.Helper()
 	bin := os.Getenv("BATCHIMPORT_TEST_PGBOUNCER")
 	if bin == "" {
@@ -104,11 +130,11 @@ listen_port = 6432
 unix_socket_dir = %s
 auth_type = any
 pool_mode = %s
-default_pool_size = 4
+default_pool_size = %d
 ignore_startup_parameters = extra_float_digits
 logfile = %s
 pidfile = %s
-`, params["host"], params["port"], params["user"], dir, mode, filepath.Join(dir, "pgbouncer.log"), filepath.Join(dir, "pgbouncer.pid"))
+`, params["host"], params["port"], params["user"], dir, mode, pool, filepath.Join(dir, "pgbouncer.log"), filepath.Join(dir, "pgbouncer.pid"))
 	config := filepath.Join(dir, "pgbouncer.ini")
 	if err := os.WriteFile(config, []byte(ini), 0o644); err != nil {
 		t.Fatal(err)

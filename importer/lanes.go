@@ -63,9 +63,9 @@ type parallelSink struct {
 const parallelGroupRows = 15_000
 
 // newParallelSink starts n lanes: the run's connection and n-1 more. A
-// server that takes no more connections (SQLSTATE 53300: max_connections,
-// or the role's CONNECTION LIMIT) gets fewer lanes, and a warning; nil
-// when it takes none: the run writes on its own connection alone.
+// server that takes no more connections (noRoom) gets fewer lanes, and a
+// warning; nil when it takes none: the run writes on its own connection
+// alone.
 func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*parallelSink, error) {
 	chunks := max(1, min(s.groupChunks, parallelGroupRows/chunkSize))
 	ps := &parallelSink{dbSink: s, chunks: chunks, pending: map[pendingKey]*flight{}, lower: map[string]string{}, failure: newFailure(),
@@ -74,7 +74,7 @@ func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*paralle
 		db := s.db
 		if i > 0 {
 			var err error
-			if db, err = s.db.Sibling(ctx); store.SQLState(err) == pgerrcode.TooManyConnections {
+			if db, err = sibling(ctx, s.db); noRoom(err) {
 				s.log.Warn("the server takes no more connections: fewer writers", "writers", i, "asked", n, "error", err)
 				if i == 1 {
 					ps.close(ctx)
@@ -95,6 +95,48 @@ func newParallelSink(ctx context.Context, s *dbSink, n, chunkSize int) (*paralle
 		go l.run()
 	}
 	return ps, nil
+}
+
+// writerWait bounds the wait for a writer's connection beyond the run's
+// own. A pooler with no room left in its pool (PgBouncer in session mode)
+// does not refuse a new client: it holds it until a session frees, or
+// until its query_wait_timeout, two minutes by default, fails it; the run
+// goes on with the writers it has instead.
+const writerWait = 5 * time.Second
+
+// errNoConnectionSoon is a writer's connection that did not come within
+// writerWait.
+var errNoConnectionSoon = errors.New("no connection within " + writerWait.String() + " (a pooler's pool full?)")
+
+// sibling opens another connection like db's, or fails with
+// errNoConnectionSoon after writerWait.
+func sibling(ctx context.Context, db *store.Store) (*store.Store, error) {
+	wctx, cancel := context.WithTimeout(ctx, writerWait)
+	defer cancel()
+	t, err := db.Sibling(wctx)
+	if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
+		return nil, errNoConnectionSoon
+	}
+	return t, err
+}
+
+// reconnect opens db's connection again, or fails with
+// errNoConnectionSoon after writerWait.
+func reconnect(ctx context.Context, db *store.Store) error {
+	wctx, cancel := context.WithTimeout(ctx, writerWait)
+	defer cancel()
+	err := db.Reconnect(wctx)
+	if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
+		return errNoConnectionSoon
+	}
+	return err
+}
+
+// noRoom says that a writer's connection failed for want of room: the
+// server's (SQLSTATE 53300: max_connections, or the role's CONNECTION
+// LIMIT), or a pooler's (errNoConnectionSoon).
+func noRoom(err error) bool {
+	return store.SQLState(err) == pgerrcode.TooManyConnections || errors.Is(err, errNoConnectionSoon)
 }
 
 // batches is how many batches the sink holds at most: a batch queued for
@@ -341,14 +383,14 @@ func (s *parallelSink) failed(ctx context.Context, f *flight) error {
 	if errors.As(err, &rw) {
 		// The run's connection is new if it was lost; the others are
 		// made new too. One the server has no room for any more
-		// (SQLSTATE 53300) stops: every group sent to it would fail.
+		// (noRoom) stops: every group sent to it would fail.
 		n := len(s.lanes)
 		s.lanes = slices.DeleteFunc(s.lanes, func(l *lane) bool {
 			if l.db == s.db {
 				return false
 			}
-			rerr := l.db.Reconnect(context.WithoutCancel(ctx))
-			if store.SQLState(rerr) != pgerrcode.TooManyConnections {
+			rerr := reconnect(context.WithoutCancel(ctx), l.db)
+			if !noRoom(rerr) {
 				return false
 			}
 			n--
