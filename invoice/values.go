@@ -235,19 +235,29 @@ func (f ValueFormat) number(s string, currency bool) (string, bool) {
 	return b.String(), true
 }
 
-// Thousands separators as spreadsheets write them besides ASCII: a space
-// that does not break (Excel's French number format writes U+202F, others
-// U+00A0), a thin or figure space, and the typographic apostrophe of Swiss
-// formats.
+// otherSpaces are the spaces spreadsheets group thousands with besides
+// ASCII's: one that does not break (Excel's French number format writes
+// U+202F, others U+00A0), a thin and a figure space. Swiss formats write
+// the typographic apostrophe.
+const otherSpaces = "\u00a0\u202f\u2009\u2007"
+
 var (
-	spaceThousands      = strings.NewReplacer("\u00a0", " ", "\u202f", " ", "\u2009", " ", "\u2007", " ")
+	spaceThousands      = spacesAsASCII()
 	apostropheThousands = strings.NewReplacer("\u2019", "'")
 )
+
+func spacesAsASCII() *strings.Replacer {
+	var pairs []string
+	for _, r := range otherSpaces {
+		pairs = append(pairs, string(r), " ")
+	}
+	return strings.NewReplacer(pairs...)
+}
 
 // asciiThousands writes the separators of spaceThousands or
 // apostropheThousands as f's own, when f's is a space or an apostrophe.
 func (f ValueFormat) asciiThousands(s string) string {
-	if !hasNonASCII(s) {
+	if printableASCII(s) {
 		return s
 	}
 	switch f.Thousands {
@@ -259,21 +269,12 @@ func (f ValueFormat) asciiThousands(s string) string {
 	return s
 }
 
-func hasNonASCII(s string) bool {
-	for i := range len(s) {
-		if s[i] >= 0x80 {
-			return true
-		}
-	}
-	return false
-}
-
 // groupedBySpace says whether v has digits on both sides of a space, or of
-// a space spaceThousands reads as one.
+// one of otherSpaces.
 func groupedBySpace(v string) bool {
 	rs := []rune(v)
 	for i := 1; i+1 < len(rs); i++ {
-		if strings.ContainsRune(" \u00a0\u202f\u2009\u2007", rs[i]) && unicode.IsDigit(rs[i-1]) && unicode.IsDigit(rs[i+1]) {
+		if strings.ContainsRune(" "+otherSpaces, rs[i]) && unicode.IsDigit(rs[i-1]) && unicode.IsDigit(rs[i+1]) {
 			return true
 		}
 	}

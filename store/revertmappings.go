@@ -24,9 +24,6 @@ type mappingKey struct{ account, vendor, kind, key string }
 // mappings' items are read, each spelling once.
 func mappingsUsed(ctx context.Context, tx pgx.Tx, accounts []string, id int64, keys LineKeys) (usedMappings, error) {
 	var used usedMappings
-	if keys.Vendor == nil || keys.Description == nil {
-		return used, nil
-	}
 	rows, err := tx.Query(ctx, `SELECT account, vendor, key_kind, key, item_id FROM item_mappings
 		WHERE account = ANY($1) AND run_id = $2`, accounts, id)
 	if err != nil {
